@@ -1,0 +1,93 @@
+/**
+ * The one description of the platform's tables and queues. The CDK stack (`lib/`) and local mode
+ * (`local/provision.ts`) both build their resources from these objects, so a key, index, TTL attribute or
+ * queue attribute cannot drift between AWS and a laptop. Plain data: no AWS imports.
+ */
+
+export type AttributeType = "S" | "N";
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Logical name: the CDK construct id, and the suffix of the physical name in local mode. */
+  readonly logicalName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+  readonly globalSecondaryIndexes: readonly IndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry; items without it never expire. */
+  readonly timeToLiveAttribute: string;
+}
+
+export interface QueueDefinition {
+  readonly logicalName: string;
+  readonly visibilityTimeoutSeconds: number;
+  readonly retentionPeriodSeconds: number;
+  readonly receiveMessageWaitTimeSeconds: number;
+}
+
+export interface RedrivenQueueDefinition extends QueueDefinition {
+  /** Safety net only: the attempt count that matters is kept in DynamoDB (see DESIGN.md, Invariants). */
+  readonly maxReceiveCount: number;
+}
+
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+
+/**
+ * Single-table design. Item shapes (written by the repositories in `functions/aws/`):
+ * webhook `WEBHOOK#id / META`, subscription index `SUB#pattern / WEBHOOK#id`, event `EVENT#id / META`,
+ * delivery `DELIVERY#id / META`, attempt `DELIVERY#id / ATTEMPT#n`. `gsi1` and `gsi2` serve the
+ * listings (webhooks, an event's deliveries, attempts per webhook newest first, failed deliveries by time).
+ */
+export const webhooksTable: TableDefinition = {
+  logicalName: "Webhooks",
+  partitionKey: { name: "pk", type: "S" },
+  sortKey: { name: "sk", type: "S" },
+  globalSecondaryIndexes: [
+    {
+      indexName: "gsi1",
+      partitionKey: { name: "gsi1pk", type: "S" },
+      sortKey: { name: "gsi1sk", type: "S" },
+    },
+    {
+      indexName: "gsi2",
+      partitionKey: { name: "gsi2pk", type: "S" },
+      sortKey: { name: "gsi2sk", type: "S" },
+    },
+  ],
+  timeToLiveAttribute: "expiresAt",
+};
+
+/** The deliver Lambda's timeout; the queue's visibility timeout is derived from it (AWS asks for ≥ 6×). */
+export const deliverFunctionTimeoutSeconds = 60;
+
+/**
+ * Standard-queue messages keep their original enqueue time when they move to a DLQ, so the DLQ must keep
+ * messages longer than the source queue or they expire there early. SQS caps retention at 14 days, so the
+ * source keeps 4 days (the default schedule spans about 27.6 h) and the DLQ the full 14.
+ */
+export const deliveryQueue: RedrivenQueueDefinition = {
+  logicalName: "DeliveryQueue",
+  visibilityTimeoutSeconds: 6 * deliverFunctionTimeoutSeconds,
+  retentionPeriodSeconds: 4 * DAY,
+  receiveMessageWaitTimeSeconds: 20,
+  maxReceiveCount: 30,
+};
+
+export const deadLetterQueue: QueueDefinition = {
+  logicalName: "DeliveryDeadLetterQueue",
+  visibilityTimeoutSeconds: 30,
+  retentionPeriodSeconds: 14 * DAY,
+  receiveMessageWaitTimeSeconds: 0,
+};
+
+export const tables = [webhooksTable] as const;

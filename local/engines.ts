@@ -1,0 +1,69 @@
+/**
+ * The three local AWS engines, started and stopped together: DynamoDB Local (java), fauxqs (in-process)
+ * and the project's Secrets Manager emulator (in-process). Each listens on a free loopback port.
+ */
+import { join } from "node:path";
+import type { AwsClientConfig } from "#aws/clients.ts";
+import { type DynamoDbLocal, startDynamoDbLocal } from "./dynamodb-local.ts";
+import { startSecretsManagerEmulator } from "./secrets-manager-emulator.ts";
+import { startSqsLocal } from "./sqs-local.ts";
+
+export const LOCAL_REGION = "us-east-1";
+export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
+
+export interface EngineEndpoints {
+  readonly dynamodb: string;
+  readonly sqs: string;
+  readonly secretsManager: string;
+}
+
+export interface LocalEngines {
+  readonly endpoints: EngineEndpoints;
+  readonly dynamoDbPid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartEnginesOptions {
+  /** Persist DynamoDB and SQS state here (local mode); omit for throwaway in-memory engines (tests). */
+  readonly dataDir?: string;
+}
+
+export async function startEngines(options: StartEnginesOptions = {}): Promise<LocalEngines> {
+  const dataDir = options.dataDir;
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    const results = await Promise.allSettled(stops.splice(0).map((stop) => stop()));
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+  };
+  try {
+    const [dynamo, sqs, secrets] = await Promise.all([
+      startDynamoDbLocal(dataDir ? { dataDir: join(dataDir, "dynamodb") } : {}).then(
+        (engine: DynamoDbLocal) => {
+          stops.push(engine.stop);
+          return engine;
+        },
+      ),
+      startSqsLocal(dataDir ? { dataDir: join(dataDir, "sqs") } : {}).then((engine) => {
+        stops.push(engine.stop);
+        return engine;
+      }),
+      startSecretsManagerEmulator({ region: LOCAL_REGION }).then((engine) => {
+        stops.push(engine.stop);
+        return engine;
+      }),
+    ]);
+    return {
+      endpoints: { dynamodb: dynamo.endpoint, sqs: sqs.endpoint, secretsManager: secrets.endpoint },
+      dynamoDbPid: dynamo.pid,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+}
+
+export function localClientConfig(endpoints: EngineEndpoints): AwsClientConfig {
+  return { region: LOCAL_REGION, endpoints, credentials: LOCAL_CREDENTIALS };
+}

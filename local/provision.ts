@@ -1,0 +1,127 @@
+/**
+ * Creates the platform's tables and queues in the local engines from the same definitions the CDK stack uses
+ * (`functions/core/resource-definitions.ts`). Idempotent, so a second `npm start` reuses what exists.
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from "@aws-sdk/client-dynamodb";
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  deadLetterQueue,
+  deliveryQueue,
+  type QueueDefinition,
+  type TableDefinition,
+  webhooksTable,
+} from "#core/resource-definitions.ts";
+
+export interface ProvisionedResources {
+  readonly tableName: string;
+  readonly deliveryQueueUrl: string;
+  readonly deliveryQueueArn: string;
+  readonly deadLetterQueueUrl: string;
+  readonly deadLetterQueueArn: string;
+}
+
+export function createTableInput(definition: TableDefinition, tableName: string) {
+  const attributes = new Map<string, "S" | "N">();
+  const keys = [definition.partitionKey, definition.sortKey];
+  for (const index of definition.globalSecondaryIndexes) keys.push(index.partitionKey, index.sortKey);
+  for (const key of keys) attributes.set(key.name, key.type);
+  return {
+    TableName: tableName,
+    BillingMode: "PAY_PER_REQUEST" as const,
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+      AttributeName,
+      AttributeType,
+    })),
+    KeySchema: [
+      { AttributeName: definition.partitionKey.name, KeyType: "HASH" as const },
+      { AttributeName: definition.sortKey.name, KeyType: "RANGE" as const },
+    ],
+    GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: [
+        { AttributeName: index.partitionKey.name, KeyType: "HASH" as const },
+        { AttributeName: index.sortKey.name, KeyType: "RANGE" as const },
+      ],
+      Projection: { ProjectionType: "ALL" as const },
+    })),
+  };
+}
+
+async function ensureTable(
+  dynamodb: DynamoDBClient,
+  definition: TableDefinition,
+  tableName: string,
+): Promise<void> {
+  try {
+    await dynamodb.send(new CreateTableCommand(createTableInput(definition, tableName)));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  await waitUntilTableExists({ client: dynamodb, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
+  const described = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+  if (described.Table?.TableStatus !== "ACTIVE") throw new Error(`table ${tableName} is not active`);
+  await dynamodb
+    .send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: definition.timeToLiveAttribute, Enabled: true },
+      }),
+    )
+    .catch((error: unknown) => {
+      // A second start finds TTL already enabled, which DynamoDB reports as a validation error.
+      if (!(error instanceof Error && /already enabled/i.test(error.message))) throw error;
+    });
+}
+
+function queueAttributes(definition: QueueDefinition): Record<string, string> {
+  return {
+    VisibilityTimeout: String(definition.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(definition.retentionPeriodSeconds),
+    ReceiveMessageWaitTimeSeconds: String(definition.receiveMessageWaitTimeSeconds),
+  };
+}
+
+async function ensureQueue(sqs: SQSClient, name: string, attributes: Record<string, string>) {
+  const created = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  const url = created.QueueUrl;
+  if (!url) throw new Error(`CreateQueue returned no URL for ${name}`);
+  const described = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
+  );
+  const arn = described.Attributes?.QueueArn;
+  if (!arn) throw new Error(`queue ${name} has no ARN`);
+  return { url, arn };
+}
+
+/** Physical names are `<prefix>-<logicalName>`, so parallel test files and stages never collide. */
+export async function provisionResources(
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
+  prefix: string,
+): Promise<ProvisionedResources> {
+  const tableName = `${prefix}-${webhooksTable.logicalName}`;
+  const [, dlq] = await Promise.all([
+    ensureTable(clients.dynamodb, webhooksTable, tableName),
+    ensureQueue(clients.sqs, `${prefix}-${deadLetterQueue.logicalName}`, queueAttributes(deadLetterQueue)),
+  ]);
+  const queue = await ensureQueue(clients.sqs, `${prefix}-${deliveryQueue.logicalName}`, {
+    ...queueAttributes(deliveryQueue),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: dlq.arn,
+      maxReceiveCount: deliveryQueue.maxReceiveCount,
+    }),
+  });
+  return {
+    tableName,
+    deliveryQueueUrl: queue.url,
+    deliveryQueueArn: queue.arn,
+    deadLetterQueueUrl: dlq.url,
+    deadLetterQueueArn: dlq.arn,
+  };
+}
