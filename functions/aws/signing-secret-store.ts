@@ -1,0 +1,129 @@
+/**
+ * Signing secrets in Secrets Manager: one secret per webhook, named `<prefix><webhookId>`. A rotation puts a new
+ * version (AWSCURRENT moves to it, AWSPREVIOUS to the old one); the webhook record remembers which version ids
+ * sign. Values are cached per container by (webhook, version id): a version's value never changes, so a
+ * rotation is seen as soon as the webhook record names the new version, and the TTL only bounds how long a
+ * deleted webhook's secret stays in memory.
+ */
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  type SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import { generateSigningSecret } from "#core/signing-secrets.ts";
+import { TtlCache } from "#core/ttl-cache.ts";
+
+export class SigningSecretNotFoundError extends Error {
+  constructor(webhookId: string, versionId?: string) {
+    super(`no signing secret for webhook ${webhookId}${versionId ? ` at version ${versionId}` : ""}`);
+    this.name = "SigningSecretNotFoundError";
+  }
+}
+
+export interface IssuedSecret {
+  /** Shown to the caller once; never stored anywhere but Secrets Manager. */
+  readonly secret: string;
+  readonly versionId: string;
+}
+
+/** The port the domain uses; `SecretsManagerSigningSecretStore` is its AWS adapter. */
+export interface SigningSecretStore {
+  create(webhookId: string): Promise<IssuedSecret>;
+  rotate(webhookId: string): Promise<IssuedSecret>;
+  /** Values for the given versions, in the same order. */
+  get(webhookId: string, versionIds: readonly string[]): Promise<string[]>;
+  delete(webhookId: string): Promise<void>;
+}
+
+export interface SigningSecretStoreOptions {
+  /** Secret name prefix, e.g. `serverless-webhooks/prod/`; IAM is scoped to it. */
+  readonly namePrefix: string;
+  readonly cacheTtlMs?: number;
+  readonly cacheMaxEntries?: number;
+}
+
+const NAME_PREFIX_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,256}$/;
+
+export class SecretsManagerSigningSecretStore implements SigningSecretStore {
+  readonly #client: SecretsManagerClient;
+  readonly #prefix: string;
+  readonly #cache: TtlCache<string>;
+
+  constructor(client: SecretsManagerClient, options: SigningSecretStoreOptions) {
+    if (!NAME_PREFIX_PATTERN.test(options.namePrefix)) {
+      throw new Error("namePrefix may hold only letters, digits and /_+=.@- (1–256 characters)");
+    }
+    this.#client = client;
+    this.#prefix = options.namePrefix;
+    this.#cache = new TtlCache({ ttlMs: options.cacheTtlMs ?? 15 * 60_000, maxEntries: options.cacheMaxEntries ?? 10_000 });
+  }
+
+  secretName(webhookId: string): string {
+    return `${this.#prefix}${webhookId}`;
+  }
+
+  async create(webhookId: string): Promise<IssuedSecret> {
+    const secret = generateSigningSecret();
+    const created = await this.#client.send(
+      new CreateSecretCommand({
+        Name: this.secretName(webhookId),
+        SecretString: secret,
+        Description: `Webhook signing secret for ${webhookId}`,
+        Tags: [{ Key: "webhook-id", Value: webhookId }],
+      }),
+    );
+    return { secret, versionId: this.#versionOf(created.VersionId) };
+  }
+
+  async rotate(webhookId: string): Promise<IssuedSecret> {
+    const secret = generateSigningSecret();
+    try {
+      const put = await this.#client.send(
+        new PutSecretValueCommand({ SecretId: this.secretName(webhookId), SecretString: secret }),
+      );
+      return { secret, versionId: this.#versionOf(put.VersionId) };
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) throw new SigningSecretNotFoundError(webhookId);
+      throw error;
+    }
+  }
+
+  get(webhookId: string, versionIds: readonly string[]): Promise<string[]> {
+    return Promise.all(
+      versionIds.map((versionId) =>
+        this.#cache.getOrLoad(`${webhookId}\u0000${versionId}`, () => this.#load(webhookId, versionId)),
+      ),
+    );
+  }
+
+  async delete(webhookId: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new DeleteSecretCommand({ SecretId: this.secretName(webhookId), ForceDeleteWithoutRecovery: true }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+  }
+
+  async #load(webhookId: string, versionId: string): Promise<string> {
+    try {
+      const got = await this.#client.send(
+        new GetSecretValueCommand({ SecretId: this.secretName(webhookId), VersionId: versionId }),
+      );
+      if (typeof got.SecretString !== "string") throw new SigningSecretNotFoundError(webhookId, versionId);
+      return got.SecretString;
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) throw new SigningSecretNotFoundError(webhookId, versionId);
+      throw error;
+    }
+  }
+
+  #versionOf(versionId: string | undefined): string {
+    if (!versionId) throw new Error("Secrets Manager returned no VersionId");
+    return versionId;
+  }
+}
