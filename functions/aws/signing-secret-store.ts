@@ -58,7 +58,10 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     }
     this.#client = client;
     this.#prefix = options.namePrefix;
-    this.#cache = new TtlCache({ ttlMs: options.cacheTtlMs ?? 15 * 60_000, maxEntries: options.cacheMaxEntries ?? 10_000 });
+    this.#cache = new TtlCache({
+      ttlMs: options.cacheTtlMs ?? 15 * 60_000,
+      maxEntries: options.cacheMaxEntries ?? 10_000,
+    });
   }
 
   secretName(webhookId: string): string {
@@ -117,7 +120,8 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
       if (typeof got.SecretString !== "string") throw new SigningSecretNotFoundError(webhookId, versionId);
       return got.SecretString;
     } catch (error) {
-      if (error instanceof ResourceNotFoundException) throw new SigningSecretNotFoundError(webhookId, versionId);
+      if (error instanceof ResourceNotFoundException)
+        throw new SigningSecretNotFoundError(webhookId, versionId);
       throw error;
     }
   }

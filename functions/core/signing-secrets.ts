@@ -35,7 +35,11 @@ export function rotatedVersions(
   gracePeriodSeconds: number,
   now: Date,
 ): SecretVersions {
-  if (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0 || gracePeriodSeconds > MAX_ROTATION_GRACE_SECONDS) {
+  if (
+    !Number.isInteger(gracePeriodSeconds) ||
+    gracePeriodSeconds < 0 ||
+    gracePeriodSeconds > MAX_ROTATION_GRACE_SECONDS
+  ) {
     throw new RangeError(`gracePeriodSeconds must be an integer from 0 to ${MAX_ROTATION_GRACE_SECONDS}`);
   }
   if (gracePeriodSeconds === 0) return { secretVersion: newVersion };

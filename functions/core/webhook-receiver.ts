@@ -60,7 +60,8 @@ export function createWebhookListener(
       webhook = parseEvent(verifyWebhook({ ...options, headers: request.headers, body }));
     } catch (error) {
       if (error instanceof BodyTooLargeError) return reply(response, 413, { error: "body_too_large" });
-      if (error instanceof WebhookVerificationError) return reply(response, error.status, { error: error.code });
+      if (error instanceof WebhookVerificationError)
+        return reply(response, error.status, { error: error.code });
       return reply(response, 400, { error: "invalid_json" });
     }
     try {
@@ -97,7 +98,11 @@ export function verifyWebhookMiddleware(options: Omit<ReceiverOptions, "maxBodyB
         const status = error instanceof WebhookVerificationError ? error.status : 400;
         const code = error instanceof WebhookVerificationError ? error.code : "invalid_json";
         // Returning a value from `before` ends the middy chain with this response.
-        return { statusCode: status, headers: { "content-type": "application/json" }, body: JSON.stringify({ error: code }) };
+        return {
+          statusCode: status,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ error: code }),
+        };
       }
     },
   };

@@ -116,7 +116,9 @@ export function signingKey(secret: WebhookSecret): Buffer {
 }
 
 function toBytes(body: string | Uint8Array): Buffer {
-  return typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return typeof body === "string"
+    ? Buffer.from(body, "utf8")
+    : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 /** The raw HMAC-SHA256 of `<id>.<timestamp>.<body>`. */
@@ -135,7 +137,8 @@ export function standardWebhookSignature(
 }
 
 function header(headers: HeaderBag, name: string): string | undefined {
-  if (typeof headers.get === "function") return (headers as { get(name: string): string | null }).get(name) ?? undefined;
+  if (typeof headers.get === "function")
+    return (headers as { get(name: string): string | null }).get(name) ?? undefined;
   const bag = headers as Readonly<Record<string, string | readonly string[] | undefined | null>>;
   const key = Object.keys(bag).find((candidate) => candidate.toLowerCase() === name);
   const value = key === undefined ? undefined : bag[key];
@@ -196,5 +199,9 @@ export function verifyWebhook(options: VerifyWebhookOptions): VerifiedWebhook {
   }
   if (!matched) throw new NoMatchingSignatureError();
   if (options.isDuplicate?.(id)) throw new DuplicateWebhookError();
-  return { id, timestamp, payload: typeof options.body === "string" ? options.body : toBytes(options.body).toString("utf8") };
+  return {
+    id,
+    timestamp,
+    payload: typeof options.body === "string" ? options.body : toBytes(options.body).toString("utf8"),
+  };
 }

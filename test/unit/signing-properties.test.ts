@@ -4,8 +4,12 @@ import { describe, expect, it } from "vitest";
 import { signatureHeader } from "#core/signing.ts";
 import { verifyWebhook, WebhookVerificationError } from "#core/webhook-verifier.ts";
 
-const secretArb = fc.uint8Array({ minLength: 24, maxLength: 64 }).map((bytes) => `whsec_${Buffer.from(bytes).toString("base64")}`);
-const idArb = fc.string({ minLength: 1, maxLength: 64, unit: "grapheme-ascii" }).filter((id) => id.trim() === id && !/[\s]/.test(id));
+const secretArb = fc
+  .uint8Array({ minLength: 24, maxLength: 64 })
+  .map((bytes) => `whsec_${Buffer.from(bytes).toString("base64")}`);
+const idArb = fc
+  .string({ minLength: 1, maxLength: 64, unit: "grapheme-ascii" })
+  .filter((id) => id.trim() === id && !/[\s]/.test(id));
 const timestampArb = fc.integer({ min: 1, max: 9_999_999_999 });
 const bodyArb = fc.string({ maxLength: 2048, unit: "binary" });
 
@@ -40,7 +44,14 @@ describe("signing and verifying (properties)", () => {
   it("rejects any single-byte change to the id, timestamp, body or signature", () => {
     const part = fc.constantFrom("id", "timestamp", "body", "signature");
     fc.assert(
-      fc.property(secretArb, idArb, timestampArb, bodyArb.filter((body) => body.length > 0), part, fc.nat(), fc.integer({ min: 1, max: 255 }),
+      fc.property(
+        secretArb,
+        idArb,
+        timestampArb,
+        bodyArb.filter((body) => body.length > 0),
+        part,
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
         (secret, id, timestamp, body, which, position, delta) => {
           const signature = signatureHeader([secret], id, timestamp, body);
           const tamper = (text: string) => {
@@ -54,7 +65,11 @@ describe("signing and verifying (properties)", () => {
           fc.pre(input[which] !== { id, timestamp: String(timestamp), body, signature }[which]);
           const attempt = () =>
             verifyWebhook({
-              headers: { "webhook-id": input.id, "webhook-timestamp": input.timestamp, "webhook-signature": input.signature },
+              headers: {
+                "webhook-id": input.id,
+                "webhook-timestamp": input.timestamp,
+                "webhook-signature": input.signature,
+              },
               body: input.body,
               secrets: [secret],
               now: timestamp * 1000,

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { PLATFORM_VERSION, signedRequestHeaders } from "#core/signing.ts";
 import {
   generateSigningSecret,
   MAX_ROTATION_GRACE_SECONDS,
   rotatedVersions,
   signingVersions,
 } from "#core/signing-secrets.ts";
-import { PLATFORM_VERSION, signedRequestHeaders } from "#core/signing.ts";
 import { verifyWebhook } from "#core/webhook-verifier.ts";
 
 const base = {
@@ -47,7 +47,12 @@ describe("signedRequestHeaders", () => {
       "x-webhook-delivery-id": "dlv_9",
       "x-webhook-attempt": "3",
     });
-    const verified = verifyWebhook({ headers, body: base.body, secrets: [secret], now: base.timestamp * 1000 });
+    const verified = verifyWebhook({
+      headers,
+      body: base.body,
+      secrets: [secret],
+      now: base.timestamp * 1000,
+    });
     expect(verified.id).toBe("evt_1");
   });
 
@@ -55,7 +60,12 @@ describe("signedRequestHeaders", () => {
     const headers = signedRequestHeaders({
       ...base,
       secrets: [secret],
-      customHeaders: { "X-Tenant": "acme", "Webhook-Id": "forged", "CONTENT-TYPE": "text/plain", "User-Agent": "x" },
+      customHeaders: {
+        "X-Tenant": "acme",
+        "Webhook-Id": "forged",
+        "CONTENT-TYPE": "text/plain",
+        "User-Agent": "x",
+      },
     });
     expect(headers["x-tenant"]).toBe("acme");
     expect(headers["webhook-id"]).toBe("evt_1");

@@ -1,0 +1,34 @@
+/** Counts every command an SDK v3 client sends, by name, through a middleware on the client itself. */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+
+type CountableClient = DynamoDBClient | SQSClient | SecretsManagerClient;
+
+export interface SdkCallCounter {
+  readonly calls: string[];
+  count(commandName?: string): number;
+  reset(): void;
+}
+
+export function countSdkCalls(...clients: CountableClient[]): SdkCallCounter {
+  const calls: string[] = [];
+  for (const client of clients) {
+    // The three clients share the middleware stack's shape; one cast keeps the overloads out of the way.
+    (client as DynamoDBClient).middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(context.commandName ?? "unknown");
+        return next(args);
+      },
+      { step: "initialize", name: `sdkCallCounter${Math.random()}` },
+    );
+  }
+  return {
+    calls,
+    count: (commandName) =>
+      commandName ? calls.filter((name) => name === commandName).length : calls.length,
+    reset: () => {
+      calls.length = 0;
+    },
+  };
+}
