@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 /** One project per test level; `npm test` runs them all, `npm run test:<level>` one. */
 export default defineConfig({
   test: {
+    // EMF metric lines would drown the test output; the metrics test turns them back on for itself.
+    env: { POWERTOOLS_METRICS_DISABLED: "true" },
     reporters: process.env.VITEST_JSON_REPORT ? ["default", "json"] : ["default"],
     outputFile: process.env.VITEST_JSON_REPORT ? { json: process.env.VITEST_JSON_REPORT } : {},
     projects: [

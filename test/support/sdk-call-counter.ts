@@ -7,17 +7,22 @@ type CountableClient = DynamoDBClient | SQSClient | SecretsManagerClient;
 
 export interface SdkCallCounter {
   readonly calls: string[];
+  /** Each call's input, in order, for asserting on parameters (e.g. ChangeMessageVisibility timeouts). */
+  readonly inputs: { readonly name: string; readonly input: Record<string, unknown> }[];
   count(commandName?: string): number;
   reset(): void;
 }
 
 export function countSdkCalls(...clients: CountableClient[]): SdkCallCounter {
   const calls: string[] = [];
+  const inputs: { name: string; input: Record<string, unknown> }[] = [];
   for (const client of clients) {
     // The three clients share the middleware stack's shape; one cast keeps the overloads out of the way.
     (client as DynamoDBClient).middlewareStack.add(
       (next, context) => (args) => {
-        calls.push(context.commandName ?? "unknown");
+        const name = context.commandName ?? "unknown";
+        calls.push(name);
+        inputs.push({ name, input: (args as { input: Record<string, unknown> }).input });
         return next(args);
       },
       { step: "initialize", name: `sdkCallCounter${Math.random()}` },
@@ -25,10 +30,12 @@ export function countSdkCalls(...clients: CountableClient[]): SdkCallCounter {
   }
   return {
     calls,
+    inputs,
     count: (commandName) =>
       commandName ? calls.filter((name) => name === commandName).length : calls.length,
     reset: () => {
       calls.length = 0;
+      inputs.length = 0;
     },
   };
 }

@@ -1,0 +1,188 @@
+/**
+ * Deliveries and attempts. The deliver Lambda reads the batch's deliveries in one BatchGetItem and writes every
+ * attempt and delivery of the batch in one BatchWriteItem (25 items per request): about 0.2 calls per delivery.
+ */
+import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+import type { DeliveryLedger, DeliveryRecord } from "#core/deliver.ts";
+import type { Attempt, Delivery } from "#core/model.ts";
+import { backoffMs, expiresAt, keys, sleep, withoutKeys } from "./table-keys.ts";
+
+const MAX_BATCH_GET = 100;
+const MAX_BATCH_WRITE = 25;
+const MAX_ROUNDS = 6;
+
+type WriteRequest = NonNullable<BatchWriteCommandInput["RequestItems"]>[string][number];
+
+const chunk = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
+    items.slice(index * size, (index + 1) * size),
+  );
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly cursor?: Record<string, unknown> | undefined;
+}
+
+const itemKey = (item: Record<string, unknown>) => `${String(item.pk)}\u0000${String(item.sk)}`;
+
+export class DynamoDeliveryRepository implements DeliveryLedger {
+  readonly #documents: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #retentionDays: number;
+
+  constructor(documents: DynamoDBDocumentClient, tableName: string, retentionDays: number) {
+    this.#documents = documents;
+    this.#table = tableName;
+    this.#retentionDays = retentionDays;
+  }
+
+  deliveryItem(delivery: Delivery): Record<string, unknown> {
+    return {
+      ...keys.delivery(delivery.id),
+      ...keys.deliveryByEvent(delivery.eventId, delivery.id),
+      ...keys.deliveryByWebhook(delivery.webhookId, delivery.updatedAt, delivery.id),
+      ...delivery,
+      expiresAt: expiresAt(new Date(delivery.updatedAt), this.#retentionDays),
+    };
+  }
+
+  attemptItem(attempt: Attempt): Record<string, unknown> {
+    return {
+      ...keys.attempt(attempt.deliveryId, attempt.attempt, attempt.series ?? 0),
+      ...keys.attemptByWebhook(attempt.webhookId, attempt.timestamp, attempt.deliveryId, attempt.attempt),
+      ...attempt,
+      expiresAt: expiresAt(new Date(attempt.timestamp), this.#retentionDays),
+    };
+  }
+
+  async getDelivery(deliveryId: string): Promise<Delivery | undefined> {
+    return (await this.getDeliveries([deliveryId])).get(deliveryId);
+  }
+
+  /** One delivery's attempts, newest first (all series). */
+  async attemptsOfDelivery(
+    deliveryId: string,
+    limit = 100,
+    cursor?: Record<string, unknown>,
+  ): Promise<Page<Attempt>> {
+    return this.#page(
+      {
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :attempt)",
+        ExpressionAttributeValues: { ":pk": keys.delivery(deliveryId).pk, ":attempt": "ATTEMPT#" },
+      },
+      limit,
+      cursor,
+    );
+  }
+
+  /** A webhook's attempts across deliveries, newest first. */
+  async attemptsOfWebhook(
+    webhookId: string,
+    limit = 50,
+    cursor?: Record<string, unknown>,
+  ): Promise<Page<Attempt>> {
+    return this.#page(
+      {
+        IndexName: "gsi1",
+        KeyConditionExpression: "gsi1pk = :pk",
+        ExpressionAttributeValues: { ":pk": keys.attemptByWebhook(webhookId, "", "", 0).gsi1pk },
+      },
+      limit,
+      cursor,
+    );
+  }
+
+  async #page<T>(
+    query: Omit<QueryCommandInput, "TableName">,
+    limit: number,
+    cursor?: Record<string, unknown>,
+  ): Promise<Page<T>> {
+    const response = await this.#documents.send(
+      new QueryCommand({
+        ...query,
+        TableName: this.#table,
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    return {
+      items: (response.Items ?? []).map((item) => withoutKeys<T>(item)),
+      cursor: response.LastEvaluatedKey,
+    };
+  }
+
+  async getDeliveries(deliveryIds: readonly string[]): Promise<Map<string, Delivery>> {
+    const found = new Map<string, Delivery>();
+    for (const ids of chunk(deliveryIds, MAX_BATCH_GET)) {
+      let request: BatchGetCommandInput["RequestItems"] = {
+        [this.#table]: { Keys: ids.map((id) => keys.delivery(id)), ConsistentRead: true },
+      };
+      for (let round = 0; request && Object.keys(request).length > 0; round += 1) {
+        if (round >= MAX_ROUNDS) throw new Error("BatchGetItem kept returning unprocessed keys");
+        if (round > 0) await sleep(backoffMs(round));
+        const response: BatchGetCommandOutput = await this.#documents.send(
+          new BatchGetCommand({ RequestItems: request }),
+        );
+        for (const item of response.Responses?.[this.#table] ?? []) {
+          const delivery = withoutKeys<Delivery>(item);
+          found.set(delivery.id, delivery);
+        }
+        request = response.UnprocessedKeys;
+      }
+    }
+    return found;
+  }
+
+  async record(records: readonly DeliveryRecord[]): Promise<Set<string>> {
+    // One item per key: a batch may carry the same delivery twice (SQS delivers at least once).
+    const byKey = new Map<string, { key: string; deliveryId: string; request: WriteRequest }>();
+    for (const { delivery, attempt } of records) {
+      const items = [this.deliveryItem(delivery), ...(attempt ? [this.attemptItem(attempt)] : [])];
+      for (const item of items) {
+        const key = itemKey(item);
+        byKey.set(key, { key, deliveryId: delivery.id, request: { PutRequest: { Item: item } } });
+      }
+    }
+    const failed = new Set<string>();
+    await Promise.all(
+      chunk([...byKey.values()], MAX_BATCH_WRITE).map(async (entries) => {
+        let pending = entries;
+        for (let round = 0; pending.length > 0; round += 1) {
+          if (round >= MAX_ROUNDS) {
+            for (const entry of pending) failed.add(entry.deliveryId);
+            return;
+          }
+          if (round > 0) await sleep(backoffMs(round));
+          try {
+            const response = await this.#documents.send(
+              new BatchWriteCommand({
+                RequestItems: { [this.#table]: pending.map((entry) => entry.request) },
+              }),
+            );
+            const unprocessed = new Set(
+              (response.UnprocessedItems?.[this.#table] ?? []).map((request) =>
+                itemKey(request.PutRequest?.Item ?? {}),
+              ),
+            );
+            pending = pending.filter((entry) => unprocessed.has(entry.key));
+          } catch (error) {
+            if (round + 1 >= MAX_ROUNDS) throw error;
+          }
+        }
+      }),
+    ).catch(() => {
+      for (const entry of byKey.values()) failed.add(entry.deliveryId);
+    });
+    return failed;
+  }
+}

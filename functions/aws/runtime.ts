@@ -1,0 +1,160 @@
+/**
+ * Wires the adapters once per container: SDK clients, repositories, caches, the guarded HTTP sender, logger and
+ * metrics. Handlers build one `Runtime` at init and hand its ports to the pure core.
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Config } from "#core/config.ts";
+import type { DeliverDeps, DeliverLog, DeliverMetrics, WebhookSource } from "#core/deliver.ts";
+import type { Webhook } from "#core/model.ts";
+import type { PublishDeps } from "#core/publish.ts";
+import { TtlCache } from "#core/ttl-cache.ts";
+import { createGuardedSender, type GuardedSender, type Resolver } from "#functions/http/guarded-sender.ts";
+import { type AwsClients, createAwsClients } from "./clients.ts";
+import { SqsDeliveryQueue } from "./delivery-queue.ts";
+import { DynamoDeliveryRepository } from "./delivery-repository.ts";
+import { DynamoEventRepository } from "./event-repository.ts";
+import { SecretsManagerSigningSecretStore } from "./signing-secret-store.ts";
+import { DynamoWebhookRepository } from "./webhook-repository.ts";
+
+export const SERVICE_NAME = "serverless-webhooks";
+export const METRICS_NAMESPACE = "ServerlessWebhooks";
+
+export interface RuntimeOptions {
+  /** Pre-built clients (tests count their calls); built from the config otherwise. */
+  readonly clients?: AwsClients;
+  readonly resolver?: Resolver;
+  readonly logger?: Logger;
+  readonly now?: () => Date;
+  readonly random?: () => number;
+}
+
+export interface Runtime {
+  readonly config: Config;
+  readonly clients: AwsClients;
+  readonly webhooks: DynamoWebhookRepository;
+  readonly events: DynamoEventRepository;
+  readonly deliveries: DynamoDeliveryRepository;
+  readonly queue: SqsDeliveryQueue;
+  readonly secrets: SecretsManagerSigningSecretStore;
+  readonly http: GuardedSender;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => Date;
+  readonly random: () => number;
+  readonly cachedWebhooks: WebhookSource;
+}
+
+/**
+ * Webhook configs cached per container for `ttlMs`: a burst of deliveries to one webhook reads it once. An
+ * update (including a rotation, which names a new secret version) is seen within the TTL.
+ */
+function cachedWebhookSource(
+  repository: DynamoWebhookRepository,
+  ttlMs: number,
+  now: () => Date,
+): WebhookSource {
+  const cache = new TtlCache<Webhook | undefined>({ ttlMs, maxEntries: 5000 });
+  return {
+    get: (id) => (ttlMs === 0 ? repository.get(id) : cache.getOrLoad(id, () => repository.get(id))),
+    disable: async (id, reason) => {
+      cache.delete(id);
+      await repository.disable(id, reason, now);
+    },
+  };
+}
+
+export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
+  const clients = options.clients ?? createAwsClients({ region: config.region, endpoints: config.endpoints });
+  const now = options.now ?? (() => new Date());
+  const webhooks = new DynamoWebhookRepository(clients.documents, config.tableName);
+  return {
+    config,
+    clients,
+    webhooks,
+    events: new DynamoEventRepository(clients.documents, config.tableName, config.retentionDays),
+    deliveries: new DynamoDeliveryRepository(clients.documents, config.tableName, config.retentionDays),
+    queue: new SqsDeliveryQueue(clients.sqs, config, now),
+    secrets: new SecretsManagerSigningSecretStore(clients.secretsManager, {
+      namePrefix: config.secretNamePrefix,
+    }),
+    http: createGuardedSender({
+      policy: config.destinationPolicy,
+      timeoutMs: config.deliveryTimeoutMs,
+      ...(options.resolver ? { resolver: options.resolver } : {}),
+    }),
+    logger: options.logger ?? new Logger({ serviceName: SERVICE_NAME }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
+    now,
+    random: options.random ?? Math.random,
+    cachedWebhooks: cachedWebhookSource(webhooks, config.webhookCacheTtlMs, now),
+  };
+}
+
+export function publishDeps(runtime: Runtime): PublishDeps {
+  return { events: runtime.events, subscriptions: runtime.webhooks, queue: runtime.queue, now: runtime.now };
+}
+
+/** Attempt counts per outcome for one batch, emitted as EMF metrics when the batch ends. */
+export class BatchMetrics implements DeliverMetrics {
+  readonly #metrics: Metrics;
+  readonly #counts = new Map<string, number>();
+
+  constructor(metrics: Metrics) {
+    this.#metrics = metrics;
+  }
+
+  #bump(key: string) {
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+  }
+
+  attempt(outcome: string, durationMs: number): void {
+    this.#metrics.addMetric("DeliveryLatency", MetricUnit.Milliseconds, durationMs);
+    this.#bump(`DeliveryAttempts\u0000outcome\u0000${outcome}`);
+  }
+
+  deadLettered(reason: string): void {
+    this.#bump(`DeadLettered\u0000reason\u0000${reason}`);
+  }
+
+  dropped(reason: string): void {
+    this.#bump(`Dropped\u0000reason\u0000${reason}`);
+  }
+
+  flush(): void {
+    for (const [key, count] of this.#counts) {
+      const [name, dimension, value] = key.split("\u0000") as [string, string, string];
+      const single = this.#metrics.singleMetric();
+      single.addDimension(dimension, value);
+      single.addMetric(name, MetricUnit.Count, count);
+    }
+    this.#counts.clear();
+    this.#metrics.publishStoredMetrics();
+  }
+}
+
+function deliverLog(logger: Logger): DeliverLog {
+  return {
+    info: (message, fields) => logger.info(message, fields),
+    warn: (message, fields) => logger.warn(message, fields),
+    error: (message, fields) => logger.error(message, fields),
+  };
+}
+
+/** Ports for one batch. */
+export function deliverDeps(runtime: Runtime, metrics: DeliverMetrics): DeliverDeps {
+  return {
+    webhooks: runtime.cachedWebhooks,
+    secrets: runtime.secrets,
+    events: runtime.events,
+    ledger: runtime.deliveries,
+    queue: runtime.queue,
+    http: runtime.http,
+    retryPolicy: runtime.config.retryPolicy,
+    dependencyBackoffSeconds: runtime.config.dependencyBackoffSeconds,
+    now: runtime.now,
+    random: runtime.random,
+    log: deliverLog(runtime.logger),
+    metrics,
+  };
+}

@@ -1,0 +1,33 @@
+/** Maps an EventBridge event (as another AWS service emits it) onto a publish request. */
+import { z } from "zod";
+import type { PublishRequest } from "./model.ts";
+
+export const eventBridgeEventSchema = z.object({
+  id: z.string().min(1).max(120),
+  "detail-type": z.string().min(1).max(256),
+  source: z.string().min(1).max(256),
+  time: z.iso.datetime({ offset: true }),
+  detail: z.json(),
+});
+export type EventBridgeEvent = z.infer<typeof eventBridgeEventSchema>;
+
+export function isEventBridgeEvent(event: unknown): boolean {
+  return typeof event === "object" && event !== null && "detail-type" in event && "detail" in event;
+}
+
+/**
+ * `detail-type` becomes the event type, with every run of characters outside `[A-Za-z0-9_.-]` turned into `-`
+ * ("EC2 Instance State-change Notification" → "EC2-Instance-State-change-Notification"); a custom app's
+ * `order.completed` passes unchanged. The EventBridge id keys idempotency, so EventBridge's own retries of the
+ * target never fan out twice.
+ */
+export function fromEventBridge(event: EventBridgeEvent): PublishRequest {
+  const type = event["detail-type"]
+    .replace(/[^A-Za-z0-9_.-]+/g, "-")
+    .replace(/\.{2,}/g, ".")
+    .replace(/^[.-]+|[.-]+$/g, "");
+  const detail = event.detail;
+  const data =
+    typeof detail === "object" && detail !== null && !Array.isArray(detail) ? detail : { value: detail };
+  return { id: `evt_${event.id}`.slice(0, 128), type, source: event.source, timestamp: event.time, data };
+}

@@ -1,0 +1,126 @@
+/** The platform's records and messages, and the zod schemas that parse them wherever they cross a boundary. */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from "./event-types.ts";
+import type { SignatureScheme } from "./signing.ts";
+import type { SecretVersions } from "./signing-secrets.ts";
+
+export const EVENT_VERSION = "1.0";
+/** Largest accepted event, measured as the serialized envelope that is delivered. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export const eventTypeSchema = z
+  .string()
+  .max(MAX_EVENT_TYPE_LENGTH, `at most ${MAX_EVENT_TYPE_LENGTH} characters`)
+  .regex(EVENT_TYPE_PATTERN, "dot-separated segments of letters, digits, _ and -");
+
+/** What a producer sends to `POST /events`. */
+export const publishRequestSchema = z.strictObject({
+  id: z.string().regex(EVENT_ID_PATTERN, "1–128 letters, digits, _ . : -").optional(),
+  type: eventTypeSchema,
+  source: z.string().min(1).max(256).optional(),
+  timestamp: z.iso.datetime({ offset: true }).optional(),
+  data: z.record(z.string(), z.json()),
+});
+export type PublishRequest = z.infer<typeof publishRequestSchema>;
+
+/** The envelope every receiver gets, serialized once and delivered byte for byte. */
+export interface EventEnvelope {
+  readonly id: string;
+  readonly type: string;
+  readonly timestamp: string;
+  readonly version: string;
+  readonly source: string;
+  readonly data: Record<string, unknown>;
+}
+
+export function serializeEnvelope(event: EventEnvelope): string {
+  return JSON.stringify({
+    id: event.id,
+    type: event.type,
+    timestamp: event.timestamp,
+    version: event.version,
+    source: event.source,
+    data: event.data,
+  });
+}
+
+/** Fingerprint of what the producer asked for, to tell a retried publish from a different event reusing an id. */
+export function requestFingerprint(request: Omit<PublishRequest, "id">): string {
+  const canonical = JSON.stringify([
+    request.type,
+    request.source ?? null,
+    request.timestamp ?? null,
+    request.data,
+  ]);
+  return createHash("sha256").update(canonical).digest("base64url");
+}
+
+export interface Webhook extends SecretVersions {
+  readonly id: string;
+  readonly url: string;
+  readonly eventTypes: readonly string[];
+  readonly headers: Readonly<Record<string, string>>;
+  readonly description?: string | undefined;
+  readonly active: boolean;
+  readonly disabledReason?: string | undefined;
+  readonly maxAttempts?: number | undefined;
+  readonly signatureScheme: SignatureScheme;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Optimistic-concurrency counter, incremented by every write. */
+  readonly version: number;
+}
+
+export type DeliveryStatus = "pending" | "retrying" | "delivered" | "failed" | "dropped";
+
+export interface Delivery {
+  readonly id: string;
+  readonly eventId: string;
+  readonly webhookId: string;
+  readonly eventType: string;
+  readonly status: DeliveryStatus;
+  /** Attempts made in the current series: the authoritative count, not SQS's receive count. */
+  readonly attempts: number;
+  /** Bumped by a manual retry or a redrive, which start a new series of attempts (same webhook-id). */
+  readonly series?: number | undefined;
+  readonly nextAttemptAt?: string | undefined;
+  readonly lastStatusCode?: number | undefined;
+  readonly lastError?: string | undefined;
+  /** Why the delivery ended in the DLQ or was dropped. */
+  readonly reason?: string | undefined;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type AttemptStatus = "succeeded" | "failed";
+
+export interface Attempt {
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly attempt: number;
+  readonly series?: number | undefined;
+  readonly status: AttemptStatus;
+  readonly statusCode?: number | undefined;
+  /** First 4 KiB of the response body. */
+  readonly responseBody?: string | undefined;
+  readonly durationMs: number;
+  readonly errorClass?: string | undefined;
+  readonly timestamp: string;
+}
+
+/** The delivery queue's message: references, plus the body inline when it is small. */
+export const deliveryMessageSchema = z.strictObject({
+  deliveryId: z.string().min(1),
+  eventId: z.string().min(1),
+  webhookId: z.string().min(1),
+  eventType: z.string().min(1),
+  /** The exact body to send; absent when too large to inline (read from the event record instead). */
+  body: z.string().optional(),
+  /** Addressed to this webhook alone (a test event), whatever its subscriptions. */
+  direct: z.boolean().optional(),
+});
+export type DeliveryMessage = z.infer<typeof deliveryMessageSchema>;

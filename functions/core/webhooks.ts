@@ -1,0 +1,31 @@
+/** Building webhook records. (Validation of what a caller sends lives with the management API's schemas.) */
+import type { Webhook } from "./model.ts";
+import type { SignatureScheme } from "./signing.ts";
+
+export interface WebhookDraft {
+  readonly url: string;
+  readonly eventTypes: readonly string[];
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  readonly description?: string | undefined;
+  readonly maxAttempts?: number | undefined;
+  readonly signatureScheme?: SignatureScheme | undefined;
+  readonly active?: boolean | undefined;
+}
+
+export function newWebhookRecord(id: string, draft: WebhookDraft, secretVersion: string, now: Date): Webhook {
+  const at = now.toISOString();
+  return {
+    id,
+    url: draft.url,
+    eventTypes: [...new Set(draft.eventTypes)],
+    headers: { ...(draft.headers ?? {}) },
+    description: draft.description,
+    active: draft.active ?? true,
+    maxAttempts: draft.maxAttempts,
+    signatureScheme: draft.signatureScheme ?? "standard",
+    secretVersion,
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+  };
+}

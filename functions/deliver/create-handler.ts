@@ -1,0 +1,20 @@
+/** Deliver Lambda: an SQS batch in, `batchItemFailures` out (the event source mapping deletes the rest). */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { BatchMetrics, deliverDeps, type Runtime } from "#aws/runtime.ts";
+import { deliverBatch } from "#core/deliver.ts";
+
+export function createDeliverHandler(runtime: Runtime) {
+  return middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const metrics = new BatchMetrics(runtime.metrics);
+    try {
+      return await deliverBatch(
+        event.Records.map(({ messageId, receiptHandle, body }) => ({ messageId, receiptHandle, body })),
+        deliverDeps(runtime, metrics),
+      );
+    } finally {
+      metrics.flush();
+    }
+  }).use(injectLambdaContext(runtime.logger));
+}

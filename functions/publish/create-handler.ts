@@ -1,0 +1,80 @@
+/**
+ * Publish Lambda: `POST /events` through API Gateway, and events from an EventBridge rule, into one core function.
+ * API callers get 202 `{eventId, deliveries}` or a problem document; an EventBridge invocation throws on
+ * failure so that EventBridge retries it (idempotent on the event id).
+ */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { publishDeps, type Runtime } from "#aws/runtime.ts";
+import { PayloadTooLargeError, ValidationError } from "#core/errors.ts";
+import { eventBridgeEventSchema, fromEventBridge, isEventBridgeEvent } from "#core/eventbridge.ts";
+import { type HttpResponse, jsonResponse, problemResponse } from "#core/http-response.ts";
+import { MAX_EVENT_BYTES, publishRequestSchema } from "#core/model.ts";
+import { publish } from "#core/publish.ts";
+
+export function parseJsonBody(
+  event: Pick<APIGatewayProxyEvent, "body" | "isBase64Encoded">,
+  maxBytes: number,
+): unknown {
+  const raw = event.isBase64Encoded
+    ? Buffer.from(event.body ?? "", "base64").toString("utf8")
+    : (event.body ?? "");
+  if (Buffer.byteLength(raw) > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  if (raw.trim() === "") throw new ValidationError([{ field: "body", message: "a JSON body is required" }]);
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new ValidationError([{ field: "body", message: "not valid JSON" }]);
+  }
+}
+
+export async function publishFromApi(event: APIGatewayProxyEvent, runtime: Runtime): Promise<HttpResponse> {
+  try {
+    // The envelope adds a little around the data; the exact limit is enforced on the serialized envelope.
+    const parsed = publishRequestSchema.safeParse(parseJsonBody(event, MAX_EVENT_BYTES + 4096));
+    if (!parsed.success) throw ValidationError.fromZod(parsed.error);
+    const result = await publish(parsed.data, publishDeps(runtime));
+    runtime.logger.info("event published", {
+      eventId: result.eventId,
+      deliveries: result.deliveries,
+      duplicate: result.duplicate,
+    });
+    return jsonResponse(202, { eventId: result.eventId, deliveries: result.deliveries });
+  } catch (error) {
+    const response = problemResponse(error);
+    if (response.statusCode >= 500)
+      runtime.logger.error("publish failed", { error: error instanceof Error ? error.name : "unknown" });
+    return response;
+  }
+}
+
+export async function publishFromEventBridge(event: unknown, runtime: Runtime): Promise<void> {
+  const parsed = eventBridgeEventSchema.safeParse(event);
+  if (!parsed.success) {
+    // Retrying cannot fix a malformed event; EventBridge would only send it to the rule's DLQ after retries.
+    runtime.logger.error("EventBridge event refused", {
+      issues: parsed.error.issues.map((issue) => issue.path.join(".")),
+    });
+    throw ValidationError.fromZod(parsed.error, "event");
+  }
+  const request = fromEventBridge(parsed.data);
+  const checked = publishRequestSchema.safeParse(request);
+  if (!checked.success) throw ValidationError.fromZod(checked.error, "event");
+  const result = await publish(checked.data, publishDeps(runtime), parsed.data.source);
+  runtime.logger.info("event published", {
+    eventId: result.eventId,
+    deliveries: result.deliveries,
+    source: parsed.data.source,
+  });
+}
+
+export function createPublishHandler(runtime: Runtime) {
+  return middy(async (event: unknown): Promise<HttpResponse | undefined> => {
+    if (isEventBridgeEvent(event)) {
+      await publishFromEventBridge(event, runtime);
+      return undefined;
+    }
+    return publishFromApi(event as APIGatewayProxyEvent, runtime);
+  }).use(injectLambdaContext(runtime.logger));
+}

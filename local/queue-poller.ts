@@ -1,0 +1,128 @@
+/**
+ * What Lambda's SQS event source mapping does, on one machine: receive up to ten messages, invoke the handler
+ * with an SQS-shaped event, then delete exactly the messages not listed in `batchItemFailures`. A handler that
+ * throws, or that names an id not in the batch, fails the whole batch (nothing deleted), as on AWS.
+ */
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+
+export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+
+export interface PollerOptions {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly handler: SqsHandler;
+  readonly region?: string;
+  readonly batchSize?: number;
+  /** Long-poll wait per receive, in seconds. */
+  readonly waitTimeSeconds?: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? "",
+    receiptHandle: message.ReceiptHandle ?? "",
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? "1",
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? "local",
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        {
+          stringValue: value.StringValue,
+          dataType: value.DataType ?? "String",
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      ]),
+    ),
+    md5OfBody: message.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+export interface QueuePoller {
+  /** One receive → invoke → delete cycle; returns how many messages it received. */
+  pollOnce(waitTimeSeconds?: number): Promise<number>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createQueuePoller(options: PollerOptions): QueuePoller {
+  const region = options.region ?? "us-east-1";
+  let running = false;
+  let loop: Promise<void> | undefined;
+
+  const pollOnce = async (waitTimeSeconds = options.waitTimeSeconds ?? 1): Promise<number> => {
+    const { Messages = [] } = await options.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: options.batchSize ?? 10,
+        WaitTimeSeconds: waitTimeSeconds,
+        MessageSystemAttributeNames: ["All"],
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    if (Messages.length === 0) return 0;
+    const records = Messages.map((message) => toRecord(message, options.queueArn, region));
+    let failedIds: Set<string>;
+    try {
+      const response = await options.handler({ Records: records });
+      failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+      const known = new Set(records.map((record) => record.messageId));
+      if ([...failedIds].some((id) => !known.has(id))) failedIds = known;
+    } catch (error) {
+      options.onError?.(error);
+      return Messages.length;
+    }
+    const succeeded = records.filter((record) => !failedIds.has(record.messageId));
+    if (succeeded.length > 0) {
+      await options.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: options.queueUrl,
+          Entries: succeeded.map((record, index) => ({
+            Id: String(index),
+            ReceiptHandle: record.receiptHandle,
+          })),
+        }),
+      );
+    }
+    return Messages.length;
+  };
+
+  return {
+    pollOnce,
+    start: () => {
+      if (running) return;
+      running = true;
+      loop = (async () => {
+        while (running) {
+          try {
+            await pollOnce();
+          } catch (error) {
+            options.onError?.(error);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+          }
+        }
+      })();
+    },
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}

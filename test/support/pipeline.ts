@@ -1,0 +1,144 @@
+/**
+ * The publish → queue → deliver pipeline over the real local engines: the real handlers, a private table and
+ * queues, and the local event-source-mapping poller. Loopback destinations are allowed only when a test asks.
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
+import { createRuntime, type Runtime, type RuntimeOptions } from "#aws/runtime.ts";
+import { parseConfig } from "#core/config.ts";
+import { newWebhookId } from "#core/ids.ts";
+import { newWebhookRecord, type WebhookDraft } from "#core/webhooks.ts";
+import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import { createPublishHandler } from "#functions/publish/create-handler.ts";
+import { LOCAL_REGION } from "#local/engines.ts";
+import { createQueuePoller, type SqsHandler } from "#local/queue-poller.ts";
+import { apiEvent } from "./fixtures.ts";
+import { isolatedResources, localClients, uniquePrefix } from "./local-aws.ts";
+import { countSdkCalls, type SdkCallCounter } from "./sdk-call-counter.ts";
+
+export interface PipelineOptions {
+  readonly schedule?: string;
+  readonly allowPrivate?: "none" | "loopback";
+  readonly timeoutMs?: number;
+  readonly webhookCacheTtlMs?: number;
+  readonly runtime?: Partial<RuntimeOptions>;
+  /** Wraps the deliver handler (to inject crashes). */
+  readonly wrapDeliver?: (handler: SqsHandler) => SqsHandler;
+}
+
+export async function startPipeline(options: PipelineOptions = {}) {
+  const clients = localClients();
+  const calls: SdkCallCounter = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
+  const resources = await isolatedResources(clients);
+  const config = parseConfig({
+    AWS_REGION: LOCAL_REGION,
+    TABLE_NAME: resources.tableName,
+    DELIVERY_QUEUE_URL: resources.deliveryQueueUrl,
+    DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+    SECRET_NAME_PREFIX: `serverless-webhooks/${uniquePrefix()}/`,
+    RETRY_SCHEDULE_SECONDS: options.schedule ?? "1,2,3",
+    DELIVERY_TIMEOUT_MS: String(options.timeoutMs ?? 5000),
+    ALLOW_HTTP_DESTINATIONS: "true",
+    ALLOWED_PORTS: "1-65535",
+    ALLOW_PRIVATE_DESTINATIONS: options.allowPrivate ?? "loopback",
+    WEBHOOK_CACHE_TTL_MS: String(options.webhookCacheTtlMs ?? 0),
+    DEPENDENCY_BACKOFF_SECONDS: "1",
+  });
+  const runtime: Runtime = createRuntime(config, {
+    clients,
+    random: () => 0.5,
+    logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
+    ...options.runtime,
+  });
+  const publishHandler = createPublishHandler(runtime);
+  const baseDeliver: SqsHandler = (event: SQSEvent) => createDeliverHandler(runtime)(event, {} as never);
+  const deliver = options.wrapDeliver ? options.wrapDeliver(baseDeliver) : baseDeliver;
+  const poller = createQueuePoller({
+    sqs: clients.sqs,
+    queueUrl: resources.deliveryQueueUrl,
+    queueArn: resources.deliveryQueueArn,
+    handler: deliver,
+  });
+
+  const queueDepth = async (queueUrl: string) => {
+    const { Attributes = {} } = await clients.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: [
+          "ApproximateNumberOfMessages",
+          "ApproximateNumberOfMessagesNotVisible",
+          "ApproximateNumberOfMessagesDelayed",
+        ],
+      }),
+    );
+    return (
+      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
+      Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0)
+    );
+  };
+
+  return {
+    clients,
+    calls,
+    resources,
+    config,
+    runtime,
+    async createWebhook(draft: WebhookDraft) {
+      const id = newWebhookId();
+      const issued = await runtime.secrets.create(id);
+      const webhook = newWebhookRecord(id, draft, issued.versionId, runtime.now());
+      await runtime.webhooks.create(webhook);
+      return { webhook, secret: issued.secret };
+    },
+    async publishApi(body: unknown) {
+      const response = (await publishHandler(
+        apiEvent("POST", "/events", body) as APIGatewayProxyEvent,
+        {} as never,
+      )) as {
+        statusCode: number;
+        headers: Record<string, string>;
+        body: string;
+      };
+      return { ...response, json: JSON.parse(response.body) as Record<string, unknown> };
+    },
+    publishEventBridge: (event: unknown) => publishHandler(event, {} as never),
+    poller,
+    /** Polls until the delivery queue is empty, waiting out visibility delays; throws after `timeoutMs`. */
+    async drain(timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const received = await poller.pollOnce(0);
+        if (received === 0) {
+          if ((await queueDepth(resources.deliveryQueueUrl)) === 0) return;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      throw new Error("the delivery queue did not drain in time");
+    },
+    async deadLetters() {
+      const { Messages = [] } = await clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: resources.deadLetterQueueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: 0,
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      return Messages.map((message) => ({
+        body: JSON.parse(message.Body ?? "{}") as Record<string, unknown>,
+        attributes: Object.fromEntries(
+          Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]),
+        ),
+      }));
+    },
+    queueDepth,
+    close() {
+      runtime.http.close();
+    },
+  };
+}
+
+export type Pipeline = Awaited<ReturnType<typeof startPipeline>>;
