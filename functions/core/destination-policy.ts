@@ -58,7 +58,9 @@ export function isAllowedAddress(
   allowPrivate: PrivateDestinationAllowance = "none",
 ): boolean {
   const bare = address.startsWith("[") && address.endsWith("]") ? address.slice(1, -1) : address;
-  if (!ipaddr.isValid(bare) || bare.includes("%")) return false;
+  // Only canonical forms: resolvers and the WHATWG parser produce them, so anything else is suspect.
+  const canonical = bare.includes(":") ? ipaddr.IPv6.isValid(bare) : ipaddr.IPv4.isValidFourPartDecimal(bare);
+  if (!canonical || bare.includes("%")) return false;
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     parsed = ipaddr.process(bare);

@@ -59,7 +59,7 @@ export function parseRetryAfter(value: string | undefined, now: Date): number | 
 
 /** Parses a comma-separated schedule (`"1,2,4"`), refusing steps outside 0..MAX_RETRY_DELAY_SECONDS. */
 export function parseSchedule(text: string): number[] {
-  const steps = text.split(",").map((part) => Number(part.trim()));
+  const steps = text.split(",").map((part) => (part.trim() === "" ? Number.NaN : Number(part.trim())));
   if (
     steps.length === 0 ||
     steps.some((step) => !Number.isInteger(step) || step < 0 || step > MAX_RETRY_DELAY_SECONDS)

@@ -4,6 +4,7 @@
  * failure so that EventBridge retries it (idempotent on the event id).
  */
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { publishDeps, type Runtime } from "#aws/runtime.ts";
@@ -27,6 +28,13 @@ export function parseJsonBody(
   } catch {
     throw new ValidationError([{ field: "body", message: "not valid JSON" }]);
   }
+}
+
+function recordFanOut(runtime: Runtime, deliveries: number, duplicate: boolean): void {
+  if (duplicate) return;
+  runtime.metrics.addMetric("EventsPublished", MetricUnit.Count, 1);
+  runtime.metrics.addMetric("FanOutSize", MetricUnit.Count, deliveries);
+  runtime.metrics.publishStoredMetrics();
 }
 
 export async function publishFromApi(event: APIGatewayProxyEvent, runtime: Runtime): Promise<HttpResponse> {
@@ -62,6 +70,7 @@ export async function publishFromEventBridge(event: unknown, runtime: Runtime): 
   const checked = publishRequestSchema.safeParse(request);
   if (!checked.success) throw ValidationError.fromZod(checked.error, "event");
   const result = await publish(checked.data, publishDeps(runtime), parsed.data.source);
+  recordFanOut(runtime, result.deliveries, result.duplicate);
   runtime.logger.info("event published", {
     eventId: result.eventId,
     deliveries: result.deliveries,

@@ -1,0 +1,271 @@
+import { describe, expect, it } from "vitest";
+import {
+  type DeadLetter,
+  type DeliverDeps,
+  type DeliveryRecord,
+  deliverBatch,
+  type QueueRecord,
+  type SendResult,
+} from "#core/deliver.ts";
+import type { Delivery, DeliveryMessage, Webhook } from "#core/model.ts";
+import { generateSigningSecret } from "#core/signing-secrets.ts";
+import { verifyWebhook } from "#core/webhook-verifier.ts";
+import { sqsFixture } from "#test/support/fixtures.ts";
+
+const NOW = new Date("2026-11-28T12:00:00Z");
+const secret = generateSigningSecret();
+
+function webhook(overrides: Partial<Webhook> = {}): Webhook {
+  return {
+    id: "wh_1",
+    url: "https://hooks.example.com/in",
+    eventTypes: ["order.*"],
+    headers: {},
+    active: true,
+    signatureScheme: "standard",
+    secretVersion: "v1",
+    createdAt: NOW.toISOString(),
+    updatedAt: NOW.toISOString(),
+    version: 1,
+    ...overrides,
+  };
+}
+
+function message(n: number, overrides: Partial<DeliveryMessage> = {}): QueueRecord {
+  const body: DeliveryMessage = {
+    deliveryId: `dlv_${n}`,
+    eventId: `evt_${n}`,
+    webhookId: "wh_1",
+    eventType: "order.completed",
+    body: JSON.stringify({ id: `evt_${n}` }),
+    ...overrides,
+  };
+  return { messageId: `m${n}`, receiptHandle: `r${n}`, body: JSON.stringify(body) };
+}
+
+/** In-memory ports; every call is recorded so a test can assert on what the core did. */
+function fakes(
+  options: {
+    reply?: (url: string) => SendResult;
+    webhook?: Webhook | undefined;
+    deliveries?: Delivery[];
+  } = {},
+) {
+  const recorded: DeliveryRecord[] = [];
+  const retries: { receiptHandle: string; delaySeconds: number }[] = [];
+  const letters: DeadLetter[] = [];
+  const posts: { headers: Record<string, string>; body: string }[] = [];
+  const ledgerState = new Map((options.deliveries ?? []).map((delivery) => [delivery.id, delivery]));
+  const deps: DeliverDeps = {
+    webhooks: {
+      get: async () => ("webhook" in options ? options.webhook : webhook()),
+      disable: async () => undefined,
+    },
+    secrets: { get: async () => [secret] },
+    events: { body: async () => undefined },
+    ledger: {
+      getDeliveries: async (ids) =>
+        new Map(ids.flatMap((id) => (ledgerState.has(id) ? [[id, ledgerState.get(id) as Delivery]] : []))),
+      record: async (records) => {
+        recorded.push(...records);
+        return new Set();
+      },
+    },
+    queue: {
+      retryLater: async (receiptHandle, delaySeconds) => {
+        retries.push({ receiptHandle, delaySeconds });
+      },
+      deadLetter: async (batch) => {
+        letters.push(...batch);
+        return new Set();
+      },
+    },
+    http: {
+      post: async (url, headers, body) => {
+        posts.push({ headers: { ...headers }, body });
+        return (
+          options.reply?.(url) ?? {
+            result: { kind: "response", status: 200 },
+            durationMs: 5,
+            responseBody: "ok",
+          }
+        );
+      },
+    },
+    retryPolicy: { scheduleSeconds: [10, 20], jitterRatio: 0 },
+    dependencyBackoffSeconds: 7,
+    now: () => NOW,
+    random: () => 0.5,
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    metrics: { attempt: () => undefined, deadLettered: () => undefined, dropped: () => undefined },
+  };
+  return { deps, recorded, retries, letters, posts };
+}
+
+const failedIds = (result: { batchItemFailures: { itemIdentifier: string }[] }) =>
+  result.batchItemFailures.map((failure) => failure.itemIdentifier).sort();
+
+describe("deliverBatch", () => {
+  it("signs and sends each record, records the attempt, and reports no failure on success", async () => {
+    const { deps, recorded, posts } = fakes();
+    const result = await deliverBatch([message(1), message(2)], deps);
+    expect(failedIds(result)).toEqual([]);
+    expect(posts).toHaveLength(2);
+    const verified = verifyWebhook({
+      headers: posts[0]?.headers ?? {},
+      body: posts[0]?.body ?? "",
+      secrets: [secret],
+      now: NOW.getTime(),
+    });
+    expect(verified.id).toBe("evt_1");
+    expect(recorded.map((record) => [record.delivery.status, record.attempt?.status])).toEqual([
+      ["delivered", "succeeded"],
+      ["delivered", "succeeded"],
+    ]);
+  });
+
+  it("reports exactly the retried records and sets their visibility to the schedule's step", async () => {
+    const { deps, retries } = fakes({
+      reply: () => ({ result: { kind: "response", status: 503 }, durationMs: 1 }),
+    });
+    const state = { id: "dlv_2", attempts: 1, status: "retrying" } as Delivery;
+    const withState = fakes({
+      reply: () => ({ result: { kind: "response", status: 503 }, durationMs: 1 }),
+      deliveries: [state],
+    });
+    const first = await deliverBatch([message(1)], deps);
+    expect(failedIds(first)).toEqual(["m1"]);
+    expect(retries).toEqual([{ receiptHandle: "r1", delaySeconds: 10 }]);
+    const second = await deliverBatch([message(2)], withState.deps);
+    expect(failedIds(second)).toEqual(["m2"]);
+    expect(withState.retries).toEqual([{ receiptHandle: "r2", delaySeconds: 20 }]);
+    expect(withState.recorded[0]?.attempt?.attempt).toBe(2);
+  });
+
+  it("dead-letters a malformed message instead of retrying it forever", async () => {
+    const { deps, letters, posts } = fakes();
+    const [, malformed] = sqsFixture().Records;
+    const result = await deliverBatch(
+      [{ messageId: "bad", receiptHandle: "rb", body: malformed?.body ?? "" }],
+      deps,
+    );
+    expect(failedIds(result)).toEqual([]);
+    expect(letters).toMatchObject([{ messageId: "bad", reason: "malformed_message" }]);
+    expect(posts).toHaveLength(0);
+  });
+
+  it("retries without consuming an attempt when its own dependencies fail (secrets, webhook store, ledger read)", async () => {
+    for (const broken of ["secrets", "webhooks", "ledger"] as const) {
+      const { deps, retries, recorded, posts } = fakes();
+      const failure = async () => {
+        throw new Error("ThrottlingException");
+      };
+      if (broken === "secrets") deps.secrets.get = failure;
+      if (broken === "webhooks") deps.webhooks.get = failure;
+      if (broken === "ledger") deps.ledger.getDeliveries = failure;
+      const result = await deliverBatch([message(1), message(2)], deps);
+      expect(failedIds(result), broken).toEqual(["m1", "m2"]);
+      expect(
+        retries.map((retry) => retry.delaySeconds),
+        broken,
+      ).toEqual([7, 7]);
+      expect(recorded, broken).toEqual([]);
+      expect(posts, broken).toEqual([]);
+    }
+  });
+
+  it("retries the records whose outcome could not be written (the POST is repeated, with the same webhook-id)", async () => {
+    const { deps, retries } = fakes();
+    deps.ledger.record = async () => new Set(["dlv_2"]);
+    const result = await deliverBatch([message(1), message(2)], deps);
+    expect(failedIds(result)).toEqual(["m2"]);
+    expect(retries).toEqual([{ receiptHandle: "r2", delaySeconds: 7 }]);
+  });
+
+  it("keeps a message whose copy to the DLQ failed, and re-dead-letters it later without sending again", async () => {
+    const { deps, posts } = fakes({
+      reply: () => ({ result: { kind: "response", status: 400 }, durationMs: 1 }),
+    });
+    deps.queue.deadLetter = async (batch) => new Set(batch.map((letter) => letter.messageId));
+    expect(failedIds(await deliverBatch([message(1)], deps))).toEqual(["m1"]);
+    expect(posts).toHaveLength(1);
+
+    const failed = { id: "dlv_1", status: "failed", attempts: 1, reason: "http_400" } as Delivery;
+    const again = fakes({ deliveries: [failed] });
+    expect(failedIds(await deliverBatch([message(1)], again.deps))).toEqual([]);
+    expect(again.posts).toHaveLength(0);
+    expect(again.letters).toMatchObject([{ messageId: "m1", reason: "http_400" }]);
+  });
+
+  it("drops (and records) deliveries whose webhook is gone, disabled, or no longer subscribed", async () => {
+    const cases: [Webhook | undefined, string][] = [
+      [undefined, "webhook_deleted"],
+      [webhook({ active: false, disabledReason: "manual" }), "webhook_disabled"],
+      [webhook({ eventTypes: ["user.*"] }), "unsubscribed"],
+    ];
+    for (const [hook, reason] of cases) {
+      const { deps, recorded, posts } = fakes({ webhook: hook });
+      expect(failedIds(await deliverBatch([message(1)], deps))).toEqual([]);
+      expect(posts).toHaveLength(0);
+      expect(recorded).toMatchObject([{ delivery: { status: "dropped", reason } }]);
+    }
+  });
+
+  it("sends a direct (test) message even to a webhook not subscribed to its type", async () => {
+    const { deps, posts } = fakes({ webhook: webhook({ eventTypes: ["user.*"] }) });
+    await deliverBatch([message(1, { direct: true, eventType: "webhook.test" })], deps);
+    expect(posts).toHaveLength(1);
+  });
+
+  it("skips a duplicate of an already delivered message without sending it again", async () => {
+    const delivered = { id: "dlv_1", status: "delivered", attempts: 1 } as Delivery;
+    const { deps, posts, recorded } = fakes({ deliveries: [delivered] });
+    expect(failedIds(await deliverBatch([message(1)], deps))).toEqual([]);
+    expect(posts).toHaveLength(0);
+    expect(recorded).toHaveLength(0);
+  });
+
+  it("drops a delivery whose large payload has expired from the event store", async () => {
+    const { deps, recorded } = fakes();
+    const { body: _inline, ...reference } = JSON.parse(message(1).body) as DeliveryMessage;
+    await deliverBatch([{ messageId: "m1", receiptHandle: "r1", body: JSON.stringify(reference) }], deps);
+    expect(recorded).toMatchObject([{ delivery: { status: "dropped", reason: "event_expired" } }]);
+  });
+
+  it("disables the webhook on 410 and dead-letters, even if disabling fails", async () => {
+    const { deps, letters } = fakes({
+      reply: () => ({ result: { kind: "response", status: 410 }, durationMs: 1 }),
+    });
+    let disabled = "";
+    deps.webhooks.disable = async (id, reason) => {
+      disabled = `${id}:${reason}`;
+      throw new Error("conflict");
+    };
+    expect(failedIds(await deliverBatch([message(1)], deps))).toEqual([]);
+    expect(disabled).toBe("wh_1:http_410");
+    expect(letters).toMatchObject([{ reason: "endpoint_gone" }]);
+  });
+
+  it("a failing ChangeMessageVisibility still reports the record for retry", async () => {
+    const { deps } = fakes({
+      reply: () => ({ result: { kind: "transport_error", errorClass: "timeout" }, durationMs: 1 }),
+    });
+    deps.queue.retryLater = async () => {
+      throw new Error("ReceiptHandleIsInvalid");
+    };
+    expect(failedIds(await deliverBatch([message(1)], deps))).toEqual(["m1"]);
+  });
+
+  it("keeps the first 4 KiB of a response body", async () => {
+    const { deps, recorded } = fakes({
+      reply: () => ({
+        result: { kind: "response", status: 200 },
+        durationMs: 1,
+        responseBody: "é".repeat(3000),
+      }),
+    });
+    await deliverBatch([message(1)], deps);
+    expect(Buffer.byteLength(recorded[0]?.attempt?.responseBody ?? "")).toBeLessThanOrEqual(4096);
+    expect(recorded[0]?.attempt?.responseBody?.endsWith("é")).toBe(true);
+  });
+});
