@@ -43,6 +43,7 @@ export async function publishFromApi(event: APIGatewayProxyEvent, runtime: Runti
     const parsed = publishRequestSchema.safeParse(parseJsonBody(event, MAX_EVENT_BYTES + 4096));
     if (!parsed.success) throw ValidationError.fromZod(parsed.error);
     const result = await publish(parsed.data, publishDeps(runtime));
+    recordFanOut(runtime, result.deliveries, result.duplicate);
     runtime.logger.info("event published", {
       eventId: result.eventId,
       deliveries: result.deliveries,
