@@ -9,6 +9,7 @@ import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
   type DynamoDBDocumentClient,
+  PutCommand,
   QueryCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
@@ -68,6 +69,59 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
     return (await this.getDeliveries([deliveryId])).get(deliveryId);
   }
 
+  async save(delivery: Delivery): Promise<void> {
+    await this.#documents.send(new PutCommand({ TableName: this.#table, Item: this.deliveryItem(delivery) }));
+  }
+
+  /** The deliveries of one event that have been attempted at least once. */
+  async deliveriesOfEvent(
+    eventId: string,
+    limit = 100,
+    cursor?: Record<string, unknown>,
+  ): Promise<Page<Delivery>> {
+    return this.#page(
+      {
+        IndexName: "gsi1",
+        KeyConditionExpression: "gsi1pk = :pk",
+        ExpressionAttributeValues: { ":pk": keys.deliveryByEvent(eventId, "").gsi1pk },
+      },
+      limit,
+      cursor,
+    );
+  }
+
+  /** A webhook's deliveries that ended failed (in the DLQ) and were last updated within [since, until). */
+  async failedDeliveriesOfWebhook(
+    webhookId: string,
+    since: string,
+    until: string,
+    limit: number,
+  ): Promise<Delivery[]> {
+    const found: Delivery[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#page<Delivery>(
+        {
+          IndexName: "gsi2",
+          KeyConditionExpression: "gsi2pk = :pk AND gsi2sk BETWEEN :since AND :until",
+          FilterExpression: "#status = :failed",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":pk": keys.deliveryByWebhook(webhookId, "", "").gsi2pk,
+            ":since": since,
+            ":until": `${until}\uffff`,
+            ":failed": "failed",
+          },
+        },
+        100,
+        cursor,
+      );
+      found.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor && found.length < limit);
+    return found.slice(0, limit);
+  }
+
   /** One delivery's attempts, newest first (all series). */
   async attemptsOfDelivery(
     deliveryId: string,
@@ -89,12 +143,17 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
     webhookId: string,
     limit = 50,
     cursor?: Record<string, unknown>,
+    status?: string,
   ): Promise<Page<Attempt>> {
+    const pk = keys.attemptByWebhook(webhookId, "", "", 0).gsi1pk;
     return this.#page(
       {
         IndexName: "gsi1",
         KeyConditionExpression: "gsi1pk = :pk",
-        ExpressionAttributeValues: { ":pk": keys.attemptByWebhook(webhookId, "", "", 0).gsi1pk },
+        ...(status
+          ? { FilterExpression: "#status = :status", ExpressionAttributeNames: { "#status": "status" } }
+          : {}),
+        ExpressionAttributeValues: { ":pk": pk, ...(status ? { ":status": status } : {}) },
       },
       limit,
       cursor,

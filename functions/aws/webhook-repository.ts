@@ -4,6 +4,9 @@
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -165,9 +168,30 @@ export class DynamoWebhookRepository {
     throw new ConflictError(`webhook ${id} kept changing while being disabled`);
   }
 
-  /** Ids of the active webhooks subscribed with exactly `pattern` (one paginated Query). */
-  async activeWebhookIds(pattern: string): Promise<string[]> {
-    const ids: string[] = [];
+  /** Webhooks by id (BatchGetItem), in the order asked; missing ones are skipped. */
+  async getMany(ids: readonly string[]): Promise<Webhook[]> {
+    const found = new Map<string, Webhook>();
+    for (let start = 0; start < ids.length; start += 100) {
+      let request: BatchGetCommandInput["RequestItems"] = {
+        [this.#table]: { Keys: ids.slice(start, start + 100).map((id) => keys.webhook(id)) },
+      };
+      while (request && Object.keys(request).length > 0) {
+        const response: BatchGetCommandOutput = await this.#documents.send(
+          new BatchGetCommand({ RequestItems: request }),
+        );
+        for (const item of response.Responses?.[this.#table] ?? []) {
+          const webhook = withoutKeys<Webhook>(item);
+          found.set(webhook.id, webhook);
+        }
+        request = response.UnprocessedKeys;
+      }
+    }
+    return ids.flatMap((id) => found.get(id) ?? []);
+  }
+
+  /** Ids of every webhook (active or not) subscribed with exactly `pattern`. */
+  async subscribedWebhookIds(pattern: string): Promise<{ id: string; active: boolean }[]> {
+    const found: { id: string; active: boolean }[] = [];
     let cursor: QueryCommandInput["ExclusiveStartKey"];
     do {
       const page = await this.#documents.send(
@@ -179,20 +203,32 @@ export class DynamoWebhookRepository {
           ExclusiveStartKey: cursor,
         }),
       );
-      for (const item of page.Items ?? []) if (item.active === true) ids.push(String(item.webhookId));
+      for (const item of page.Items ?? [])
+        found.push({ id: String(item.webhookId), active: item.active === true });
       cursor = page.LastEvaluatedKey;
     } while (cursor);
-    return ids;
+    return found;
+  }
+
+  /** Ids of the active webhooks subscribed with exactly `pattern` (one paginated Query). */
+  async activeWebhookIds(pattern: string): Promise<string[]> {
+    return (await this.subscribedWebhookIds(pattern))
+      .filter((entry) => entry.active)
+      .map((entry) => entry.id);
   }
 
   /** Newest first, `limit` per page; `cursor` is DynamoDB's LastEvaluatedKey (the API makes it opaque). */
-  async list(limit: number, cursor?: Record<string, unknown>): Promise<WebhookPage> {
+  async list(limit: number, cursor?: Record<string, unknown>, active?: boolean): Promise<WebhookPage> {
     const page = await this.#documents.send(
       new QueryCommand({
         TableName: this.#table,
         IndexName: "gsi1",
         KeyConditionExpression: "gsi1pk = :pk",
-        ExpressionAttributeValues: { ":pk": "WEBHOOKS" },
+        ...(active === undefined ? {} : { FilterExpression: "active = :active" }),
+        ExpressionAttributeValues: {
+          ":pk": "WEBHOOKS",
+          ...(active === undefined ? {} : { ":active": active }),
+        },
         ScanIndexForward: false,
         Limit: limit,
         ExclusiveStartKey: cursor,

@@ -47,6 +47,7 @@ const environmentSchema = z.object({
       }
     }),
   ALLOW_PRIVATE_DESTINATIONS: z.enum(["none", "loopback"]).default("none"),
+  ALLOW_AUTHORIZATION_HEADER: flag,
   RETENTION_DAYS: positiveInt(30, 365),
   WEBHOOK_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   DEPENDENCY_BACKOFF_SECONDS: positiveInt(30, 900),
@@ -64,6 +65,7 @@ export interface Config {
   readonly retryPolicy: RetryPolicy;
   readonly deliveryTimeoutMs: number;
   readonly destinationPolicy: DestinationPolicy;
+  readonly allowAuthorizationHeader: boolean;
   readonly retentionDays: number;
   readonly webhookCacheTtlMs: number;
   readonly dependencyBackoffSeconds: number;
@@ -100,6 +102,7 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
       allowedPorts: env.ALLOWED_PORTS,
       allowPrivate: env.ALLOW_PRIVATE_DESTINATIONS,
     },
+    allowAuthorizationHeader: env.ALLOW_AUTHORIZATION_HEADER,
     retentionDays: env.RETENTION_DAYS,
     webhookCacheTtlMs: env.WEBHOOK_CACHE_TTL_MS,
     dependencyBackoffSeconds: env.DEPENDENCY_BACKOFF_SECONDS,

@@ -10,25 +10,10 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { publishDeps, type Runtime } from "#aws/runtime.ts";
 import { PayloadTooLargeError, ValidationError } from "#core/errors.ts";
 import { eventBridgeEventSchema, fromEventBridge, isEventBridgeEvent } from "#core/eventbridge.ts";
+import { parseJsonBody } from "#core/http-request.ts";
 import { type HttpResponse, jsonResponse, problemResponse } from "#core/http-response.ts";
 import { MAX_EVENT_BYTES, publishRequestSchema } from "#core/model.ts";
 import { publish } from "#core/publish.ts";
-
-export function parseJsonBody(
-  event: Pick<APIGatewayProxyEvent, "body" | "isBase64Encoded">,
-  maxBytes: number,
-): unknown {
-  const raw = event.isBase64Encoded
-    ? Buffer.from(event.body ?? "", "base64").toString("utf8")
-    : (event.body ?? "");
-  if (Buffer.byteLength(raw) > maxBytes) throw new PayloadTooLargeError(maxBytes);
-  if (raw.trim() === "") throw new ValidationError([{ field: "body", message: "a JSON body is required" }]);
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    throw new ValidationError([{ field: "body", message: "not valid JSON" }]);
-  }
-}
 
 function recordFanOut(runtime: Runtime, deliveries: number, duplicate: boolean): void {
   if (duplicate) return;

@@ -9,8 +9,10 @@ import { createRuntime, type Runtime, type RuntimeOptions } from "#aws/runtime.t
 import { parseConfig } from "#core/config.ts";
 import { newWebhookId } from "#core/ids.ts";
 import { newWebhookRecord, type WebhookDraft } from "#core/webhooks.ts";
+import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
+import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
 import { createQueuePoller, type SqsHandler } from "#local/queue-poller.ts";
 import { apiEvent } from "./fixtures.ts";
@@ -20,6 +22,8 @@ import { countSdkCalls, type SdkCallCounter } from "./sdk-call-counter.ts";
 export interface PipelineOptions {
   readonly schedule?: string;
   readonly allowPrivate?: "none" | "loopback";
+  /** Production destination rules: https only, port 443, no private addresses. */
+  readonly strictDestinations?: boolean;
   readonly timeoutMs?: number;
   readonly webhookCacheTtlMs?: number;
   readonly runtime?: Partial<RuntimeOptions>;
@@ -39,9 +43,9 @@ export async function startPipeline(options: PipelineOptions = {}) {
     SECRET_NAME_PREFIX: `serverless-webhooks/${uniquePrefix()}/`,
     RETRY_SCHEDULE_SECONDS: options.schedule ?? "1,2,3",
     DELIVERY_TIMEOUT_MS: String(options.timeoutMs ?? 5000),
-    ALLOW_HTTP_DESTINATIONS: "true",
-    ALLOWED_PORTS: "1-65535",
-    ALLOW_PRIVATE_DESTINATIONS: options.allowPrivate ?? "loopback",
+    ALLOW_HTTP_DESTINATIONS: options.strictDestinations ? "false" : "true",
+    ALLOWED_PORTS: options.strictDestinations ? "443" : "1-65535",
+    ALLOW_PRIVATE_DESTINATIONS: options.strictDestinations ? "none" : (options.allowPrivate ?? "loopback"),
     WEBHOOK_CACHE_TTL_MS: String(options.webhookCacheTtlMs ?? 0),
     DEPENDENCY_BACKOFF_SECONDS: "1",
   });
@@ -52,6 +56,11 @@ export async function startPipeline(options: PipelineOptions = {}) {
     ...options.runtime,
   });
   const publishHandler = createPublishHandler(runtime);
+  const apiHandler = createApiHandler(runtime);
+  const localApi = createLocalApi({
+    api: (event) => apiHandler(event, {} as never),
+    publish: async (event) => (await publishHandler(event, {} as never)) ?? undefined,
+  });
   const baseDeliver: SqsHandler = (event: SQSEvent) => createDeliverHandler(runtime)(event, {} as never);
   const deliver = options.wrapDeliver ? options.wrapDeliver(baseDeliver) : baseDeliver;
   const poller = createQueuePoller({
@@ -104,6 +113,25 @@ export async function startPipeline(options: PipelineOptions = {}) {
       return { ...response, json: JSON.parse(response.body) as Record<string, unknown> };
     },
     publishEventBridge: (event: unknown) => publishHandler(event, {} as never),
+    /** A request through the local API Gateway shim to the real handlers. */
+    async api(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+      const response = await localApi({
+        method,
+        url,
+        headers: { "content-type": "application/json", ...headers },
+        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+      });
+      const json =
+        response.body === ""
+          ? undefined
+          : (JSON.parse(response.body) as Record<string, unknown> & { data?: Record<string, unknown>[] });
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        body: response.body,
+        json: json ?? {},
+      };
+    },
     poller,
     /** Polls until the delivery queue is empty, waiting out visibility delays; throws after `timeoutMs`. */
     async drain(timeoutMs = 20_000) {

@@ -1,0 +1,270 @@
+/**
+ * One function per management route: parse the request with zod, call the use case, shape the response.
+ * Errors travel as named domain errors to the single mapping in `problemResponse`.
+ */
+
+import { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
+import type { Runtime } from "#aws/runtime.ts";
+import { decodeCursor, encodeCursor } from "#core/cursor.ts";
+import { NotFoundError } from "#core/errors.ts";
+import { patternsMatching } from "#core/event-types.ts";
+import { headerOf, type ProxyRequest, parseJsonBody, parseWith, queryOf } from "#core/http-request.ts";
+import { type HttpResponse, jsonResponse } from "#core/http-response.ts";
+import {
+  createWebhook,
+  deleteWebhook,
+  type ManagementDeps,
+  resetForNewSeries,
+  retryDelivery,
+  rotateSecret,
+  sendTestEvent,
+  updateWebhook,
+  webhookResource,
+} from "#core/management.ts";
+import type { Webhook } from "#core/model.ts";
+import { deliveryMessage } from "#core/publish.ts";
+import { maxAttemptsOf } from "#core/retry-policy.ts";
+import {
+  attemptsQuery,
+  dlqQuery,
+  listWebhooksQuery,
+  pageQuery,
+  recoverSchema,
+  redriveSchema,
+  rotateSecretSchema,
+  webhookSchemas,
+} from "#core/webhook-schemas.ts";
+
+const MAX_BODY_BYTES = 64 * 1024;
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface RouteContext {
+  readonly runtime: Runtime;
+  readonly deps: ManagementDeps;
+  readonly schemas: ReturnType<typeof webhookSchemas>;
+  readonly dlq: DeadLetterQueue;
+}
+
+export function routeContext(runtime: Runtime): RouteContext {
+  return {
+    runtime,
+    deps: {
+      webhooks: runtime.webhooks,
+      secrets: runtime.secrets,
+      deliveries: runtime.deliveries,
+      events: runtime.events,
+      subscriptions: runtime.webhooks,
+      queue: runtime.queue,
+      now: runtime.now,
+    },
+    schemas: webhookSchemas({
+      policy: runtime.config.destinationPolicy,
+      maxAttempts: maxAttemptsOf(runtime.config.retryPolicy),
+      allowAuthorizationHeader: runtime.config.allowAuthorizationHeader,
+    }),
+    dlq: new DeadLetterQueue(runtime.clients.sqs, runtime.config),
+  };
+}
+
+/** A path id; anything that could not be an id of ours is simply not found. */
+function idOf(event: ProxyRequest, what: string): string {
+  const id = event.pathParameters?.id ?? "";
+  if (!ID_PATTERN.test(id)) throw new NotFoundError(`${what} ${id.slice(0, 64)}`);
+  return id;
+}
+
+const etag = (webhook: Webhook) => ({ etag: `"${webhook.version}"` });
+
+/** `If-Match: "3"` (or `3`, or `W/"3"`) → 3; anything else cannot match a version and fails the precondition. */
+function ifMatchVersion(event: ProxyRequest): number | undefined {
+  const header = headerOf(event, "if-match");
+  if (header === undefined) return undefined;
+  const match = /^(?:W\/)?"?(\d{1,12})"?$/.exec(header.trim());
+  return match ? Number(match[1]) : -1;
+}
+
+const webhookCursorKeys = ["pk", "sk", "gsi1pk", "gsi1sk"];
+
+async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const query = parseWith(listWebhooksQuery, queryOf(event), "query");
+  const limit = query.limit ?? 50;
+  const active = query.active === undefined ? undefined : query.active === "true";
+  if (query.event_type === undefined) {
+    const cursor = decodeCursor(query.cursor, { gsi1pk: "WEBHOOKS" }, webhookCursorKeys);
+    const page = await runtime.webhooks.list(limit, cursor, active);
+    return jsonResponse(200, {
+      data: page.webhooks.map(webhookResource),
+      nextCursor: encodeCursor(page.cursor) ?? null,
+    });
+  }
+  // Which webhooks would receive this type: one index Query per matching pattern, then the page's records.
+  const type = query.event_type;
+  const perPattern = await Promise.all(
+    patternsMatching(type).map((pattern) => runtime.webhooks.subscribedWebhookIds(pattern)),
+  );
+  const ids = [
+    ...new Set(
+      perPattern
+        .flat()
+        .filter((entry) => active === undefined || entry.active === active)
+        .map((entry) => entry.id),
+    ),
+  ].sort();
+  const after = decodeCursor(query.cursor, { eventType: type }, ["eventType", "after"])?.after;
+  const remaining = after === undefined ? ids : ids.filter((id) => id > after);
+  const pageIds = remaining.slice(0, limit);
+  const last = pageIds.at(-1);
+  const webhooks = await runtime.webhooks.getMany(pageIds);
+  const next =
+    remaining.length > limit && last !== undefined
+      ? encodeCursor({ eventType: type, after: last })
+      : undefined;
+  return jsonResponse(200, { data: webhooks.map(webhookResource), nextCursor: next ?? null });
+}
+
+async function createRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const input = parseWith(context.schemas.create, parseJsonBody(event, MAX_BODY_BYTES));
+  const { webhook, secret } = await createWebhook(input, context.deps);
+  return jsonResponse(
+    201,
+    { ...webhookResource(webhook), secret },
+    { location: `/webhooks/${webhook.id}`, ...etag(webhook) },
+  );
+}
+
+async function getWebhookRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const webhook = await runtime.webhooks.require(idOf(event, "webhook"));
+  return jsonResponse(200, webhookResource(webhook), etag(webhook));
+}
+
+async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const id = idOf(event, "webhook");
+  const input = parseWith(context.schemas.update, parseJsonBody(event, MAX_BODY_BYTES));
+  const ifMatch = ifMatchVersion(event);
+  const webhook = await updateWebhook(
+    id,
+    input,
+    ifMatch ?? input.version,
+    ifMatch !== undefined,
+    context.deps,
+  );
+  return jsonResponse(200, webhookResource(webhook), etag(webhook));
+}
+
+async function deleteRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  await deleteWebhook(idOf(event, "webhook"), context.deps);
+  return { statusCode: 204, headers: {}, body: "" };
+}
+
+async function rotateRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const id = idOf(event, "webhook");
+  const input = parseWith(rotateSecretSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
+  const { webhook, secret } = await rotateSecret(id, input.gracePeriodSeconds, context.deps);
+  return jsonResponse(
+    200,
+    { secret, previousSecretValidUntil: webhook.previousSecretValidUntil ?? null, version: webhook.version },
+    etag(webhook),
+  );
+}
+
+async function testRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  return jsonResponse(202, await sendTestEvent(idOf(event, "webhook"), context.deps));
+}
+
+async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const id = idOf(event, "webhook");
+  const query = parseWith(attemptsQuery, queryOf(event), "query");
+  await runtime.webhooks.require(id);
+  const cursor = decodeCursor(query.cursor, { gsi1pk: `WEBHOOK#${id}#ATTEMPTS` }, webhookCursorKeys);
+  const page = await runtime.deliveries.attemptsOfWebhook(id, query.limit ?? 50, cursor, query.status);
+  return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
+}
+
+async function recoverRoute(event: ProxyRequest, { runtime, deps }: RouteContext): Promise<HttpResponse> {
+  const id = idOf(event, "webhook");
+  const range = parseWith(recoverSchema, parseJsonBody(event, MAX_BODY_BYTES));
+  await runtime.webhooks.require(id);
+  const limit = 1000;
+  const since = new Date(range.since).toISOString();
+  const until = new Date(range.until ?? runtime.now().toISOString()).toISOString();
+  const failed = await runtime.deliveries.failedDeliveriesOfWebhook(id, since, until, limit + 1);
+  const chosen = failed.slice(0, limit);
+  const messages = [];
+  for (const delivery of chosen) {
+    const stored = await runtime.events.get(delivery.eventId);
+    if (!stored) continue;
+    await deps.deliveries.save(resetForNewSeries(delivery, runtime.now()));
+    messages.push({ ...deliveryMessage(stored, id), direct: true });
+  }
+  await runtime.queue.enqueue(messages);
+  return jsonResponse(202, { recovered: messages.length, truncated: failed.length > limit });
+}
+
+async function getEventRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const id = event.pathParameters?.id ?? "";
+  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(id)) throw new NotFoundError(`event ${id.slice(0, 64)}`);
+  const stored = await runtime.events.get(id);
+  if (!stored) throw new NotFoundError(`event ${id}`);
+  const deliveries = await runtime.deliveries.deliveriesOfEvent(id);
+  const { body: _body, fingerprint: _fingerprint, ...envelope } = stored;
+  return jsonResponse(200, { ...envelope, deliveries: deliveries.items });
+}
+
+async function getDeliveryRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const id = idOf(event, "delivery");
+  const delivery = await runtime.deliveries.getDelivery(id);
+  if (!delivery) throw new NotFoundError(`delivery ${id}`);
+  return jsonResponse(200, delivery);
+}
+
+async function deliveryAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const id = idOf(event, "delivery");
+  const query = parseWith(pageQuery, queryOf(event), "query");
+  if (!(await runtime.deliveries.getDelivery(id))) throw new NotFoundError(`delivery ${id}`);
+  const cursor = decodeCursor(query.cursor, { pk: `DELIVERY#${id}` }, ["pk", "sk"]);
+  const page = await runtime.deliveries.attemptsOfDelivery(id, query.limit ?? 50, cursor);
+  return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
+}
+
+async function retryRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  return jsonResponse(202, await retryDelivery(idOf(event, "delivery"), context.deps));
+}
+
+async function dlqRoute(event: ProxyRequest, { dlq }: RouteContext): Promise<HttpResponse> {
+  const query = parseWith(dlqQuery, queryOf(event), "query");
+  const { messages, truncated } = await dlq.peek(query.limit ?? 50, query.webhook_id);
+  return jsonResponse(200, { data: messages, truncated });
+}
+
+async function redriveRoute(event: ProxyRequest, { runtime, dlq }: RouteContext): Promise<HttpResponse> {
+  const input = parseWith(redriveSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
+  const result = await dlq.redrive(
+    { webhookId: input.webhookId, limit: input.limit ?? 100 },
+    async (message) => {
+      const delivery = await runtime.deliveries.getDelivery(message.deliveryId);
+      if (delivery) await runtime.deliveries.save(resetForNewSeries(delivery, runtime.now()));
+    },
+  );
+  return jsonResponse(200, result);
+}
+
+export type RouteHandler = (event: ProxyRequest, context: RouteContext) => Promise<HttpResponse>;
+
+/** Keyed by `<METHOD> <resource>`, exactly as in `apiRoutes`. */
+export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
+  "POST /webhooks": createRoute,
+  "GET /webhooks": listWebhooks,
+  "GET /webhooks/{id}": getWebhookRoute,
+  "PATCH /webhooks/{id}": updateRoute,
+  "DELETE /webhooks/{id}": deleteRoute,
+  "POST /webhooks/{id}/rotate-secret": rotateRoute,
+  "POST /webhooks/{id}/test": testRoute,
+  "GET /webhooks/{id}/attempts": webhookAttemptsRoute,
+  "POST /webhooks/{id}/recover": recoverRoute,
+  "GET /events/{id}": getEventRoute,
+  "GET /deliveries/{id}": getDeliveryRoute,
+  "GET /deliveries/{id}/attempts": deliveryAttemptsRoute,
+  "POST /deliveries/{id}/retry": retryRoute,
+  "GET /dlq": dlqRoute,
+  "POST /dlq/redrive": redriveRoute,
+};

@@ -1,0 +1,198 @@
+/**
+ * Reading and redriving the delivery DLQ through the API. Both hold what they receive invisible while they work
+ * and release what they do not move at the end, so nothing is lost and a second run is harmless.
+ * (fauxqs has no StartMessageMoveTask, and a per-webhook redrive needs to look at each message anyway.)
+ */
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { type DeliveryMessage, deliveryMessageSchema } from "#core/model.ts";
+
+const HOLD_SECONDS = 120;
+
+export interface DeadLetterSummary {
+  readonly messageId: string;
+  readonly deliveryId: string | null;
+  readonly webhookId: string | null;
+  readonly eventId: string | null;
+  readonly reason: string | null;
+  readonly attempts: number | null;
+  readonly failedAt: string | null;
+}
+
+export interface RedriveResult {
+  readonly moved: number;
+  readonly left: number;
+}
+
+function parse(message: Message): DeliveryMessage | undefined {
+  try {
+    const parsed = deliveryMessageSchema.safeParse(JSON.parse(message.Body ?? ""));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function summary(message: Message): DeadLetterSummary {
+  const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue ?? null;
+  const parsed = parse(message);
+  const attempts = attribute("attempts");
+  return {
+    messageId: message.MessageId ?? "",
+    deliveryId: attribute("deliveryId") ?? parsed?.deliveryId ?? null,
+    webhookId: attribute("webhookId") ?? parsed?.webhookId ?? null,
+    eventId: attribute("eventId") ?? parsed?.eventId ?? null,
+    reason: attribute("reason"),
+    attempts: attempts === null ? null : Number(attempts),
+    failedAt: attribute("failedAt"),
+  };
+}
+
+const inTens = <T>(items: readonly T[]) =>
+  Array.from({ length: Math.ceil(items.length / 10) }, (_, index) =>
+    items.slice(index * 10, index * 10 + 10),
+  );
+
+export class DeadLetterQueue {
+  readonly #sqs: SQSClient;
+  readonly #dlqUrl: string;
+  readonly #deliveryQueueUrl: string;
+
+  constructor(sqs: SQSClient, urls: { deadLetterQueueUrl: string; deliveryQueueUrl: string }) {
+    this.#sqs = sqs;
+    this.#dlqUrl = urls.deadLetterQueueUrl;
+    this.#deliveryQueueUrl = urls.deliveryQueueUrl;
+  }
+
+  async #receive(): Promise<Message[]> {
+    const { Messages = [] } = await this.#sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.#dlqUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: HOLD_SECONDS,
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    return Messages;
+  }
+
+  async #release(messages: readonly Message[]): Promise<void> {
+    for (const batch of inTens(messages)) {
+      await this.#sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.#dlqUrl,
+          Entries: batch.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 0,
+          })),
+        }),
+      );
+    }
+  }
+
+  async #approximateDepth(): Promise<number> {
+    const { Attributes = {} } = await this.#sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: this.#dlqUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    return (
+      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+    );
+  }
+
+  /** Up to `limit` messages (optionally one webhook's), without removing any. */
+  async peek(
+    limit: number,
+    webhookId?: string,
+    deadlineMs = 10_000,
+  ): Promise<{ messages: DeadLetterSummary[]; truncated: boolean }> {
+    const held: Message[] = [];
+    const found: DeadLetterSummary[] = [];
+    const deadline = Date.now() + deadlineMs;
+    try {
+      while (found.length < limit && Date.now() < deadline) {
+        const batch = await this.#receive();
+        if (batch.length === 0) break;
+        held.push(...batch);
+        for (const message of batch) {
+          const item = summary(message);
+          if ((webhookId === undefined || item.webhookId === webhookId) && found.length < limit)
+            found.push(item);
+        }
+      }
+    } finally {
+      await this.#release(held);
+    }
+    return { messages: found, truncated: found.length >= limit };
+  }
+
+  /**
+   * Moves up to `limit` messages (optionally one webhook's) back to the delivery queue. `prepare` runs before a
+   * message is moved (it resets the delivery for a new series); a message is deleted from the DLQ only after
+   * its copy was accepted by the delivery queue.
+   */
+  async redrive(
+    options: { webhookId?: string | undefined; limit: number; deadlineMs?: number },
+    prepare: (message: DeliveryMessage) => Promise<void>,
+  ): Promise<RedriveResult> {
+    const keep: Message[] = [];
+    let moved = 0;
+    const deadline = Date.now() + (options.deadlineMs ?? 20_000);
+    try {
+      while (moved < options.limit && Date.now() < deadline) {
+        const batch = await this.#receive();
+        if (batch.length === 0) break;
+        const movable: { message: Message; parsed: DeliveryMessage }[] = [];
+        for (const message of batch) {
+          const parsed = parse(message);
+          const wanted =
+            parsed && (options.webhookId === undefined || parsed.webhookId === options.webhookId);
+          if (parsed && wanted && moved + movable.length < options.limit) movable.push({ message, parsed });
+          else keep.push(message);
+        }
+        for (const item of movable) await prepare(item.parsed);
+        const sent = movable.length
+          ? await this.#sqs.send(
+              new SendMessageBatchCommand({
+                QueueUrl: this.#deliveryQueueUrl,
+                Entries: movable.map((item, index) => ({
+                  Id: String(index),
+                  MessageBody: item.message.Body ?? "",
+                })),
+              }),
+            )
+          : { Failed: [] };
+        const failed = new Set((sent.Failed ?? []).map((failure) => Number(failure.Id)));
+        const done = movable.filter((_, index) => !failed.has(index)).map((item) => item.message);
+        keep.push(...movable.filter((_, index) => failed.has(index)).map((item) => item.message));
+        if (done.length > 0) {
+          await this.#sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: this.#dlqUrl,
+              Entries: done.map((message, index) => ({
+                Id: String(index),
+                ReceiptHandle: message.ReceiptHandle,
+              })),
+            }),
+          );
+        }
+        moved += done.length;
+      }
+    } finally {
+      await this.#release(keep);
+    }
+    return { moved, left: await this.#approximateDepth() };
+  }
+}

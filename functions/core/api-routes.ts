@@ -1,0 +1,73 @@
+/**
+ * The management API's routes as plain data: the API Lambda dispatches on them, the CDK stack builds one API
+ * Gateway resource/method per entry (a model on each body), and local mode maps HTTP paths onto them.
+ */
+export type RouteTarget = "api" | "publish";
+
+export interface ApiRoute {
+  readonly method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** API Gateway resource template, e.g. `/webhooks/{id}`. */
+  readonly resource: string;
+  readonly target: RouteTarget;
+  /** Whether the method takes a JSON body (API Gateway validates it against a model). */
+  readonly body: boolean;
+}
+
+export const apiRoutes: readonly ApiRoute[] = [
+  { method: "POST", resource: "/webhooks", target: "api", body: true },
+  { method: "GET", resource: "/webhooks", target: "api", body: false },
+  { method: "GET", resource: "/webhooks/{id}", target: "api", body: false },
+  { method: "PATCH", resource: "/webhooks/{id}", target: "api", body: true },
+  { method: "DELETE", resource: "/webhooks/{id}", target: "api", body: false },
+  { method: "POST", resource: "/webhooks/{id}/rotate-secret", target: "api", body: true },
+  { method: "POST", resource: "/webhooks/{id}/test", target: "api", body: false },
+  { method: "GET", resource: "/webhooks/{id}/attempts", target: "api", body: false },
+  { method: "POST", resource: "/webhooks/{id}/recover", target: "api", body: true },
+  { method: "POST", resource: "/events", target: "publish", body: true },
+  { method: "GET", resource: "/events/{id}", target: "api", body: false },
+  { method: "GET", resource: "/deliveries/{id}", target: "api", body: false },
+  { method: "GET", resource: "/deliveries/{id}/attempts", target: "api", body: false },
+  { method: "POST", resource: "/deliveries/{id}/retry", target: "api", body: false },
+  { method: "GET", resource: "/dlq", target: "api", body: false },
+  { method: "POST", resource: "/dlq/redrive", target: "api", body: true },
+];
+
+export type RouteMatch =
+  | { readonly kind: "route"; readonly route: ApiRoute; readonly pathParameters: Record<string, string> }
+  | { readonly kind: "method_not_allowed"; readonly allowed: string[] }
+  | { readonly kind: "not_found" };
+
+function matchTemplate(template: string, path: string): Record<string, string> | undefined {
+  const expected = template.split("/");
+  const actual = path.split("/");
+  if (expected.length !== actual.length) return undefined;
+  const parameters: Record<string, string> = {};
+  for (const [index, part] of expected.entries()) {
+    const value = actual[index] ?? "";
+    if (part.startsWith("{") && part.endsWith("}")) {
+      if (value === "") return undefined;
+      try {
+        parameters[part.slice(1, -1)] = decodeURIComponent(value);
+      } catch {
+        return undefined;
+      }
+    } else if (part !== value) {
+      return undefined;
+    }
+  }
+  return parameters;
+}
+
+/** Finds the route for an HTTP method and path (trailing slash ignored), as API Gateway would. */
+export function matchRoute(method: string, path: string): RouteMatch {
+  const normalized = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  const candidates = apiRoutes.flatMap((route) => {
+    const pathParameters = matchTemplate(route.resource, normalized);
+    return pathParameters ? [{ route, pathParameters }] : [];
+  });
+  const exact = candidates.find((candidate) => candidate.route.method === method.toUpperCase());
+  if (exact) return { kind: "route", ...exact };
+  if (candidates.length > 0)
+    return { kind: "method_not_allowed", allowed: candidates.map((candidate) => candidate.route.method) };
+  return { kind: "not_found" };
+}
