@@ -8,7 +8,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { publishDeps, type Runtime } from "#aws/runtime.ts";
-import { PayloadTooLargeError, ValidationError } from "#core/errors.ts";
+import { ValidationError } from "#core/errors.ts";
 import { eventBridgeEventSchema, fromEventBridge, isEventBridgeEvent } from "#core/eventbridge.ts";
 import { parseJsonBody } from "#core/http-request.ts";
 import { type HttpResponse, jsonResponse, problemResponse } from "#core/http-response.ts";

@@ -371,7 +371,7 @@ describe("POST /webhooks/{id}/rotate-secret", () => {
     await pipeline.publishApi({ type: "rotation.check", data: {} });
     await pipeline.drain();
     const [request] = hook.requests;
-    expect((request?.headers["webhook-signature"] as string).split(" ")).toHaveLength(2);
+    expect(String(request?.headers["webhook-signature"]).split(" ")).toHaveLength(2);
     for (const secret of [created.json.secret, rotated.json.secret] as string[]) {
       new StandardWebhook(secret).verify(request?.body ?? "", request?.headers as Record<string, string>);
     }
