@@ -187,6 +187,7 @@ async function recoverRoute(event: ProxyRequest, { runtime, deps }: RouteContext
   const limit = 1000;
   const since = new Date(range.since).toISOString();
   const until = new Date(range.until ?? runtime.now().toISOString()).toISOString();
+  if (since >= until) return jsonResponse(202, { recovered: 0, truncated: false });
   const failed = await runtime.deliveries.failedDeliveriesOfWebhook(id, since, until, limit + 1);
   const chosen = failed.slice(0, limit);
   const messages = [];
