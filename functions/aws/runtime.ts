@@ -110,6 +110,9 @@ export class BatchMetrics implements DeliverMetrics {
 
   attempt(outcome: string, durationMs: number): void {
     this.#metrics.addMetric("DeliveryLatency", MetricUnit.Milliseconds, durationMs);
+    // Dimensionless totals: what the failure-rate alarm divides (an alarm cannot SEARCH across outcomes).
+    this.#metrics.addMetric("DeliveryAttemptsTotal", MetricUnit.Count, 1);
+    if (outcome !== "succeeded") this.#metrics.addMetric("DeliveryAttemptFailures", MetricUnit.Count, 1);
     this.#bump(`DeliveryAttempts\u0000outcome\u0000${outcome}`);
   }
 

@@ -1,5 +1,6 @@
 /** Runtime configuration, parsed once per container from the environment; fails fast naming the variable. */
-import { z } from "zod";
+
+import * as z from "zod/mini";
 import { type DestinationPolicy, parsePortRanges } from "./destination-policy.ts";
 import {
   DEFAULT_RETRY_SCHEDULE_SECONDS,
@@ -7,53 +8,54 @@ import {
   parseSchedule,
   type RetryPolicy,
 } from "./retry-policy.ts";
+import "./zod.ts";
 
-const flag = z
-  .enum(["true", "false"])
-  .default("false")
-  .transform((value) => value === "true");
-const positiveInt = (fallback: number, max: number) =>
-  z.coerce.number().int().min(1).max(max).default(fallback);
+const flag = z.pipe(
+  z._default(z.enum(["true", "false"]), "false"),
+  z.transform((value) => value === "true"),
+);
+const boundedInt = (fallback: number, min: number, max: number) =>
+  z._default(
+    z.coerce.number().check(z.refine(Number.isInteger, "an integer"), z.minimum(min), z.maximum(max)),
+    fallback,
+  );
+
+/** A string turned into a value by `parse`, whose thrown message becomes the issue. */
+const parsedString = <T>(parse: (text: string) => T) =>
+  z.pipe(
+    z.string(),
+    z.transform((text: string, context) => {
+      try {
+        return parse(text);
+      } catch (error) {
+        context.issues.push({ code: "custom", message: (error as Error).message, input: text });
+        return undefined as never;
+      }
+    }),
+  );
 
 const environmentSchema = z.object({
-  AWS_REGION: z.string().min(1),
-  TABLE_NAME: z.string().min(1),
+  AWS_REGION: z.string().check(z.minLength(1)),
+  TABLE_NAME: z.string().check(z.minLength(1)),
   DELIVERY_QUEUE_URL: z.url(),
   DEAD_LETTER_QUEUE_URL: z.url(),
-  SECRET_NAME_PREFIX: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, "letters, digits and /_+=.@- only"),
-  RETRY_SCHEDULE_SECONDS: z
+  SECRET_NAME_PREFIX: z
     .string()
-    .optional()
-    .transform((text, context) => {
-      if (text === undefined || text === "") return DEFAULT_RETRY_SCHEDULE_SECONDS;
-      try {
-        return parseSchedule(text);
-      } catch (error) {
-        context.addIssue({ code: "custom", message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
-  DELIVERY_TIMEOUT_MS: positiveInt(15_000, 60_000),
+    .check(z.regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, "letters, digits and /_+=.@- only")),
+  RETRY_SCHEDULE_SECONDS: z.optional(
+    parsedString((text) => (text === "" ? [...DEFAULT_RETRY_SCHEDULE_SECONDS] : parseSchedule(text))),
+  ),
+  DELIVERY_TIMEOUT_MS: boundedInt(15_000, 1, 60_000),
   ALLOW_HTTP_DESTINATIONS: flag,
-  ALLOWED_PORTS: z
-    .string()
-    .default("443")
-    .transform((text, context) => {
-      try {
-        return parsePortRanges(text);
-      } catch (error) {
-        context.addIssue({ code: "custom", message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
-  ALLOW_PRIVATE_DESTINATIONS: z.enum(["none", "loopback"]).default("none"),
+  ALLOWED_PORTS: z._default(parsedString(parsePortRanges), [[443, 443]]),
+  ALLOW_PRIVATE_DESTINATIONS: z._default(z.enum(["none", "loopback"]), "none"),
   ALLOW_AUTHORIZATION_HEADER: flag,
-  RETENTION_DAYS: positiveInt(30, 365),
-  WEBHOOK_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
-  DEPENDENCY_BACKOFF_SECONDS: positiveInt(30, 900),
-  AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
-  AWS_ENDPOINT_URL_SQS: z.url().optional(),
-  AWS_ENDPOINT_URL_SECRETS_MANAGER: z.url().optional(),
+  RETENTION_DAYS: boundedInt(30, 1, 365),
+  WEBHOOK_CACHE_TTL_MS: boundedInt(30_000, 0, 600_000),
+  DEPENDENCY_BACKOFF_SECONDS: boundedInt(30, 1, 900),
+  AWS_ENDPOINT_URL_DYNAMODB: z.optional(z.url()),
+  AWS_ENDPOINT_URL_SQS: z.optional(z.url()),
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: z.optional(z.url()),
 });
 
 export interface Config {
@@ -95,7 +97,10 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
     deliveryQueueUrl: env.DELIVERY_QUEUE_URL,
     deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL,
     secretNamePrefix: env.SECRET_NAME_PREFIX,
-    retryPolicy: { scheduleSeconds: env.RETRY_SCHEDULE_SECONDS, jitterRatio: JITTER_RATIO },
+    retryPolicy: {
+      scheduleSeconds: env.RETRY_SCHEDULE_SECONDS ?? DEFAULT_RETRY_SCHEDULE_SECONDS,
+      jitterRatio: JITTER_RATIO,
+    },
     deliveryTimeoutMs: env.DELIVERY_TIMEOUT_MS,
     destinationPolicy: {
       allowHttp: env.ALLOW_HTTP_DESTINATIONS,

@@ -2,7 +2,6 @@
  * Named errors of the domain and the single mapping from error to HTTP problem (RFC 9457). Anything not named
  * here is an internal error: logged, answered with a generic 500, and never echoed to the caller.
  */
-import type { z } from "zod";
 
 export interface FieldIssue {
   /** JSON-pointer-like path of the failing field, e.g. `headers.X-Tenant` or `body`. */
@@ -25,7 +24,12 @@ export class ValidationError extends DomainError {
     this.issues = issues;
   }
 
-  static fromZod(error: z.ZodError, prefix = ""): ValidationError {
+  static fromZod(
+    error: {
+      readonly issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[];
+    },
+    prefix = "",
+  ): ValidationError {
     return new ValidationError(
       error.issues.map((issue) => ({
         field:

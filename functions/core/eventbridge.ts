@@ -1,11 +1,12 @@
 /** Maps an EventBridge event (as another AWS service emits it) onto a publish request. */
-import { z } from "zod";
+import * as z from "zod/mini";
+import "./zod.ts";
 import type { PublishRequest } from "./model.ts";
 
 export const eventBridgeEventSchema = z.object({
-  id: z.string().min(1).max(120),
-  "detail-type": z.string().min(1).max(256),
-  source: z.string().min(1).max(256),
+  id: z.string().check(z.minLength(1), z.maxLength(120)),
+  "detail-type": z.string().check(z.minLength(1), z.maxLength(256)),
+  source: z.string().check(z.minLength(1), z.maxLength(256)),
   time: z.iso.datetime({ offset: true }),
   detail: z.json(),
 });

@@ -1,5 +1,5 @@
 /** Reading API Gateway proxy requests at the edge: JSON bodies and query strings, through zod. */
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { PayloadTooLargeError, ValidationError } from "./errors.ts";
 
 export interface ProxyRequest {
@@ -26,7 +26,7 @@ export function parseJsonBody(event: ProxyRequest, maxBytes: number, optional = 
   }
 }
 
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix = ""): z.infer<S> {
+export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown, prefix = ""): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw ValidationError.fromZod(parsed.error, prefix);
   return parsed.data;

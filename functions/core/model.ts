@@ -1,6 +1,7 @@
 /** The platform's records and messages, and the zod schemas that parse them wherever they cross a boundary. */
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod/mini";
+import "./zod.ts";
 import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from "./event-types.ts";
 import type { SignatureScheme } from "./signing.ts";
 import type { SecretVersions } from "./signing-secrets.ts";
@@ -12,15 +13,17 @@ export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export const eventTypeSchema = z
   .string()
-  .max(MAX_EVENT_TYPE_LENGTH, `at most ${MAX_EVENT_TYPE_LENGTH} characters`)
-  .regex(EVENT_TYPE_PATTERN, "dot-separated segments of letters, digits, _ and -");
+  .check(
+    z.maxLength(MAX_EVENT_TYPE_LENGTH, `at most ${MAX_EVENT_TYPE_LENGTH} characters`),
+    z.regex(EVENT_TYPE_PATTERN, "dot-separated segments of letters, digits, _ and -"),
+  );
 
 /** What a producer sends to `POST /events`. */
 export const publishRequestSchema = z.strictObject({
-  id: z.string().regex(EVENT_ID_PATTERN, "1–128 letters, digits, _ . : -").optional(),
+  id: z.optional(z.string().check(z.regex(EVENT_ID_PATTERN, "1–128 letters, digits, _ . : -"))),
   type: eventTypeSchema,
-  source: z.string().min(1).max(256).optional(),
-  timestamp: z.iso.datetime({ offset: true }).optional(),
+  source: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+  timestamp: z.optional(z.iso.datetime({ offset: true })),
   data: z.record(z.string(), z.json()),
 });
 export type PublishRequest = z.infer<typeof publishRequestSchema>;
@@ -114,13 +117,13 @@ export interface Attempt {
 
 /** The delivery queue's message: references, plus the body inline when it is small. */
 export const deliveryMessageSchema = z.strictObject({
-  deliveryId: z.string().min(1),
-  eventId: z.string().min(1),
-  webhookId: z.string().min(1),
-  eventType: z.string().min(1),
+  deliveryId: z.string().check(z.minLength(1)),
+  eventId: z.string().check(z.minLength(1)),
+  webhookId: z.string().check(z.minLength(1)),
+  eventType: z.string().check(z.minLength(1)),
   /** The exact body to send; absent when too large to inline (read from the event record instead). */
-  body: z.string().optional(),
+  body: z.optional(z.string()),
   /** Addressed to this webhook alone (a test event), whatever its subscriptions. */
-  direct: z.boolean().optional(),
+  direct: z.optional(z.boolean()),
 });
 export type DeliveryMessage = z.infer<typeof deliveryMessageSchema>;

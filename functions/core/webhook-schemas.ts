@@ -2,11 +2,13 @@
  * What the management API accepts. Every rule names its field; anything a delivery would choke on (CR/LF in a
  * header, a private address) is refused here, and checked again at send time.
  */
-import { z } from "zod";
+
+import * as z from "zod/mini";
 import { checkWebhookUrl, type DestinationPolicy, DestinationRefusedError } from "./destination-policy.ts";
 import { MAX_EVENT_TYPE_LENGTH, MAX_PATTERNS_PER_WEBHOOK, SUBSCRIPTION_PATTERN } from "./event-types.ts";
 import { eventTypeSchema } from "./model.ts";
 import { MAX_ROTATION_GRACE_SECONDS } from "./signing-secrets.ts";
+import "./zod.ts";
 
 export const MAX_HEADERS = 20;
 export const MAX_HEADER_VALUE_BYTES = 4096;
@@ -54,59 +56,60 @@ export interface WebhookSchemaOptions {
   readonly allowAuthorizationHeader: boolean;
 }
 
+const integer = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+const text = (min: number, max: number, message?: string) =>
+  z.string().check(z.minLength(min), z.maxLength(max, message ?? `at most ${max} characters`));
+
 function urlSchema(policy: DestinationPolicy) {
-  return z.string().superRefine((value, context) => {
-    try {
-      checkWebhookUrl(value, policy);
-    } catch (error) {
-      context.addIssue({
-        code: "custom",
-        message: error instanceof DestinationRefusedError ? error.reason : "invalid URL",
-      });
-    }
-  });
+  return z.string().check(
+    z.superRefine((value: string, context) => {
+      try {
+        checkWebhookUrl(value, policy);
+      } catch (error) {
+        context.addIssue({
+          code: "custom",
+          message: error instanceof DestinationRefusedError ? error.reason : "invalid URL",
+          input: value,
+        });
+      }
+    }),
+  );
 }
 
 const patternsSchema = z
   .array(
     z
       .string()
-      .max(MAX_EVENT_TYPE_LENGTH, `at most ${MAX_EVENT_TYPE_LENGTH} characters`)
-      .regex(SUBSCRIPTION_PATTERN, "an event type (a.b), a prefix wildcard (a.*) or *"),
+      .check(
+        z.maxLength(MAX_EVENT_TYPE_LENGTH, `at most ${MAX_EVENT_TYPE_LENGTH} characters`),
+        z.regex(SUBSCRIPTION_PATTERN, "an event type (a.b), a prefix wildcard (a.*) or *"),
+      ),
   )
-  .min(1, "subscribe to at least one event type")
-  .max(MAX_PATTERNS_PER_WEBHOOK, `at most ${MAX_PATTERNS_PER_WEBHOOK} patterns`);
+  .check(
+    z.minLength(1, "subscribe to at least one event type"),
+    z.maxLength(MAX_PATTERNS_PER_WEBHOOK, `at most ${MAX_PATTERNS_PER_WEBHOOK} patterns`),
+  );
 
 function headersSchema(allowAuthorization: boolean) {
-  return z.record(z.string(), z.string()).superRefine((headers, context) => {
-    const entries = Object.entries(headers);
-    if (entries.length > MAX_HEADERS)
-      context.addIssue({ code: "custom", message: `at most ${MAX_HEADERS} headers` });
-    const seen = new Set<string>();
-    for (const [name, value] of entries) {
-      const path = [name];
-      if (!HEADER_NAME.test(name))
-        context.addIssue({ code: "custom", path, message: "not a valid header name (RFC 7230 token)" });
-      const reserved = reservedHeaderReason(name, allowAuthorization);
-      if (reserved) context.addIssue({ code: "custom", path, message: reserved });
-      if (seen.has(name.toLowerCase()))
-        context.addIssue({
-          code: "custom",
-          path,
-          message: "duplicate header name (names are case-insensitive)",
-        });
-      seen.add(name.toLowerCase());
-      if (FORBIDDEN_IN_VALUE.test(value))
-        context.addIssue({ code: "custom", path, message: "value must not contain CR, LF or NUL" });
-      if (Buffer.byteLength(value) > MAX_HEADER_VALUE_BYTES) {
-        context.addIssue({
-          code: "custom",
-          path,
-          message: `value longer than ${MAX_HEADER_VALUE_BYTES} bytes`,
-        });
+  return z.record(z.string(), z.string()).check(
+    z.superRefine((headers: Record<string, string>, context) => {
+      const entries = Object.entries(headers);
+      const issue = (path: string[], message: string) =>
+        context.addIssue({ code: "custom", path, message, input: headers });
+      if (entries.length > MAX_HEADERS) issue([], `at most ${MAX_HEADERS} headers`);
+      const seen = new Set<string>();
+      for (const [name, value] of entries) {
+        if (!HEADER_NAME.test(name)) issue([name], "not a valid header name (RFC 7230 token)");
+        const reserved = reservedHeaderReason(name, allowAuthorization);
+        if (reserved) issue([name], reserved);
+        if (seen.has(name.toLowerCase())) issue([name], "duplicate header name (names are case-insensitive)");
+        seen.add(name.toLowerCase());
+        if (FORBIDDEN_IN_VALUE.test(value)) issue([name], "value must not contain CR, LF or NUL");
+        if (Buffer.byteLength(value) > MAX_HEADER_VALUE_BYTES)
+          issue([name], `value longer than ${MAX_HEADER_VALUE_BYTES} bytes`);
       }
-    }
-  });
+    }),
+  );
 }
 
 export function webhookSchemas(options: WebhookSchemaOptions) {
@@ -114,83 +117,87 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
     url: urlSchema(options.policy),
     eventTypes: patternsSchema,
     headers: headersSchema(options.allowAuthorizationHeader),
-    description: z.string().max(MAX_DESCRIPTION_LENGTH, `at most ${MAX_DESCRIPTION_LENGTH} characters`),
-    maxAttempts: z.number().int().min(1).max(options.maxAttempts),
+    description: text(0, MAX_DESCRIPTION_LENGTH),
+    maxAttempts: integer(1, options.maxAttempts),
     signatureScheme: z.enum(["standard", "standard+github"]),
   };
   return {
     create: z.strictObject({
       url: fields.url,
       eventTypes: fields.eventTypes,
-      headers: fields.headers.optional(),
-      description: fields.description.optional(),
-      maxAttempts: fields.maxAttempts.optional(),
-      signatureScheme: fields.signatureScheme.optional(),
-      active: z.boolean().optional(),
+      headers: z.optional(fields.headers),
+      description: z.optional(fields.description),
+      maxAttempts: z.optional(fields.maxAttempts),
+      signatureScheme: z.optional(fields.signatureScheme),
+      active: z.optional(z.boolean()),
     }),
     update: z
       .strictObject({
-        url: fields.url.optional(),
-        eventTypes: fields.eventTypes.optional(),
-        headers: fields.headers.optional(),
-        description: fields.description.nullable().optional(),
-        maxAttempts: fields.maxAttempts.nullable().optional(),
-        signatureScheme: fields.signatureScheme.optional(),
-        active: z.boolean().optional(),
+        url: z.optional(fields.url),
+        eventTypes: z.optional(fields.eventTypes),
+        headers: z.optional(fields.headers),
+        description: z.optional(z.nullable(fields.description)),
+        maxAttempts: z.optional(z.nullable(fields.maxAttempts)),
+        signatureScheme: z.optional(fields.signatureScheme),
+        active: z.optional(z.boolean()),
         /** Alternative to `If-Match`: the version the caller last read. */
-        version: z.number().int().min(1).optional(),
+        version: z.optional(integer(1, Number.MAX_SAFE_INTEGER)),
       })
-      .refine((update) => Object.keys(update).some((key) => key !== "version"), {
-        message: "change at least one field",
-      }),
+      .check(
+        z.refine(
+          (update) => Object.keys(update).some((key) => key !== "version"),
+          "change at least one field",
+        ),
+      ),
   };
 }
 
 export const rotateSecretSchema = z.strictObject({
-  gracePeriodSeconds: z.number().int().min(0).max(MAX_ROTATION_GRACE_SECONDS).optional(),
+  gracePeriodSeconds: z.optional(integer(0, MAX_ROTATION_GRACE_SECONDS)),
 });
 
 export const recoverSchema = z
   .strictObject({
     since: z.iso.datetime({ offset: true }),
-    until: z.iso.datetime({ offset: true }).optional(),
+    until: z.optional(z.iso.datetime({ offset: true })),
   })
-  .refine((range) => range.until === undefined || Date.parse(range.until) > Date.parse(range.since), {
-    message: "until must be after since",
-    path: ["until"],
-  });
+  .check(
+    z.refine((range) => range.until === undefined || Date.parse(range.until) > Date.parse(range.since), {
+      message: "until must be after since",
+      path: ["until"],
+    }),
+  );
 
 export const redriveSchema = z.strictObject({
-  webhookId: z.string().min(1).max(64).optional(),
-  limit: z.number().int().min(1).max(1000).optional(),
+  webhookId: z.optional(text(1, 64)),
+  limit: z.optional(integer(1, 1000)),
 });
 
-const limitSchema = z
-  .string()
-  .regex(/^\d{1,3}$/, "an integer from 1 to 100")
-  .transform(Number)
-  .pipe(z.number().int().min(1, "an integer from 1 to 100").max(100, "an integer from 1 to 100"))
-  .optional();
+const LIMIT_MESSAGE = "an integer from 1 to 100";
+const limitSchema = z.optional(
+  z.pipe(
+    z.string().check(z.regex(/^\d{1,3}$/, LIMIT_MESSAGE)),
+    z.pipe(z.transform(Number), z.number().check(z.minimum(1, LIMIT_MESSAGE), z.maximum(100, LIMIT_MESSAGE))),
+  ),
+);
+const cursorSchema = z.optional(text(1, 2048));
 
 export const listWebhooksQuery = z.strictObject({
   limit: limitSchema,
-  cursor: z.string().max(2048).optional(),
-  event_type: eventTypeSchema.optional(),
-  active: z.enum(["true", "false"]).optional(),
+  cursor: cursorSchema,
+  event_type: z.optional(eventTypeSchema),
+  active: z.optional(z.enum(["true", "false"])),
 });
 
 export const attemptsQuery = z.strictObject({
   limit: limitSchema,
-  cursor: z.string().max(2048).optional(),
-  status: z.enum(["succeeded", "failed"]).optional(),
+  cursor: cursorSchema,
+  status: z.optional(z.enum(["succeeded", "failed"])),
 });
 
-export const pageQuery = z.strictObject({ limit: limitSchema, cursor: z.string().max(2048).optional() });
+export const pageQuery = z.strictObject({ limit: limitSchema, cursor: cursorSchema });
 
-export const dlqQuery = z.strictObject({
-  limit: limitSchema,
-  webhook_id: z.string().min(1).max(64).optional(),
-});
+export const dlqQuery = z.strictObject({ limit: limitSchema, webhook_id: z.optional(text(1, 64)) });
 
 export type CreateWebhookInput = z.infer<ReturnType<typeof webhookSchemas>["create"]>;
 export type UpdateWebhookInput = z.infer<ReturnType<typeof webhookSchemas>["update"]>;

@@ -1,5 +1,5 @@
 /** The platform's table and queues, built from the shared definitions in `functions/core/resource-definitions.ts`. */
-import { Duration, type RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, type RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
@@ -66,11 +66,6 @@ export class Storage extends Construct {
     super(scope, id);
     this.table = tableFromDefinition(this, webhooksTable, props);
     this.deadLetterQueue = new sqs.Queue(this, deadLetterQueue.logicalName, queueProps(deadLetterQueue));
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: "Serverless-SQSRedrivePolicy",
-      reason:
-        "This queue is the delivery DLQ itself: a DLQ behind it would only move exhausted deliveries one hop further. It is alarmed on and redriven through the API.",
-    });
     this.deliveryQueue = new sqs.Queue(this, deliveryQueue.logicalName, {
       ...queueProps(deliveryQueue),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: deliveryQueue.maxReceiveCount },

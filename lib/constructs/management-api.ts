@@ -1,0 +1,89 @@
+/**
+ * The REST API: one resource/method per entry of `apiRoutes`, IAM auth on every method, a request validator
+ * and a model on every body-bearing method (for JSON and for any other content type), access and execution
+ * logging (never request or response data, which can hold a secret), tracing and throttling.
+ */
+import type { RemovalPolicy } from "aws-cdk-lib";
+import * as apigateway from "aws-cdk-lib/aws-apigateway";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { apiRoutes, type RouteTarget } from "#core/api-routes.ts";
+import { requestModels } from "./request-models.ts";
+
+export interface ManagementApiProps {
+  readonly targets: Readonly<Record<RouteTarget, lambda.IFunction>>;
+  readonly throttleRatePerSecond: number;
+  readonly throttleBurst: number;
+  readonly logRetentionDays: number;
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
+export class ManagementApi extends Construct {
+  readonly api: apigateway.RestApi;
+  readonly accessLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ManagementApiProps) {
+    super(scope, id);
+    this.accessLogs = new logs.LogGroup(this, "AccessLogs", {
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    this.api = new apigateway.RestApi(this, "Api", {
+      description: "Serverless Webhooks management API (IAM auth)",
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: props.logRemovalPolicy,
+      deployOptions: {
+        stageName: "v1",
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        throttlingRateLimit: props.throttleRatePerSecond,
+        throttlingBurstLimit: props.throttleBurst,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
+          caller: true,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+      },
+      defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
+    });
+
+    const validator = this.api.addRequestValidator("BodyValidator", {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const integrations = {
+      api: new apigateway.LambdaIntegration(props.targets.api, { allowTestInvoke: false }),
+      publish: new apigateway.LambdaIntegration(props.targets.publish, { allowTestInvoke: false }),
+    };
+
+    for (const route of apiRoutes) {
+      const resource = this.api.root.resourceForPath(route.resource);
+      const key = `${route.method} ${route.resource}`;
+      const schema = requestModels[key];
+      if (route.body && !schema) throw new Error(`no request model for ${key}`);
+      const model = schema
+        ? this.api.addModel(`Model${key.replace(/[^A-Za-z0-9]/g, "")}`, {
+            contentType: "application/json",
+            schema,
+          })
+        : undefined;
+      resource.addMethod(route.method, integrations[route.target], {
+        authorizationType: apigateway.AuthorizationType.IAM,
+        requestValidator: validator,
+        ...(model ? { requestModels: { "application/json": model, $default: model } } : {}),
+        ...(route.resource.includes("{id}") ? { requestParameters: { "method.request.path.id": true } } : {}),
+      });
+    }
+  }
+}

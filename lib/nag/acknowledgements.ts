@@ -1,0 +1,118 @@
+/**
+ * Every cdk-nag finding this stack accepts, acknowledged on the construct it concerns (never stack-wide), each
+ * with its reason. The README lists them. Anything not here fails the synth.
+ */
+import { Stack, Token, Validations } from "aws-cdk-lib";
+import type { CfnTable } from "aws-cdk-lib/aws-dynamodb";
+import type { IConstruct } from "constructs";
+import type { WebhooksStack } from "../webhooks-stack.ts";
+
+export interface Acknowledgement {
+  readonly rule: string;
+  readonly where: string;
+  readonly reason: string;
+}
+
+const acknowledge = (
+  construct: IConstruct,
+  where: string,
+  rule: string,
+  reason: string,
+  log: Acknowledgement[],
+) => {
+  Validations.of(construct).acknowledge({ id: rule, reason });
+  log.push({ rule, where, reason });
+};
+
+export function acknowledgeFindings(stack: WebhooksStack, secretPrefix: string): Acknowledgement[] {
+  const log: Acknowledgement[] = [];
+  const region = Token.isUnresolved(stack.region) ? "<AWS::Region>" : stack.region;
+  const account = Token.isUnresolved(stack.account) ? "<AWS::AccountId>" : stack.account;
+  const tableLogicalId = Stack.of(stack).getLogicalId(stack.storage.table.node.defaultChild as CfnTable);
+
+  for (const [name, fn] of Object.entries(stack.functions)) {
+    const where = `${name} function role`;
+    acknowledge(
+      fn,
+      where,
+      "AwsSolutions-IAM5[Resource::*]",
+      "Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.",
+      log,
+    );
+    acknowledge(
+      fn,
+      where,
+      `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
+      "Queries the table's own secondary indexes (listings, attempts, deliveries); scoped to this table's indexes.",
+      log,
+    );
+    acknowledge(
+      fn,
+      `${name} function`,
+      "Serverless-LambdaDLQ",
+      name === "publish"
+        ? "Asynchronous (EventBridge) failures go to an on-failure destination, the ingest DLQ, which supersedes a function DLQ."
+        : "Invoked synchronously (API Gateway) or by an SQS event source mapping; a function DLQ only applies to asynchronous invocations.",
+      log,
+    );
+  }
+  for (const name of ["api", "deliver"] as const) {
+    acknowledge(
+      stack.functions[name],
+      `${name} function role`,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${region}:${account}:secret:${secretPrefix}*]`,
+      "One signing secret per webhook, created at runtime: access is scoped to this stack's secret name prefix, nothing else in the account.",
+      log,
+    );
+  }
+  acknowledge(
+    stack.functions.deliver,
+    "deliver event source mapping",
+    "Serverless-LambdaEventSourceMappingDestination",
+    "SQS event source mappings take no on-failure destination; failed records return to the queue, whose redrive policy and the function's own DLQ copy (with the reason) catch them.",
+    log,
+  );
+  acknowledge(
+    stack.managementApi.api,
+    "management API methods",
+    "AwsSolutions-COG4",
+    "IAM (SigV4) auth on every method by design: callers are AWS principals (services, operators, a portal backend), not end users of a Cognito pool.",
+    log,
+  );
+  acknowledge(
+    stack.managementApi.api,
+    "management API stage",
+    "AwsSolutions-APIG3",
+    "An IAM-authenticated management API; unsigned requests never reach the integration. Attach a WAF web ACL if the API must be shielded from volumetric abuse.",
+    log,
+  );
+  acknowledge(
+    stack.managementApi.api,
+    "API Gateway CloudWatch role",
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+    "The account-level role API Gateway uses to write execution logs; AWS's managed policy is the documented way to grant it.",
+    log,
+  );
+  acknowledge(
+    stack.storage.deadLetterQueue,
+    "delivery DLQ",
+    "Serverless-SQSRedrivePolicy",
+    "This queue is the delivery DLQ itself: a DLQ behind it would only move exhausted deliveries one hop further. It is alarmed on and redriven through the API.",
+    log,
+  );
+  acknowledge(
+    stack.ingestDeadLetterQueue,
+    "ingest DLQ",
+    "AwsSolutions-SQS3",
+    "This queue is itself a dead-letter queue (of the EventBridge rule target and of publish's async invocations); it is alarmed on.",
+    log,
+  );
+  acknowledge(
+    stack.ingestDeadLetterQueue,
+    "ingest DLQ",
+    "Serverless-SQSRedrivePolicy",
+    "This queue is itself a dead-letter queue; a DLQ behind it would only move failed events one hop further.",
+    log,
+  );
+  return log;
+}
