@@ -77,26 +77,32 @@ const NUMBER_KEYS = [
   "apiThrottleBurst",
 ] as const;
 
-/** Reads the config from CDK context values, which arrive as strings from `-c` and as JSON from cdk.json. */
-export function stackConfigFromContext(read: (key: string) => unknown): StackConfig {
-  const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(configShape.shape)) {
-    let value = read(key);
-    if (value === undefined) continue;
-    if (typeof value === "string") {
-      if ((JSON_KEYS as readonly string[]).includes(key)) value = JSON.parse(value);
-      else if ((BOOLEAN_KEYS as readonly string[]).includes(key))
-        value = value === "true" ? true : value === "false" ? false : value;
-      else if ((NUMBER_KEYS as readonly string[]).includes(key) && /^\d+$/.test(value)) value = Number(value);
+/** Context values arrive as strings from `-c key=value` and as JSON values from cdk.json. */
+function fromContext(key: string, value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  if ((JSON_KEYS as readonly string[]).includes(key)) {
+    try {
+      return JSON.parse(value);
+    } catch {
+      throw new Error(`invalid stack configuration: ${key}: not valid JSON`);
     }
-    raw[key] = value;
   }
-  raw.stage ??= "dev";
+  if ((BOOLEAN_KEYS as readonly string[]).includes(key) && (value === "true" || value === "false"))
+    return value === "true";
+  if ((NUMBER_KEYS as readonly string[]).includes(key) && /^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+export function stackConfigFromContext(read: (key: string) => unknown): StackConfig {
+  const raw: Record<string, unknown> = { stage: "dev" };
+  for (const key of Object.keys(configShape.shape)) {
+    const value = read(key);
+    if (value !== undefined) raw[key] = fromContext(key, value);
+  }
   const parsed = stackConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(
-      `invalid stack configuration: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
-    );
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`invalid stack configuration: ${issues.join("; ")}`);
   }
   return parsed.data;
 }
