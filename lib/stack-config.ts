@@ -33,7 +33,13 @@ const configShape = z.object({
     .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/)
     .optional(),
   retentionDays: z.number().int().min(1).max(365).default(30),
-  logRetentionDays: z.number().int().min(1).max(3653).default(30),
+  logRetentionDays: z
+    .number()
+    .refine(
+      (days) => LOG_RETENTION_DAYS.includes(days),
+      `one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
+    )
+    .default(30),
   eventBusName: z.string().min(1).max(256).default("default"),
   /** EventBridge pattern for the ingest rule; default: every custom (non-`aws.`) event on the bus. */
   eventPattern: z.record(z.string(), z.unknown()).optional(),
