@@ -4,6 +4,7 @@
  */
 import { Stack, Token, Validations } from "aws-cdk-lib";
 import type { CfnTable } from "aws-cdk-lib/aws-dynamodb";
+import { Topic } from "aws-cdk-lib/aws-sns";
 import type { IConstruct } from "constructs";
 import type { WebhooksStack } from "../webhooks-stack.ts";
 
@@ -114,5 +115,15 @@ export function acknowledgeFindings(stack: WebhooksStack, secretPrefix: string):
     "This queue is itself a dead-letter queue; a DLQ behind it would only move failed events one hop further.",
     log,
   );
+  const topic = stack.operations.topic;
+  if (topic instanceof Topic) {
+    acknowledge(
+      topic,
+      "alarm e-mail subscription",
+      "Serverless-SNSRedrivePolicy",
+      "Alarm notifications by e-mail: a DLQ for undeliverable alarm mails would be a queue nobody watches, and every alarm stays visible in CloudWatch.",
+      log,
+    );
+  }
   return log;
 }

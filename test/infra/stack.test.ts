@@ -1,0 +1,330 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiRoutes } from "#core/api-routes.ts";
+import {
+  deadLetterQueue,
+  deliverFunctionTimeoutSeconds,
+  deliveryQueue,
+  webhooksTable,
+} from "#core/resource-definitions.ts";
+import { createApp } from "#lib/app.ts";
+import type { WebhooksStack } from "#lib/webhooks-stack.ts";
+
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+const outdirs: string[] = [];
+
+function synthesize(context: Record<string, unknown> = {}, mutate?: (stack: WebhooksStack) => void) {
+  const outdir = mkdtempSync(join(tmpdir(), "sw-synth-"));
+  outdirs.push(outdir);
+  const { app, stack } = createApp({ outdir, context: { stage: "test", ...context } });
+  mutate?.(stack);
+  let error: unknown;
+  try {
+    app.synth();
+  } catch (caught) {
+    error = caught;
+  }
+  const reportPath = join(outdir, "validation-report.json");
+  const report = existsSync(reportPath)
+    ? (JSON.parse(readFileSync(reportPath, "utf8")) as {
+        pluginReports: { conclusion: string; violations: { ruleName: string }[] }[];
+      })
+    : undefined;
+  return { outdir, stack, error, report };
+}
+
+let synthesized: ReturnType<typeof synthesize>;
+let template: Template;
+let resources: [string, Resource][];
+const ofType = (type: string) => resources.filter(([, resource]) => resource.Type === type);
+
+beforeAll(() => {
+  synthesized = synthesize();
+  template = Template.fromStack(synthesized.stack);
+  resources = Object.entries(template.toJSON().Resources as Record<string, Resource>);
+});
+afterAll(() => {
+  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("cdk-nag", () => {
+  it("finds nothing unacknowledged in the AwsSolutions, Serverless and project packs", () => {
+    expect(synthesized.error).toBeUndefined();
+    expect(
+      synthesized.report?.pluginReports.filter((plugin) => plugin.conclusion !== "success") ?? [],
+    ).toEqual([]);
+  });
+
+  it("really applies the packs, including the SQS visibility rule for event source mappings", () => {
+    const broken = synthesize({}, (stack) => {
+      (stack.storage.deliveryQueue.node.defaultChild as CfnQueue).visibilityTimeout =
+        deliverFunctionTimeoutSeconds;
+    });
+    expect(String(broken.error)).toMatch(/LambdaEventSourceSQSVisibilityTimeout/);
+  });
+
+  it("lists every acknowledgement, with its reason, in the README", () => {
+    const readme = readFileSync("README.md", "utf8");
+    expect(synthesized.stack.acknowledgements.length).toBeGreaterThan(5);
+    for (const acknowledgement of synthesized.stack.acknowledgements) {
+      expect(acknowledgement.reason.length).toBeGreaterThan(40);
+      expect(readme, acknowledgement.rule).toContain(acknowledgement.rule.replace(/\[.*$/, ""));
+    }
+  });
+});
+
+describe("the management API", () => {
+  it("puts AWS_IAM auth on every method", () => {
+    const methods = ofType("AWS::ApiGateway::Method");
+    expect(methods).toHaveLength(apiRoutes.length);
+    for (const [, method] of methods) expect(method.Properties?.AuthorizationType).toBe("AWS_IAM");
+  });
+
+  it("validates every body-bearing method against a model, for JSON and for any other content type", () => {
+    const withBody = ofType("AWS::ApiGateway::Method").filter(([, method]) =>
+      apiRoutes.some(
+        (route) =>
+          route.body && route.method === method.Properties?.HttpMethod && method.Properties?.RequestModels,
+      ),
+    );
+    expect(withBody).toHaveLength(apiRoutes.filter((route) => route.body).length);
+    for (const [, method] of withBody) {
+      expect(method.Properties?.RequestValidatorId).toBeDefined();
+      expect(Object.keys(method.Properties?.RequestModels as object).sort()).toEqual([
+        "$default",
+        "application/json",
+      ]);
+    }
+    template.hasResourceProperties("AWS::ApiGateway::RequestValidator", { ValidateRequestBody: true });
+  });
+
+  it("logs access and errors without request or response data, traces, and throttles", () => {
+    template.hasResourceProperties("AWS::ApiGateway::Stage", {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      TracingEnabled: true,
+      MethodSettings: [
+        Match.objectLike({
+          LoggingLevel: "ERROR",
+          DataTraceEnabled: false,
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+        }),
+      ],
+    });
+  });
+});
+
+describe("functions", () => {
+  const functions = () => ofType("AWS::Lambda::Function");
+
+  it("run Node 24 on arm64 with tracing, explicit memory and timeout, source maps, and their own log group", () => {
+    expect(functions()).toHaveLength(3);
+    for (const [, fn] of functions()) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        TracingConfig: { Mode: "Active" },
+        MemorySize: expect.any(Number),
+        Timeout: expect.any(Number),
+        Environment: {
+          Variables: expect.objectContaining({
+            NODE_OPTIONS: "--enable-source-maps",
+            TABLE_NAME: expect.anything(),
+          }),
+        },
+      });
+      expect((fn.Properties?.LoggingConfig as { LogGroup?: unknown }).LogGroup).toBeDefined();
+    }
+  });
+
+  it("export the handler their handler string names, from a bundle under 400 KiB", async () => {
+    const assets = functions().map(([, fn]) => {
+      const key = (fn.Properties?.Code as { S3Key: string }).S3Key;
+      return {
+        dir: join(synthesized.outdir, `asset.${key.replace(/\.zip$/, "")}`),
+        handler: fn.Properties?.Handler as string,
+      };
+    });
+    const env = {
+      AWS_REGION: "us-east-1",
+      TABLE_NAME: "t",
+      DELIVERY_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/q",
+      DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/d",
+      SECRET_NAME_PREFIX: "p/",
+    };
+    Object.assign(process.env, env);
+    const sizes: number[] = [];
+    for (const { dir, handler } of assets) {
+      const [file, exported] = handler.split(".") as [string, string];
+      const bundle = join(dir, `${file}.mjs`);
+      sizes.push(statSync(bundle).size);
+      const module = (await import(bundle)) as Record<string, unknown>;
+      expect(typeof module[exported], bundle).toBe("function");
+    }
+    for (const size of sizes) expect(size).toBeLessThan(400 * 1024);
+    console.info(`bundle sizes (bytes, minified): ${sizes.join(", ")}`);
+  });
+
+  it("feed deliveries through an event source mapping that reports batch item failures", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 10,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 50 },
+    });
+  });
+});
+
+describe("queues and table", () => {
+  const queues = () => ofType("AWS::SQS::Queue");
+
+  it("give the delivery queue ≥ 6× the deliver timeout, and a maxReceiveCount above the schedule", () => {
+    const deliver = functions().find(([id]) => id.startsWith("Deliver"));
+    const timeout = deliver?.[1].Properties?.Timeout as number;
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      VisibilityTimeout: Match.anyValue(),
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: deliveryQueue.maxReceiveCount }),
+    });
+    const delivery = queues().find(([, queue]) => queue.Properties?.RedrivePolicy);
+    expect(delivery?.[1].Properties?.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * timeout);
+    expect(deliveryQueue.maxReceiveCount).toBeGreaterThan(8 + 1);
+  });
+  const functions = () => ofType("AWS::Lambda::Function");
+
+  it("keep DLQ messages longer than the delivery queue; encrypt and require TLS on every queue", () => {
+    expect(deadLetterQueue.retentionPeriodSeconds).toBeGreaterThan(deliveryQueue.retentionPeriodSeconds);
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      MessageRetentionPeriod: deadLetterQueue.retentionPeriodSeconds,
+    });
+    for (const [, queue] of queues()) expect(queue.Properties?.SqsManagedSseEnabled).toBe(true);
+    const policies = ofType("AWS::SQS::QueuePolicy");
+    expect(policies).toHaveLength(queues().length);
+    for (const [, policy] of policies) {
+      expect(JSON.stringify(policy.Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it("builds the table from the shared definition, with PITR and TTL", () => {
+    template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      KeySchema: [
+        { AttributeName: webhooksTable.partitionKey.name, KeyType: "HASH" },
+        { AttributeName: webhooksTable.sortKey.name, KeyType: "RANGE" },
+      ],
+      TimeToLiveSpecification: { AttributeName: webhooksTable.timeToLiveAttribute, Enabled: true },
+      Replicas: [
+        Match.objectLike({
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          DeletionProtectionEnabled: true,
+        }),
+      ],
+    });
+  });
+});
+
+describe("EventBridge ingest", () => {
+  it("targets publish with a retry policy and its own DLQ; publish's async failures land in the same queue", () => {
+    template.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: "default",
+      EventPattern: { source: [{ "anything-but": { prefix: "aws." } }] },
+      Targets: [
+        Match.objectLike({
+          DeadLetterConfig: Match.anyValue(),
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 },
+        }),
+      ],
+    });
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      DestinationConfig: { OnFailure: Match.objectLike({ Destination: Match.anyValue() }) },
+    });
+  });
+
+  it("takes the bus and the pattern from the props", () => {
+    const custom = synthesize({
+      eventBusName: "orders",
+      eventPattern: JSON.stringify({ source: ["aws.s3"], "detail-type": ["Object Created"] }),
+    });
+    Template.fromStack(custom.stack).hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: "orders",
+      EventPattern: { source: ["aws.s3"], "detail-type": ["Object Created"] },
+    });
+  });
+});
+
+describe("least privilege", () => {
+  it("uses `*` as a resource only for X-Ray, and scopes Secrets Manager to the stack's prefix", () => {
+    const statements = ofType("AWS::IAM::Policy").flatMap(
+      ([, policy]) =>
+        (
+          policy.Properties?.PolicyDocument as {
+            Statement: { Action: string | string[]; Resource: unknown }[];
+          }
+        ).Statement,
+    );
+    for (const statement of statements.filter((candidate) => candidate.Resource === "*")) {
+      for (const action of [statement.Action].flat()) expect(action).toMatch(/^xray:/);
+    }
+    const secretStatements = statements.filter((statement) =>
+      [statement.Action].flat().some((action) => action.startsWith("secretsmanager:")),
+    );
+    expect(secretStatements.length).toBeGreaterThanOrEqual(2);
+    for (const statement of secretStatements)
+      expect(JSON.stringify(statement.Resource)).toContain(
+        ":secret:serverless-webhooks/ServerlessWebhooks-test/*",
+      );
+  });
+
+  it("gives no resource a physical name, so two stages share an account", () => {
+    const nameKeys = [
+      "TableName",
+      "QueueName",
+      "FunctionName",
+      "RoleName",
+      "TopicName",
+      "LogGroupName",
+      "DashboardName",
+      "AlarmName",
+      "RuleName",
+    ];
+    // A literal string is a physical name; a Ref/GetAtt only points at another resource.
+    const named = resources.filter(([, resource]) =>
+      nameKeys.some((key) => typeof resource.Properties?.[key] === "string"),
+    );
+    expect(named.map(([id]) => id)).toEqual([]);
+  });
+});
+
+describe("operations", () => {
+  it("alarms on the DLQ, the ingest DLQ, message age, deliver errors and throttles, publish errors and the failure rate", () => {
+    expect(ofType("AWS::CloudWatch::Alarm")).toHaveLength(7);
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+    template.resourceCountIs("AWS::SNS::Topic", 0);
+  });
+
+  it("sends alarms to an SNS topic (TLS-only) when an email is configured", () => {
+    const withEmail = Template.fromStack(synthesize({ alarmEmail: "oncall@example.com" }).stack);
+    withEmail.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "oncall@example.com",
+    });
+    withEmail.hasResourceProperties("AWS::CloudWatch::Alarm", { AlarmActions: [Match.anyValue()] });
+    withEmail.resourceCountIs("AWS::SNS::TopicPolicy", 1);
+  });
+});
+
+describe("props", () => {
+  it("refuse private destinations in a stage named like production, naming the prop", () => {
+    expect(() => createApp({ context: { stage: "prod-eu", allowPrivateDestinations: "true" } })).toThrow(
+      /allowPrivateDestinations.*production/,
+    );
+    expect(() => createApp({ context: { stage: "Bad Stage" } })).toThrow(/stage/);
+    expect(() => createApp({ context: { stage: "dev", logRetentionDays: "31" } })).toThrow(
+      /logRetentionDays/,
+    );
+    expect(() => createApp({ context: { stage: "dev", retryScheduleSeconds: "[1, 99999]" } })).toThrow(
+      /retryScheduleSeconds/,
+    );
+  });
+});
