@@ -134,6 +134,9 @@ describe("functions", () => {
           Variables: expect.objectContaining({
             NODE_OPTIONS: "--enable-source-maps",
             TABLE_NAME: expect.anything(),
+            // Caller-supplied environment survives the construct's own variables and the use* helpers.
+            POWERTOOLS_SERVICE_NAME: "serverless-webhooks",
+            RETRY_SCHEDULE_SECONDS: "5,300,1800,7200,18000,36000,36000",
           }),
         },
       });
