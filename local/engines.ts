@@ -24,7 +24,7 @@ export interface LocalEngines {
 }
 
 export interface StartEnginesOptions {
-  /** Persist DynamoDB and SQS state here (local mode); omit for throwaway in-memory engines (tests). */
+  /** Persist DynamoDB and Secrets Manager state here (local mode); omit for throwaway engines (tests). */
   readonly dataDir?: string;
 }
 
@@ -44,11 +44,16 @@ export async function startEngines(options: StartEnginesOptions = {}): Promise<L
           return engine;
         },
       ),
-      startSqsLocal(dataDir ? { dataDir: join(dataDir, "sqs") } : {}).then((engine) => {
+      // In memory even in local mode: fauxqs 2.4's SQLite persistence loses in-flight messages (a visibility
+      // change after a receive fails with MessageNotInflight and the message is gone), which would break retries.
+      startSqsLocal().then((engine) => {
         stops.push(engine.stop);
         return engine;
       }),
-      startSecretsManagerEmulator({ region: LOCAL_REGION }).then((engine) => {
+      startSecretsManagerEmulator({
+        region: LOCAL_REGION,
+        ...(dataDir ? { persistPath: join(dataDir, "secrets-manager.json") } : {}),
+      }).then((engine) => {
         stops.push(engine.stop);
         return engine;
       }),

@@ -5,8 +5,10 @@
  * rules (AWSCURRENT / AWSPREVIOUS) and AWS-shaped errors.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { dirname } from "node:path";
 
 const CURRENT = "AWSCURRENT";
 const PREVIOUS = "AWSPREVIOUS";
@@ -14,6 +16,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const TOKEN_PATTERN = /^[A-Za-z0-9-]{32,64}$/;
 const MAX_SECRET_BYTES = 65_536;
+const READ_ONLY_ACTIONS = new Set(["GetSecretValue", "DescribeSecret"]);
 
 export class SecretsManagerError extends Error {
   readonly code: string;
@@ -104,6 +107,8 @@ const nowSeconds = (clock: () => number) => clock() / 1000;
 export interface SecretsManagerStoreOptions {
   readonly region?: string;
   readonly accountId?: string;
+  /** Keep the state in this JSON file (local mode), written after every change and read at start. */
+  readonly persistPath?: string;
   /** Milliseconds since the epoch; injectable so tests can pass a recovery window without waiting. */
   readonly clock?: () => number;
 }
@@ -115,14 +120,51 @@ export class SecretsManagerStore {
   readonly #accountId: string;
   readonly #clock: () => number;
 
+  readonly #persistPath: string | undefined;
+
   constructor(options: SecretsManagerStoreOptions = {}) {
     this.#region = options.region ?? "us-east-1";
     this.#accountId = options.accountId ?? "000000000000";
     this.#clock = options.clock ?? Date.now;
+    this.#persistPath = options.persistPath;
+    if (this.#persistPath && existsSync(this.#persistPath))
+      this.#load(readFileSync(this.#persistPath, "utf8"));
+  }
+
+  #load(text: string): void {
+    const saved = JSON.parse(text) as (Omit<StoredSecret, "versions"> & {
+      versions: (Omit<SecretVersion, "stages"> & { stages: string[] })[];
+    })[];
+    for (const secret of saved) {
+      const versions = new Map(
+        secret.versions.map((version) => [
+          version.versionId,
+          { ...version, stages: new Set(version.stages) },
+        ]),
+      );
+      this.#secrets.set(secret.name, { ...secret, versions });
+    }
+  }
+
+  #persist(): void {
+    if (!this.#persistPath) return;
+    const snapshot = [...this.#secrets.values()].map((secret) => ({
+      ...secret,
+      versions: [...secret.versions.values()].map((version) => ({ ...version, stages: [...version.stages] })),
+    }));
+    mkdirSync(dirname(this.#persistPath), { recursive: true });
+    writeFileSync(`${this.#persistPath}.tmp`, JSON.stringify(snapshot), { mode: 0o600 });
+    renameSync(`${this.#persistPath}.tmp`, this.#persistPath);
   }
 
   /** Dispatches one action; throws `SecretsManagerError` for anything AWS would refuse. */
   handle(action: string, input: Input): Record<string, unknown> {
+    const result = this.#dispatch(action, input);
+    if (!READ_ONLY_ACTIONS.has(action)) this.#persist();
+    return result;
+  }
+
+  #dispatch(action: string, input: Input): Record<string, unknown> {
     switch (action) {
       case "CreateSecret":
         return this.#create(input);

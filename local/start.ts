@@ -1,49 +1,67 @@
 /**
- * `npm start`: the system on one machine. Starts the local AWS engines (state persisted under
- * `.local-data/`, or SW_DATA_DIR), creates the tables and queues from the shared definitions, and shuts
- * everything down cleanly on Ctrl-C.
+ * `npm start`: the whole system on one machine (see local/local-stack.ts). State persists in `.local-data/`
+ * (SW_DATA_DIR); the API listens on 127.0.0.1:3000 (SW_PORT). Ctrl-C stops everything.
  */
 import { resolve } from "node:path";
-import { createAwsClients } from "#aws/clients.ts";
-import { localClientConfig, startEngines } from "./engines.ts";
-import { provisionResources } from "./provision.ts";
+import { EVENTBRIDGE_PATH, startLocalStack } from "./local-stack.ts";
 
 const dataDir = resolve(process.env.SW_DATA_DIR ?? ".local-data");
-const prefix = process.env.SW_RESOURCE_PREFIX ?? "local";
+const port = Number(process.env.SW_PORT ?? 3000);
 
-const engines = await startEngines({ dataDir });
+// Local mode prints logs, not EMF metric documents.
+process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+
+let stack: Awaited<ReturnType<typeof startLocalStack>>;
+try {
+  stack = await startLocalStack({ dataDir, port, environment: process.env });
+} catch (error) {
+  const code = (error as { code?: string }).code;
+  console.error(
+    code === "EADDRINUSE"
+      ? `Port ${port} is in use: stop the other process or run with SW_PORT=<port>.`
+      : `local start failed: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  process.exit(1);
+}
+
 let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
-  console.log(`\n${signal} received, stopping the local engines…`);
-  try {
-    await engines.stop();
-    console.log("stopped.");
-    process.exit(0);
-  } catch (error) {
-    console.error("failed to stop cleanly:", error);
-    process.exit(1);
-  }
+  console.log(`\n${signal} received, stopping…`);
+  await stack.stop();
+  console.log("stopped.");
+  process.exit(0);
 };
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
-try {
-  const resources = await provisionResources(createAwsClients(localClientConfig(engines.endpoints)), prefix);
-  console.log(
-    [
-      "Serverless Webhooks — local engines ready",
-      `  DynamoDB Local     ${engines.endpoints.dynamodb}   table ${resources.tableName}`,
-      `  SQS (fauxqs)       ${engines.endpoints.sqs}   queue ${resources.deliveryQueueUrl}`,
-      `                                                DLQ   ${resources.deadLetterQueueUrl}`,
-      `  Secrets Manager    ${engines.endpoints.secretsManager}`,
-      `  data folder        ${dataDir}`,
-      "Press Ctrl-C to stop.",
-    ].join("\n"),
-  );
-} catch (error) {
-  console.error("local start failed:", error);
-  await engines.stop();
-  process.exit(1);
-}
+const api = stack.url;
+const schedule = process.env.RETRY_SCHEDULE_SECONDS ?? "5,300,1800,7200,18000,36000,36000 (default)";
+console.log(
+  [
+    "",
+    "Serverless Webhooks — running locally",
+    `  Management API     ${api}   (the API Gateway routes; no IAM auth locally)`,
+    `  EventBridge input  POST ${api}${EVENTBRIDGE_PATH}   (npm run emit -- events/eventbridge/custom-order-completed.json)`,
+    "  Delivery worker    polling the delivery queue in batches of 10, as Lambda's event source mapping does",
+    `  Retry schedule     ${schedule}   (set RETRY_SCHEDULE_SECONDS=2,5 to watch retries quickly)`,
+    `  DynamoDB Local     ${stack.endpoints.dynamodb}   table ${stack.tableName}`,
+    `  SQS (fauxqs)       ${stack.endpoints.sqs}   queue ${stack.deliveryQueueUrl}`,
+    `                                                DLQ   ${stack.deadLetterQueueUrl}`,
+    `  Secrets Manager    ${stack.endpoints.secretsManager}`,
+    `  data folder        ${dataDir}`,
+    "",
+    "  ⚠ Local mode allows http:// and loopback (127.0.0.1, ::1) destinations. Deployed stacks refuse both.",
+    "",
+    "Try it from another terminal:",
+    `  curl -s -X POST ${api}/webhooks -H 'content-type: application/json' \\`,
+    `    -d '{"url":"http://127.0.0.1:4000/webhooks","eventTypes":["order.*"]}'`,
+    "  npm run receiver -- --secret <the secret from that answer>",
+    `  curl -s -X POST ${api}/events -H 'content-type: application/json' \\`,
+    `    -d '{"type":"order.completed","data":{"orderId":"ord_1"}}'`,
+    `  curl -s ${api}/webhooks/<the webhook id>/attempts`,
+    "",
+    "Press Ctrl-C to stop.",
+  ].join("\n"),
+);

@@ -264,3 +264,38 @@ describe("Secrets Manager emulator recovery window", () => {
     );
   });
 });
+
+describe("Secrets Manager emulator persistence (local mode)", () => {
+  it("keeps secrets, versions and stages across a restart", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "sm-"));
+    const persistPath = join(dir, "secrets.json");
+    const clientFor = (endpoint: string) =>
+      createAwsClients({
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+        endpoints: { secretsManager: endpoint },
+      }).secretsManager;
+    const first = await startSecretsManagerEmulator({ persistPath });
+    await clientFor(first.endpoint).send(new CreateSecretCommand({ Name: "kept", SecretString: "one" }));
+    const v2 = await clientFor(first.endpoint).send(
+      new PutSecretValueCommand({ SecretId: "kept", SecretString: "two" }),
+    );
+    await first.stop();
+
+    const second = await startSecretsManagerEmulator({ persistPath });
+    const client = clientFor(second.endpoint);
+    expect(await client.send(new GetSecretValueCommand({ SecretId: "kept" }))).toMatchObject({
+      SecretString: "two",
+      VersionId: v2.VersionId,
+    });
+    expect(
+      (await client.send(new GetSecretValueCommand({ SecretId: "kept", VersionStage: "AWSPREVIOUS" })))
+        .SecretString,
+    ).toBe("one");
+    await second.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

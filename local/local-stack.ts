@@ -1,0 +1,189 @@
+/**
+ * The whole system on one machine: the three engines, the platform's table and queues, the real handlers behind
+ * a local API Gateway (HTTP ↔ proxy events), an EventBridge endpoint for the publish handler, and the event
+ * source mapping's poller feeding the deliver handler. Only the destination policy differs from AWS: loopback
+ * and http:// are allowed, so receivers on this machine can be used.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { createAwsClients } from "#aws/clients.ts";
+import { createRuntime } from "#aws/runtime.ts";
+import { parseConfig } from "#core/config.ts";
+import { createApiHandler } from "#functions/api/create-handler.ts";
+import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import { createPublishHandler } from "#functions/publish/create-handler.ts";
+import { createLocalApi } from "./api-gateway.ts";
+import { type EngineEndpoints, LOCAL_REGION, localClientConfig, startEngines } from "./engines.ts";
+import { EVENTBRIDGE_PATH } from "./paths.ts";
+import { provisionResources } from "./provision.ts";
+import { createQueuePoller } from "./queue-poller.ts";
+
+export { EVENTBRIDGE_PATH };
+
+const MAX_REQUEST_BYTES = 1024 * 1024;
+
+export interface LocalStackOptions {
+  readonly dataDir: string;
+  readonly port: number;
+  readonly host?: string;
+  readonly prefix?: string;
+  /** Passed through to the runtime configuration (e.g. RETRY_SCHEDULE_SECONDS, POWERTOOLS_LOG_LEVEL). */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly endpoints: EngineEndpoints;
+  readonly tableName: string;
+  readonly deliveryQueueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  stop(): Promise<void>;
+}
+
+class RequestTooLargeError extends Error {}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_REQUEST_BYTES) throw new RequestTooLargeError();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** An event as EventBridge hands it to a Lambda target, from either that shape or a PutEvents entry. */
+function toEventBridgeEvents(payload: unknown): unknown[] {
+  const entries = (payload as { Entries?: unknown[] } | null)?.Entries;
+  if (!Array.isArray(entries)) return [payload];
+  return entries.map((entry) => {
+    const { Source, DetailType, Detail, Time, Resources } = entry as Record<string, unknown>;
+    return {
+      version: "0",
+      id: randomUUID(),
+      "detail-type": DetailType,
+      source: Source,
+      account: "000000000000",
+      time: typeof Time === "string" ? Time : new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      region: LOCAL_REGION,
+      resources: Array.isArray(Resources) ? Resources : [],
+      detail: typeof Detail === "string" ? (JSON.parse(Detail) as unknown) : Detail,
+    };
+  });
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const engines = await startEngines({ dataDir: options.dataDir });
+  const cleanup: (() => Promise<void>)[] = [() => engines.stop()];
+  const stop = async () => {
+    for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const clients = createAwsClients(localClientConfig(engines.endpoints));
+    const resources = await provisionResources(clients, options.prefix ?? "local");
+    const config = parseConfig({
+      ...options.environment,
+      AWS_REGION: LOCAL_REGION,
+      TABLE_NAME: resources.tableName,
+      DELIVERY_QUEUE_URL: resources.deliveryQueueUrl,
+      DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+      SECRET_NAME_PREFIX: `serverless-webhooks/${options.prefix ?? "local"}/`,
+      ALLOW_HTTP_DESTINATIONS: "true",
+      ALLOWED_PORTS: "1-65535",
+      ALLOW_PRIVATE_DESTINATIONS: "loopback",
+    });
+    const level = options.environment?.POWERTOOLS_LOG_LEVEL?.toUpperCase();
+    const logLevel =
+      level === "DEBUG" || level === "WARN" || level === "ERROR" || level === "SILENT" ? level : "INFO";
+    const logger = new Logger({ serviceName: "serverless-webhooks", logLevel });
+    const runtime = createRuntime(config, { clients, logger });
+    cleanup.push(async () => runtime.http.close());
+    const publish = createPublishHandler(runtime);
+    const api = createApiHandler(runtime);
+    const deliver = createDeliverHandler(runtime);
+    const localApi = createLocalApi({
+      api: (event) => api(event, {} as never),
+      publish: async (event) => (await publish(event, {} as never)) ?? undefined,
+    });
+
+    const poller = createQueuePoller({
+      sqs: clients.sqs,
+      queueUrl: resources.deliveryQueueUrl,
+      queueArn: resources.deliveryQueueArn,
+      handler: (event) => deliver(event, {} as never),
+      onError: (error) =>
+        logger.error("delivery poller", { error: error instanceof Error ? error.message : String(error) }),
+    });
+    poller.start();
+    cleanup.push(() => poller.stop());
+
+    const server: Server = createServer((request, response) => {
+      const send = (
+        status: number,
+        body: string,
+        headers: Record<string, string> = { "content-type": "application/json" },
+      ) => {
+        response.writeHead(status, headers);
+        response.end(body);
+      };
+      void (async () => {
+        try {
+          const body = await readBody(request);
+          const url = request.url ?? "/";
+          if (request.method === "POST" && url === EVENTBRIDGE_PATH) {
+            const events = toEventBridgeEvents(JSON.parse(body));
+            for (const event of events) await publish(event, {} as never);
+            const ids = events.map((event) => ({ EventId: (event as { id?: string }).id }));
+            return send(200, JSON.stringify({ FailedEntryCount: 0, Entries: ids }));
+          }
+          const headers = Object.fromEntries(
+            Object.entries(request.headers).flatMap(([name, value]) =>
+              typeof value === "string" ? [[name, value]] : [],
+            ),
+          );
+          const answer = await localApi({ method: request.method ?? "GET", url, headers, body });
+          send(answer.statusCode, answer.body, answer.headers);
+        } catch (error) {
+          if (error instanceof RequestTooLargeError)
+            return send(413, JSON.stringify({ status: 413, title: "Payload too large" }));
+          if (error instanceof SyntaxError)
+            return send(
+              400,
+              JSON.stringify({ status: 400, title: "Invalid request", detail: "not valid JSON" }),
+            );
+          logger.error("local request failed", {
+            error: error instanceof Error ? error.message : String(error),
+          });
+          send(500, JSON.stringify({ status: 500, title: "Internal error" }));
+        }
+      })();
+    });
+    const host = options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, host, () => resolve());
+    });
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://${host}:${port}`,
+      endpoints: engines.endpoints,
+      tableName: resources.tableName,
+      deliveryQueueUrl: resources.deliveryQueueUrl,
+      deadLetterQueueUrl: resources.deadLetterQueueUrl,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,2 @@
+/** Where the local stack accepts EventBridge-shaped events (what a rule would hand to the publish Lambda). */
+export const EVENTBRIDGE_PATH = "/_local/eventbridge";
