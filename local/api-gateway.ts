@@ -25,12 +25,11 @@ export function toProxyEvent(
   pathParameters: Record<string, string>,
 ): APIGatewayProxyEvent {
   const url = new URL(request.url, "http://localhost");
-  const query: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    multi[name] = [...(multi[name] ?? []), value];
-  }
+  // Maps, not object literals: a parameter named `__proto__` or `valueOf` must stay a plain key.
+  const multiMap = new Map<string, string[]>();
+  for (const [name, value] of url.searchParams) multiMap.set(name, [...(multiMap.get(name) ?? []), value]);
+  const query = Object.fromEntries([...multiMap].map(([name, values]) => [name, values.at(-1) as string]));
+  const multi = Object.fromEntries(multiMap);
   const headers = { ...(request.headers ?? {}) };
   const now = Date.now();
   return {

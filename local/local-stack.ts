@@ -120,46 +120,42 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     poller.start();
     cleanup.push(() => poller.stop());
 
+    type Answer = { status: number; body: string; headers?: Record<string, string> };
+    const handle = async (request: IncomingMessage): Promise<Answer> => {
+      const body = await readBody(request);
+      const url = request.url ?? "/";
+      if (request.method === "POST" && url === EVENTBRIDGE_PATH) {
+        const events = toEventBridgeEvents(JSON.parse(body));
+        for (const event of events) await publish(event, {} as never);
+        const ids = events.map((event) => ({ EventId: (event as { id?: string }).id }));
+        return { status: 200, body: JSON.stringify({ FailedEntryCount: 0, Entries: ids }) };
+      }
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).flatMap(([name, value]) =>
+          typeof value === "string" ? [[name, value]] : [],
+        ),
+      );
+      const answer = await localApi({ method: request.method ?? "GET", url, headers, body });
+      return { status: answer.statusCode, body: answer.body, headers: answer.headers };
+    };
+    const problem = (status: number, title: string): Answer => ({
+      status,
+      body: JSON.stringify({ type: "about:blank", status, title }),
+    });
     const server: Server = createServer((request, response) => {
-      const send = (
-        status: number,
-        body: string,
-        headers: Record<string, string> = { "content-type": "application/json" },
-      ) => {
-        response.writeHead(status, headers);
-        response.end(body);
-      };
-      void (async () => {
-        try {
-          const body = await readBody(request);
-          const url = request.url ?? "/";
-          if (request.method === "POST" && url === EVENTBRIDGE_PATH) {
-            const events = toEventBridgeEvents(JSON.parse(body));
-            for (const event of events) await publish(event, {} as never);
-            const ids = events.map((event) => ({ EventId: (event as { id?: string }).id }));
-            return send(200, JSON.stringify({ FailedEntryCount: 0, Entries: ids }));
-          }
-          const headers = Object.fromEntries(
-            Object.entries(request.headers).flatMap(([name, value]) =>
-              typeof value === "string" ? [[name, value]] : [],
-            ),
-          );
-          const answer = await localApi({ method: request.method ?? "GET", url, headers, body });
-          send(answer.statusCode, answer.body, answer.headers);
-        } catch (error) {
-          if (error instanceof RequestTooLargeError)
-            return send(413, JSON.stringify({ status: 413, title: "Payload too large" }));
-          if (error instanceof SyntaxError)
-            return send(
-              400,
-              JSON.stringify({ status: 400, title: "Invalid request", detail: "not valid JSON" }),
-            );
+      void handle(request)
+        .catch((error: unknown) => {
+          if (error instanceof RequestTooLargeError) return problem(413, "Payload too large");
+          if (error instanceof SyntaxError) return problem(400, "Invalid request: not valid JSON");
           logger.error("local request failed", {
             error: error instanceof Error ? error.message : String(error),
           });
-          send(500, JSON.stringify({ status: 500, title: "Internal error" }));
-        }
-      })();
+          return problem(500, "Internal error");
+        })
+        .then((answer) => {
+          response.writeHead(answer.status, answer.headers ?? { "content-type": "application/json" });
+          response.end(answer.body);
+        });
     });
     const host = options.host ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {

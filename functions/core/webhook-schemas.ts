@@ -99,7 +99,8 @@ function headersSchema(allowAuthorization: boolean) {
       if (entries.length > MAX_HEADERS) issue([], `at most ${MAX_HEADERS} headers`);
       const seen = new Set<string>();
       for (const [name, value] of entries) {
-        if (!HEADER_NAME.test(name)) issue([name], "not a valid header name (RFC 7230 token)");
+        if (!HEADER_NAME.test(name) || name === "__proto__")
+          issue([name], "not a valid header name (RFC 7230 token)");
         const reserved = reservedHeaderReason(name, allowAuthorization);
         if (reserved) issue([name], reserved);
         if (seen.has(name.toLowerCase())) issue([name], "duplicate header name (names are case-insensitive)");

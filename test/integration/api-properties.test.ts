@@ -121,3 +121,25 @@ describe("every route, fed arbitrary input", () => {
     }
   });
 });
+
+describe("hostile keys", () => {
+  it("treat __proto__, constructor and valueOf as plain names in queries and headers", async () => {
+    const pipeline = await startPipeline({ strictDestinations: true });
+    for (const name of ["__proto__", "constructor", "valueOf", "toString", "hasOwnProperty"]) {
+      const response = await pipeline.api("GET", `/webhooks?${name}=1&${name}=2`);
+      expect(response.status, name).toBe(400);
+      expect(response.json.errors).toBeDefined();
+    }
+    const polluted = await pipeline.api(
+      "POST",
+      "/webhooks",
+      '{"url":"https://example.com/","eventTypes":["a"],"headers":{"__proto__":"x"}}',
+    );
+    // zod's record parsing drops the key without touching any prototype: nothing odd is stored or answered.
+    expect(polluted.status).toBe(201);
+    expect(Object.hasOwn(polluted.json.headers as object, "__proto__")).toBe(false);
+    expect(Object.getPrototypeOf(polluted.json.headers)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    pipeline.close();
+  });
+});
