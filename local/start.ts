@@ -13,7 +13,12 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 
 let stack: Awaited<ReturnType<typeof startLocalStack>>;
 try {
-  stack = await startLocalStack({ dataDir, port, environment: process.env });
+  stack = await startLocalStack({
+    dataDir,
+    port,
+    prefix: process.env.SW_RESOURCE_PREFIX ?? "local",
+    environment: process.env,
+  });
 } catch (error) {
   const code = (error as { code?: string }).code;
   console.error(
