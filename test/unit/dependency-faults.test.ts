@@ -1,0 +1,240 @@
+/**
+ * Failures of our own dependencies that the emulators cannot produce (throttling, 5xx, partial batch failures),
+ * through the real adapters over mocked SDK clients. Each must end in a retry that consumes no customer attempt,
+ * or a failed publish that is safe to repeat — never in a lost delivery.
+ */
+import { DynamoDBClient, ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
+import {
+  GetSecretValueCommand,
+  InternalServiceError,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it } from "vitest";
+import { EnqueueError, SqsDeliveryQueue } from "#aws/delivery-queue.ts";
+import { DynamoDeliveryRepository } from "#aws/delivery-repository.ts";
+import { DynamoEventRepository } from "#aws/event-repository.ts";
+import { SecretsManagerSigningSecretStore } from "#aws/signing-secret-store.ts";
+import { DynamoWebhookRepository } from "#aws/webhook-repository.ts";
+import { type DeliverDeps, deliverBatch, type QueueRecord } from "#core/deliver.ts";
+import type { Webhook } from "#core/model.ts";
+import { publish } from "#core/publish.ts";
+
+const documents = mockClient(DynamoDBDocumentClient);
+const sqs = mockClient(SQSClient);
+const secrets = mockClient(SecretsManagerClient);
+afterEach(() => {
+  documents.reset();
+  sqs.reset();
+  secrets.reset();
+});
+
+const now = new Date("2026-11-28T12:00:00Z");
+const webhook: Webhook = {
+  id: "wh_1",
+  url: "https://hooks.example.com/in",
+  eventTypes: ["order.*"],
+  headers: {},
+  active: true,
+  signatureScheme: "standard",
+  secretVersion: "v1",
+  createdAt: now.toISOString(),
+  updatedAt: now.toISOString(),
+  version: 1,
+};
+const records: QueueRecord[] = [1, 2].map((n) => ({
+  messageId: `m${n}`,
+  receiptHandle: `r${n}`,
+  body: JSON.stringify({
+    deliveryId: `dlv_${n}`,
+    eventId: `evt_${n}`,
+    webhookId: "wh_1",
+    eventType: "order.paid",
+    body: "{}",
+  }),
+}));
+const throttled = () =>
+  new ProvisionedThroughputExceededException({
+    message: "Rate exceeded",
+    $metadata: { httpStatusCode: 400 },
+  });
+const serverError = () =>
+  Object.assign(new Error("Internal server error"), {
+    name: "InternalServerError",
+    $fault: "server",
+    $metadata: { httpStatusCode: 500 },
+  });
+
+function adapters() {
+  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" }));
+  const deliveries = new DynamoDeliveryRepository(documentClient, "t", 30);
+  const queue = new SqsDeliveryQueue(
+    new SQSClient({ region: "us-east-1" }),
+    { deliveryQueueUrl: "q", deadLetterQueueUrl: "dlq" },
+    () => now,
+  );
+  const store = new SecretsManagerSigningSecretStore(new SecretsManagerClient({ region: "us-east-1" }), {
+    namePrefix: "p/",
+  });
+  const posts: string[] = [];
+  const deps: DeliverDeps = {
+    webhooks: { get: async () => webhook, disable: async () => undefined },
+    secrets: store,
+    events: new DynamoEventRepository(documentClient, "t", 30),
+    ledger: deliveries,
+    queue,
+    http: {
+      post: async (url) => {
+        posts.push(url);
+        return { result: { kind: "response", status: 200 }, durationMs: 1 };
+      },
+    },
+    retryPolicy: { scheduleSeconds: [10], jitterRatio: 0 },
+    dependencyBackoffSeconds: 7,
+    now: () => now,
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    metrics: { attempt: () => undefined, deadLettered: () => undefined, dropped: () => undefined },
+  };
+  return { deps, posts };
+}
+
+const visibilityChanges = () =>
+  sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input.VisibilityTimeout);
+const failed = (result: { batchItemFailures: { itemIdentifier: string }[] }) =>
+  result.batchItemFailures.map((item) => item.itemIdentifier).sort();
+
+describe("the deliver Lambda when its dependencies fail", () => {
+  it("DynamoDB throttling on the ledger read: every record retried after the dependency backoff, nothing sent", async () => {
+    documents.on(BatchGetCommand).rejects(throttled());
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    const { deps, posts } = adapters();
+    expect(failed(await deliverBatch(records, deps))).toEqual(["m1", "m2"]);
+    expect(posts).toEqual([]);
+    expect(visibilityChanges()).toEqual([7, 7]);
+  });
+
+  it("DynamoDB 5xx on every write: records retried (the POST is repeated later with the same webhook-id), no attempt counted", async () => {
+    documents.on(BatchGetCommand).resolves({ Responses: { t: [] } });
+    documents.on(BatchWriteCommand).rejects(serverError());
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
+    const { deps, posts } = adapters();
+    expect(failed(await deliverBatch(records, deps))).toEqual(["m1", "m2"]);
+    expect(posts).toHaveLength(2);
+    expect(visibilityChanges()).toEqual([7, 7]);
+  });
+
+  it("DynamoDB unprocessed items are retried until written", async () => {
+    documents.on(BatchGetCommand).resolves({ Responses: { t: [] } });
+    let round = 0;
+    documents.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, unknown[]> }) => {
+      round += 1;
+      return round === 1 ? { UnprocessedItems: { t: input.RequestItems.t?.slice(0, 2) } } : {};
+    });
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
+    const { deps } = adapters();
+    expect(failed(await deliverBatch(records, deps))).toEqual([]);
+    expect(documents.commandCalls(BatchWriteCommand)).toHaveLength(2);
+  });
+
+  it("Secrets Manager errors: retried without consuming an attempt", async () => {
+    documents.on(BatchGetCommand).resolves({ Responses: { t: [] } });
+    secrets.on(GetSecretValueCommand).rejects(new InternalServiceError({ message: "boom", $metadata: {} }));
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    const { deps, posts } = adapters();
+    expect(failed(await deliverBatch(records, deps))).toEqual(["m1", "m2"]);
+    expect(posts).toEqual([]);
+    expect(documents.commandCalls(BatchWriteCommand)).toHaveLength(0);
+  });
+
+  it("ChangeMessageVisibility failing: the record is still reported failed, so it comes back", async () => {
+    documents.on(BatchGetCommand).resolves({ Responses: { t: [] } });
+    documents.on(BatchWriteCommand).resolves({});
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
+    sqs.on(ChangeMessageVisibilityCommand).rejects(serverError());
+    const { deps } = adapters();
+    deps.http.post = async () => ({ result: { kind: "response", status: 503 }, durationMs: 1 });
+    expect(failed(await deliverBatch(records, deps))).toEqual(["m1", "m2"]);
+  });
+
+  it("a DLQ send that keeps failing leaves the message in the queue (reported failed), never dropped", async () => {
+    documents.on(BatchGetCommand).resolves({ Responses: { t: [] } });
+    documents.on(BatchWriteCommand).resolves({});
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
+    sqs.on(SendMessageBatchCommand).resolves({
+      Failed: [{ Id: "0", Code: "InternalError", SenderFault: false }],
+      Successful: [{ Id: "1", MessageId: "x", MD5OfMessageBody: "" }],
+    });
+    const { deps } = adapters();
+    deps.http.post = async () => ({ result: { kind: "response", status: 400 }, durationMs: 1 });
+    const result = await deliverBatch(records, deps);
+    expect(failed(result)).toHaveLength(1);
+  }, 20_000);
+});
+
+describe("the publish Lambda when its dependencies fail", () => {
+  const publishDeps = () => {
+    const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" }));
+    return {
+      events: new DynamoEventRepository(documentClient, "t", 30),
+      subscriptions: new DynamoWebhookRepository(documentClient, "t"),
+      queue: new SqsDeliveryQueue(new SQSClient({ region: "us-east-1" }), {
+        deliveryQueueUrl: "q",
+        deadLetterQueueUrl: "dlq",
+      }),
+      now: () => now,
+    };
+  };
+
+  it("partial SendMessageBatch failures are retried until every entry is accepted", async () => {
+    documents.on(PutCommand).resolves({});
+    documents.on(UpdateCommand).resolves({});
+    documents
+      .on(QueryCommand)
+      .resolves({ Items: Array.from({ length: 12 }, (_, n) => ({ webhookId: `wh_${n}`, active: true })) });
+    let calls = 0;
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => {
+      calls += 1;
+      return calls === 1
+        ? {
+            Failed: [{ Id: input.Entries[0]?.Id, Code: "ServiceUnavailable", SenderFault: false }],
+            Successful: [],
+          }
+        : { Failed: [] };
+    });
+    const result = await publish({ id: "evt_partial", type: "order.paid", data: {} }, publishDeps());
+    expect(result.deliveries).toBe(12);
+    const sent = sqs
+      .commandCalls(SendMessageBatchCommand)
+      .flatMap((call) => call.args[0].input.Entries ?? []);
+    expect(sent.length).toBe(13);
+    expect(documents.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+
+  it("a queue that stays down fails the publish without marking the fan-out done, so a repeat finishes it", async () => {
+    documents.on(PutCommand).resolves({});
+    documents.on(QueryCommand).resolves({ Items: [{ webhookId: "wh_1", active: true }] });
+    sqs.on(SendMessageBatchCommand).rejects(serverError());
+    await expect(
+      publish({ id: "evt_down", type: "order.paid", data: {} }, publishDeps()),
+    ).rejects.toBeInstanceOf(EnqueueError);
+    expect(documents.commandCalls(UpdateCommand)).toHaveLength(0);
+  }, 20_000);
+
+  it("DynamoDB throttling on the event write fails the publish before anything is sent", async () => {
+    documents.on(PutCommand).rejects(throttled());
+    await expect(publish({ type: "order.paid", data: {} }, publishDeps())).rejects.toBeInstanceOf(
+      ProvisionedThroughputExceededException,
+    );
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+  });
+});
