@@ -15,8 +15,8 @@ export const MAX_HEADER_VALUE_BYTES = 4096;
 export const MAX_DESCRIPTION_LENGTH = 1024;
 /** RFC 7230 `token`. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const FORBIDDEN_IN_VALUE = /[\r\n\u0000]/;
+/** What node:http sends (RFC 7230 field-value: tab, visible ASCII, space, obs-text); CR, LF and NUL never. */
+const VALID_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const RESERVED_EXACT = new Set([
   "host",
   "connection",
@@ -105,7 +105,11 @@ function headersSchema(allowAuthorization: boolean) {
         if (reserved) issue([name], reserved);
         if (seen.has(name.toLowerCase())) issue([name], "duplicate header name (names are case-insensitive)");
         seen.add(name.toLowerCase());
-        if (FORBIDDEN_IN_VALUE.test(value)) issue([name], "value must not contain CR, LF or NUL");
+        if (!VALID_VALUE.test(value))
+          issue(
+            [name],
+            "value must not contain CR, LF, NUL, other control characters or characters above U+00FF",
+          );
         if (Buffer.byteLength(value) > MAX_HEADER_VALUE_BYTES)
           issue([name], `value longer than ${MAX_HEADER_VALUE_BYTES} bytes`);
       }

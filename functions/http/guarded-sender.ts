@@ -43,7 +43,8 @@ class BlockedAddressError extends Error {
   readonly code = "EBLOCKED";
 }
 
-function guardedLookup(resolver: Resolver, policy: DestinationPolicy): LookupFunction {
+/** The `lookup` the sockets use: resolve once, refuse unless every answer is allowed, connect to what was checked. */
+export function guardedLookup(resolver: Resolver, policy: DestinationPolicy): LookupFunction {
   return (hostname, options, callback) => {
     resolver(hostname).then(
       (addresses) => {

@@ -1,0 +1,250 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type DeliverDeps, deliverBatch, type QueueRecord } from "#core/deliver.ts";
+import {
+  checkWebhookUrl,
+  type DestinationPolicy,
+  DestinationRefusedError,
+  strictDestinationPolicy,
+} from "#core/destination-policy.ts";
+import type { Delivery } from "#core/model.ts";
+import { deadLetterQueue, deliveryQueue } from "#core/resource-definitions.ts";
+import {
+  DEFAULT_RETRY_SCHEDULE_SECONDS,
+  defaultRetryPolicy,
+  MAX_RETRY_DELAY_SECONDS,
+  retryDelaySeconds,
+} from "#core/retry-policy.ts";
+import { reservedHeaderReason, webhookSchemas } from "#core/webhook-schemas.ts";
+
+const httpPolicy: DestinationPolicy = { allowHttp: true, allowedPorts: [[1, 65_535]], allowPrivate: "none" };
+
+describe("the URL validator (properties)", () => {
+  it("never throws anything but a refusal, and whatever it accepts is https, public, credential-free and on 443", () => {
+    const url = fc.webUrl({
+      validSchemes: ["http", "https", "ftp"],
+      withQueryParameters: true,
+      withFragments: true,
+      authoritySettings: {
+        withIPv4: true,
+        withIPv4Extended: true,
+        withIPv6: true,
+        withUserInfo: true,
+        withPort: true,
+      },
+    });
+    fc.assert(
+      fc.property(fc.oneof(url, fc.string()), (candidate) => {
+        let accepted: URL | undefined;
+        try {
+          accepted = checkWebhookUrl(candidate, strictDestinationPolicy);
+        } catch (error) {
+          expect(error).toBeInstanceOf(DestinationRefusedError);
+          return;
+        }
+        expect(accepted.protocol).toBe("https:");
+        expect(accepted.username + accepted.password).toBe("");
+        expect(["", "443"]).toContain(accepted.port);
+        expect(accepted.hostname).not.toMatch(/^(localhost|127\.|10\.|192\.168\.|169\.254\.|\[::1\]|0\.)/);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  // Blocked IPv4 space (first octets and prefix lengths), and every way a URL can spell an address in it.
+  const blockedRanges: [number, number, number][] = [
+    [0, 0, 8],
+    [10, 0, 8],
+    [100, 64, 10],
+    [127, 0, 8],
+    [169, 254, 16],
+    [172, 16, 12],
+    [192, 168, 16],
+    [224, 0, 4],
+    [240, 0, 4],
+  ];
+  const blockedAddress = fc
+    .tuple(fc.constantFrom(...blockedRanges), fc.nat({ max: 2 ** 32 - 1 }))
+    .map(([[a, b, bits], noise]) => {
+      const base = ((a << 24) | (b << 16)) >>> 0;
+      const hostBits = 32 - bits;
+      return (base + (noise % 2 ** hostBits)) >>> 0;
+    });
+  const encodings: ((n: number) => string)[] = [
+    (n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join("."),
+    (n) => String(n),
+    (n) => `0x${n.toString(16)}`,
+    (n) =>
+      [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((part) => `0${part.toString(8)}`).join("."),
+    (n) => `${n >>> 24}.${n & 0xffffff}`,
+    (n) => `${n >>> 24}.${(n >>> 16) & 255}.${n & 0xffff}`,
+    (n) => `[::ffff:${[n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".")}]`,
+    (n) => `[::ffff:${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}]`,
+    (n) => `[0:0:0:0:0:ffff:${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}]`,
+    (n) => `[64:ff9b::${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}]`,
+    (n) => `[2002:${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}::]`,
+  ];
+
+  it("refuses every encoding of every blocked range", () => {
+    fc.assert(
+      fc.property(
+        blockedAddress,
+        fc.constantFrom(...encodings),
+        fc.constantFrom("http", "https"),
+        (address, encode, scheme) => {
+          expect(() => checkWebhookUrl(`${scheme}://${encode(address)}/hook`, httpPolicy)).toThrow(
+            DestinationRefusedError,
+          );
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe("the header validator (properties)", () => {
+  const schemas = webhookSchemas({
+    policy: strictDestinationPolicy,
+    maxAttempts: 8,
+    allowAuthorizationHeader: false,
+  });
+  const name = fc.oneof(
+    fc.string({ minLength: 1, maxLength: 30 }),
+    fc.constantFrom(
+      "Host",
+      "content-type",
+      "X-Webhook-Attempt",
+      "x-amz-date",
+      "Webhook-Id",
+      "X-Tenant",
+      "Accept-Language",
+    ),
+  );
+  const value = fc.oneof(fc.string({ maxLength: 50 }), fc.string({ unit: "binary", maxLength: 20 }));
+
+  it("accepts only what new Headers().set() accepts, and never a reserved name", () => {
+    fc.assert(
+      fc.property(name, value, (headerName, headerValue) => {
+        const parsed = schemas.create.safeParse({
+          url: "https://example.com/",
+          eventTypes: ["a"],
+          headers: { [headerName]: headerValue },
+        });
+        if (!parsed.success) return;
+        // What the validator keeps is what gets stored and sent.
+        for (const [kept, keptValue] of Object.entries(parsed.data.headers ?? {})) {
+          expect(() => new Headers().set(kept, keptValue)).not.toThrow();
+          expect(reservedHeaderReason(kept, false)).toBeUndefined();
+          expect(keptValue).not.toMatch(/[\r\n\0]/);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe("the retry schedule (properties)", () => {
+  it("is non-decreasing, each jittered step stays under 12 h, and the longest total fits the queue's retention", () => {
+    const steps = [...DEFAULT_RETRY_SCHEDULE_SECONDS];
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 0.999_999, noNaN: true }), {
+          minLength: steps.length,
+          maxLength: steps.length,
+        }),
+        (draws) => {
+          const delays = steps.map((_, index) =>
+            retryDelaySeconds(defaultRetryPolicy, index + 1, undefined, () => draws[index] as number),
+          );
+          for (const delay of delays) expect(delay).toBeLessThanOrEqual(MAX_RETRY_DELAY_SECONDS);
+          expect(delays.reduce((sum, delay) => sum + delay, 0)).toBeLessThan(
+            deliveryQueue.retentionPeriodSeconds,
+          );
+        },
+      ),
+    );
+    expect(deadLetterQueue.retentionPeriodSeconds).toBeGreaterThan(deliveryQueue.retentionPeriodSeconds);
+  });
+});
+
+describe("batchItemFailures (properties)", () => {
+  type Fate = "succeed" | "retry" | "permanent" | "dependency" | "malformed" | "duplicate";
+  const retried: readonly Fate[] = ["retry", "dependency"];
+
+  it("equals exactly the messages that must come back, for any batch and any mix of outcomes", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.constantFrom<Fate>("succeed", "retry", "permanent", "dependency", "malformed", "duplicate"),
+          { minLength: 1, maxLength: 10 },
+        ),
+        async (fates) => {
+          const records: QueueRecord[] = fates.map((fate, index) => ({
+            messageId: `m${index}`,
+            receiptHandle: `r${index}`,
+            body:
+              fate === "malformed"
+                ? "{not json"
+                : JSON.stringify({
+                    deliveryId: `d${index}`,
+                    eventId: `e${index}`,
+                    webhookId: `w${index}`,
+                    eventType: "a.b",
+                    body: "{}",
+                  }),
+          }));
+          const fateOf = (id: string) => fates[Number(id.slice(1))] as Fate;
+          const deps: DeliverDeps = {
+            webhooks: {
+              get: async (id) => {
+                if (fateOf(id) === "dependency") throw new Error("throttled");
+                return {
+                  id,
+                  url: "https://hooks.example.com/",
+                  eventTypes: ["a.*"],
+                  headers: {},
+                  active: true,
+                  signatureScheme: "standard",
+                  secretVersion: "v",
+                  createdAt: "",
+                  updatedAt: "",
+                  version: 1,
+                };
+              },
+              disable: async () => undefined,
+            },
+            secrets: { get: async () => ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] },
+            events: { body: async () => undefined },
+            ledger: {
+              getDeliveries: async (ids) =>
+                new Map(
+                  ids
+                    .filter((id) => fateOf(id) === "duplicate")
+                    .map((id) => [id, { id, status: "delivered", attempts: 1 } as Delivery]),
+                ),
+              record: async () => new Set(),
+            },
+            queue: { retryLater: async () => undefined, deadLetter: async () => new Set() },
+            http: {
+              post: async (url, headers) => {
+                const fate = fateOf(`x${headers["x-webhook-delivery-id"]?.slice(1)}`);
+                const status = fate === "retry" ? 503 : fate === "permanent" ? 404 : 200;
+                return { result: { kind: "response", status }, durationMs: url.length };
+              },
+            },
+            retryPolicy: { scheduleSeconds: [1, 2], jitterRatio: 0 },
+            dependencyBackoffSeconds: 1,
+            now: () => new Date(),
+            log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+            metrics: { attempt: () => undefined, deadLettered: () => undefined, dropped: () => undefined },
+          };
+          const result = await deliverBatch(records, deps);
+          const expected = fates.flatMap((fate, index) => (retried.includes(fate) ? [`m${index}`] : []));
+          expect(result.batchItemFailures.map((item) => item.itemIdentifier).sort()).toEqual(expected.sort());
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
