@@ -1,0 +1,33 @@
+/**
+ * The deliver Lambda and its event source mapping as a process of its own, configured from the environment like
+ * the Lambda (plus SW_DELIVERY_QUEUE_ARN and SW_POLLERS, the number of concurrent batches). The chaos suite kills
+ * and restarts it; it can also scale local delivery out to several processes.
+ */
+import { createRuntime } from "#aws/runtime.ts";
+import { parseConfig } from "#core/config.ts";
+import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import { createQueuePoller } from "./queue-poller.ts";
+
+const runtime = createRuntime(parseConfig(process.env));
+const deliver = createDeliverHandler(runtime);
+const pollers = Array.from({ length: Number(process.env.SW_POLLERS ?? 1) }, () =>
+  createQueuePoller({
+    sqs: runtime.clients.sqs,
+    queueUrl: runtime.config.deliveryQueueUrl,
+    queueArn: process.env.SW_DELIVERY_QUEUE_ARN ?? "arn:aws:sqs:local:000000000000:delivery",
+    handler: (event) => deliver(event, {} as never),
+    waitTimeSeconds: 1,
+    onError: (error) =>
+      runtime.logger.warn("poll failed", { error: error instanceof Error ? error.name : String(error) }),
+  }),
+);
+for (const poller of pollers) poller.start();
+console.log(`delivery worker ${process.pid} polling with ${pollers.length} poller(s)`);
+
+const stop = async () => {
+  await Promise.all(pollers.map((poller) => poller.stop()));
+  runtime.http.close();
+  process.exit(0);
+};
+process.on("SIGINT", () => void stop());
+process.on("SIGTERM", () => void stop());
