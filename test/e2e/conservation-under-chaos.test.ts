@@ -23,8 +23,8 @@ import { publish } from "#core/publish.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startEngines } from "#local/engines.ts";
 import { findFreePort } from "#local/free-port.ts";
 import { provisionResources } from "#local/provision.ts";
-import { type RunningCommand, startCommand } from "#test/support/child-process.ts";
-import { startTcpProxy } from "#test/support/tcp-proxy.ts";
+import { startCommand } from "#test/support/child-process.ts";
+import { startTcpProxy, type TcpProxy } from "#test/support/tcp-proxy.ts";
 
 const EVENTS = Number(process.env.CHAOS_EVENTS ?? 2000);
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 2 ** 31);
@@ -53,6 +53,25 @@ interface ChaosReceiver {
   close(): Promise<void>;
 }
 
+/** 30 % 5xx; 15 % 429 with Retry-After and 10 % 503; 10 % slower than the sender's timeout; 10 % resets. */
+function misbehave(name: Behaviour, roll: number): number | "reset" | "slow" | undefined {
+  if (name === "flaky" && roll < 0.3) return 500;
+  if (name === "rate-limited" && roll < 0.15) return 429;
+  if (name === "rate-limited" && roll < 0.25) return 503;
+  if (name === "slow" && roll < 0.1) return "slow";
+  if (name === "resetting" && roll < 0.1) return "reset";
+  return undefined;
+}
+
+function verifies(secret: string, body: string, headers: Record<string, string>): boolean {
+  try {
+    new StandardWebhook(secret).verify(body, headers);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function startChaosReceiver(name: Behaviour, random: () => number): Promise<ChaosReceiver> {
   const receiver: ChaosReceiver = {
     name,
@@ -68,28 +87,23 @@ async function startChaosReceiver(name: Behaviour, random: () => number): Promis
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       receiver.requests += 1;
-      const roll = random();
-      if (name === "resetting" && roll < 0.1) {
+      const misbehaviour = misbehave(name, random());
+      if (misbehaviour === "reset") {
         request.socket.destroy();
         return;
       }
-      const failure =
-        name === "flaky" && roll < 0.3
-          ? 500
-          : name === "rate-limited" && roll < 0.15
-            ? 429
-            : name === "rate-limited" && roll < 0.25
-              ? 503
-              : 0;
-      if (failure) {
-        response.writeHead(failure, failure === 429 ? { "retry-after": "1" } : {}).end();
+      if (typeof misbehaviour === "number") {
+        response.writeHead(misbehaviour, misbehaviour === 429 ? { "retry-after": "1" } : {}).end();
         return;
       }
-      const body = Buffer.concat(chunks).toString("utf8");
       const answer = () => {
-        try {
-          new StandardWebhook(receiver.secret).verify(body, request.headers as Record<string, string>);
-        } catch {
+        if (
+          !verifies(
+            receiver.secret,
+            Buffer.concat(chunks).toString("utf8"),
+            request.headers as Record<string, string>,
+          )
+        ) {
           receiver.unverified += 1;
           response.writeHead(401).end();
           return;
@@ -98,7 +112,7 @@ async function startChaosReceiver(name: Behaviour, random: () => number): Promis
         receiver.acknowledged.set(id, (receiver.acknowledged.get(id) ?? 0) + 1);
         response.writeHead(204).end();
       };
-      if (name === "slow" && roll < 0.1) setTimeout(answer, 900);
+      if (misbehaviour === "slow") setTimeout(answer, 900);
       else answer();
     });
   });
@@ -113,10 +127,272 @@ async function startChaosReceiver(name: Behaviour, random: () => number): Promis
   });
 }
 
+/** What is wrong with one pair's outcome, if anything. */
+function pairProblems(
+  delivery: Delivery,
+  target: ChaosReceiver | "down",
+  dead: ReadonlyMap<string, string>,
+): string[] {
+  const acknowledged = target !== "down" && target.acknowledged.has(delivery.eventId);
+  const checks: [boolean, string][] = [
+    [delivery.status === "delivered" && !acknowledged, "delivered but never acknowledged"],
+    [delivery.status === "delivered" && dead.has(delivery.id), "delivered and also in the DLQ"],
+    [
+      delivery.status === "failed" && dead.get(delivery.id) !== delivery.reason,
+      `failed (${delivery.reason}) but the DLQ says ${dead.get(delivery.id)}`,
+    ],
+    [!["delivered", "failed", "dropped"].includes(delivery.status), `ended ${delivery.status}`],
+    [target === "down" && delivery.status !== "failed", "to the down receiver, yet not failed"],
+  ];
+  return checks.filter(([failed]) => failed).map(([, message]) => `${delivery.id}: ${message}`);
+}
+
+/** Each pair must be exactly one of: delivered and acknowledged, failed and in the DLQ with the same reason, dropped. */
+function accountFor(
+  ids: readonly string[],
+  webhookOf: ReadonlyMap<string, ChaosReceiver | "down">,
+  deliveries: readonly Delivery[],
+  dead: ReadonlyMap<string, string>,
+) {
+  const byPair = new Map(
+    deliveries.map((delivery) => [`${delivery.eventId}|${delivery.webhookId}`, delivery]),
+  );
+  const problems: string[] = [];
+  const statuses: string[] = [];
+  for (const eventId of ids) {
+    for (const [webhookId, target] of webhookOf) {
+      const delivery = byPair.get(`${eventId}|${webhookId}`);
+      if (!delivery) problems.push(`lost: ${eventId} → ${webhookId} has no delivery record`);
+      else {
+        statuses.push(delivery.status);
+        problems.push(...pairProblems(delivery, target, dead));
+      }
+    }
+  }
+  const count = (status: string) => statuses.filter((candidate) => candidate === status).length;
+  return { problems, delivered: count("delivered"), deadLettered: count("failed") };
+}
+
+/** Unique delivery ids in the DLQ, with their reasons. */
+async function deadLetters(
+  sqs: ReturnType<typeof createAwsClients>["sqs"],
+  queueUrl: string,
+): Promise<Map<string, string>> {
+  const dead = new Map<string, string>();
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 600,
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    if (Messages.length === 0) return dead;
+    for (const message of Messages) {
+      dead.set(
+        String(message.MessageAttributes?.deliveryId?.StringValue),
+        String(message.MessageAttributes?.reason?.StringValue),
+      );
+    }
+  }
+}
+
+/** Every delivery record (a Scan: fine in a test, never on a hot path). */
+async function allDeliveries(
+  documents: ReturnType<typeof createAwsClients>["documents"],
+  tableName: string,
+): Promise<Delivery[]> {
+  const deliveries: Delivery[] = [];
+  let cursor: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: "begins_with(pk, :delivery) AND sk = :meta",
+        ExpressionAttributeValues: { ":delivery": "DELIVERY#", ":meta": "META" },
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    deliveries.push(...((page.Items ?? []) as Delivery[]));
+    cursor = page.LastEvaluatedKey;
+  } while (cursor);
+  return deliveries;
+}
+
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
+
+/** Engines behind an SQS proxy, the platform's resources, five webhooks (four misbehaving receivers, one down). */
+async function setUp(random: () => number) {
+  const engines = await startEngines();
+  cleanups.push(() => engines.stop());
+  const proxy = await startTcpProxy(Number(new URL(engines.endpoints.sqs).port));
+  cleanups.push(() => proxy.close());
+  const direct = createAwsClients({
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoints: engines.endpoints,
+  });
+  const resources = await provisionResources(direct, "chaos");
+  // A killed worker's batch comes back after the visibility timeout: keep it short so the run stays short.
+  await direct.sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: resources.deliveryQueueUrl,
+      Attributes: { VisibilityTimeout: "4" },
+    }),
+  );
+  const env: Record<string, string> = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    TABLE_NAME: resources.tableName,
+    DELIVERY_QUEUE_URL: resources.deliveryQueueUrl,
+    DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+    SECRET_NAME_PREFIX: "serverless-webhooks/chaos/",
+    RETRY_SCHEDULE_SECONDS: "1,1,2",
+    DELIVERY_TIMEOUT_MS: "500",
+    ALLOW_HTTP_DESTINATIONS: "true",
+    ALLOWED_PORTS: "1-65535",
+    ALLOW_PRIVATE_DESTINATIONS: "loopback",
+    DEPENDENCY_BACKOFF_SECONDS: "1",
+    AWS_ENDPOINT_URL_DYNAMODB: engines.endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SQS: proxy.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: engines.endpoints.secretsManager,
+    POWERTOOLS_LOG_LEVEL: "ERROR",
+    POWERTOOLS_METRICS_DISABLED: "true",
+    SW_DELIVERY_QUEUE_ARN: resources.deliveryQueueArn,
+    SW_POLLERS: "4",
+  };
+  const runtime = createRuntime(parseConfig(env), {
+    clients: createAwsClients({
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      endpoints: { ...engines.endpoints, sqs: proxy.url },
+    }),
+    logger: new Logger({ serviceName: "chaos", logLevel: "ERROR" }),
+  });
+  cleanups.push(() => runtime.http.close());
+
+  const receivers: ChaosReceiver[] = [];
+  for (const behaviour of ["flaky", "rate-limited", "slow", "resetting"] as const)
+    receivers.push(await startChaosReceiver(behaviour, random));
+  cleanups.push(...receivers.map((receiver) => () => receiver.close()));
+  const downPort = await findFreePort();
+  const webhookOf = new Map<string, ChaosReceiver | "down">();
+  for (const target of [...receivers, "down" as const]) {
+    const name = target === "down" ? "down" : target.name;
+    const id = `wh_chaos_${name}`;
+    const issued = await runtime.secrets.create(id);
+    const at = new Date().toISOString();
+    await runtime.webhooks.create({
+      id,
+      url: `http://127.0.0.1:${target === "down" ? downPort : target.port}/hooks`,
+      eventTypes: ["chaos.*"],
+      headers: {},
+      active: true,
+      signatureScheme: "standard",
+      secretVersion: issued.versionId,
+      createdAt: at,
+      updatedAt: at,
+      version: 1,
+    });
+    if (target !== "down") target.secret = issued.secret;
+    webhookOf.set(id, target);
+  }
+  return { proxy, direct, resources, env, runtime, receivers, webhookOf };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Kills (SIGKILL, whole process group) and restarts the worker, and cuts SQS, at random moments until stopped. */
+function unleashChaos(env: Record<string, string>, proxy: TcpProxy, random: () => number) {
+  let worker = startCommand("node", ["local/delivery-worker.ts"], env);
+  cleanups.push(() => worker.signalGroup("SIGKILL"));
+  const tally = { kills: 0, outages: 0 };
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await pause(1500 + random() * 3500);
+      if (!running) break;
+      if (random() < 0.25 && tally.outages < 3) {
+        tally.outages += 1;
+        proxy.down();
+        await pause(1500);
+        proxy.up();
+      } else {
+        tally.kills += 1;
+        worker.signalGroup("SIGKILL");
+        await pause(200 + random() * 500);
+        worker = startCommand("node", ["local/delivery-worker.ts"], env);
+      }
+    }
+  })();
+  return {
+    calm: () => {
+      running = false;
+    },
+    stop: async () => {
+      running = false;
+      await loop;
+      worker.signalGroup("SIGTERM");
+      await worker.waitForExit(10_000).catch(() => worker.signalGroup("SIGKILL"));
+      return tally;
+    },
+  };
+}
+
+/** Publishes every id, retrying a failed publish with the same id as API callers and EventBridge do. */
+async function publishAll(
+  ids: readonly string[],
+  runtime: ReturnType<typeof createRuntime>,
+): Promise<number> {
+  let retries = 0;
+  const deps = publishDeps(runtime);
+  const publishOne = async (id: string) => {
+    for (;;) {
+      try {
+        return await publish({ id, type: "chaos.tick", data: { id } }, deps);
+      } catch {
+        retries += 1;
+        await pause(200);
+      }
+    }
+  };
+  for (let start = 0; start < ids.length; start += 25)
+    await Promise.all(ids.slice(start, start + 25).map(publishOne));
+  return retries;
+}
+
+/** Waits until the delivery queue has looked empty three times in a row (chaos is calmed at the first). */
+async function waitForQuiescence(
+  sqs: ReturnType<typeof createAwsClients>["sqs"],
+  queueUrl: string,
+  calm: () => void,
+) {
+  const depth = async () => {
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }),
+    );
+    return [
+      Attributes.ApproximateNumberOfMessages,
+      Attributes.ApproximateNumberOfMessagesNotVisible,
+      Attributes.ApproximateNumberOfMessagesDelayed,
+    ]
+      .map((count) => Number(count ?? 0))
+      .reduce((sum, count) => sum + count, 0);
+  };
+  const deadline = Date.now() + 8 * 60_000;
+  for (let quiet = 0; quiet < 3; ) {
+    if (Date.now() > deadline) throw new Error(`the queue did not drain (depth ${await depth()})`);
+    await pause(1000);
+    const empty = (await depth()) === 0;
+    if (empty) calm();
+    quiet = empty ? quiet + 1 : 0;
+  }
+}
 
 describe("conservation under chaos", () => {
   it(
@@ -124,221 +400,16 @@ describe("conservation under chaos", () => {
     async () => {
       const started = Date.now();
       const random = prng(SEED);
-      const engines = await startEngines();
-      cleanups.push(() => engines.stop());
-      const sqsPort = Number(new URL(engines.endpoints.sqs).port);
-      const proxy = await startTcpProxy(sqsPort);
-      cleanups.push(() => proxy.close());
-
-      const direct = createAwsClients({
-        region: LOCAL_REGION,
-        credentials: LOCAL_CREDENTIALS,
-        endpoints: engines.endpoints,
-      });
-      const resources = await provisionResources(direct, "chaos");
-      // A killed worker's batch comes back after the visibility timeout: keep it short so the run stays short.
-      await direct.sqs.send(
-        new SetQueueAttributesCommand({
-          QueueUrl: resources.deliveryQueueUrl,
-          Attributes: { VisibilityTimeout: "4" },
-        }),
-      );
-
-      const env: Record<string, string> = {
-        AWS_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        TABLE_NAME: resources.tableName,
-        DELIVERY_QUEUE_URL: resources.deliveryQueueUrl,
-        DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
-        SECRET_NAME_PREFIX: "serverless-webhooks/chaos/",
-        RETRY_SCHEDULE_SECONDS: "1,1,2",
-        DELIVERY_TIMEOUT_MS: "500",
-        ALLOW_HTTP_DESTINATIONS: "true",
-        ALLOWED_PORTS: "1-65535",
-        ALLOW_PRIVATE_DESTINATIONS: "loopback",
-        DEPENDENCY_BACKOFF_SECONDS: "1",
-        AWS_ENDPOINT_URL_DYNAMODB: engines.endpoints.dynamodb,
-        AWS_ENDPOINT_URL_SQS: proxy.url,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: engines.endpoints.secretsManager,
-        POWERTOOLS_LOG_LEVEL: "ERROR",
-        POWERTOOLS_METRICS_DISABLED: "true",
-        SW_DELIVERY_QUEUE_ARN: resources.deliveryQueueArn,
-        SW_POLLERS: "4",
-      };
-      const runtime = createRuntime(parseConfig(env), {
-        clients: createAwsClients({
-          region: LOCAL_REGION,
-          credentials: LOCAL_CREDENTIALS,
-          endpoints: { ...engines.endpoints, sqs: proxy.url },
-        }),
-        logger: new Logger({ serviceName: "chaos", logLevel: "ERROR" }),
-      });
-      cleanups.push(() => runtime.http.close());
-
-      const receivers: ChaosReceiver[] = [];
-      for (const behaviour of ["flaky", "rate-limited", "slow", "resetting"] as const)
-        receivers.push(await startChaosReceiver(behaviour, random));
-      cleanups.push(...receivers.map((receiver) => () => receiver.close()));
-      const downPort = await findFreePort();
-      const webhookOf = new Map<string, ChaosReceiver | "down">();
-      for (const target of [...receivers, "down" as const]) {
-        const port = target === "down" ? downPort : target.port;
-        const issued = await runtime.secrets.create(`wh_chaos_${target === "down" ? "down" : target.name}`);
-        const id = `wh_chaos_${target === "down" ? "down" : target.name}`;
-        await runtime.webhooks.create({
-          id,
-          url: `http://127.0.0.1:${port}/hooks`,
-          eventTypes: ["chaos.*"],
-          headers: {},
-          active: true,
-          signatureScheme: "standard",
-          secretVersion: issued.versionId,
-          createdAt: new Date().toISOString(),
-          updatedAt: new Date().toISOString(),
-          version: 1,
-        });
-        if (target !== "down") target.secret = issued.secret;
-        webhookOf.set(id, target);
-      }
-
-      // The worker, killed (SIGKILL, whole process group) and restarted at random moments.
-      let worker: RunningCommand | undefined;
-      const startWorker = () => {
-        worker = startCommand("node", ["local/delivery-worker.ts"], env);
-      };
-      cleanups.push(() => worker?.signalGroup("SIGKILL"));
-      startWorker();
-      let kills = 0;
-      let outages = 0;
-      let chaos = true;
-      const chaosLoop = (async () => {
-        while (chaos) {
-          await new Promise((resolve) => setTimeout(resolve, 1500 + random() * 3500));
-          if (!chaos) break;
-          if (random() < 0.25 && outages < 3) {
-            outages += 1;
-            proxy.down();
-            await new Promise((resolve) => setTimeout(resolve, 1500));
-            proxy.up();
-          } else {
-            kills += 1;
-            worker?.signalGroup("SIGKILL");
-            await new Promise((resolve) => setTimeout(resolve, 200 + random() * 500));
-            startWorker();
-          }
-        }
-      })();
-
-      // Publishers retry a failed publish with the same id, as API callers and EventBridge do.
-      let publishRetries = 0;
-      const deps = publishDeps(runtime);
+      const { proxy, direct, resources, env, runtime, receivers, webhookOf } = await setUp(random);
+      const chaos = unleashChaos(env, proxy, random);
       const ids = Array.from({ length: EVENTS }, (_, n) => `evt_chaos_${String(n).padStart(5, "0")}`);
-      for (let start = 0; start < ids.length; start += 25) {
-        await Promise.all(
-          ids.slice(start, start + 25).map(async (id) => {
-            for (;;) {
-              try {
-                return await publish({ id, type: "chaos.tick", data: { id } }, deps);
-              } catch {
-                publishRetries += 1;
-                await new Promise((resolve) => setTimeout(resolve, 200));
-              }
-            }
-          }),
-        );
-      }
+      const publishRetries = await publishAll(ids, runtime);
+      await waitForQuiescence(direct.sqs, resources.deliveryQueueUrl, chaos.calm);
+      const { kills, outages } = await chaos.stop();
 
-      // Quiescence: the delivery queue stays empty for three consecutive looks.
-      const depth = async () => {
-        const { Attributes = {} } = await direct.sqs.send(
-          new GetQueueAttributesCommand({ QueueUrl: resources.deliveryQueueUrl, AttributeNames: ["All"] }),
-        );
-        return [
-          Attributes.ApproximateNumberOfMessages,
-          Attributes.ApproximateNumberOfMessagesNotVisible,
-          Attributes.ApproximateNumberOfMessagesDelayed,
-        ]
-          .map((count) => Number(count ?? 0))
-          .reduce((sum, count) => sum + count, 0);
-      };
-      let quiet = 0;
-      const deadline = Date.now() + 8 * 60_000;
-      while (quiet < 3) {
-        if (Date.now() > deadline) throw new Error(`the queue did not drain (depth ${await depth()})`);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        if (quiet === 0 && (await depth()) === 0) chaos = false;
-        quiet = (await depth()) === 0 ? quiet + 1 : 0;
-      }
-      chaos = false;
-      await chaosLoop;
-      worker?.signalGroup("SIGTERM");
-      await worker?.waitForExit(10_000).catch(() => worker?.signalGroup("SIGKILL"));
-
-      // What the DLQ holds (unique delivery ids, with reasons), and every delivery record.
-      const dead = new Map<string, string>();
-      for (;;) {
-        const { Messages = [] } = await direct.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: resources.deadLetterQueueUrl,
-            MaxNumberOfMessages: 10,
-            VisibilityTimeout: 600,
-            MessageAttributeNames: ["All"],
-          }),
-        );
-        if (Messages.length === 0) break;
-        for (const message of Messages)
-          dead.set(
-            String(message.MessageAttributes?.deliveryId?.StringValue),
-            String(message.MessageAttributes?.reason?.StringValue),
-          );
-      }
-      const deliveries: Delivery[] = [];
-      let cursor: Record<string, unknown> | undefined;
-      do {
-        const page = await direct.documents.send(
-          new ScanCommand({
-            TableName: resources.tableName,
-            FilterExpression: "begins_with(pk, :delivery) AND sk = :meta",
-            ExpressionAttributeValues: { ":delivery": "DELIVERY#", ":meta": "META" },
-            ExclusiveStartKey: cursor,
-          }),
-        );
-        deliveries.push(...((page.Items ?? []) as Delivery[]));
-        cursor = page.LastEvaluatedKey;
-      } while (cursor);
-
-      const byPair = new Map(
-        deliveries.map((delivery) => [`${delivery.eventId}|${delivery.webhookId}`, delivery]),
-      );
-      const problems: string[] = [];
-      let delivered = 0;
-      let deadLettered = 0;
-      for (const eventId of ids) {
-        for (const [webhookId, target] of webhookOf) {
-          const delivery = byPair.get(`${eventId}|${webhookId}`);
-          if (!delivery) {
-            problems.push(`lost: ${eventId} → ${webhookId} has no delivery record`);
-            continue;
-          }
-          if (delivery.status === "delivered") {
-            delivered += 1;
-            if (target === "down" || !target.acknowledged.has(eventId))
-              problems.push(`${delivery.id} delivered but the receiver never acknowledged it`);
-            if (dead.has(delivery.id)) problems.push(`${delivery.id} delivered and also in the DLQ`);
-          } else if (delivery.status === "failed") {
-            deadLettered += 1;
-            if (dead.get(delivery.id) !== delivery.reason)
-              problems.push(
-                `${delivery.id} failed (${delivery.reason}) but the DLQ says ${dead.get(delivery.id)}`,
-              );
-          } else if (delivery.status !== "dropped") {
-            problems.push(`${delivery.id} ended ${delivery.status}`);
-          }
-          if (target === "down" && delivery.status !== "failed")
-            problems.push(`${delivery.id} to the down receiver ended ${delivery.status}`);
-        }
-      }
+      const dead = await deadLetters(direct.sqs, resources.deadLetterQueueUrl);
+      const deliveries = await allDeliveries(direct.documents, resources.tableName);
+      const { problems, delivered, deadLettered } = accountFor(ids, webhookOf, deliveries, dead);
       const acknowledgements = receivers.flatMap((receiver) => [...receiver.acknowledged.values()]);
       const duplicates = acknowledgements.reduce((sum, count) => sum + count - 1, 0);
       const report = {
@@ -348,7 +419,7 @@ describe("conservation under chaos", () => {
         delivered,
         deadLettered,
         duplicates,
-        duplicateRate: duplicates / Math.max(1, acknowledgements.length),
+        duplicateRate: Number((duplicates / Math.max(1, acknowledgements.length)).toFixed(4)),
         unverified: receivers.reduce((sum, receiver) => sum + receiver.unverified, 0),
         receiverRequests: receivers.reduce((sum, receiver) => sum + receiver.requests, 0),
         workerKills: kills,
