@@ -109,16 +109,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       publish: async (event) => (await publish(event, {} as never)) ?? undefined,
     });
 
-    const poller = createQueuePoller({
-      sqs: clients.sqs,
-      queueUrl: resources.deliveryQueueUrl,
-      queueArn: resources.deliveryQueueArn,
-      handler: (event) => deliver(event, {} as never),
-      onError: (error) =>
-        logger.error("delivery poller", { error: error instanceof Error ? error.message : String(error) }),
+    // Like the event source mapping's concurrency: several batches in flight at once.
+    const pollerCount = Math.max(1, Math.min(32, Number(options.environment?.SW_POLLERS ?? 2) || 2));
+    const pollers = Array.from({ length: pollerCount }, () =>
+      createQueuePoller({
+        sqs: clients.sqs,
+        queueUrl: resources.deliveryQueueUrl,
+        queueArn: resources.deliveryQueueArn,
+        handler: (event) => deliver(event, {} as never),
+        onError: (error) =>
+          logger.error("delivery poller", { error: error instanceof Error ? error.message : String(error) }),
+      }),
+    );
+    for (const poller of pollers) poller.start();
+    cleanup.push(async () => {
+      await Promise.all(pollers.map((poller) => poller.stop()));
     });
-    poller.start();
-    cleanup.push(() => poller.stop());
 
     type Answer = { status: number; body: string; headers?: Record<string, string> };
     const handle = async (request: IncomingMessage): Promise<Answer> => {

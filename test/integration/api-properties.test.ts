@@ -101,6 +101,21 @@ describe("every route, fed arbitrary input", () => {
   });
 
   it("stored nothing invalid: every webhook still satisfies the creation rules", async () => {
+    // Creations from valid bodies and from valid bodies with one field replaced by arbitrary JSON.
+    const mutated = fc
+      .tuple(
+        validCreate,
+        fc.constantFrom("url", "eventTypes", "headers", "description", "maxAttempts"),
+        fc.jsonValue(),
+      )
+      .map(([body, field, value]) => ({ ...body, [field]: value }));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(validCreate, mutated), async (payload) => {
+        const response = await pipeline.api("POST", "/webhooks", payload);
+        expect([201, 400]).toContain(response.status);
+      }),
+      { numRuns: 100 },
+    );
     const schemas = webhookSchemas({
       policy: pipeline.config.destinationPolicy,
       maxAttempts: 2,

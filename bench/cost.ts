@@ -1,0 +1,205 @@
+/**
+ * `npm run cost`: dollars per million deliveries from the call counts and handler time measured by `npm run bench`
+ * (bench/measurements.json), with the list prices below. Printed, and written into BENCHMARKS.md by the bench.
+ */
+import { existsSync, readFileSync } from "node:fs";
+
+/** us-east-1 list prices, one table. Check them before relying on the result. */
+export const PRICES = {
+  lambdaGbSecondArm: {
+    usd: 0.0000133334,
+    unit: "GB-second (arm64)",
+    source: "https://aws.amazon.com/lambda/pricing/",
+    asOf: "2026-11",
+  },
+  lambdaRequest: {
+    usd: 0.2 / 1e6,
+    unit: "request",
+    source: "https://aws.amazon.com/lambda/pricing/",
+    asOf: "2026-11",
+  },
+  sqsRequest: {
+    usd: 0.4 / 1e6,
+    unit: "request (64 KiB chunk), standard queue",
+    source: "https://aws.amazon.com/sqs/pricing/",
+    asOf: "2026-11",
+  },
+  dynamoWrite: {
+    usd: 0.625 / 1e6,
+    unit: "write request unit (on-demand)",
+    source: "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    asOf: "2026-11",
+  },
+  dynamoRead: {
+    usd: 0.125 / 1e6,
+    unit: "read request unit (on-demand)",
+    source: "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    asOf: "2026-11",
+  },
+  apiGatewayRequest: {
+    usd: 3.5 / 1e6,
+    unit: "REST API request (first 333 M)",
+    source: "https://aws.amazon.com/api-gateway/pricing/",
+    asOf: "2026-11",
+  },
+  eventBridgeEvent: {
+    usd: 1.0 / 1e6,
+    unit: "custom event published",
+    source: "https://aws.amazon.com/eventbridge/pricing/",
+    asOf: "2026-11",
+  },
+  eventBridgeApiDestination: {
+    usd: 0.2 / 1e6,
+    unit: "API destination invocation",
+    source: "https://aws.amazon.com/eventbridge/pricing/",
+    asOf: "2026-11",
+  },
+  secretMonth: {
+    usd: 0.4,
+    unit: "secret per month",
+    source: "https://aws.amazon.com/secrets-manager/pricing/",
+    asOf: "2026-11",
+  },
+  secretsApiCall: {
+    usd: 0.05 / 1e4,
+    unit: "Secrets Manager API call",
+    source: "https://aws.amazon.com/secrets-manager/pricing/",
+    asOf: "2026-11",
+  },
+  logsIngestGb: {
+    usd: 0.5,
+    unit: "GB of CloudWatch Logs ingested",
+    source: "https://aws.amazon.com/cloudwatch/pricing/",
+    asOf: "2026-11",
+  },
+  alarmMonth: {
+    usd: 0.1,
+    unit: "standard alarm per month",
+    source: "https://aws.amazon.com/cloudwatch/pricing/",
+    asOf: "2026-11",
+  },
+  dashboardMonth: {
+    usd: 3,
+    unit: "dashboard per month",
+    source: "https://aws.amazon.com/cloudwatch/pricing/",
+    asOf: "2026-11",
+  },
+} as const;
+
+export interface Measurements {
+  /** Deliver Lambda SDK calls per successful first-attempt delivery, by operation. */
+  readonly deliverCallsPerDelivery: Record<string, number>;
+  /** Event source mapping calls (ReceiveMessage, DeleteMessageBatch) per delivery. */
+  readonly mappingCallsPerDelivery: Record<string, number>;
+  /** Handler CPU per delivery in µs (deliver handler, measured). */
+  readonly handlerCpuMicrosPerDelivery: number;
+  /** Publish wall time per event in ms for N = 1 and 10 (measured). */
+  readonly publishMsPerEvent: Record<string, number>;
+}
+
+/** What the model assumes beyond the measurements. */
+export const ASSUMPTIONS = {
+  deliverMemoryGb: 1,
+  publishMemoryGb: 0.5,
+  /** The receiver's answer time dominates a delivery's duration; ten POSTs of a batch run in parallel. */
+  receiverLatencyMs: 200,
+  batchSize: 10,
+  /** A delivery record and an attempt record, each under 1 KiB. */
+  writeUnitsPerDelivery: 2,
+  /** The batch's consistent read of the delivery records. */
+  readUnitsPerDelivery: 1,
+  /** Event put (≤ 1 KiB) + the fan-out marker update. */
+  writeUnitsPerEvent: 2,
+  /** One eventually consistent Query per matching pattern (three for a two-segment type). */
+  readUnitsPerEvent: 1.5,
+  logBytesPerDelivery: 450,
+  logBytesPerEvent: 400,
+};
+
+export function costPerMillionDeliveries(
+  measured: Measurements,
+  fanOut: number,
+  ingest: "api" | "eventbridge",
+) {
+  const a = ASSUMPTIONS;
+  const p = PRICES;
+  const deliveries = 1e6;
+  const events = deliveries / fanOut;
+  const mapping = Object.values(measured.mappingCallsPerDelivery).reduce((sum, n) => sum + n, 0);
+  const batchSeconds =
+    (a.receiverLatencyMs + (measured.handlerCpuMicrosPerDelivery * a.batchSize) / 1000) / 1000;
+  const deliverGbSeconds = (deliveries / a.batchSize) * batchSeconds * a.deliverMemoryGb;
+  const publishGbSeconds =
+    events *
+    ((measured.publishMsPerEvent[String(fanOut)] ?? measured.publishMsPerEvent["1"] ?? 30) / 1000) *
+    a.publishMemoryGb;
+  const lines = {
+    "deliver Lambda":
+      (deliveries / a.batchSize) * p.lambdaRequest.usd + deliverGbSeconds * p.lambdaGbSecondArm.usd,
+    "publish Lambda": events * p.lambdaRequest.usd + publishGbSeconds * p.lambdaGbSecondArm.usd,
+    SQS: (events * Math.ceil(fanOut / 10) + deliveries * mapping) * p.sqsRequest.usd,
+    DynamoDB:
+      deliveries * (a.writeUnitsPerDelivery * p.dynamoWrite.usd + a.readUnitsPerDelivery * p.dynamoRead.usd) +
+      events * (a.writeUnitsPerEvent * p.dynamoWrite.usd + a.readUnitsPerEvent * p.dynamoRead.usd),
+    "Secrets Manager":
+      deliveries * (measured.deliverCallsPerDelivery.GetSecretValueCommand ?? 0) * p.secretsApiCall.usd,
+    "CloudWatch Logs":
+      ((deliveries * a.logBytesPerDelivery + events * a.logBytesPerEvent) / 1e9) * p.logsIngestGb.usd,
+    [ingest === "api" ? "API Gateway" : "EventBridge"]:
+      events * (ingest === "api" ? p.apiGatewayRequest.usd : p.eventBridgeEvent.usd),
+  };
+  return { lines, total: Object.values(lines).reduce((sum, value) => sum + value, 0) };
+}
+
+export function costMarkdown(measured: Measurements): string {
+  const scenarios: [number, "api" | "eventbridge"][] = [
+    [1, "api"],
+    [1, "eventbridge"],
+    [10, "api"],
+    [10, "eventbridge"],
+  ];
+  const computed = scenarios.map(([fanOut, ingest]) => ({
+    fanOut,
+    ingest,
+    ...costPerMillionDeliveries(measured, fanOut, ingest),
+  }));
+  const services = [...new Set(computed.flatMap((row) => Object.keys(row.lines)))];
+  const apiDestinations = (fanOut: number) =>
+    (1e6 / fanOut) * PRICES.eventBridgeEvent.usd + 1e6 * PRICES.eventBridgeApiDestination.usd;
+  return [
+    "## Cost model",
+    "",
+    `Dollars per million deliveries that succeed at the first attempt, from the measured call counts and handler CPU above, priced with the table below. Assumptions: ${Object.entries(
+      ASSUMPTIONS,
+    )
+      .map(([key, value]) => `${key} = ${value}`)
+      .join(", ")}. A retry costs roughly one more delivery's Lambda, DynamoDB and SQS share.`,
+    "",
+    `| $ per million deliveries | ${computed.map((row) => `fan-out ${row.fanOut}, ${row.ingest === "api" ? "API Gateway" : "EventBridge"}`).join(" | ")} |`,
+    `| --- | ${computed.map(() => "---").join(" | ")} |`,
+    ...services.map(
+      (service) =>
+        `| ${service} | ${computed.map((row) => (row.lines[service] === undefined ? "—" : `$${row.lines[service]?.toFixed(2)}`)).join(" | ")} |`,
+    ),
+    `| **total** | ${computed.map((row) => `**$${row.total.toFixed(2)}**`).join(" | ")} |`,
+    `| EventBridge API destinations, for comparison (events put + invocations; no fan-out management, signatures, retries history or redrive API) | $${apiDestinations(1).toFixed(2)} | $${apiDestinations(1).toFixed(2)} | $${apiDestinations(10).toFixed(2)} | $${apiDestinations(10).toFixed(2)} |`,
+    "",
+    `Fixed monthly cost: **$${PRICES.secretMonth.usd.toFixed(2)} per webhook** (one Secrets Manager secret each), plus ${7} alarms ($${(7 * PRICES.alarmMonth.usd).toFixed(2)}) and the dashboard ($${PRICES.dashboardMonth.usd.toFixed(2)}). 1,000 webhooks: $${(1000 * PRICES.secretMonth.usd).toFixed(0)} a month in secrets.`,
+    "",
+    "| price | USD | unit | source | as of |",
+    "| --- | --- | --- | --- | --- |",
+    ...Object.entries(PRICES).map(
+      ([name, price]) => `| ${name} | ${price.usd} | ${price.unit} | ${price.source} | ${price.asOf} |`,
+    ),
+  ].join("\n");
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  const path = new URL("./measurements.json", import.meta.url);
+  if (!existsSync(path)) {
+    console.error("No bench/measurements.json yet: run `npm run bench` first.");
+    process.exit(1);
+  }
+  console.log(costMarkdown(JSON.parse(readFileSync(path, "utf8")) as Measurements));
+}

@@ -1,0 +1,187 @@
+/**
+ * The local stack under sustained publish load: `npm start` as a child process, three verifying receivers,
+ * RATE events/s over HTTP for SECONDS seconds. Throughput, publish → receipt latency, memory of each process,
+ * and the conservation check (every pair received and verified).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { verifyWebhook } from "#core/webhook-verifier.ts";
+import { findFreePort } from "#local/free-port.ts";
+import { descendantsOf, startCommand } from "#test/support/child-process.ts";
+
+const RATE = Number(process.env.LOAD_RATE ?? 200);
+const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
+const WEBHOOKS = 3;
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+
+function rssMegabytes(pid: number): number {
+  try {
+    return Number(execFileSync("ps", ["-o", "rss=", "-p", String(pid)], { encoding: "utf8" }).trim()) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+export interface LoadResult {
+  readonly rate: number;
+  readonly seconds: number;
+  readonly events: number;
+  readonly deliveries: number;
+  readonly deliveriesPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly duplicates: number;
+  readonly missing: number;
+  readonly unverified: number;
+  readonly memoryMb: Record<string, number>;
+}
+
+export async function benchLoad(): Promise<{ markdown: string; result: LoadResult }> {
+  const dataDir = mkdtempSync(join(tmpdir(), "sw-load-"));
+  const port = await findFreePort();
+  const local = startCommand("node", ["local/start.ts"], {
+    SW_DATA_DIR: dataDir,
+    SW_PORT: String(port),
+    SW_POLLERS: "6",
+    POWERTOOLS_LOG_LEVEL: "ERROR",
+  });
+  await local.waitForOutput(/Press Ctrl-C to stop/, 90_000);
+  const api = `http://127.0.0.1:${port}`;
+
+  const published = new Map<string, number>();
+  const receipts: number[] = [];
+  let duplicates = 0;
+  let unverified = 0;
+  const receivers: { server: Server; secret: string; seen: Set<string> }[] = [];
+  for (let index = 0; index < WEBHOOKS; index += 1) {
+    const entry = { server: undefined as unknown as Server, secret: "", seen: new Set<string>() };
+    entry.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        try {
+          const { id } = verifyWebhook({
+            headers: request.headers,
+            body: Buffer.concat(chunks),
+            secrets: [entry.secret],
+          });
+          if (entry.seen.has(id)) duplicates += 1;
+          else {
+            entry.seen.add(id);
+            receipts.push(performance.now() - (published.get(id) ?? performance.now()));
+          }
+          response.writeHead(204).end();
+        } catch {
+          unverified += 1;
+          response.writeHead(401).end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => entry.server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(entry.server.address() as AddressInfo).port}/hooks`;
+    const created = await fetch(`${api}/webhooks`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url, eventTypes: ["load.*"] }),
+    });
+    entry.secret = ((await created.json()) as { secret: string }).secret;
+    receivers.push(entry);
+  }
+
+  const memory: Record<string, number> = {};
+  const sampleMemory = () => {
+    const pid = local.child.pid ?? 0;
+    const processes = [pid, ...descendantsOf(pid)];
+    for (const child of processes) {
+      const command = execFileSync("ps", ["-o", "args=", "-p", String(child)], { encoding: "utf8" }).trim();
+      const name = command.includes("DynamoDBLocal")
+        ? "DynamoDB Local (java)"
+        : command.includes("start.ts")
+          ? "local stack (node: API, handlers, pollers, fauxqs, Secrets Manager)"
+          : "";
+      if (name) memory[name] = Math.max(memory[name] ?? 0, rssMegabytes(child));
+    }
+    memory["receivers and publisher (bench process)"] = Math.max(
+      memory["receivers and publisher (bench process)"] ?? 0,
+      process.memoryUsage().rss / 2 ** 20,
+    );
+  };
+  const sampler = setInterval(sampleMemory, 1000);
+
+  const started = performance.now();
+  const total = RATE * SECONDS;
+  const tick = 50;
+  const perTick = (RATE * tick) / 1000;
+  const inflight: Promise<unknown>[] = [];
+  for (let sent = 0; sent < total; ) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / tick + 1) * perTick));
+    for (; sent < due; sent += 1) {
+      const id = `evt_load_${String(sent).padStart(6, "0")}`;
+      published.set(id, performance.now());
+      inflight.push(
+        fetch(`${api}/events`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ id, type: "load.tick", data: { n: sent } }),
+        }).then((response) => response.arrayBuffer()),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, tick));
+  }
+  await Promise.all(inflight);
+  const expected = total * WEBHOOKS;
+  const deadline = performance.now() + 240_000;
+  while (receipts.length < expected && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  const elapsed = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  sampleMemory();
+
+  local.signalGroup("SIGINT");
+  await local.waitForExit(30_000).catch(() => local.signalGroup("SIGKILL"));
+  for (const receiver of receivers) {
+    receiver.server.closeAllConnections();
+    receiver.server.close();
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+
+  const result: LoadResult = {
+    rate: RATE,
+    seconds: SECONDS,
+    events: total,
+    deliveries: receipts.length,
+    deliveriesPerSecond: receipts.length / elapsed,
+    p50Ms: percentile(receipts, 50),
+    p99Ms: percentile(receipts, 99),
+    duplicates,
+    missing: expected - receipts.length,
+    unverified,
+    memoryMb: memory,
+  };
+  return {
+    result,
+    markdown: [
+      "## Load: the local stack under sustained publish",
+      "",
+      `\`npm start\` as a child process (6 pollers), ${RATE} events/s × ${WEBHOOKS} webhooks for ${SECONDS} s through \`POST /events\`, three verifying receivers on 127.0.0.1. One run (a load run is not repeated five times: it is a sustained measurement over ${(total).toLocaleString("en")} events).`,
+      "",
+      "| | |",
+      "| --- | --- |",
+      `| events published | ${total.toLocaleString("en")} |`,
+      `| deliveries received and verified | ${result.deliveries.toLocaleString("en")} of ${expected.toLocaleString("en")} (missing: ${result.missing}, unverified: ${unverified}, duplicates: ${duplicates}) |`,
+      `| throughput, first publish to last receipt | ${result.deliveriesPerSecond.toFixed(0)} deliveries/s |`,
+      `| publish → receipt latency | p50 ${result.p50Ms.toFixed(0)} ms, p99 ${result.p99Ms.toFixed(0)} ms |`,
+      ...Object.entries(memory).map(
+        ([name, megabytes]) => `| peak RSS: ${name} | ${megabytes.toFixed(0)} MiB |`,
+      ),
+    ].join("\n"),
+  };
+}
