@@ -13,8 +13,6 @@ import { verifyWebhook } from "#core/webhook-verifier.ts";
 import { findFreePort } from "#local/free-port.ts";
 import { descendantsOf, startCommand } from "#test/support/child-process.ts";
 
-const RATE = Number(process.env.LOAD_RATE ?? 200);
-const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
 const WEBHOOKS = 3;
 
 const percentile = (values: number[], p: number) => {
@@ -44,7 +42,13 @@ export interface LoadResult {
   readonly memoryMb: Record<string, number>;
 }
 
-export async function benchLoad(): Promise<{ markdown: string; result: LoadResult }> {
+export async function benchLoad(
+  rate: number,
+  seconds: number,
+  label: string,
+): Promise<{ markdown: string; result: LoadResult }> {
+  const RATE = rate;
+  const SECONDS = seconds;
   const dataDir = mkdtempSync(join(tmpdir(), "sw-load-"));
   const port = await findFreePort();
   const local = startCommand("node", ["local/start.ts"], {
@@ -169,7 +173,7 @@ export async function benchLoad(): Promise<{ markdown: string; result: LoadResul
   return {
     result,
     markdown: [
-      "## Load: the local stack under sustained publish",
+      `## Load: ${label}`,
       "",
       `\`npm start\` as a child process (6 pollers), ${RATE} events/s × ${WEBHOOKS} webhooks for ${SECONDS} s through \`POST /events\`, three verifying receivers on 127.0.0.1. One run (a load run is not repeated five times: it is a sustained measurement over ${(total).toLocaleString("en")} events).`,
       "",

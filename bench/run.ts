@@ -28,14 +28,18 @@ const calls = await step("AWS calls per delivery", benchAwsCalls);
 const fanout = await step("fan-out", benchFanout);
 const overhead = await step("overhead", benchOverhead);
 await stopEngines();
-const saturation = await step("load (saturation)", () => {
-  process.env.LOAD_RATE ??= "200";
-  process.env.LOAD_SECONDS ??= "30";
-  return benchLoad();
-});
-process.env.LOAD_RATE = "40";
-process.env.LOAD_SECONDS = "30";
-const sustainable = await step("load (sustainable)", benchLoad);
+// The example load (200 events/s × 3 webhooks) saturates two cores shared by the whole local stack; a
+// second run at a rate the machine sustains shows the latency without a backlog.
+const saturation = await step("load (saturation)", () =>
+  benchLoad(
+    Number(process.env.LOAD_RATE ?? 200),
+    Number(process.env.LOAD_SECONDS ?? 30),
+    "the local stack at 200 events/s × 3 webhooks (saturation)",
+  ),
+);
+const sustainable = await step("load (sustainable)", () =>
+  benchLoad(40, 30, "the local stack at 40 events/s × 3 webhooks (sustainable)"),
+);
 
 const first = calls.results[0];
 const measurements: Measurements = {
