@@ -188,9 +188,11 @@ export function costMarkdown(measured: Measurements): string {
     "",
     "| price | USD | unit | source | as of |",
     "| --- | --- | --- | --- | --- |",
-    ...Object.entries(PRICES).map(
-      ([name, price]) => `| ${name} | ${price.usd} | ${price.unit} | ${price.source} | ${price.asOf} |`,
-    ),
+    ...Object.entries(PRICES).map(([name, price]) => {
+      const usd =
+        price.usd < 0.01 ? `$${Number((price.usd * 1e6).toPrecision(6))} per million` : `$${price.usd}`;
+      return `| ${name} | ${usd} | ${price.unit} | ${price.source} | ${price.asOf} |`;
+    }),
   ].join("\n");
 }
 
