@@ -3,9 +3,6 @@
  * attempt and delivery of the batch in one BatchWriteItem (25 items per request): about 0.2 calls per delivery.
  */
 import {
-  BatchGetCommand,
-  type BatchGetCommandInput,
-  type BatchGetCommandOutput,
   BatchWriteCommand,
   type BatchWriteCommandInput,
   type DynamoDBDocumentClient,
@@ -15,9 +12,9 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { DeliveryLedger, DeliveryRecord } from "#core/deliver.ts";
 import type { Attempt, Delivery } from "#core/model.ts";
+import { batchGetRecords } from "./batch-get.ts";
 import { backoffMs, expiresAt, keys, sleep, withoutKeys } from "./table-keys.ts";
 
-const MAX_BATCH_GET = 100;
 const MAX_BATCH_WRITE = 25;
 const MAX_ROUNDS = 6;
 
@@ -180,26 +177,13 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
     };
   }
 
-  async getDeliveries(deliveryIds: readonly string[]): Promise<Map<string, Delivery>> {
-    const found = new Map<string, Delivery>();
-    for (const ids of chunk(deliveryIds, MAX_BATCH_GET)) {
-      let request: BatchGetCommandInput["RequestItems"] = {
-        [this.#table]: { Keys: ids.map((id) => keys.delivery(id)), ConsistentRead: true },
-      };
-      for (let round = 0; request && Object.keys(request).length > 0; round += 1) {
-        if (round >= MAX_ROUNDS) throw new Error("BatchGetItem kept returning unprocessed keys");
-        if (round > 0) await sleep(backoffMs(round));
-        const response: BatchGetCommandOutput = await this.#documents.send(
-          new BatchGetCommand({ RequestItems: request }),
-        );
-        for (const item of response.Responses?.[this.#table] ?? []) {
-          const delivery = withoutKeys<Delivery>(item);
-          found.set(delivery.id, delivery);
-        }
-        request = response.UnprocessedKeys;
-      }
-    }
-    return found;
+  getDeliveries(deliveryIds: readonly string[]): Promise<Map<string, Delivery>> {
+    return batchGetRecords<Delivery>(
+      this.#documents,
+      this.#table,
+      deliveryIds.map((id) => keys.delivery(id)),
+      true,
+    );
   }
 
   async record(records: readonly DeliveryRecord[]): Promise<Set<string>> {

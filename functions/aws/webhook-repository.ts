@@ -4,9 +4,6 @@
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
-  BatchGetCommand,
-  type BatchGetCommandInput,
-  type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -16,6 +13,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { ConflictError, NotFoundError } from "#core/errors.ts";
 import type { Webhook } from "#core/model.ts";
+import { batchGetRecords } from "./batch-get.ts";
 import { keys, withoutKeys } from "./table-keys.ts";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
@@ -170,22 +168,11 @@ export class DynamoWebhookRepository {
 
   /** Webhooks by id (BatchGetItem), in the order asked; missing ones are skipped. */
   async getMany(ids: readonly string[]): Promise<Webhook[]> {
-    const found = new Map<string, Webhook>();
-    for (let start = 0; start < ids.length; start += 100) {
-      let request: BatchGetCommandInput["RequestItems"] = {
-        [this.#table]: { Keys: ids.slice(start, start + 100).map((id) => keys.webhook(id)) },
-      };
-      while (request && Object.keys(request).length > 0) {
-        const response: BatchGetCommandOutput = await this.#documents.send(
-          new BatchGetCommand({ RequestItems: request }),
-        );
-        for (const item of response.Responses?.[this.#table] ?? []) {
-          const webhook = withoutKeys<Webhook>(item);
-          found.set(webhook.id, webhook);
-        }
-        request = response.UnprocessedKeys;
-      }
-    }
+    const found = await batchGetRecords<Webhook>(
+      this.#documents,
+      this.#table,
+      ids.map((id) => keys.webhook(id)),
+    );
     return ids.flatMap((id) => found.get(id) ?? []);
   }
 

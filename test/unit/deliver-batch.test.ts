@@ -11,25 +11,12 @@ import type { Delivery, DeliveryMessage, Webhook } from "#core/model.ts";
 import { generateSigningSecret } from "#core/signing-secrets.ts";
 import { verifyWebhook } from "#core/webhook-verifier.ts";
 import { sqsFixture } from "#test/support/fixtures.ts";
+import { sampleWebhook } from "#test/support/sample-webhook.ts";
 
 const NOW = new Date("2026-11-28T12:00:00Z");
 const secret = generateSigningSecret();
 
-function webhook(overrides: Partial<Webhook> = {}): Webhook {
-  return {
-    id: "wh_1",
-    url: "https://hooks.example.com/in",
-    eventTypes: ["order.*"],
-    headers: {},
-    active: true,
-    signatureScheme: "standard",
-    secretVersion: "v1",
-    createdAt: NOW.toISOString(),
-    updatedAt: NOW.toISOString(),
-    version: 1,
-    ...overrides,
-  };
-}
+const webhook = sampleWebhook;
 
 function message(n: number, overrides: Partial<DeliveryMessage> = {}): QueueRecord {
   const body: DeliveryMessage = {

@@ -26,8 +26,8 @@ import { DynamoEventRepository } from "#aws/event-repository.ts";
 import { SecretsManagerSigningSecretStore } from "#aws/signing-secret-store.ts";
 import { DynamoWebhookRepository } from "#aws/webhook-repository.ts";
 import { type DeliverDeps, deliverBatch, type QueueRecord } from "#core/deliver.ts";
-import type { Webhook } from "#core/model.ts";
 import { publish } from "#core/publish.ts";
+import { sampleWebhook } from "#test/support/sample-webhook.ts";
 
 const documents = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
@@ -39,18 +39,7 @@ afterEach(() => {
 });
 
 const now = new Date("2026-11-28T12:00:00Z");
-const webhook: Webhook = {
-  id: "wh_1",
-  url: "https://hooks.example.com/in",
-  eventTypes: ["order.*"],
-  headers: {},
-  active: true,
-  signatureScheme: "standard",
-  secretVersion: "v1",
-  createdAt: now.toISOString(),
-  updatedAt: now.toISOString(),
-  version: 1,
-};
+const webhook = sampleWebhook();
 const records: QueueRecord[] = [1, 2].map((n) => ({
   messageId: `m${n}`,
   receiptHandle: `r${n}`,

@@ -1,0 +1,39 @@
+/** BatchGetItem over any number of keys: 100 per request, unprocessed keys retried with backoff, bounded rounds. */
+import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+} from "@aws-sdk/lib-dynamodb";
+import { backoffMs, sleep, withoutKeys } from "./table-keys.ts";
+
+const MAX_KEYS_PER_REQUEST = 100;
+const MAX_ROUNDS = 6;
+
+/** The records found for `keys`, by their `id`; missing ones are simply absent. */
+export async function batchGetRecords<T extends { id: string }>(
+  documents: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly Record<string, string>[],
+  consistentRead = false,
+): Promise<Map<string, T>> {
+  const found = new Map<string, T>();
+  for (let start = 0; start < keys.length; start += MAX_KEYS_PER_REQUEST) {
+    let request: BatchGetCommandInput["RequestItems"] = {
+      [table]: { Keys: keys.slice(start, start + MAX_KEYS_PER_REQUEST), ConsistentRead: consistentRead },
+    };
+    for (let round = 0; request && Object.keys(request).length > 0; round += 1) {
+      if (round >= MAX_ROUNDS) throw new Error("BatchGetItem kept returning unprocessed keys");
+      if (round > 0) await sleep(backoffMs(round));
+      const response: BatchGetCommandOutput = await documents.send(
+        new BatchGetCommand({ RequestItems: request }),
+      );
+      for (const item of response.Responses?.[table] ?? []) {
+        const record = withoutKeys<T>(item);
+        found.set(record.id, record);
+      }
+      request = response.UnprocessedKeys;
+    }
+  }
+  return found;
+}
