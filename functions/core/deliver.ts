@@ -301,10 +301,10 @@ function parseMessage(body: string): DeliveryMessage | undefined {
 
 async function planRecord(
   record: QueueRecord,
+  message: DeliveryMessage | undefined,
   previous: Map<string, Delivery>,
   deps: DeliverDeps,
 ): Promise<Plan> {
-  const message = parseMessage(record.body);
   if (!message) return { record, action: { kind: "dead_letter", reason: "malformed_message" } };
   try {
     return { record, message, ...(await attemptOne(message, previous.get(message.deliveryId), deps)) };
@@ -341,7 +341,8 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
       .catch(() => undefined);
   };
 
-  const ids = records.flatMap((record) => parseMessage(record.body)?.deliveryId ?? []);
+  const messages = records.map((record) => parseMessage(record.body));
+  const ids = messages.flatMap((message) => message?.deliveryId ?? []);
   let previous: Map<string, Delivery>;
   try {
     previous = await deps.ledger.getDeliveries([...new Set(ids)]);
@@ -353,7 +354,9 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
     return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
   }
 
-  const plans = await Promise.all(records.map((record) => planRecord(record, previous, deps)));
+  const plans = await Promise.all(
+    records.map((record, index) => planRecord(record, messages[index], previous, deps)),
+  );
 
   const writes = plans.flatMap((plan) => (plan.write ? [plan.write] : []));
   let unwritten: Set<string>;
