@@ -107,24 +107,29 @@ export async function benchOverhead(): Promise<{ markdown: string; result: Overh
     };
   };
 
+  const webhook = await pipeline.runtime.webhooks.require(webhookId as string);
   const inMemory: DeliverDeps = {
-    webhooks: {
-      get: async () => pipeline.runtime.webhooks.get(webhookId as string),
-      disable: async () => undefined,
-    },
+    webhooks: { disable: async () => undefined },
     secrets: { get: async () => [secret] },
     events: { body: async () => undefined },
-    ledger: { getDeliveries: async () => new Map(), record: async () => new Set() },
+    ledger: {
+      readState: async () => ({ deliveries: new Map(), webhooks: new Map([[webhook.id, webhook]]) }),
+      record: async () => new Set(),
+    },
     queue: { retryLater: async () => undefined, deadLetter: async () => new Set() },
     http: pipeline.runtime.http,
     retryPolicy: pipeline.runtime.config.retryPolicy,
     dependencyBackoffSeconds: 1,
+    deadLetterAfterReceives: 28,
     now: () => new Date(),
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    metrics: { attempt: () => undefined, deadLettered: () => undefined, dropped: () => undefined },
+    metrics: {
+      attempt: () => undefined,
+      deadLettered: () => undefined,
+      dropped: () => undefined,
+      dependencyBackoff: () => undefined,
+    },
   };
-  const cached = await inMemory.webhooks.get(webhookId as string);
-  inMemory.webhooks.get = async () => cached;
   const coreRun = async (run: number) => {
     const cpu = cpuMicros();
     const started = performance.now();

@@ -7,6 +7,7 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
@@ -49,7 +50,7 @@ export function createTableInput(definition: TableDefinition, tableName: string)
         { AttributeName: index.partitionKey.name, KeyType: "HASH" as const },
         { AttributeName: index.sortKey.name, KeyType: "RANGE" as const },
       ],
-      Projection: { ProjectionType: "ALL" as const },
+      Projection: { ProjectionType: index.projection },
     })),
   };
 }
@@ -67,6 +68,7 @@ async function ensureTable(
   await waitUntilTableExists({ client: dynamodb, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
   const described = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
   if (described.Table?.TableStatus !== "ACTIVE") throw new Error(`table ${tableName} is not active`);
+  await addMissingIndexes(dynamodb, definition, tableName, described.Table?.GlobalSecondaryIndexes ?? []);
   await dynamodb
     .send(
       new UpdateTimeToLiveCommand({
@@ -78,6 +80,27 @@ async function ensureTable(
       // A second start finds TTL already enabled, which DynamoDB reports as a validation error.
       if (!(error instanceof Error && /already enabled/i.test(error.message))) throw error;
     });
+}
+
+/** A data folder from an older version lacks the newer indexes: add them (DynamoDB Local builds them at once). */
+async function addMissingIndexes(
+  dynamodb: DynamoDBClient,
+  definition: TableDefinition,
+  tableName: string,
+  existing: readonly { IndexName?: string | undefined }[],
+): Promise<void> {
+  const input = createTableInput(definition, tableName);
+  const names = new Set(existing.map((index) => index.IndexName));
+  for (const index of input.GlobalSecondaryIndexes) {
+    if (names.has(index.IndexName)) continue;
+    await dynamodb.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: input.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+  }
 }
 
 function queueAttributes(definition: QueueDefinition): Record<string, string> {

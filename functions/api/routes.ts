@@ -14,15 +14,13 @@ import {
   createWebhook,
   deleteWebhook,
   type ManagementDeps,
-  resetForNewSeries,
-  retryDelivery,
   rotateSecret,
   sendTestEvent,
   updateWebhook,
   webhookResource,
 } from "#core/management.ts";
 import type { Webhook } from "#core/model.ts";
-import { deliveryMessage } from "#core/publish.ts";
+import { type RecoveryDeps, recoverFailures, retryDelivery, settleLetters } from "#core/recovery.ts";
 import { maxAttemptsOf } from "#core/retry-policy.ts";
 import {
   attemptsQuery,
@@ -41,6 +39,7 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export interface RouteContext {
   readonly runtime: Runtime;
   readonly deps: ManagementDeps;
+  readonly recovery: RecoveryDeps;
   readonly schemas: ReturnType<typeof webhookSchemas>;
   readonly dlq: DeadLetterQueue;
 }
@@ -56,6 +55,13 @@ export function routeContext(runtime: Runtime): RouteContext {
       subscriptions: runtime.webhooks,
       queue: runtime.queue,
       now: runtime.now,
+    },
+    recovery: {
+      deliveries: runtime.deliveries,
+      events: runtime.events,
+      queue: runtime.queue,
+      now: runtime.now,
+      random: runtime.random,
     },
     schemas: webhookSchemas({
       policy: runtime.config.destinationPolicy,
@@ -180,25 +186,13 @@ async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteConte
   return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
 }
 
-async function recoverRoute(event: ProxyRequest, { runtime, deps }: RouteContext): Promise<HttpResponse> {
+async function recoverRoute(event: ProxyRequest, { runtime, recovery }: RouteContext): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const range = parseWith(recoverSchema, parseJsonBody(event, MAX_BODY_BYTES));
   await runtime.webhooks.require(id);
-  const limit = 1000;
   const since = new Date(range.since).toISOString();
   const until = new Date(range.until ?? runtime.now().toISOString()).toISOString();
-  if (since >= until) return jsonResponse(202, { recovered: 0, truncated: false });
-  const failed = await runtime.deliveries.failedDeliveriesOfWebhook(id, since, until, limit + 1);
-  const chosen = failed.slice(0, limit);
-  const messages = [];
-  for (const delivery of chosen) {
-    const stored = await runtime.events.get(delivery.eventId);
-    if (!stored) continue;
-    await deps.deliveries.save(resetForNewSeries(delivery, runtime.now()));
-    messages.push({ ...deliveryMessage(stored, id), direct: true });
-  }
-  await runtime.queue.enqueue(messages);
-  return jsonResponse(202, { recovered: messages.length, truncated: failed.length > limit });
+  return jsonResponse(202, await recoverFailures(id, { since, until }, recovery));
 }
 
 async function getEventRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
@@ -228,7 +222,7 @@ async function deliveryAttemptsRoute(event: ProxyRequest, { runtime }: RouteCont
 }
 
 async function retryRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  return jsonResponse(202, await retryDelivery(idOf(event, "delivery"), context.deps));
+  return jsonResponse(202, await retryDelivery(idOf(event, "delivery"), context.recovery));
 }
 
 async function dlqRoute(event: ProxyRequest, { dlq }: RouteContext): Promise<HttpResponse> {
@@ -237,13 +231,16 @@ async function dlqRoute(event: ProxyRequest, { dlq }: RouteContext): Promise<Htt
   return jsonResponse(200, { data: messages, truncated });
 }
 
-async function redriveRoute(event: ProxyRequest, { runtime, dlq }: RouteContext): Promise<HttpResponse> {
+async function redriveRoute(event: ProxyRequest, { runtime, dlq, recovery }: RouteContext): Promise<HttpResponse> {
   const input = parseWith(redriveSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
   const result = await dlq.redrive(
     { webhookId: input.webhookId, limit: input.limit ?? 100 },
-    async (message) => {
-      const delivery = await runtime.deliveries.getDelivery(message.deliveryId);
-      if (delivery) await runtime.deliveries.save(resetForNewSeries(delivery, runtime.now()));
+    (letters) => settleLetters(letters, recovery),
+    async (moved) => {
+      // The moved messages outrank these records, so a failed write here cannot send anything twice.
+      const unwritten = await runtime.deliveries.saveAll(moved).catch(() => new Set(moved.map(({ id }) => id)));
+      if (unwritten.size > 0)
+        runtime.logger.warn("redrive: delivery records not reset", { deliveries: unwritten.size });
     },
   );
   return jsonResponse(200, result);

@@ -10,14 +10,14 @@ import { backoffMs, sleep, withoutKeys } from "./table-keys.ts";
 const MAX_KEYS_PER_REQUEST = 100;
 const MAX_ROUNDS = 6;
 
-/** The records found for `keys`, by their `id`; missing ones are simply absent. */
-export async function batchGetRecords<T extends { id: string }>(
+/** The items found for `keys`, with their key attributes; missing ones are simply absent. */
+export async function batchGetItems(
   documents: DynamoDBDocumentClient,
   table: string,
   keys: readonly Record<string, string>[],
   consistentRead = false,
-): Promise<Map<string, T>> {
-  const found = new Map<string, T>();
+): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
   for (let start = 0; start < keys.length; start += MAX_KEYS_PER_REQUEST) {
     let request: BatchGetCommandInput["RequestItems"] = {
       [table]: { Keys: keys.slice(start, start + MAX_KEYS_PER_REQUEST), ConsistentRead: consistentRead },
@@ -28,12 +28,20 @@ export async function batchGetRecords<T extends { id: string }>(
       const response: BatchGetCommandOutput = await documents.send(
         new BatchGetCommand({ RequestItems: request }),
       );
-      for (const item of response.Responses?.[table] ?? []) {
-        const record = withoutKeys<T>(item);
-        found.set(record.id, record);
-      }
+      found.push(...(response.Responses?.[table] ?? []));
       request = response.UnprocessedKeys;
     }
   }
   return found;
+}
+
+/** The records found for `keys`, by their `id`; missing ones are simply absent. */
+export async function batchGetRecords<T extends { id: string }>(
+  documents: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly Record<string, string>[],
+  consistentRead = false,
+): Promise<Map<string, T>> {
+  const items = await batchGetItems(documents, table, keys, consistentRead);
+  return new Map(items.map((item) => withoutKeys<T>(item)).map((record) => [record.id, record]));
 }

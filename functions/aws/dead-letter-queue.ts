@@ -12,7 +12,8 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { type DeliveryMessage, deliveryMessageSchema } from "#core/model.ts";
+import { type Delivery, type DeliveryMessage, deliveryMessageSchema } from "#core/model.ts";
+import type { LetterSettlement } from "#core/recovery.ts";
 
 const HOLD_SECONDS = 120;
 
@@ -28,6 +29,8 @@ export interface DeadLetterSummary {
 
 export interface RedriveResult {
   readonly moved: number;
+  /** Letters whose delivery was since delivered, dropped, or carried by another copy: removed, not resent. */
+  readonly discarded: number;
   readonly left: number;
 }
 
@@ -139,60 +142,71 @@ export class DeadLetterQueue {
   }
 
   /**
-   * Moves up to `limit` messages (optionally one webhook's) back to the delivery queue. `prepare` runs before a
-   * message is moved (it resets the delivery for a new series); a message is deleted from the DLQ only after
-   * its copy was accepted by the delivery queue.
+   * Moves up to `limit` letters (optionally one webhook's) back to the delivery queue. `settle` decides for each
+   * letter, against the delivery's current state, whether it moves (as which message) or is discarded because
+   * the delivery was since delivered or is carried by another copy. A moved letter is recorded (`recordMoved`)
+   * after its copy was accepted by the delivery queue, and deleted from the DLQ after that; a discarded one is
+   * deleted. A failure anywhere leaves the letter in the DLQ, so a second run is harmless.
    */
   async redrive(
     options: { webhookId?: string | undefined; limit: number; deadlineMs?: number },
-    prepare: (message: DeliveryMessage) => Promise<void>,
+    settle: (letters: readonly DeliveryMessage[]) => Promise<readonly LetterSettlement[]>,
+    recordMoved: (moved: readonly Delivery[]) => Promise<void>,
   ): Promise<RedriveResult> {
     const keep: Message[] = [];
     let moved = 0;
+    let discarded = 0;
     const deadline = Date.now() + (options.deadlineMs ?? 20_000);
     try {
-      while (moved < options.limit && Date.now() < deadline) {
+      while (moved + discarded < options.limit && Date.now() < deadline) {
         const batch = await this.#receive();
         if (batch.length === 0) break;
-        const movable: { message: Message; parsed: DeliveryMessage }[] = [];
+        const wanted: { message: Message; parsed: DeliveryMessage }[] = [];
         for (const message of batch) {
           const parsed = parse(message);
-          const wanted =
+          const chosen =
             parsed && (options.webhookId === undefined || parsed.webhookId === options.webhookId);
-          if (parsed && wanted && moved + movable.length < options.limit) movable.push({ message, parsed });
+          if (parsed && chosen && moved + discarded + wanted.length < options.limit)
+            wanted.push({ message, parsed });
           else keep.push(message);
         }
-        for (const item of movable) await prepare(item.parsed);
-        const sent = movable.length
+        if (wanted.length === 0) continue;
+        const settlements = await settle(wanted.map((item) => item.parsed));
+        const moves = wanted.flatMap((item, index) => {
+          const settlement = settlements[index];
+          return settlement?.action === "move" ? [{ ...item, settlement }] : [];
+        });
+        const discards = wanted.filter((_, index) => settlements[index]?.action === "discard");
+        const sent = moves.length
           ? await this.#sqs.send(
               new SendMessageBatchCommand({
                 QueueUrl: this.#deliveryQueueUrl,
-                Entries: movable.map((item, index) => ({
+                Entries: moves.map((item, index) => ({
                   Id: String(index),
-                  MessageBody: item.message.Body ?? "",
+                  MessageBody: JSON.stringify(item.settlement.message),
                 })),
               }),
             )
           : { Failed: [] };
         const failed = new Set((sent.Failed ?? []).map((failure) => Number(failure.Id)));
-        const done = movable.filter((_, index) => !failed.has(index)).map((item) => item.message);
-        keep.push(...movable.filter((_, index) => failed.has(index)).map((item) => item.message));
-        if (done.length > 0) {
+        const done = moves.filter((_, index) => !failed.has(index));
+        keep.push(...moves.filter((_, index) => failed.has(index)).map((item) => item.message));
+        await recordMoved(done.flatMap((item) => item.settlement.next ?? []));
+        const removable = [...done, ...discards].map((item) => item.message);
+        for (const group of inTens(removable)) {
           await this.#sqs.send(
             new DeleteMessageBatchCommand({
               QueueUrl: this.#dlqUrl,
-              Entries: done.map((message, index) => ({
-                Id: String(index),
-                ReceiptHandle: message.ReceiptHandle,
-              })),
+              Entries: group.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
             }),
           );
         }
         moved += done.length;
+        discarded += discards.length;
       }
     } finally {
       await this.#release(keep);
     }
-    return { moved, left: await this.#approximateDepth() };
+    return { moved, discarded, left: await this.#approximateDepth() };
   }
 }

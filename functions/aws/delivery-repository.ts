@@ -2,6 +2,7 @@
  * Deliveries and attempts. The deliver Lambda reads the batch's deliveries in one BatchGetItem and writes every
  * attempt and delivery of the batch in one BatchWriteItem (25 items per request): about 0.2 calls per delivery.
  */
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
@@ -10,9 +11,10 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import type { DeliveryLedger, DeliveryRecord } from "#core/deliver.ts";
-import type { Attempt, Delivery } from "#core/model.ts";
-import { batchGetRecords } from "./batch-get.ts";
+import type { BatchState, DeliveryLedger, DeliveryRecord } from "#core/deliver.ts";
+import { isLive } from "#core/delivery-copies.ts";
+import type { Attempt, Delivery, Webhook } from "#core/model.ts";
+import { batchGetItems, batchGetRecords } from "./batch-get.ts";
 import { backoffMs, expiresAt, keys, sleep, withoutKeys } from "./table-keys.ts";
 
 const MAX_BATCH_WRITE = 25;
@@ -48,6 +50,8 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
       ...keys.delivery(delivery.id),
       ...keys.deliveryByEvent(delivery.eventId, delivery.id),
       ...keys.deliveryByWebhook(delivery.webhookId, delivery.updatedAt, delivery.id),
+      // Live deliveries are in the sparse "due" index, so the reconciler finds any that nothing will come for.
+      ...(isLive(delivery) ? keys.due(delivery.id, delivery.nextAttemptAt ?? delivery.updatedAt) : {}),
       ...delivery,
       expiresAt: expiresAt(new Date(delivery.updatedAt), this.#retentionDays),
     };
@@ -68,6 +72,54 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
 
   async save(delivery: Delivery): Promise<void> {
     await this.#documents.send(new PutCommand({ TableName: this.#table, Item: this.deliveryItem(delivery) }));
+  }
+
+  /**
+   * Writes `next` only if the record is still at `expected`'s series and copy (nobody started another series
+   * or copy meanwhile); false when it moved on.
+   */
+  async replaceIfUnchanged(expected: Delivery, next: Delivery): Promise<boolean> {
+    try {
+      await this.#documents.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: this.deliveryItem(next),
+          ConditionExpression:
+            "attribute_exists(pk) AND updatedAt = :updatedAt AND #status = :status AND attempts = :attempts",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":updatedAt": expected.updatedAt,
+            ":status": expected.status,
+            ":attempts": expected.attempts,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Ids of live deliveries and unfinished fan-outs due before `before`, in one shard of the "due" index. */
+  async dueBefore(shard: number, before: string, limit: number): Promise<{ pk: string }[]> {
+    const found: { pk: string }[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#documents.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: "gsi3",
+          KeyConditionExpression: "gsi3pk = :pk AND gsi3sk < :before",
+          ExpressionAttributeValues: { ":pk": keys.duePartition(shard), ":before": before },
+          Limit: Math.min(100, limit - found.length),
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of page.Items ?? []) found.push({ pk: String(item.pk) });
+      cursor = page.LastEvaluatedKey;
+    } while (cursor && found.length < limit);
+    return found;
   }
 
   /** The deliveries of one event that have been attempted at least once. */
@@ -184,6 +236,32 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
       deliveryIds.map((id) => keys.delivery(id)),
       true,
     );
+  }
+
+  async readState(deliveryIds: readonly string[], webhookIds: readonly string[]): Promise<BatchState> {
+    const items = await batchGetItems(
+      this.#documents,
+      this.#table,
+      [...deliveryIds.map((id) => keys.delivery(id)), ...webhookIds.map((id) => keys.webhook(id))],
+      true,
+    );
+    const deliveries = new Map<string, Delivery>();
+    const webhooks = new Map<string, Webhook>();
+    for (const item of items) {
+      if (String(item.pk).startsWith("WEBHOOK#")) {
+        const webhook = withoutKeys<Webhook>(item);
+        webhooks.set(webhook.id, webhook);
+      } else {
+        const delivery = withoutKeys<Delivery>(item);
+        deliveries.set(delivery.id, delivery);
+      }
+    }
+    return { deliveries, webhooks };
+  }
+
+  /** Writes delivery records (resets before new series) in batches; returns the ids not written. */
+  async saveAll(deliveries: readonly Delivery[]): Promise<Set<string>> {
+    return this.record(deliveries.map((delivery) => ({ delivery })));
   }
 
   async record(records: readonly DeliveryRecord[]): Promise<Set<string>> {

@@ -1,15 +1,35 @@
-/** Events, stored once (conditional put on the id) with a TTL, and their bodies for large-payload delivery. */
+/**
+ * Events, stored once (conditional put on the id) with a TTL. The item keeps the exact body to deliver and not
+ * a second copy of `data`, so a 256 KiB event stays well inside DynamoDB's 400 KB item limit. Until its fan-out
+ * completes, the item holds a lease (who may fan it out, until when) and sits in the sparse "due" index, where
+ * the reconciler finds a fan-out that a crash interrupted.
+ */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { EventStore, StoredEvent } from "#core/publish.ts";
+import type { FanOutLease, StoredEvent } from "#core/publish.ts";
 import { TtlCache } from "#core/ttl-cache.ts";
+import { batchGetItems } from "./batch-get.ts";
 import { expiresAt, keys, withoutKeys } from "./table-keys.ts";
 
-export class DynamoEventRepository implements EventStore {
+type EventItem = Omit<StoredEvent, "data">;
+
+function fromItem(item: Record<string, unknown>): StoredEvent {
+  const stored = withoutKeys<EventItem & { fanoutLease?: unknown }>(item);
+  const { fanoutLease: _lease, ...event } = stored;
+  const envelope = JSON.parse(event.body) as { data: Record<string, unknown> };
+  return { ...event, data: envelope.data };
+}
+
+export class DynamoEventRepository {
   readonly #documents: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #retentionDays: number;
-  readonly #bodies = new TtlCache<string | undefined>({ ttlMs: 5 * 60_000, maxEntries: 200 });
+  /** Bodies found, by event id: an event never changes, so a found body can be kept; absence never is. */
+  readonly #bodies = new TtlCache<string | undefined>({
+    ttlMs: 5 * 60_000,
+    maxEntries: 200,
+    keepIf: (body) => body !== undefined,
+  });
 
   constructor(documents: DynamoDBDocumentClient, tableName: string, retentionDays: number) {
     this.#documents = documents;
@@ -17,18 +37,20 @@ export class DynamoEventRepository implements EventStore {
     this.#retentionDays = retentionDays;
   }
 
-  async createIfAbsent(event: StoredEvent): Promise<StoredEvent | undefined> {
+  async createIfAbsent(event: StoredEvent, lease: FanOutLease): Promise<StoredEvent | undefined> {
+    const { data: _data, ...stored } = event;
     try {
       await this.#documents.send(
         new PutCommand({
           TableName: this.#table,
           Item: {
             ...keys.event(event.id),
-            ...event,
+            ...keys.due(event.id, lease.until),
+            ...stored,
+            fanoutLease: lease,
             expiresAt: expiresAt(new Date(event.createdAt), this.#retentionDays),
           },
           ConditionExpression: "attribute_not_exists(pk)",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
       return undefined;
@@ -38,12 +60,38 @@ export class DynamoEventRepository implements EventStore {
     }
   }
 
+  /**
+   * Takes over an unfinished fan-out whose lease ran out (its publisher crashed or timed out); returns the new
+   * lease's generation, or undefined while another publisher holds a valid lease or the fan-out is done.
+   */
+  async acquireFanOut(eventId: string, now: string, until: string): Promise<number | undefined> {
+    try {
+      const { Attributes } = await this.#documents.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.event(eventId),
+          UpdateExpression:
+            "SET fanoutLease.#until = :until, fanoutLease.generation = fanoutLease.generation + :one, gsi3sk = :until",
+          ConditionExpression: "attribute_not_exists(fanout) AND fanoutLease.#until < :now",
+          ExpressionAttributeNames: { "#until": "until" },
+          ExpressionAttributeValues: { ":until": until, ":now": now, ":one": 1 },
+          ReturnValues: "UPDATED_NEW",
+        }),
+      );
+      const lease = Attributes?.fanoutLease as { generation?: unknown } | undefined;
+      return typeof lease?.generation === "number" ? lease.generation : undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
   async markFannedOut(eventId: string, deliveries: number, at: string): Promise<void> {
     await this.#documents.send(
       new UpdateCommand({
         TableName: this.#table,
         Key: keys.event(eventId),
-        UpdateExpression: "SET fanout = :fanout",
+        UpdateExpression: "SET fanout = :fanout REMOVE fanoutLease, gsi3pk, gsi3sk",
         ExpressionAttributeValues: { ":fanout": { deliveries, completedAt: at } },
       }),
     );
@@ -53,14 +101,33 @@ export class DynamoEventRepository implements EventStore {
     const { Item } = await this.#documents.send(
       new GetCommand({ TableName: this.#table, Key: keys.event(eventId), ConsistentRead: true }),
     );
-    return Item ? withoutKeys<StoredEvent>(Item) : undefined;
+    return Item ? fromItem(Item) : undefined;
   }
 
-  /** The exact body to deliver, cached per container: one large event fanned out to many webhooks is read once. */
+  /** Several events by id (strongly consistent BatchGetItem); missing ones are absent from the map. */
+  async getMany(eventIds: readonly string[]): Promise<Map<string, StoredEvent>> {
+    const items = await batchGetItems(
+      this.#documents,
+      this.#table,
+      eventIds.map((id) => keys.event(id)),
+      true,
+    );
+    return new Map(items.map((item) => fromItem(item)).map((event) => [event.id, event]));
+  }
+
+  /**
+   * The exact body to deliver, read strongly consistent (a delivery may follow its publish within
+   * milliseconds) and kept per container once found: one large event fanned out to many webhooks is read once.
+   */
   body(eventId: string): Promise<string | undefined> {
     return this.#bodies.getOrLoad(eventId, async () => {
       const { Item } = await this.#documents.send(
-        new GetCommand({ TableName: this.#table, Key: keys.event(eventId), ProjectionExpression: "body" }),
+        new GetCommand({
+          TableName: this.#table,
+          Key: keys.event(eventId),
+          ProjectionExpression: "body",
+          ConsistentRead: true,
+        }),
       );
       return typeof Item?.body === "string" ? Item.body : undefined;
     });

@@ -5,10 +5,8 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Config } from "#core/config.ts";
-import type { DeliverDeps, DeliverLog, DeliverMetrics, WebhookSource } from "#core/deliver.ts";
-import type { Webhook } from "#core/model.ts";
+import type { DeliverDeps, DeliverLog, DeliverMetrics } from "#core/deliver.ts";
 import type { PublishDeps } from "#core/publish.ts";
-import { TtlCache } from "#core/ttl-cache.ts";
 import { createGuardedSender, type GuardedSender, type Resolver } from "#functions/http/guarded-sender.ts";
 import { type AwsClients, createAwsClients } from "./clients.ts";
 import { SqsDeliveryQueue } from "./delivery-queue.ts";
@@ -42,26 +40,6 @@ export interface Runtime {
   readonly metrics: Metrics;
   readonly now: () => Date;
   readonly random: () => number;
-  readonly cachedWebhooks: WebhookSource;
-}
-
-/**
- * Webhook configs cached per container for `ttlMs`: a burst of deliveries to one webhook reads it once. An
- * update (including a rotation, which names a new secret version) is seen within the TTL.
- */
-function cachedWebhookSource(
-  repository: DynamoWebhookRepository,
-  ttlMs: number,
-  now: () => Date,
-): WebhookSource {
-  const cache = new TtlCache<Webhook | undefined>({ ttlMs, maxEntries: 5000 });
-  return {
-    get: (id) => (ttlMs === 0 ? repository.get(id) : cache.getOrLoad(id, () => repository.get(id))),
-    disable: async (id, reason) => {
-      cache.delete(id);
-      await repository.disable(id, reason, now);
-    },
-  };
 }
 
 export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
@@ -87,12 +65,17 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
     now,
     random: options.random ?? Math.random,
-    cachedWebhooks: cachedWebhookSource(webhooks, config.webhookCacheTtlMs, now),
   };
 }
 
 export function publishDeps(runtime: Runtime): PublishDeps {
-  return { events: runtime.events, subscriptions: runtime.webhooks, queue: runtime.queue, now: runtime.now };
+  return {
+    events: runtime.events,
+    subscriptions: runtime.webhooks,
+    queue: runtime.queue,
+    deliveries: runtime.deliveries,
+    now: runtime.now,
+  };
 }
 
 /** Attempt counts per outcome for one batch, emitted as EMF metrics when the batch ends. */
@@ -124,6 +107,10 @@ export class BatchMetrics implements DeliverMetrics {
     this.#bump(`Dropped\u0000reason\u0000${reason}`);
   }
 
+  dependencyBackoff(cause: string): void {
+    this.#bump(`DependencyBackoffs\u0000cause\u0000${cause}`);
+  }
+
   flush(): void {
     for (const [key, count] of this.#counts) {
       const [name, dimension, value] = key.split("\u0000") as [string, string, string];
@@ -147,7 +134,9 @@ function deliverLog(logger: Logger): DeliverLog {
 /** Ports for one batch. */
 export function deliverDeps(runtime: Runtime, metrics: DeliverMetrics): DeliverDeps {
   return {
-    webhooks: runtime.cachedWebhooks,
+    webhooks: {
+      disable: (id, reason, sentTo) => runtime.webhooks.disable(id, reason, sentTo, runtime.now),
+    },
     secrets: runtime.secrets,
     events: runtime.events,
     ledger: runtime.deliveries,
@@ -155,6 +144,7 @@ export function deliverDeps(runtime: Runtime, metrics: DeliverMetrics): DeliverD
     http: runtime.http,
     retryPolicy: runtime.config.retryPolicy,
     dependencyBackoffSeconds: runtime.config.dependencyBackoffSeconds,
+    deadLetterAfterReceives: runtime.config.deadLetterAfterReceives,
     now: runtime.now,
     random: runtime.random,
     log: deliverLog(runtime.logger),

@@ -1,4 +1,10 @@
 /** Key layout of the single table (see `functions/core/resource-definitions.ts`). */
+import { createHash } from "node:crypto";
+
+/** Partitions of the sparse "due" index: spread so that no single index partition takes every write. */
+export const DUE_SHARDS = 16;
+const dueShard = (id: string) => createHash("sha256").update(id).digest().readUInt16BE(0) % DUE_SHARDS;
+
 const pad = (n: number) => String(n).padStart(6, "0");
 
 export const keys = {
@@ -23,13 +29,29 @@ export const keys = {
     pk: `DELIVERY#${deliveryId}`,
     sk: `ATTEMPT#${pad(series)}#${pad(attempt)}`,
   }),
+  /**
+   * Sparse index of work that is due by `dueAt`: live deliveries (pending, retrying) and events whose fan-out
+   * has not completed. Settled items carry no such attributes, so they cost the index nothing.
+   */
+  due: (id: string, dueAt: string) => ({ gsi3pk: `DUE#${pad(dueShard(id))}`, gsi3sk: dueAt }),
+  duePartition: (shard: number) => `DUE#${pad(shard)}`,
   attemptByWebhook: (webhookId: string, timestamp: string, deliveryId: string, attempt: number) => ({
     gsi1pk: `WEBHOOK#${webhookId}#ATTEMPTS`,
     gsi1sk: `${timestamp}#${deliveryId}#${pad(attempt)}`,
   }),
 };
 
-const KEY_ATTRIBUTES = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expiresAt"] as const;
+const KEY_ATTRIBUTES = [
+  "pk",
+  "sk",
+  "gsi1pk",
+  "gsi1sk",
+  "gsi2pk",
+  "gsi2sk",
+  "gsi3pk",
+  "gsi3sk",
+  "expiresAt",
+] as const;
 
 /** The record stored in an item, without the key and TTL attributes. */
 export function withoutKeys<T>(item: Record<string, unknown>): T {

@@ -35,7 +35,8 @@ export class DynamoWebhookRepository {
 
   async get(id: string): Promise<Webhook | undefined> {
     const { Item } = await this.#documents.send(
-      new GetCommand({ TableName: this.#table, Key: keys.webhook(id) }),
+      // Strongly consistent: a conditional write follows, and a record just created must be found.
+      new GetCommand({ TableName: this.#table, Key: keys.webhook(id), ConsistentRead: true }),
     );
     return Item ? withoutKeys<Webhook>(Item) : undefined;
   }
@@ -145,11 +146,20 @@ export class DynamoWebhookRepository {
     );
   }
 
-  /** Turns a webhook off (e.g. after a 410), retrying if it changed concurrently. */
-  async disable(id: string, reason: string, now: () => Date = () => new Date()): Promise<void> {
+  /**
+   * Turns a webhook off (e.g. after a 410), retrying if it changed concurrently. With `onlyIfUrl`, only while
+   * the webhook still points there: a 410 from a URL the owner has since moved away from disables nothing.
+   */
+  async disable(
+    id: string,
+    reason: string,
+    onlyIfUrl?: string,
+    now: () => Date = () => new Date(),
+  ): Promise<void> {
     for (let round = 0; round < 3; round += 1) {
       const current = await this.get(id);
       if (!current?.active) return;
+      if (onlyIfUrl !== undefined && current.url !== onlyIfUrl) return;
       const at = now().toISOString();
       try {
         return await this.replace(current, {

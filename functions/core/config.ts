@@ -2,6 +2,7 @@
 
 import * as z from "zod/mini";
 import { type DestinationPolicy, parsePortRanges } from "./destination-policy.ts";
+import { DEFAULT_RECONCILE_GRACE_SECONDS, deliveryQueue } from "./resource-definitions.ts";
 import {
   DEFAULT_RETRY_SCHEDULE_SECONDS,
   JITTER_RATIO,
@@ -51,8 +52,9 @@ const environmentSchema = z.object({
   ALLOW_PRIVATE_DESTINATIONS: z._default(z.enum(["none", "loopback"]), "none"),
   ALLOW_AUTHORIZATION_HEADER: flag,
   RETENTION_DAYS: boundedInt(30, 1, 365),
-  WEBHOOK_CACHE_TTL_MS: boundedInt(30_000, 0, 600_000),
-  DEPENDENCY_BACKOFF_SECONDS: boundedInt(30, 1, 900),
+  DEPENDENCY_BACKOFF_SECONDS: boundedInt(30, 1, 600),
+  DEAD_LETTER_AFTER_RECEIVES: boundedInt(deliveryQueue.maxReceiveCount - 2, 1, 1000),
+  RECONCILE_GRACE_SECONDS: boundedInt(DEFAULT_RECONCILE_GRACE_SECONDS, 1, 86_400),
   AWS_ENDPOINT_URL_DYNAMODB: z.optional(z.url()),
   AWS_ENDPOINT_URL_SQS: z.optional(z.url()),
   AWS_ENDPOINT_URL_SECRETS_MANAGER: z.optional(z.url()),
@@ -69,8 +71,10 @@ export interface Config {
   readonly destinationPolicy: DestinationPolicy;
   readonly allowAuthorizationHeader: boolean;
   readonly retentionDays: number;
-  readonly webhookCacheTtlMs: number;
   readonly dependencyBackoffSeconds: number;
+  readonly deadLetterAfterReceives: number;
+  /** How long past due a live delivery or an unfinished fan-out must be before the reconciler re-enqueues it. */
+  readonly reconcileGraceSeconds: number;
   readonly endpoints: {
     dynamodb?: string | undefined;
     sqs?: string | undefined;
@@ -109,8 +113,9 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
     },
     allowAuthorizationHeader: env.ALLOW_AUTHORIZATION_HEADER,
     retentionDays: env.RETENTION_DAYS,
-    webhookCacheTtlMs: env.WEBHOOK_CACHE_TTL_MS,
     dependencyBackoffSeconds: env.DEPENDENCY_BACKOFF_SECONDS,
+    deadLetterAfterReceives: env.DEAD_LETTER_AFTER_RECEIVES,
+    reconcileGraceSeconds: env.RECONCILE_GRACE_SECONDS,
     endpoints: {
       dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB,
       sqs: env.AWS_ENDPOINT_URL_SQS,

@@ -1,12 +1,16 @@
 /**
- * Delivering one SQS batch: for each message, load the webhook and its secrets, sign, POST, classify, and then —
- * in this order, so that work survives a crash at any line —
+ * Delivering one SQS batch: read the batch's deliveries and their webhooks fresh (one strongly consistent
+ * BatchGetItem: a change to a webhook applies to its very next delivery, and nothing absent is ever cached),
+ * then for each message load the secrets, sign, POST, classify, and then — in this order, so that work survives
+ * a crash at any line —
  *   1. record the attempt and the delivery's new state (one batched write for the whole batch),
  *   2. act on the queue: success → let the event source mapping delete it; retry → ChangeMessageVisibility to
  *      the next step and report the item failed; exhausted or permanent → copy to the DLQ with the reason.
- * A failure of our own dependencies retries the message after a short backoff without consuming an attempt.
+ * A failure of our own dependencies retries the message after a growing backoff without consuming an attempt,
+ * and dead-letters it with the reason before SQS's `maxReceiveCount` could move it there without one.
  * Returns exactly the message ids to retry; never throws for one bad record.
  */
+import { copyStanding } from "./delivery-copies.ts";
 import { type AttemptResult, classifyAttempt, type Verdict } from "./delivery-outcome.ts";
 import { patternMatches } from "./event-types.ts";
 import {
@@ -17,7 +21,13 @@ import {
   deliveryMessageSchema,
   type Webhook,
 } from "./model.ts";
-import { attemptLimit, type RetryPolicy, retryDelaySeconds } from "./retry-policy.ts";
+import {
+  attemptLimit,
+  dependencyBackoffSeconds,
+  MAX_RETRY_DELAY_SECONDS,
+  type RetryPolicy,
+  retryDelaySeconds,
+} from "./retry-policy.ts";
 import { signedRequestHeaders } from "./signing.ts";
 import { signingVersions } from "./signing-secrets.ts";
 
@@ -27,6 +37,8 @@ export interface QueueRecord {
   readonly messageId: string;
   readonly receiptHandle: string;
   readonly body: string;
+  /** SQS's ApproximateReceiveCount: only used to dead-letter a dependency failure before maxReceiveCount does. */
+  readonly receiveCount?: number | undefined;
 }
 
 export interface SendResult {
@@ -41,8 +53,8 @@ export interface HttpSender {
 }
 
 export interface WebhookSource {
-  get(webhookId: string): Promise<Webhook | undefined>;
-  disable(webhookId: string, reason: string): Promise<void>;
+  /** Turns the webhook off unless its URL is no longer `sentTo` (a 410 from an old URL disables nothing). */
+  disable(webhookId: string, reason: string, sentTo: string): Promise<void>;
 }
 
 export interface SecretSource {
@@ -50,6 +62,7 @@ export interface SecretSource {
 }
 
 export interface EventBodySource {
+  /** The stored body, read consistently; only bodies found may be cached (they never change). */
   body(eventId: string): Promise<string | undefined>;
 }
 
@@ -58,8 +71,14 @@ export interface DeliveryRecord {
   readonly attempt?: Attempt | undefined;
 }
 
+export interface BatchState {
+  readonly deliveries: Map<string, Delivery>;
+  readonly webhooks: Map<string, Webhook>;
+}
+
 export interface DeliveryLedger {
-  getDeliveries(deliveryIds: readonly string[]): Promise<Map<string, Delivery>>;
+  /** The deliveries and the webhooks of a batch, read together and strongly consistent (one BatchGetItem). */
+  readState(deliveryIds: readonly string[], webhookIds: readonly string[]): Promise<BatchState>;
   /** Writes all records; returns the delivery ids whose write did not succeed. */
   record(records: readonly DeliveryRecord[]): Promise<Set<string>>;
 }
@@ -90,6 +109,7 @@ export interface DeliverMetrics {
   attempt(outcome: string, durationMs: number): void;
   deadLettered(reason: string): void;
   dropped(reason: string): void;
+  dependencyBackoff(cause: string): void;
 }
 
 export interface DeliverDeps {
@@ -100,8 +120,13 @@ export interface DeliverDeps {
   readonly queue: QueueActions;
   readonly http: HttpSender;
   readonly retryPolicy: RetryPolicy;
-  /** Wait before retrying after a failure of our own dependencies (not counted as an attempt). */
+  /** First wait before retrying after a failure of our own dependencies (not an attempt); doubles per receive. */
   readonly dependencyBackoffSeconds: number;
+  /**
+   * From this receive on, a dependency failure sends the message to the DLQ with its reason instead of backing
+   * off again: below the queue's maxReceiveCount, which would move it there with no reason at all.
+   */
+  readonly deadLetterAfterReceives: number;
   readonly now: () => Date;
   readonly random?: () => number;
   readonly log: DeliverLog;
@@ -112,7 +137,11 @@ type QueueAction =
   | { readonly kind: "delete" }
   | { readonly kind: "retry"; readonly delaySeconds: number }
   | { readonly kind: "dead_letter"; readonly reason: string }
-  | { readonly kind: "backoff"; readonly cause: string };
+  | { readonly kind: "backoff"; readonly cause: string }
+  /** A duplicate the delivery record has moved past: deleted without a request. */
+  | { readonly kind: "superseded" }
+  /** Arrived before its retry is due (a re-enqueued copy): hidden again until then, no attempt made. */
+  | { readonly kind: "not_yet_due"; readonly delaySeconds: number };
 
 interface Plan {
   readonly record: QueueRecord;
@@ -144,7 +173,8 @@ function nextDelivery(
     eventType: message.eventType,
     createdAt: previous?.createdAt ?? now,
     updatedAt: now,
-    series: previous?.series ?? 0,
+    series: message.series ?? previous?.series ?? 0,
+    copy: Math.max(message.copy ?? 0, previous?.copy ?? 0),
     ...changes,
   };
 }
@@ -169,20 +199,37 @@ function dropped(
   };
 }
 
+/** Seconds until a live delivery's next attempt is due; 0 when it is due now (a few seconds early count as due). */
+function secondsUntilDue(previous: Delivery | undefined, now: Date): number {
+  if (previous?.status !== "retrying" || !previous.nextAttemptAt) return 0;
+  const seconds = Math.ceil((Date.parse(previous.nextAttemptAt) - now.getTime()) / 1000);
+  return seconds > 5 ? Math.min(seconds, MAX_RETRY_DELAY_SECONDS) : 0;
+}
+
 async function attemptOne(
   message: DeliveryMessage,
-  previous: Delivery | undefined,
+  record: Delivery | undefined,
+  webhook: Webhook | undefined,
   deps: DeliverDeps,
 ): Promise<Settled> {
   const nowDate = deps.now();
   const now = nowDate.toISOString();
+  const standing = copyStanding(message, record);
+  if (standing === "superseded") return { action: { kind: "superseded" } };
+  // A new series starts from zero attempts; the record's terminal state belongs to the series it ends.
+  const previous: Delivery | undefined =
+    standing === "fresh" && record
+      ? { ...record, status: "pending", attempts: 0, reason: undefined, nextAttemptAt: undefined }
+      : record;
   // Terminal states: this message is a duplicate, or a previous run recorded the outcome and then stopped.
   if (previous?.status === "delivered" || previous?.status === "dropped")
     return { action: { kind: "delete" } };
   if (previous?.status === "failed")
     return { action: { kind: "dead_letter", reason: previous.reason ?? "failed" } };
+  const wait = secondsUntilDue(previous, nowDate);
+  if (wait > 0) return { action: { kind: "not_yet_due", delaySeconds: wait } };
 
-  const webhook = await deps.webhooks.get(message.webhookId);
+  // Read in this batch, strongly consistent: absent means deleted, not "not replicated yet".
   if (!webhook) return dropped(message, previous, now, "webhook_deleted");
   if (!webhook.active) return dropped(message, previous, now, "webhook_disabled");
   // The subscription index may lag a pattern change; the webhook record is the truth.
@@ -208,13 +255,14 @@ async function attemptOne(
   const sent = await deps.http.post(webhook.url, headers, body);
   const verdict = classifyAttempt(sent.result, deps.now());
   const statusCode = sent.result.kind === "response" ? sent.result.status : undefined;
+  const series = message.series ?? previous?.series ?? 0;
   const attempt: Attempt = {
     deliveryId: message.deliveryId,
     webhookId: message.webhookId,
     eventId: message.eventId,
     eventType: message.eventType,
     attempt: attemptNumber,
-    series: previous?.series ?? 0,
+    series,
     status: verdict.action === "succeed" ? "succeeded" : "failed",
     statusCode,
     responseBody:
@@ -232,6 +280,7 @@ async function attemptOne(
     attempts: attemptNumber,
     lastStatusCode: statusCode,
     lastError: verdict.action === "succeed" ? undefined : verdict.reason,
+    nextAttemptAt: undefined,
     ...decision.extra,
   });
   return { write: { delivery, attempt }, action: decision.action };
@@ -270,7 +319,8 @@ async function decide(verdict: Verdict, context: DecisionContext): Promise<Decis
       return { status: "retrying", action: { kind: "retry", delaySeconds }, extra: { nextAttemptAt } };
     }
     case "disable":
-      await deps.webhooks.disable(webhook.id, verdict.reason).catch((error: unknown) => {
+      // Conditional on the URL that answered 410: an endpoint moved meanwhile stays active.
+      await deps.webhooks.disable(webhook.id, verdict.reason, webhook.url).catch((error: unknown) => {
         deps.log.error("could not disable webhook after 410", {
           webhookId: webhook.id,
           error: String(error),
@@ -302,12 +352,18 @@ function parseMessage(body: string): DeliveryMessage | undefined {
 async function planRecord(
   record: QueueRecord,
   message: DeliveryMessage | undefined,
-  previous: Map<string, Delivery>,
+  state: BatchState,
   deps: DeliverDeps,
 ): Promise<Plan> {
   if (!message) return { record, action: { kind: "dead_letter", reason: "malformed_message" } };
   try {
-    return { record, message, ...(await attemptOne(message, previous.get(message.deliveryId), deps)) };
+    const settled = await attemptOne(
+      message,
+      state.deliveries.get(message.deliveryId),
+      state.webhooks.get(message.webhookId),
+      deps,
+    );
+    return { record, message, ...settled };
   } catch (error) {
     return {
       record,
@@ -327,36 +383,87 @@ function logFields(plan: Plan): Record<string, unknown> {
   };
 }
 
+/**
+ * Two messages of one delivery in one batch (a duplicate and its original): only the one that ranks highest is
+ * attempted, the others are superseded at once rather than racing it.
+ */
+function duplicatesInBatch(messages: readonly (DeliveryMessage | undefined)[]): Set<number> {
+  const best = new Map<string, number>();
+  const rank = (message: DeliveryMessage) => [message.series ?? 0, message.copy ?? 0] as const;
+  messages.forEach((message, index) => {
+    if (!message) return;
+    const current = best.get(message.deliveryId);
+    const other = current === undefined ? undefined : messages[current];
+    if (!other) return void best.set(message.deliveryId, index);
+    const [series, copy] = rank(message);
+    const [otherSeries, otherCopy] = rank(other);
+    if (series > otherSeries || (series === otherSeries && copy > otherCopy)) best.set(message.deliveryId, index);
+  });
+  const kept = new Set(best.values());
+  return new Set(messages.flatMap((message, index) => (message && !kept.has(index) ? [index] : [])));
+}
+
 export interface BatchResult {
   readonly batchItemFailures: { itemIdentifier: string }[];
 }
 
+function letterOf(plan: Plan, reason: string): DeadLetter {
+  return {
+    messageId: plan.record.messageId,
+    body: plan.record.body,
+    reason,
+    deliveryId: plan.message?.deliveryId,
+    webhookId: plan.message?.webhookId,
+    eventId: plan.message?.eventId,
+    attempts: plan.write?.delivery.attempts,
+  };
+}
+
 export async function deliverBatch(records: readonly QueueRecord[], deps: DeliverDeps): Promise<BatchResult> {
   const failed = new Set<string>();
+  const letters: DeadLetter[] = [];
   const backoff = async (plan: Plan, cause: string) => {
+    deps.metrics.dependencyBackoff(cause);
+    const receives = plan.record.receiveCount ?? 1;
+    if (receives >= deps.deadLetterAfterReceives) {
+      deps.log.error("dependency failure on the last receive; sending to the DLQ with the reason", {
+        ...logFields(plan),
+        cause,
+        receives,
+      });
+      letters.push(letterOf(plan, `dependency_failure:${cause}`));
+      return;
+    }
     failed.add(plan.record.messageId);
     deps.log.warn("dependency failure; retrying without consuming an attempt", { ...logFields(plan), cause });
     await deps.queue
-      .retryLater(plan.record.receiptHandle, deps.dependencyBackoffSeconds)
+      .retryLater(plan.record.receiptHandle, dependencyBackoffSeconds(deps.dependencyBackoffSeconds, receives))
       .catch(() => undefined);
   };
 
   const messages = records.map((record) => parseMessage(record.body));
-  const ids = messages.flatMap((message) => message?.deliveryId ?? []);
-  let previous: Map<string, Delivery>;
+  const duplicates = duplicatesInBatch(messages);
+  const present = messages.flatMap((message) => (message ? [message] : []));
+  let plans: Plan[];
   try {
-    previous = await deps.ledger.getDeliveries([...new Set(ids)]);
-  } catch (error) {
-    const plans = records.map(
-      (record): Plan => ({ record, action: { kind: "backoff", cause: String(error) } }),
+    const state = await deps.ledger.readState(
+      [...new Set(present.map((message) => message.deliveryId))],
+      [...new Set(present.map((message) => message.webhookId))],
     );
-    await Promise.all(plans.map((plan) => backoff(plan, "ledger_read_failed")));
-    return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
+    plans = await Promise.all(
+      records.map((record, index) =>
+        duplicates.has(index)
+          ? { record, message: messages[index], action: { kind: "superseded" } as const }
+          : planRecord(record, messages[index], state, deps),
+      ),
+    );
+  } catch {
+    plans = records.map((record, index) => ({
+      record,
+      message: messages[index],
+      action: { kind: "backoff", cause: "ledger_read_failed" } as const,
+    }));
   }
-
-  const plans = await Promise.all(
-    records.map((record, index) => planRecord(record, messages[index], previous, deps)),
-  );
 
   const writes = plans.flatMap((plan) => (plan.write ? [plan.write] : []));
   let unwritten: Set<string>;
@@ -366,7 +473,6 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
     unwritten = new Set(writes.map((write) => write.delivery.id));
   }
 
-  const letters: DeadLetter[] = [];
   await Promise.all(
     plans.map(async (plan) => {
       const fields = logFields(plan);
@@ -381,11 +487,15 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
             deps.log.info("delivered", { ...fields, statusCode: plan.write.attempt?.statusCode });
           }
           return;
+        case "superseded":
+          deps.log.info("superseded copy discarded; another copy owns this delivery", fields);
+          return;
         case "backoff":
           return backoff(plan, action.cause);
+        case "not_yet_due":
         case "retry":
           failed.add(plan.record.messageId);
-          deps.log.info("retry scheduled", {
+          deps.log.info(action.kind === "retry" ? "retry scheduled" : "not yet due; hidden until then", {
             ...fields,
             delaySeconds: action.delaySeconds,
             reason: plan.write?.delivery.lastError,
@@ -397,15 +507,7 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
               deps.log.warn("ChangeMessageVisibility failed", { ...fields, error: String(error) });
             });
         case "dead_letter":
-          letters.push({
-            messageId: plan.record.messageId,
-            body: plan.record.body,
-            reason: action.reason,
-            deliveryId: plan.message?.deliveryId,
-            webhookId: plan.message?.webhookId,
-            eventId: plan.message?.eventId,
-            attempts: plan.write?.delivery.attempts,
-          });
+          letters.push(letterOf(plan, action.reason));
           return;
       }
     }),

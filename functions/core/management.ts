@@ -1,19 +1,11 @@
 /**
  * The management use cases behind the API, over injected ports: webhooks (create, update, delete, rotate,
- * test), and recovery of deliveries (retry one, recover a webhook's failures, redrive the DLQ).
+ * test). Recovery of deliveries (retry, recover, redrive) is in `recovery.ts`.
  */
 import { ConflictError, NotFoundError, PreconditionFailedError } from "./errors.ts";
 import { deliveryIdFor, newWebhookId } from "./ids.ts";
-import type { Delivery, DeliveryMessage, Webhook } from "./model.ts";
-import {
-  buildStoredEvent,
-  type DeliveryEnqueuer,
-  deliveryMessage,
-  type EventStore,
-  fanOut,
-  type StoredEvent,
-  type SubscriptionLookup,
-} from "./publish.ts";
+import type { Webhook } from "./model.ts";
+import { buildStoredEvent, type PublishDeps, publishNew } from "./publish.ts";
 import { DEFAULT_ROTATION_GRACE_SECONDS, rotatedVersions } from "./signing-secrets.ts";
 import type { CreateWebhookInput, UpdateWebhookInput } from "./webhook-schemas.ts";
 import { newWebhookRecord } from "./webhooks.ts";
@@ -31,20 +23,9 @@ export interface SecretIssuer {
   delete(webhookId: string): Promise<void>;
 }
 
-export interface DeliveryStore {
-  getDelivery(id: string): Promise<Delivery | undefined>;
-  /** Writes the delivery's new state (a reset before a manual retry or a redrive). */
-  save(delivery: Delivery): Promise<void>;
-}
-
-export interface ManagementDeps {
+export interface ManagementDeps extends PublishDeps {
   readonly webhooks: WebhookStore;
   readonly secrets: SecretIssuer;
-  readonly deliveries: DeliveryStore;
-  readonly events: EventStore & { get(eventId: string): Promise<StoredEvent | undefined> };
-  readonly subscriptions: SubscriptionLookup;
-  readonly queue: DeliveryEnqueuer;
-  readonly now: () => Date;
 }
 
 /** What the API shows of a webhook: never a secret, nor the internal secret version ids. */
@@ -159,46 +140,6 @@ export async function sendTestEvent(id: string, deps: ManagementDeps) {
     deps.now(),
     "serverless-webhooks",
   );
-  await deps.events.createIfAbsent(event);
-  const direct = {
-    ...deps,
-    queue: {
-      enqueue: (messages: readonly DeliveryMessage[]) =>
-        deps.queue.enqueue(messages.map((message) => ({ ...message, direct: true }))),
-    },
-  };
-  await fanOut(event, [webhook.id], direct);
+  await publishNew({ ...event, recipients: [webhook.id] }, deps);
   return { eventId: event.id, deliveryId: deliveryIdFor(event.id, webhook.id) };
-}
-
-/** The state a delivery starts a new series of attempts from (manual retry, recover, redrive). */
-export function resetForNewSeries(delivery: Delivery, now: Date): Delivery {
-  return {
-    ...delivery,
-    status: "pending",
-    attempts: 0,
-    series: (delivery.series ?? 0) + 1,
-    nextAttemptAt: now.toISOString(),
-    reason: undefined,
-    updatedAt: now.toISOString(),
-  };
-}
-
-/** Re-enqueues one delivery now: a new series of attempts, same event and therefore the same webhook-id. */
-export async function retryDelivery(deliveryId: string, deps: ManagementDeps): Promise<Delivery> {
-  const delivery = await deps.deliveries.getDelivery(deliveryId);
-  if (!delivery) throw new NotFoundError(`delivery ${deliveryId}`);
-  if (delivery.status === "pending" || delivery.status === "retrying") {
-    throw new ConflictError(
-      `delivery ${deliveryId} is still ${delivery.status}; it will be attempted again by itself`,
-    );
-  }
-  const event = await deps.events.get(delivery.eventId);
-  if (!event)
-    throw new ConflictError(`event ${delivery.eventId} has expired; the delivery cannot be retried`);
-  const reset = resetForNewSeries(delivery, deps.now());
-  await deps.deliveries.save(reset);
-  const message = deliveryMessage(event, delivery.webhookId);
-  await deps.queue.enqueue([{ ...message, direct: true }]);
-  return reset;
 }

@@ -86,8 +86,13 @@ export interface Delivery {
   readonly status: DeliveryStatus;
   /** Attempts made in the current series: the authoritative count, not SQS's receive count. */
   readonly attempts: number;
-  /** Bumped by a manual retry or a redrive, which start a new series of attempts (same webhook-id). */
+  /** Bumped by a manual retry, a recover or a redrive, which start a new series of attempts (same webhook-id). */
   readonly series?: number | undefined;
+  /**
+   * Which queue message owns the current series: a repeated fan-out or the reconciler enqueues a higher copy,
+   * and a message whose (series, copy) is below the record's is a superseded duplicate (see `copyStanding`).
+   */
+  readonly copy?: number | undefined;
   readonly nextAttemptAt?: string | undefined;
   readonly lastStatusCode?: number | undefined;
   readonly lastError?: string | undefined;
@@ -123,7 +128,11 @@ export const deliveryMessageSchema = z.strictObject({
   eventType: z.string().check(z.minLength(1)),
   /** The exact body to send; absent when too large to inline (read from the event record instead). */
   body: z.optional(z.string()),
-  /** Addressed to this webhook alone (a test event), whatever its subscriptions. */
+  /** Addressed to this webhook alone (a test event, a manual retry), whatever its subscriptions. */
   direct: z.optional(z.boolean()),
+  /** The series of attempts this message belongs to (0 for the first; see `Delivery.series`). */
+  series: z.optional(z.int().check(z.minimum(0))),
+  /** Which copy of the series this message is (see `Delivery.copy`). */
+  copy: z.optional(z.int().check(z.minimum(0))),
 });
 export type DeliveryMessage = z.infer<typeof deliveryMessageSchema>;

@@ -7,6 +7,7 @@ import { ConflictError, PayloadTooLargeError } from "./errors.ts";
 import { patternsMatching } from "./event-types.ts";
 import { deliveryIdFor, newEventId } from "./ids.ts";
 import {
+  type Delivery,
   type DeliveryMessage,
   EVENT_VERSION,
   type EventEnvelope,
@@ -22,18 +23,35 @@ import {
  */
 export const INLINE_BODY_LIMIT_BYTES = 6 * 1024;
 
+/**
+ * How long a publisher owns an event's fan-out. A repeat of the publish (or the reconciler) takes an unfinished
+ * fan-out over only once the lease ran out: longer than the publish function's timeout, so a live publisher is
+ * never raced by a second fan-out (that would put two copies of each delivery in the queue).
+ */
+export const FANOUT_LEASE_SECONDS = 120;
+
 export interface StoredEvent extends EventEnvelope {
   /** The serialized envelope, delivered byte for byte. */
   readonly body: string;
   readonly fingerprint: string;
   /** Set once every delivery message is enqueued. */
   readonly fanout?: { readonly deliveries: number; readonly completedAt: string } | undefined;
+  /** Addressed to these webhooks alone (a test event) instead of the subscribers of its type. */
+  readonly recipients?: readonly string[] | undefined;
   readonly createdAt: string;
 }
 
+export interface FanOutLease {
+  /** 0 for the first publisher; each takeover adds one and becomes the `copy` of the messages it enqueues. */
+  readonly generation: number;
+  readonly until: string;
+}
+
 export interface EventStore {
-  /** Stores the event unless its id exists; returns the existing record in that case. */
-  createIfAbsent(event: StoredEvent): Promise<StoredEvent | undefined>;
+  /** Stores the event with a fan-out lease unless its id exists; returns the existing record in that case. */
+  createIfAbsent(event: StoredEvent, lease: FanOutLease): Promise<StoredEvent | undefined>;
+  /** Takes an unfinished fan-out over once its lease ran out: the new generation, or undefined. */
+  acquireFanOut(eventId: string, now: string, until: string): Promise<number | undefined>;
   markFannedOut(eventId: string, deliveries: number, at: string): Promise<void>;
 }
 
@@ -47,10 +65,16 @@ export interface DeliveryEnqueuer {
   enqueue(messages: readonly DeliveryMessage[]): Promise<void>;
 }
 
+export interface DeliveryLookup {
+  /** The delivery records that exist among these ids (strongly consistent). */
+  getDeliveries(deliveryIds: readonly string[]): Promise<Map<string, Delivery>>;
+}
+
 export interface PublishDeps {
   readonly events: EventStore;
   readonly subscriptions: SubscriptionLookup;
   readonly queue: DeliveryEnqueuer;
+  readonly deliveries: DeliveryLookup;
   readonly now: () => Date;
 }
 
@@ -76,13 +100,15 @@ export function buildStoredEvent(request: PublishRequest, now: Date, defaultSour
   return { ...envelope, body, fingerprint: requestFingerprint(content), createdAt: now.toISOString() };
 }
 
-export function deliveryMessage(event: StoredEvent, webhookId: string): DeliveryMessage {
+export function deliveryMessage(event: StoredEvent, webhookId: string, copy = 0): DeliveryMessage {
   return {
     deliveryId: deliveryIdFor(event.id, webhookId),
     eventId: event.id,
     webhookId,
     eventType: event.type,
     ...(Buffer.byteLength(event.body) <= INLINE_BODY_LIMIT_BYTES ? { body: event.body } : {}),
+    ...(event.recipients ? { direct: true } : {}),
+    ...(copy > 0 ? { copy } : {}),
   };
 }
 
@@ -93,13 +119,47 @@ async function subscribedWebhooks(type: string, subscriptions: SubscriptionLooku
   return [...new Set(perPattern.flat())];
 }
 
-/** Enqueues deliveries of `event` to `webhookIds` and records that the fan-out completed. */
-export async function fanOut(
+const recipientsOf = (event: StoredEvent, deps: PublishDeps) =>
+  event.recipients ? Promise.resolve([...event.recipients]) : subscribedWebhooks(event.type, deps.subscriptions);
+
+const leaseUntil = (now: Date) => new Date(now.getTime() + FANOUT_LEASE_SECONDS * 1000).toISOString();
+
+/** Enqueues deliveries of `event` to `webhookIds` as copy `generation`, and records that the fan-out completed. */
+async function fanOut(
   event: StoredEvent,
   webhookIds: readonly string[],
+  generation: number,
   deps: PublishDeps,
-): Promise<number> {
-  await deps.queue.enqueue(webhookIds.map((webhookId) => deliveryMessage(event, webhookId)));
+): Promise<void> {
+  await deps.queue.enqueue(webhookIds.map((webhookId) => deliveryMessage(event, webhookId, generation)));
+  await deps.events.markFannedOut(event.id, webhookIds.length, deps.now().toISOString());
+}
+
+/** Stores a new event and fans it out; throws (safe to repeat) if the event was already stored. */
+export async function publishNew(event: StoredEvent, deps: PublishDeps): Promise<number> {
+  const existing = await deps.events.createIfAbsent(event, { generation: 0, until: leaseUntil(deps.now()) });
+  if (existing) throw new ConflictError(`event ${event.id} already exists`);
+  const webhookIds = await recipientsOf(event, deps);
+  await fanOut(event, webhookIds, 0, deps);
+  return webhookIds.length;
+}
+
+/**
+ * Finishes a fan-out that a crash interrupted, once its lease ran out: only for deliveries that no message has
+ * reached yet (no record), as the next copy, so that any message the crashed publisher did enqueue and this one
+ * can never both run a chain of attempts. Returns the number of recipients, or undefined if another publisher
+ * holds the lease (or finished meanwhile).
+ */
+export async function resumeFanOut(event: StoredEvent, deps: PublishDeps): Promise<number | undefined> {
+  const now = deps.now();
+  const generation = await deps.events.acquireFanOut(event.id, now.toISOString(), leaseUntil(now));
+  if (generation === undefined) return undefined;
+  const webhookIds = await recipientsOf(event, deps);
+  const started = await deps.deliveries.getDeliveries(
+    webhookIds.map((webhookId) => deliveryIdFor(event.id, webhookId)),
+  );
+  const missing = webhookIds.filter((webhookId) => !started.has(deliveryIdFor(event.id, webhookId)));
+  await deps.queue.enqueue(missing.map((webhookId) => deliveryMessage(event, webhookId, generation)));
   await deps.events.markFannedOut(event.id, webhookIds.length, deps.now().toISOString());
   return webhookIds.length;
 }
@@ -109,16 +169,22 @@ export async function publish(
   deps: PublishDeps,
   defaultSource = "api",
 ): Promise<PublishResult> {
-  const candidate = buildStoredEvent(request, deps.now(), defaultSource);
-  const existing = await deps.events.createIfAbsent(candidate);
+  const now = deps.now();
+  const candidate = buildStoredEvent(request, now, defaultSource);
+  const existing = await deps.events.createIfAbsent(candidate, { generation: 0, until: leaseUntil(now) });
   if (existing && existing.fingerprint !== candidate.fingerprint) {
     throw new ConflictError(`event ${candidate.id} was already published with a different payload`);
   }
-  if (existing?.fanout)
+  if (!existing) {
+    const webhookIds = await recipientsOf(candidate, deps);
+    await fanOut(candidate, webhookIds, 0, deps);
+    return { eventId: candidate.id, deliveries: webhookIds.length, duplicate: false };
+  }
+  if (existing.fanout)
     return { eventId: existing.id, deliveries: existing.fanout.deliveries, duplicate: true };
-  // A new event, or a repeat of one whose fan-out was interrupted: (re)enqueue. Delivery ids are derived from
-  // (event, webhook), so a repeated message addresses the same delivery and carries the same webhook-id.
-  const event = existing ?? candidate;
-  const deliveries = await fanOut(event, await subscribedWebhooks(event.type, deps.subscriptions), deps);
-  return { eventId: event.id, deliveries, duplicate: existing !== undefined };
+  // A repeat while the fan-out is unfinished: another publisher is at it (its lease holds), or it crashed and
+  // this repeat takes over once the lease ran out. Either way one fan-out, and the event is stored.
+  const resumed = await resumeFanOut(existing, deps);
+  const deliveries = resumed ?? (await recipientsOf(existing, deps)).length;
+  return { eventId: existing.id, deliveries, duplicate: true };
 }

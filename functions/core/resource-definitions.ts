@@ -15,6 +15,8 @@ export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey: KeyAttribute;
+  /** What the index copies: every attribute (listings), or the keys alone (a lookup that reads the table after). */
+  readonly projection: "ALL" | "KEYS_ONLY";
 }
 
 export interface TableDefinition {
@@ -47,6 +49,8 @@ const DAY = 24 * HOUR;
  * webhook `WEBHOOK#id / META`, subscription index `SUB#pattern / WEBHOOK#id`, event `EVENT#id / META`,
  * delivery `DELIVERY#id / META`, attempt `DELIVERY#id / ATTEMPT#n`. `gsi1` and `gsi2` serve the
  * listings (webhooks, an event's deliveries, attempts per webhook newest first, failed deliveries by time).
+ * `gsi3` is sparse and keys-only: the reconciler's view of work that is due (live deliveries, unfinished
+ * fan-outs), sharded over `DUE#00000`…`DUE#00015`.
  */
 export const webhooksTable: TableDefinition = {
   logicalName: "Webhooks",
@@ -57,11 +61,19 @@ export const webhooksTable: TableDefinition = {
       indexName: "gsi1",
       partitionKey: { name: "gsi1pk", type: "S" },
       sortKey: { name: "gsi1sk", type: "S" },
+      projection: "ALL",
     },
     {
       indexName: "gsi2",
       partitionKey: { name: "gsi2pk", type: "S" },
       sortKey: { name: "gsi2sk", type: "S" },
+      projection: "ALL",
+    },
+    {
+      indexName: "gsi3",
+      partitionKey: { name: "gsi3pk", type: "S" },
+      sortKey: { name: "gsi3sk", type: "S" },
+      projection: "KEYS_ONLY",
     },
   ],
   timeToLiveAttribute: "expiresAt",
@@ -91,3 +103,11 @@ export const deadLetterQueue: QueueDefinition = {
 };
 
 export const tables = [webhooksTable] as const;
+
+/**
+ * The reconciler re-enqueues live work only once it is this far past due: beyond the longest dependency backoff
+ * (10 min), so an outage's backoffs are never mistaken for stranded work.
+ */
+export const DEFAULT_RECONCILE_GRACE_SECONDS = 20 * 60;
+/** How often the deployed reconciler runs (an EventBridge schedule). */
+export const RECONCILE_INTERVAL_MINUTES = 5;

@@ -70,3 +70,15 @@ export function parseSchedule(text: string): number[] {
   }
   return steps;
 }
+
+/** Longest wait after a failure of our own dependencies: well inside the reconciler's grace. */
+export const MAX_DEPENDENCY_BACKOFF_SECONDS = 600;
+
+/**
+ * Wait after a dependency failure on the `receives`-th receive: `base` doubling per receive, capped, so that a
+ * 15-minute DynamoDB or Secrets Manager outage costs a handful of receives, not 30.
+ */
+export function dependencyBackoffSeconds(base: number, receives: number): number {
+  const doublings = Math.min(Math.max(0, receives - 1), 16);
+  return Math.min(MAX_DEPENDENCY_BACKOFF_SECONDS, Math.max(base, base * 2 ** doublings));
+}

@@ -1,11 +1,14 @@
 /**
  * A small per-container cache: entries expire after `ttlMs`, the oldest is evicted beyond `maxEntries`, and
- * concurrent loads of one key share a single in-flight promise (a failed load is not cached).
+ * concurrent loads of one key share a single in-flight promise (a failed load is not cached, nor a value
+ * that `keepIf` refuses).
  */
-export interface TtlCacheOptions {
+export interface TtlCacheOptions<V> {
   readonly ttlMs: number;
   readonly maxEntries: number;
   readonly now?: () => number;
+  /** Keep a loaded value only if this holds (e.g. never cache "absent"); concurrent loads still share it. */
+  readonly keepIf?: (value: V) => boolean;
 }
 
 interface Entry<V> {
@@ -15,10 +18,10 @@ interface Entry<V> {
 
 export class TtlCache<V> {
   readonly #entries = new Map<string, Entry<V>>();
-  readonly #options: TtlCacheOptions;
+  readonly #options: TtlCacheOptions<V>;
   readonly #now: () => number;
 
-  constructor(options: TtlCacheOptions) {
+  constructor(options: TtlCacheOptions<V>) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
   }
@@ -34,9 +37,13 @@ export class TtlCache<V> {
     this.#entries.delete(key);
     const value = load();
     this.#entries.set(key, { value, expiresAt: now + this.#options.ttlMs });
-    value.catch(() => {
+    const forget = () => {
       if (this.#entries.get(key)?.value === value) this.#entries.delete(key);
-    });
+    };
+    const keepIf = this.#options.keepIf;
+    value.then((loaded) => {
+      if (keepIf && !keepIf(loaded)) forget();
+    }, forget);
     if (this.#entries.size > this.#options.maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);

@@ -35,6 +35,7 @@ function tableFromDefinition(
       indexName: index.indexName,
       partitionKey: attribute(index.partitionKey),
       sortKey: attribute(index.sortKey),
+      projectionType: dynamodb.ProjectionType[index.projection],
     })),
     timeToLiveAttribute: definition.timeToLiveAttribute,
     billing: dynamodb.Billing.onDemand(),
