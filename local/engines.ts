@@ -3,6 +3,7 @@
  * and the project's Secrets Manager emulator (in-process). Each listens on a free loopback port.
  */
 import { join } from "node:path";
+import type { FauxqsServer } from "fauxqs";
 import type { AwsClientConfig } from "#aws/clients.ts";
 import { type DynamoDbLocal, startDynamoDbLocal } from "./dynamodb-local.ts";
 import { startSecretsManagerEmulator } from "./secrets-manager-emulator.ts";
@@ -19,6 +20,7 @@ export interface EngineEndpoints {
 
 export interface LocalEngines {
   readonly endpoints: EngineEndpoints;
+  readonly sqs: FauxqsServer;
   readonly dynamoDbPid: number | undefined;
   stop(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export async function startEngines(options: StartEnginesOptions = {}): Promise<L
       ),
       // In memory even in local mode: fauxqs 2.4's SQLite persistence loses in-flight messages (a visibility
       // change after a receive fails with MessageNotInflight and the message is gone), which would break retries.
+      // Local mode keeps its queues across restarts with its own journal instead (local/queue-journal.ts).
       startSqsLocal().then((engine) => {
         stops.push(engine.stop);
         return engine;
@@ -60,6 +63,7 @@ export async function startEngines(options: StartEnginesOptions = {}): Promise<L
     ]);
     return {
       endpoints: { dynamodb: dynamo.endpoint, sqs: sqs.endpoint, secretsManager: secrets.endpoint },
+      sqs: sqs.server,
       dynamoDbPid: dynamo.pid,
       stop: stopAll,
     };

@@ -7,17 +7,21 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { createAwsClients } from "#aws/clients.ts";
 import { createRuntime } from "#aws/runtime.ts";
 import { parseConfig } from "#core/config.ts";
+import { deadLetterQueue, deliveryQueue } from "#core/resource-definitions.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
+import { runReconciler } from "#functions/reconcile/create-handler.ts";
 import { createLocalApi } from "./api-gateway.ts";
 import { type EngineEndpoints, LOCAL_REGION, localClientConfig, startEngines } from "./engines.ts";
 import { EVENTBRIDGE_PATH } from "./paths.ts";
 import { provisionResources } from "./provision.ts";
+import { createQueueJournal } from "./queue-journal.ts";
 import { createQueuePoller } from "./queue-poller.ts";
 
 export { EVENTBRIDGE_PATH };
@@ -83,7 +87,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   try {
     const clients = createAwsClients(localClientConfig(engines.endpoints));
-    const resources = await provisionResources(clients, options.prefix ?? "local");
+    const prefix = options.prefix ?? "local";
+    const resources = await provisionResources(clients, prefix);
+    const journal = createQueueJournal({
+      server: engines.sqs,
+      file: join(options.dataDir, "queues.json"),
+      queueNames: [`${prefix}-${deliveryQueue.logicalName}`, `${prefix}-${deadLetterQueue.logicalName}`],
+    });
+    const restored = await journal.restore();
+    journal.start();
+    cleanup.push(() => journal.stop());
     const config = parseConfig({
       ...options.environment,
       AWS_REGION: LOCAL_REGION,
@@ -101,6 +114,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const logger = new Logger({ serviceName: "serverless-webhooks", logLevel });
     const runtime = createRuntime(config, { clients, logger });
     cleanup.push(async () => runtime.http.close());
+    if (Object.values(restored).some((count) => count > 0))
+      logger.info("queues restored from the journal", { restored });
     const publish = createPublishHandler(runtime);
     const api = createApiHandler(runtime);
     const deliver = createDeliverHandler(runtime);
@@ -125,6 +140,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanup.push(async () => {
       await Promise.all(pollers.map((poller) => poller.stop()));
     });
+
+    // As the deployed schedule does: at start (work a kill stranded), then every minute.
+    const reconcileNow = () =>
+      runReconciler(runtime).catch((error: unknown) =>
+        logger.error("reconciler", { error: error instanceof Error ? error.message : String(error) }),
+      );
+    await reconcileNow();
+    const reconcileEveryMs = Math.max(
+      1000,
+      Number(options.environment?.SW_RECONCILE_INTERVAL_MS ?? 60_000) || 60_000,
+    );
+    const reconcileTimer = setInterval(() => void reconcileNow(), reconcileEveryMs);
+    reconcileTimer.unref();
+    cleanup.push(async () => clearInterval(reconcileTimer));
 
     type Answer = { status: number; body: string; headers?: Record<string, string> };
     const handle = async (request: IncomingMessage): Promise<Answer> => {

@@ -1,9 +1,11 @@
 /** Runs the fauxqs SQS emulator in-process on a free port. */
-import { startFauxqs } from "fauxqs";
+import { type FauxqsServer, startFauxqs } from "fauxqs";
 
 export interface SqsLocal {
   readonly endpoint: string;
   readonly port: number;
+  /** The emulator itself: local mode's queue journal inspects and restores messages through it. */
+  readonly server: FauxqsServer;
   stop(): Promise<void>;
 }
 
@@ -13,5 +15,10 @@ export async function startSqsLocal(options: { dataDir?: string; port?: number }
     logger: false,
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
-  return { endpoint: `http://127.0.0.1:${server.port}`, port: server.port, stop: () => server.stop() };
+  return {
+    endpoint: `http://127.0.0.1:${server.port}`,
+    port: server.port,
+    server,
+    stop: () => server.stop(),
+  };
 }

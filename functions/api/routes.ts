@@ -231,14 +231,19 @@ async function dlqRoute(event: ProxyRequest, { dlq }: RouteContext): Promise<Htt
   return jsonResponse(200, { data: messages, truncated });
 }
 
-async function redriveRoute(event: ProxyRequest, { runtime, dlq, recovery }: RouteContext): Promise<HttpResponse> {
+async function redriveRoute(
+  event: ProxyRequest,
+  { runtime, dlq, recovery }: RouteContext,
+): Promise<HttpResponse> {
   const input = parseWith(redriveSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
   const result = await dlq.redrive(
     { webhookId: input.webhookId, limit: input.limit ?? 100 },
     (letters) => settleLetters(letters, recovery),
     async (moved) => {
       // The moved messages outrank these records, so a failed write here cannot send anything twice.
-      const unwritten = await runtime.deliveries.saveAll(moved).catch(() => new Set(moved.map(({ id }) => id)));
+      const unwritten = await runtime.deliveries
+        .saveAll(moved)
+        .catch(() => new Set(moved.map(({ id }) => id)));
       if (unwritten.size > 0)
         runtime.logger.warn("redrive: delivery records not reset", { deliveries: unwritten.size });
     },

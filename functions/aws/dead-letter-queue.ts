@@ -197,7 +197,10 @@ export class DeadLetterQueue {
           await this.#sqs.send(
             new DeleteMessageBatchCommand({
               QueueUrl: this.#dlqUrl,
-              Entries: group.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+              Entries: group.map((message, index) => ({
+                Id: String(index),
+                ReceiptHandle: message.ReceiptHandle,
+              })),
             }),
           );
         }

@@ -86,6 +86,23 @@ export class DynamoEventRepository {
     }
   }
 
+  async releaseFanOut(eventId: string, generation: number): Promise<void> {
+    try {
+      await this.#documents.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.event(eventId),
+          UpdateExpression: "SET fanoutLease.#until = :expired",
+          ConditionExpression: "attribute_not_exists(fanout) AND fanoutLease.generation = :generation",
+          ExpressionAttributeNames: { "#until": "until" },
+          ExpressionAttributeValues: { ":expired": new Date(0).toISOString(), ":generation": generation },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
   async markFannedOut(eventId: string, deliveries: number, at: string): Promise<void> {
     await this.#documents.send(
       new UpdateCommand({

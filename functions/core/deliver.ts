@@ -206,21 +206,30 @@ function secondsUntilDue(previous: Delivery | undefined, now: Date): number {
   return seconds > 5 ? Math.min(seconds, MAX_RETRY_DELAY_SECONDS) : 0;
 }
 
-async function attemptOne(
+/** The record as this message's series sees it, or "superseded" when the message is a stale duplicate. */
+function currentSeries(
   message: DeliveryMessage,
   record: Delivery | undefined,
-  webhook: Webhook | undefined,
-  deps: DeliverDeps,
-): Promise<Settled> {
-  const nowDate = deps.now();
-  const now = nowDate.toISOString();
+): Delivery | undefined | "superseded" {
   const standing = copyStanding(message, record);
-  if (standing === "superseded") return { action: { kind: "superseded" } };
+  if (standing === "superseded") return standing;
   // A new series starts from zero attempts; the record's terminal state belongs to the series it ends.
-  const previous: Delivery | undefined =
-    standing === "fresh" && record
-      ? { ...record, status: "pending", attempts: 0, reason: undefined, nextAttemptAt: undefined }
-      : record;
+  return standing === "fresh" && record
+    ? { ...record, status: "pending", attempts: 0, reason: undefined, nextAttemptAt: undefined }
+    : record;
+}
+
+/**
+ * Outcomes decided before any request (a settled delivery, one not yet due, a webhook gone or off), or the
+ * webhook to send to.
+ */
+function settledWithoutSending(
+  message: DeliveryMessage,
+  previous: Delivery | undefined,
+  webhook: Webhook | undefined,
+  nowDate: Date,
+): Settled | { readonly webhook: Webhook } {
+  const now = nowDate.toISOString();
   // Terminal states: this message is a duplicate, or a previous run recorded the outcome and then stopped.
   if (previous?.status === "delivered" || previous?.status === "dropped")
     return { action: { kind: "delete" } };
@@ -228,7 +237,6 @@ async function attemptOne(
     return { action: { kind: "dead_letter", reason: previous.reason ?? "failed" } };
   const wait = secondsUntilDue(previous, nowDate);
   if (wait > 0) return { action: { kind: "not_yet_due", delaySeconds: wait } };
-
   // Read in this batch, strongly consistent: absent means deleted, not "not replicated yet".
   if (!webhook) return dropped(message, previous, now, "webhook_deleted");
   if (!webhook.active) return dropped(message, previous, now, "webhook_disabled");
@@ -236,6 +244,22 @@ async function attemptOne(
   if (!message.direct && !webhook.eventTypes.some((pattern) => patternMatches(pattern, message.eventType))) {
     return dropped(message, previous, now, "unsubscribed");
   }
+  return { webhook };
+}
+
+async function attemptOne(
+  message: DeliveryMessage,
+  record: Delivery | undefined,
+  found: Webhook | undefined,
+  deps: DeliverDeps,
+): Promise<Settled> {
+  const nowDate = deps.now();
+  const now = nowDate.toISOString();
+  const previous = currentSeries(message, record);
+  if (previous === "superseded") return { action: { kind: "superseded" } };
+  const gate = settledWithoutSending(message, previous, found, nowDate);
+  if ("action" in gate) return gate;
+  const { webhook } = gate;
   const body = message.body ?? (await deps.events.body(message.eventId));
   if (body === undefined) return dropped(message, previous, now, "event_expired");
   const secrets = await deps.secrets.get(webhook.id, signingVersions(webhook, nowDate));
@@ -390,15 +414,15 @@ function logFields(plan: Plan): Record<string, unknown> {
 function duplicatesInBatch(messages: readonly (DeliveryMessage | undefined)[]): Set<number> {
   const best = new Map<string, number>();
   const rank = (message: DeliveryMessage) => [message.series ?? 0, message.copy ?? 0] as const;
-  messages.forEach((message, index) => {
-    if (!message) return;
+  for (const [index, message] of messages.entries()) {
+    if (!message) continue;
     const current = best.get(message.deliveryId);
     const other = current === undefined ? undefined : messages[current];
-    if (!other) return void best.set(message.deliveryId, index);
     const [series, copy] = rank(message);
-    const [otherSeries, otherCopy] = rank(other);
-    if (series > otherSeries || (series === otherSeries && copy > otherCopy)) best.set(message.deliveryId, index);
-  });
+    const [otherSeries, otherCopy] = other ? rank(other) : [-1, -1];
+    if (series > otherSeries || (series === otherSeries && copy > otherCopy))
+      best.set(message.deliveryId, index);
+  }
   const kept = new Set(best.values());
   return new Set(messages.flatMap((message, index) => (message && !kept.has(index) ? [index] : [])));
 }
@@ -437,7 +461,10 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
     failed.add(plan.record.messageId);
     deps.log.warn("dependency failure; retrying without consuming an attempt", { ...logFields(plan), cause });
     await deps.queue
-      .retryLater(plan.record.receiptHandle, dependencyBackoffSeconds(deps.dependencyBackoffSeconds, receives))
+      .retryLater(
+        plan.record.receiptHandle,
+        dependencyBackoffSeconds(deps.dependencyBackoffSeconds, receives),
+      )
       .catch(() => undefined);
   };
 

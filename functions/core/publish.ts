@@ -53,6 +53,8 @@ export interface EventStore {
   /** Takes an unfinished fan-out over once its lease ran out: the new generation, or undefined. */
   acquireFanOut(eventId: string, now: string, until: string): Promise<number | undefined>;
   markFannedOut(eventId: string, deliveries: number, at: string): Promise<void>;
+  /** Gives a failed fan-out's lease up at once, so that the producer's repeat may take over without waiting. */
+  releaseFanOut(eventId: string, generation: number): Promise<void>;
 }
 
 export interface SubscriptionLookup {
@@ -120,19 +122,30 @@ async function subscribedWebhooks(type: string, subscriptions: SubscriptionLooku
 }
 
 const recipientsOf = (event: StoredEvent, deps: PublishDeps) =>
-  event.recipients ? Promise.resolve([...event.recipients]) : subscribedWebhooks(event.type, deps.subscriptions);
+  event.recipients
+    ? Promise.resolve([...event.recipients])
+    : subscribedWebhooks(event.type, deps.subscriptions);
 
 const leaseUntil = (now: Date) => new Date(now.getTime() + FANOUT_LEASE_SECONDS * 1000).toISOString();
 
-/** Enqueues deliveries of `event` to `webhookIds` as copy `generation`, and records that the fan-out completed. */
+/**
+ * Enqueues deliveries of `event` to `webhookIds` as copy `generation`, and records that the fan-out to
+ * `recipients` completed.
+ */
 async function fanOut(
   event: StoredEvent,
   webhookIds: readonly string[],
+  recipients: number,
   generation: number,
   deps: PublishDeps,
 ): Promise<void> {
-  await deps.queue.enqueue(webhookIds.map((webhookId) => deliveryMessage(event, webhookId, generation)));
-  await deps.events.markFannedOut(event.id, webhookIds.length, deps.now().toISOString());
+  try {
+    await deps.queue.enqueue(webhookIds.map((webhookId) => deliveryMessage(event, webhookId, generation)));
+  } catch (error) {
+    await deps.events.releaseFanOut(event.id, generation).catch(() => undefined);
+    throw error;
+  }
+  await deps.events.markFannedOut(event.id, recipients, deps.now().toISOString());
 }
 
 /** Stores a new event and fans it out; throws (safe to repeat) if the event was already stored. */
@@ -140,7 +153,7 @@ export async function publishNew(event: StoredEvent, deps: PublishDeps): Promise
   const existing = await deps.events.createIfAbsent(event, { generation: 0, until: leaseUntil(deps.now()) });
   if (existing) throw new ConflictError(`event ${event.id} already exists`);
   const webhookIds = await recipientsOf(event, deps);
-  await fanOut(event, webhookIds, 0, deps);
+  await fanOut(event, webhookIds, webhookIds.length, 0, deps);
   return webhookIds.length;
 }
 
@@ -159,8 +172,7 @@ export async function resumeFanOut(event: StoredEvent, deps: PublishDeps): Promi
     webhookIds.map((webhookId) => deliveryIdFor(event.id, webhookId)),
   );
   const missing = webhookIds.filter((webhookId) => !started.has(deliveryIdFor(event.id, webhookId)));
-  await deps.queue.enqueue(missing.map((webhookId) => deliveryMessage(event, webhookId, generation)));
-  await deps.events.markFannedOut(event.id, webhookIds.length, deps.now().toISOString());
+  await fanOut(event, missing, webhookIds.length, generation, deps);
   return webhookIds.length;
 }
 
@@ -177,7 +189,7 @@ export async function publish(
   }
   if (!existing) {
     const webhookIds = await recipientsOf(candidate, deps);
-    await fanOut(candidate, webhookIds, 0, deps);
+    await fanOut(candidate, webhookIds, webhookIds.length, 0, deps);
     return { eventId: candidate.id, deliveries: webhookIds.length, duplicate: false };
   }
   if (existing.fanout)

@@ -19,7 +19,12 @@ export interface RecoveryDeliveryStore {
   /** Writes the records; returns the ids not written. */
   saveAll(deliveries: readonly Delivery[]): Promise<Set<string>>;
   /** A webhook's deliveries that ended failed and were last updated within [since, until), up to `limit`. */
-  failedDeliveriesOfWebhook(webhookId: string, since: string, until: string, limit: number): Promise<Delivery[]>;
+  failedDeliveriesOfWebhook(
+    webhookId: string,
+    since: string,
+    until: string,
+    limit: number,
+  ): Promise<Delivery[]>;
 }
 
 export interface RecoveryEventStore {
@@ -124,7 +129,9 @@ export async function settleLetters(
   letters: readonly DeliveryMessage[],
   deps: Pick<RecoveryDeps, "deliveries" | "now" | "random">,
 ): Promise<LetterSettlement[]> {
-  const records = await deps.deliveries.getDeliveries([...new Set(letters.map((letter) => letter.deliveryId))]);
+  const records = await deps.deliveries.getDeliveries([
+    ...new Set(letters.map((letter) => letter.deliveryId)),
+  ]);
   const now = deps.now();
   const moving = new Set<string>();
   return letters.map((letter): LetterSettlement => {

@@ -10,7 +10,12 @@ export function createDeliverHandler(runtime: Runtime) {
     const metrics = new BatchMetrics(runtime.metrics);
     try {
       return await deliverBatch(
-        event.Records.map(({ messageId, receiptHandle, body }) => ({ messageId, receiptHandle, body })),
+        event.Records.map(({ messageId, receiptHandle, body, attributes }) => ({
+          messageId,
+          receiptHandle,
+          body,
+          receiveCount: Number(attributes?.ApproximateReceiveCount) || undefined,
+        })),
         deliverDeps(runtime, metrics),
       );
     } finally {

@@ -25,7 +25,6 @@ export interface PipelineOptions {
   /** Production destination rules: https only, port 443, no private addresses. */
   readonly strictDestinations?: boolean;
   readonly timeoutMs?: number;
-  readonly webhookCacheTtlMs?: number;
   readonly runtime?: Partial<RuntimeOptions>;
   /** Wraps the deliver handler (to inject crashes). */
   readonly wrapDeliver?: (handler: SqsHandler) => SqsHandler;
@@ -46,7 +45,6 @@ export async function startPipeline(options: PipelineOptions = {}) {
     ALLOW_HTTP_DESTINATIONS: options.strictDestinations ? "false" : "true",
     ALLOWED_PORTS: options.strictDestinations ? "443" : "1-65535",
     ALLOW_PRIVATE_DESTINATIONS: options.strictDestinations ? "none" : (options.allowPrivate ?? "loopback"),
-    WEBHOOK_CACHE_TTL_MS: String(options.webhookCacheTtlMs ?? 0),
     DEPENDENCY_BACKOFF_SECONDS: "1",
   });
   const runtime: Runtime = createRuntime(config, {

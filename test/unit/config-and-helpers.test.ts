@@ -20,7 +20,12 @@ describe("parseConfig", () => {
       allowedPorts: [[443, 443]],
       allowPrivate: "none",
     });
-    expect(config).toMatchObject({ deliveryTimeoutMs: 15_000, retentionDays: 30, webhookCacheTtlMs: 30_000 });
+    expect(config).toMatchObject({
+      deliveryTimeoutMs: 15_000,
+      retentionDays: 30,
+      reconcileGraceSeconds: 1200,
+      deadLetterAfterReceives: 28,
+    });
   });
 
   it("fails fast naming every bad variable", () => {

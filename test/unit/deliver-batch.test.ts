@@ -42,17 +42,20 @@ function fakes(
   const retries: { receiptHandle: string; delaySeconds: number }[] = [];
   const letters: DeadLetter[] = [];
   const posts: { headers: Record<string, string>; body: string }[] = [];
+  const backoffs: string[] = [];
   const ledgerState = new Map((options.deliveries ?? []).map((delivery) => [delivery.id, delivery]));
+  const current = "webhook" in options ? options.webhook : webhook();
   const deps: DeliverDeps = {
-    webhooks: {
-      get: async () => ("webhook" in options ? options.webhook : webhook()),
-      disable: async () => undefined,
-    },
+    webhooks: { disable: async () => undefined },
     secrets: { get: async () => [secret] },
     events: { body: async () => undefined },
     ledger: {
-      getDeliveries: async (ids) =>
-        new Map(ids.flatMap((id) => (ledgerState.has(id) ? [[id, ledgerState.get(id) as Delivery]] : []))),
+      readState: async (ids) => ({
+        deliveries: new Map(
+          ids.flatMap((id) => (ledgerState.has(id) ? [[id, ledgerState.get(id) as Delivery]] : [])),
+        ),
+        webhooks: new Map(current ? [[current.id, current]] : []),
+      }),
       record: async (records) => {
         recorded.push(...records);
         return new Set();
@@ -81,12 +84,18 @@ function fakes(
     },
     retryPolicy: { scheduleSeconds: [10, 20], jitterRatio: 0 },
     dependencyBackoffSeconds: 7,
+    deadLetterAfterReceives: 10,
     now: () => NOW,
     random: () => 0.5,
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    metrics: { attempt: () => undefined, deadLettered: () => undefined, dropped: () => undefined },
+    metrics: {
+      attempt: () => undefined,
+      deadLettered: () => undefined,
+      dropped: () => undefined,
+      dependencyBackoff: (cause) => void backoffs.push(cause),
+    },
   };
-  return { deps, recorded, retries, letters, posts };
+  return { deps, recorded, retries, letters, posts, backoffs };
 }
 
 const failedIds = (result: { batchItemFailures: { itemIdentifier: string }[] }) =>
@@ -141,16 +150,24 @@ describe("deliverBatch", () => {
     expect(posts).toHaveLength(0);
   });
 
-  it("retries without consuming an attempt when its own dependencies fail (secrets, webhook store, ledger read)", async () => {
-    for (const broken of ["secrets", "webhooks", "ledger"] as const) {
-      const { deps, retries, recorded, posts } = fakes();
+  it("retries without consuming an attempt when its own dependencies fail (secrets, event body, batch read)", async () => {
+    for (const broken of ["secrets", "events", "ledger"] as const) {
+      const { deps, retries, recorded, posts, backoffs } = fakes();
       const failure = async () => {
         throw new Error("ThrottlingException");
       };
       if (broken === "secrets") deps.secrets.get = failure;
-      if (broken === "webhooks") deps.webhooks.get = failure;
-      if (broken === "ledger") deps.ledger.getDeliveries = failure;
-      const result = await deliverBatch([message(1), message(2)], deps);
+      if (broken === "events") deps.events.body = failure;
+      if (broken === "ledger") deps.ledger.readState = failure;
+      const records =
+        broken === "events"
+          ? [1, 2].map((n) => {
+              const { body: _inline, ...reference } = JSON.parse(message(n).body) as DeliveryMessage;
+              return { ...message(n), body: JSON.stringify(reference) };
+            })
+          : [message(1), message(2)];
+      const result = await deliverBatch(records, deps);
+      expect(backoffs, broken).toHaveLength(2);
       expect(failedIds(result), broken).toEqual(["m1", "m2"]);
       expect(
         retries.map((retry) => retry.delaySeconds),
@@ -254,5 +271,123 @@ describe("deliverBatch", () => {
     await deliverBatch([message(1)], deps);
     expect(Buffer.byteLength(recorded[0]?.attempt?.responseBody ?? "")).toBeLessThanOrEqual(4096);
     expect(recorded[0]?.attempt?.responseBody?.endsWith("é")).toBe(true);
+  });
+});
+
+describe("deliverBatch: one live chain per delivery, whatever the queue holds", () => {
+  const live = (overrides: Partial<Delivery>) =>
+    ({
+      id: "dlv_1",
+      eventId: "evt_1",
+      webhookId: "wh_1",
+      eventType: "order.completed",
+      status: "retrying",
+      attempts: 2,
+      series: 0,
+      copy: 0,
+      nextAttemptAt: NOW.toISOString(),
+      createdAt: NOW.toISOString(),
+      updatedAt: NOW.toISOString(),
+      ...overrides,
+    }) as Delivery;
+
+  it("discards a copy below the record (older series, or lower copy) without a request", async () => {
+    for (const [record, copy] of [
+      [live({ series: 1 }), { series: 0 }],
+      [live({ copy: 3 }), { copy: 2 }],
+    ] as const) {
+      const { deps, posts, recorded, letters } = fakes({ deliveries: [record] });
+      expect(failedIds(await deliverBatch([message(1, copy)], deps))).toEqual([]);
+      expect(posts).toHaveLength(0);
+      expect(recorded).toHaveLength(0);
+      expect(letters).toHaveLength(0);
+    }
+  });
+
+  it("a higher copy takes a live chain over and continues its attempt count", async () => {
+    const { deps, posts, recorded } = fakes({ deliveries: [live({ copy: 0, attempts: 2 })] });
+    await deliverBatch([message(1, { copy: 1 })], deps);
+    expect(posts[0]?.headers["x-webhook-attempt"]).toBe("3");
+    expect(recorded[0]?.delivery).toMatchObject({ copy: 1, attempts: 3 });
+  });
+
+  it("a higher copy of a settled series is discarded (one DLQ letter, nothing resent)", async () => {
+    const failed = live({ status: "failed", reason: "exhausted:http_500", copy: 0 });
+    const { deps, posts, letters } = fakes({ deliveries: [failed] });
+    await deliverBatch([message(1, { copy: 1 })], deps);
+    expect(posts).toHaveLength(0);
+    expect(letters).toHaveLength(0);
+  });
+
+  it("a newer series starts again at attempt 1 whatever the record says", async () => {
+    const { deps, posts, recorded } = fakes({
+      deliveries: [live({ status: "failed", attempts: 8, reason: "exhausted:http_500" })],
+    });
+    await deliverBatch([message(1, { series: 1, copy: 77, direct: true })], deps);
+    expect(posts[0]?.headers["x-webhook-attempt"]).toBe("1");
+    expect(recorded[0]?.delivery).toMatchObject({ series: 1, copy: 77, attempts: 1, status: "delivered" });
+    expect(recorded[0]?.attempt).toMatchObject({ series: 1, attempt: 1 });
+  });
+
+  it("two messages of one delivery in one batch make one request; the higher copy is the one kept", async () => {
+    const { deps, posts, recorded } = fakes();
+    const lower = { ...message(1, { copy: 0 }), messageId: "low", receiptHandle: "rl" };
+    const higher = { ...message(1, { copy: 1 }), messageId: "high", receiptHandle: "rh" };
+    expect(failedIds(await deliverBatch([lower, higher], deps))).toEqual([]);
+    expect(posts).toHaveLength(1);
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]?.delivery.copy).toBe(1);
+  });
+
+  it("a copy that arrives before its retry is due is hidden until then, without an attempt", async () => {
+    const due = new Date(NOW.getTime() + 600_000).toISOString();
+    const { deps, posts, retries, recorded } = fakes({ deliveries: [live({ nextAttemptAt: due })] });
+    expect(failedIds(await deliverBatch([message(1)], deps))).toEqual(["m1"]);
+    expect(posts).toHaveLength(0);
+    expect(recorded).toHaveLength(0);
+    expect(retries).toEqual([{ receiptHandle: "r1", delaySeconds: 600 }]);
+  });
+
+  it("backs off longer on each receive, and on the last allowed receive dead-letters with the reason", async () => {
+    const delays: number[] = [];
+    for (const receiveCount of [1, 2, 3, 9]) {
+      const { deps, retries } = fakes();
+      deps.secrets.get = async () => {
+        throw new Error("ThrottlingException");
+      };
+      await deliverBatch([{ ...message(1), receiveCount }], deps);
+      delays.push(retries[0]?.delaySeconds ?? -1);
+    }
+    expect(delays).toEqual([7, 14, 28, 600]);
+    const { deps, letters, retries, backoffs } = fakes();
+    deps.secrets.get = async () => {
+      throw new Error("ThrottlingException");
+    };
+    const result = await deliverBatch([{ ...message(1), receiveCount: 10 }], deps);
+    expect(failedIds(result)).toEqual([]);
+    expect(retries).toEqual([]);
+    expect(letters).toMatchObject([{ messageId: "m1", reason: "dependency_failure:Error" }]);
+    expect(backoffs).toEqual(["Error"]);
+  });
+
+  it("a webhook absent from one batch's read is seen in the next (absence is never cached)", async () => {
+    const { deps, recorded, posts } = fakes();
+    const reads = [new Map<string, Webhook>(), new Map([["wh_1", webhook()]])];
+    deps.ledger.readState = async () => ({ deliveries: new Map(), webhooks: reads.shift() ?? new Map() });
+    await deliverBatch([message(1)], deps);
+    await deliverBatch([message(2)], deps);
+    expect(recorded.map((record) => record.delivery.status)).toEqual(["dropped", "delivered"]);
+    expect(posts).toHaveLength(1);
+  });
+
+  it("disables on 410 only while the webhook still points at the URL that answered it", async () => {
+    const { deps } = fakes({
+      webhook: webhook({ url: "https://old.example.com/hook" }),
+      reply: () => ({ result: { kind: "response", status: 410 }, durationMs: 1 }),
+    });
+    const calls: string[] = [];
+    deps.webhooks.disable = async (id, reason, sentTo) => void calls.push(`${id} ${reason} ${sentTo}`);
+    await deliverBatch([message(1)], deps);
+    expect(calls).toEqual(["wh_1 http_410 https://old.example.com/hook"]);
   });
 });

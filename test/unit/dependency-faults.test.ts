@@ -63,6 +63,9 @@ const serverError = () =>
     $metadata: { httpStatusCode: 500 },
   });
 
+/** The batch read finds the webhook and no delivery record yet. */
+const webhookOnly = () => ({ Responses: { t: [{ pk: `WEBHOOK#${webhook.id}`, sk: "META", ...webhook }] } });
+
 function adapters() {
   const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" }));
   const deliveries = new DynamoDeliveryRepository(documentClient, "t", 30);
@@ -76,7 +79,7 @@ function adapters() {
   });
   const posts: string[] = [];
   const deps: DeliverDeps = {
-    webhooks: { get: async () => webhook, disable: async () => undefined },
+    webhooks: { disable: async () => undefined },
     secrets: store,
     events: new DynamoEventRepository(documentClient, "t", 30),
     ledger: deliveries,
@@ -89,9 +92,15 @@ function adapters() {
     },
     retryPolicy: { scheduleSeconds: [10], jitterRatio: 0 },
     dependencyBackoffSeconds: 7,
+    deadLetterAfterReceives: 28,
     now: () => now,
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    metrics: { attempt: () => undefined, deadLettered: () => undefined, dropped: () => undefined },
+    metrics: {
+      attempt: () => undefined,
+      deadLettered: () => undefined,
+      dropped: () => undefined,
+      dependencyBackoff: () => undefined,
+    },
   };
   return { deps, posts };
 }
@@ -112,7 +121,7 @@ describe("the deliver Lambda when its dependencies fail", () => {
   });
 
   it("DynamoDB 5xx on every write: records retried (the POST is repeated later with the same webhook-id), no attempt counted", async () => {
-    documents.on(BatchGetCommand).resolves({ Responses: { t: [] } });
+    documents.on(BatchGetCommand).resolves(webhookOnly());
     documents.on(BatchWriteCommand).rejects(serverError());
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
     secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
@@ -123,7 +132,7 @@ describe("the deliver Lambda when its dependencies fail", () => {
   });
 
   it("DynamoDB unprocessed items are retried until written", async () => {
-    documents.on(BatchGetCommand).resolves({ Responses: { t: [] } });
+    documents.on(BatchGetCommand).resolves(webhookOnly());
     let round = 0;
     documents.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, unknown[]> }) => {
       round += 1;
@@ -136,7 +145,7 @@ describe("the deliver Lambda when its dependencies fail", () => {
   });
 
   it("Secrets Manager errors: retried without consuming an attempt", async () => {
-    documents.on(BatchGetCommand).resolves({ Responses: { t: [] } });
+    documents.on(BatchGetCommand).resolves(webhookOnly());
     secrets.on(GetSecretValueCommand).rejects(new InternalServiceError({ message: "boom", $metadata: {} }));
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
     const { deps, posts } = adapters();
@@ -146,7 +155,7 @@ describe("the deliver Lambda when its dependencies fail", () => {
   });
 
   it("ChangeMessageVisibility failing: the record is still reported failed, so it comes back", async () => {
-    documents.on(BatchGetCommand).resolves({ Responses: { t: [] } });
+    documents.on(BatchGetCommand).resolves(webhookOnly());
     documents.on(BatchWriteCommand).resolves({});
     secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
     sqs.on(ChangeMessageVisibilityCommand).rejects(serverError());
@@ -156,7 +165,7 @@ describe("the deliver Lambda when its dependencies fail", () => {
   });
 
   it("a DLQ send that keeps failing leaves the message in the queue (reported failed), never dropped", async () => {
-    documents.on(BatchGetCommand).resolves({ Responses: { t: [] } });
+    documents.on(BatchGetCommand).resolves(webhookOnly());
     documents.on(BatchWriteCommand).resolves({});
     secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
     sqs.on(SendMessageBatchCommand).resolves({
@@ -180,6 +189,7 @@ describe("the publish Lambda when its dependencies fail", () => {
         deliveryQueueUrl: "q",
         deadLetterQueueUrl: "dlq",
       }),
+      deliveries: new DynamoDeliveryRepository(documentClient, "t", 30),
       now: () => now,
     };
   };
@@ -216,7 +226,9 @@ describe("the publish Lambda when its dependencies fail", () => {
     await expect(
       publish({ id: "evt_down", type: "order.paid", data: {} }, publishDeps()),
     ).rejects.toBeInstanceOf(EnqueueError);
-    expect(documents.commandCalls(UpdateCommand)).toHaveLength(0);
+    // The lease is given up (one conditional update) so a repeat need not wait; the fan-out is not marked done.
+    const updates = documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.UpdateExpression);
+    expect(updates).toEqual(["SET fanoutLease.#until = :expired"]);
   }, 20_000);
 
   it("DynamoDB throttling on the event write fails the publish before anything is sent", async () => {

@@ -3,21 +3,43 @@ import { ConflictError, PayloadTooLargeError } from "#core/errors.ts";
 import { patternsMatching } from "#core/event-types.ts";
 import { fromEventBridge } from "#core/eventbridge.ts";
 import { deliveryIdFor } from "#core/ids.ts";
-import type { DeliveryMessage } from "#core/model.ts";
-import { INLINE_BODY_LIMIT_BYTES, type PublishDeps, publish, type StoredEvent } from "#core/publish.ts";
+import type { Delivery, DeliveryMessage } from "#core/model.ts";
+import {
+  FANOUT_LEASE_SECONDS,
+  type FanOutLease,
+  INLINE_BODY_LIMIT_BYTES,
+  type PublishDeps,
+  publish,
+  type StoredEvent,
+} from "#core/publish.ts";
 import { fixture } from "#test/support/fixtures.ts";
 
+/** In-memory ports that keep the fan-out lease as the DynamoDB adapter does (conditional on time and state). */
 function fakePorts(subscribers: Record<string, string[]>) {
-  const events = new Map<string, StoredEvent>();
+  const events = new Map<string, StoredEvent & { lease?: FanOutLease }>();
   const sent: DeliveryMessage[][] = [];
   const queried: string[] = [];
+  const started = new Set<string>();
+  let clock = new Date("2026-11-28T12:00:00Z");
   let failNextEnqueue = false;
   const deps: PublishDeps = {
     events: {
-      createIfAbsent: async (event) => {
+      createIfAbsent: async (event, lease) => {
         const existing = events.get(event.id);
-        if (!existing) events.set(event.id, event);
+        if (!existing) events.set(event.id, { ...event, lease });
         return existing;
+      },
+      acquireFanOut: async (eventId, now, until) => {
+        const event = events.get(eventId);
+        if (!event?.lease || event.fanout || event.lease.until >= now) return undefined;
+        const generation = event.lease.generation + 1;
+        events.set(eventId, { ...event, lease: { generation, until } });
+        return generation;
+      },
+      releaseFanOut: async (eventId, generation) => {
+        const event = events.get(eventId);
+        if (event?.lease?.generation === generation && !event.fanout)
+          events.set(eventId, { ...event, lease: { generation, until: new Date(0).toISOString() } });
       },
       markFannedOut: async (eventId, deliveries, at) => {
         const event = events.get(eventId) as StoredEvent;
@@ -39,9 +61,21 @@ function fakePorts(subscribers: Record<string, string[]>) {
         sent.push([...messages]);
       },
     },
-    now: () => new Date("2026-11-28T12:00:00Z"),
+    deliveries: {
+      getDeliveries: async (ids) =>
+        new Map(ids.filter((id) => started.has(id)).map((id) => [id, { id } as Delivery])),
+    },
+    now: () => clock,
   };
-  return { deps, events, sent, queried, failEnqueueOnce: () => (failNextEnqueue = true) };
+  return {
+    deps,
+    events,
+    sent,
+    queried,
+    started,
+    failEnqueueOnce: () => (failNextEnqueue = true),
+    advance: (seconds: number) => (clock = new Date(clock.getTime() + seconds * 1000)),
+  };
 }
 
 describe("publish", () => {
@@ -82,11 +116,49 @@ describe("publish", () => {
     const retried = await publish(request, ports.deps);
     expect(retried).toEqual({ eventId: "evt_fixed", deliveries: 2, duplicate: true });
     expect(ports.sent).toHaveLength(1);
+    // The failed publisher gave its lease up, so the repeat took over at once, as the next copy.
+    expect(ports.sent[0]?.map((message) => message.copy)).toEqual([1, 1]);
 
     const repeated = await publish(request, ports.deps);
     expect(repeated.deliveries).toBe(2);
     expect(ports.sent).toHaveLength(1);
     await expect(publish({ ...request, data: { n: 2 } }, ports.deps)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it("five concurrent publishes of one id fan out once", async () => {
+    const ports = fakePorts({ "order.paid": ["wh_1", "wh_2"] });
+    const request = { id: "evt_race", type: "order.paid", data: { n: 1 } };
+    const results = await Promise.all(Array.from({ length: 5 }, () => publish(request, ports.deps)));
+    expect(ports.sent.flat()).toHaveLength(2);
+    expect(results.filter((result) => !result.duplicate)).toHaveLength(1);
+    expect(results.every((result) => result.deliveries === 2)).toBe(true);
+  });
+
+  it("a publisher that died mid-fan-out holds its lease: repeats send nothing until it runs out, then resume only what no message reached", async () => {
+    const ports = fakePorts({ "order.paid": ["wh_1", "wh_2", "wh_3"] });
+    const request = { id: "evt_crash", type: "order.paid", data: { n: 1 } };
+    // The first publisher stored the event and died after wh_1's message went out, lease still held.
+    const first = await publish(request, ports.deps);
+    ports.events.set("evt_crash", {
+      ...(ports.events.get("evt_crash") as StoredEvent),
+      fanout: undefined,
+      lease: { generation: 0, until: new Date(Date.parse("2026-11-28T12:00:00Z") + 120_000).toISOString() },
+    });
+    expect(first.duplicate).toBe(false);
+    ports.sent.length = 0;
+    ports.started.add(deliveryIdFor("evt_crash", "wh_1"));
+
+    const early = await publish(request, ports.deps);
+    expect(early).toMatchObject({ duplicate: true, deliveries: 3 });
+    expect(ports.sent).toHaveLength(0);
+
+    ports.advance(FANOUT_LEASE_SECONDS + 1);
+    await publish(request, ports.deps);
+    expect(ports.sent.flat().map((message) => [message.webhookId, message.copy])).toEqual([
+      ["wh_2", 1],
+      ["wh_3", 1],
+    ]);
+    expect(ports.events.get("evt_crash")?.fanout?.deliveries).toBe(3);
   });
 
   it("serializes the envelope once, in the contract's field order", async () => {

@@ -23,7 +23,7 @@ describe("createTableInput", () => {
     const input = createTableInput(webhooksTable, "t-Webhooks");
     const names = input.AttributeDefinitions.map((definition) => definition.AttributeName);
     expect(new Set(names).size).toBe(names.length);
-    expect(names.sort()).toEqual(["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "pk", "sk"]);
+    expect(names.sort()).toEqual(["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "pk", "sk"]);
     expect(input.GlobalSecondaryIndexes.map((index) => index.IndexName)).toEqual(["gsi1", "gsi2"]);
     expect(input.BillingMode).toBe("PAY_PER_REQUEST");
   });

@@ -9,7 +9,7 @@ import {
   isAllowedAddress,
   strictDestinationPolicy,
 } from "#core/destination-policy.ts";
-import type { Delivery } from "#core/model.ts";
+import type { Delivery, Webhook } from "#core/model.ts";
 import { deadLetterQueue, deliveryQueue } from "#core/resource-definitions.ts";
 import {
   DEFAULT_RETRY_SCHEDULE_SECONDS,
@@ -201,33 +201,39 @@ describe("batchItemFailures (properties)", () => {
           }));
           const fateOf = (id: string) => fates[Number(id.slice(1))] as Fate;
           const deps: DeliverDeps = {
-            webhooks: {
+            webhooks: { disable: async () => undefined },
+            secrets: {
               get: async (id) => {
                 if (fateOf(id) === "dependency") throw new Error("throttled");
-                return {
-                  id,
-                  url: "https://hooks.example.com/",
-                  eventTypes: ["a.*"],
-                  headers: {},
-                  active: true,
-                  signatureScheme: "standard",
-                  secretVersion: "v",
-                  createdAt: "",
-                  updatedAt: "",
-                  version: 1,
-                };
+                return ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"];
               },
-              disable: async () => undefined,
             },
-            secrets: { get: async () => ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] },
             events: { body: async () => undefined },
             ledger: {
-              getDeliveries: async (ids) =>
-                new Map(
+              readState: async (ids, webhookIds) => ({
+                deliveries: new Map(
                   ids
                     .filter((id) => fateOf(id) === "duplicate")
                     .map((id) => [id, { id, status: "delivered", attempts: 1 } as Delivery]),
                 ),
+                webhooks: new Map(
+                  webhookIds.map((id): [string, Webhook] => [
+                    id,
+                    {
+                      id,
+                      url: "https://hooks.example.com/",
+                      eventTypes: ["a.*"],
+                      headers: {},
+                      active: true,
+                      signatureScheme: "standard",
+                      secretVersion: "v",
+                      createdAt: "",
+                      updatedAt: "",
+                      version: 1,
+                    },
+                  ]),
+                ),
+              }),
               record: async () => new Set(),
             },
             queue: { retryLater: async () => undefined, deadLetter: async () => new Set() },
@@ -240,9 +246,15 @@ describe("batchItemFailures (properties)", () => {
             },
             retryPolicy: { scheduleSeconds: [1, 2], jitterRatio: 0 },
             dependencyBackoffSeconds: 1,
+            deadLetterAfterReceives: 28,
             now: () => new Date(),
             log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-            metrics: { attempt: () => undefined, deadLettered: () => undefined, dropped: () => undefined },
+            metrics: {
+              attempt: () => undefined,
+              deadLettered: () => undefined,
+              dropped: () => undefined,
+              dependencyBackoff: () => undefined,
+            },
           };
           const result = await deliverBatch(records, deps);
           const expected = fates.flatMap((fate, index) => (retried.includes(fate) ? [`m${index}`] : []));

@@ -1,0 +1,116 @@
+/**
+ * The reconciler: finds work whose state says it is due while nothing will come for it, and enqueues it again.
+ *
+ *   - a live delivery (pending or retrying) whose next attempt is more than the grace past due: its message was
+ *     lost (a local-mode restart, a queue's retention passed, a crash between a reset and its enqueue);
+ *   - an event whose fan-out lease ran out before the fan-out completed: its publisher crashed midway.
+ *
+ * Both are read from the sparse "due" index (keys only), then re-read strongly consistent from the table. A
+ * delivery is re-enqueued as the next copy of its series (`delivery-copies.ts`), so if its old message does turn
+ * up after all, that one is discarded and the chain of attempts stays single; the fan-out is resumed like a
+ * repeated publish. Running it twice, or alongside the deliver function, is harmless.
+ */
+import type { Delivery, DeliveryMessage } from "./model.ts";
+import { type DeliveryEnqueuer, type PublishDeps, resumeFanOut, type StoredEvent } from "./publish.ts";
+
+export interface DueIndex {
+  /** Keys (`pk`) of the items due before `before` in one shard of the index. */
+  dueBefore(shard: number, before: string, limit: number): Promise<{ pk: string }[]>;
+}
+
+export interface ReconcileDeps {
+  readonly due: DueIndex;
+  readonly shards: number;
+  readonly deliveries: {
+    getDeliveries(ids: readonly string[]): Promise<Map<string, Delivery>>;
+    replaceIfUnchanged(expected: Delivery, next: Delivery): Promise<boolean>;
+  };
+  readonly events: { get(eventId: string): Promise<StoredEvent | undefined> };
+  readonly queue: DeliveryEnqueuer;
+  readonly publish: PublishDeps;
+  readonly now: () => Date;
+  readonly graceSeconds: number;
+  /** Items looked at per shard and run; the rest wait for the next run. */
+  readonly limitPerShard?: number;
+}
+
+export interface ReconcileResult {
+  readonly deliveriesReenqueued: number;
+  readonly fanOutsResumed: number;
+}
+
+const EVENT_PREFIX = "EVENT#";
+const DELIVERY_PREFIX = "DELIVERY#";
+
+/** The message that continues `delivery` as its next copy; the body is read from the event at delivery. */
+function continuation(delivery: Delivery): DeliveryMessage {
+  return {
+    deliveryId: delivery.id,
+    eventId: delivery.eventId,
+    webhookId: delivery.webhookId,
+    eventType: delivery.eventType,
+    // A later series was started by hand (retry, recover, redrive) and is addressed to this webhook alone.
+    ...((delivery.series ?? 0) > 0 ? { direct: true } : {}),
+    series: delivery.series ?? 0,
+    copy: (delivery.copy ?? 0) + 1,
+  };
+}
+
+async function reenqueueStranded(
+  ids: readonly string[],
+  cutoff: string,
+  deps: ReconcileDeps,
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  const records = await deps.deliveries.getDeliveries(ids);
+  const stranded = [...records.values()].filter(
+    (delivery) =>
+      (delivery.status === "pending" || delivery.status === "retrying") &&
+      (delivery.nextAttemptAt ?? delivery.updatedAt) < cutoff,
+  );
+  if (stranded.length === 0) return 0;
+  const now = deps.now().toISOString();
+  const messages = stranded.map(continuation);
+  await deps.queue.enqueue(messages);
+  // Recorded after the enqueue: the message outranks the record either way (a higher copy of a live chain).
+  await Promise.all(
+    stranded.map((delivery, index) =>
+      deps.deliveries
+        .replaceIfUnchanged(delivery, {
+          ...delivery,
+          copy: messages[index]?.copy,
+          nextAttemptAt: now,
+          updatedAt: now,
+        })
+        .catch(() => false),
+    ),
+  );
+  return stranded.length;
+}
+
+async function resumeFanOuts(eventIds: readonly string[], deps: ReconcileDeps): Promise<number> {
+  let resumed = 0;
+  for (const eventId of eventIds) {
+    const event = await deps.events.get(eventId);
+    if (!event || event.fanout) continue;
+    if ((await resumeFanOut(event, deps.publish)) !== undefined) resumed += 1;
+  }
+  return resumed;
+}
+
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
+  const cutoff = new Date(deps.now().getTime() - deps.graceSeconds * 1000).toISOString();
+  const limit = deps.limitPerShard ?? 500;
+  const found = (
+    await Promise.all(
+      Array.from({ length: deps.shards }, (_, shard) => deps.due.dueBefore(shard, cutoff, limit)),
+    )
+  ).flat();
+  const idsWith = (prefix: string) =>
+    found.flatMap(({ pk }) => (pk.startsWith(prefix) ? [pk.slice(prefix.length)] : []));
+  const [deliveriesReenqueued, fanOutsResumed] = await Promise.all([
+    reenqueueStranded(idsWith(DELIVERY_PREFIX), cutoff, deps),
+    resumeFanOuts(idsWith(EVENT_PREFIX), deps),
+  ]);
+  return { deliveriesReenqueued, fanOutsResumed };
+}

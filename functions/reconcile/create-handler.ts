@@ -1,0 +1,32 @@
+/** Reconcile Lambda: run on an EventBridge schedule; re-enqueues stranded deliveries and unfinished fan-outs. */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import middy from "@middy/core";
+import { publishDeps, type Runtime } from "#aws/runtime.ts";
+import { DUE_SHARDS } from "#aws/table-keys.ts";
+import { type ReconcileResult, reconcile } from "#core/reconcile.ts";
+
+export async function runReconciler(runtime: Runtime): Promise<ReconcileResult> {
+  const result = await reconcile({
+    due: runtime.deliveries,
+    shards: DUE_SHARDS,
+    deliveries: runtime.deliveries,
+    events: runtime.events,
+    queue: runtime.queue,
+    publish: publishDeps(runtime),
+    now: runtime.now,
+    graceSeconds: runtime.config.reconcileGraceSeconds,
+  });
+  const found = result.deliveriesReenqueued + result.fanOutsResumed;
+  // Zero is emitted too: the alarm then tells "nothing stranded" from "the reconciler stopped running".
+  runtime.metrics.addMetric("StrandedWorkFound", MetricUnit.Count, found);
+  runtime.metrics.publishStoredMetrics();
+  if (found > 0) runtime.logger.warn("reconciler re-enqueued stranded work", { ...result });
+  return result;
+}
+
+export function createReconcileHandler(runtime: Runtime) {
+  return middy(async (): Promise<ReconcileResult> => runReconciler(runtime)).use(
+    injectLambdaContext(runtime.logger),
+  );
+}
