@@ -117,6 +117,8 @@ export function createGuardedSender(options: GuardedSenderOptions): GuardedSende
     const payload = Buffer.from(body, "utf8");
     return new Promise<SendResult>((resolve) => {
       let settled = false;
+      // Declared before `finish` can run: `client.request` may throw synchronously, before any timer exists.
+      let deadline: NodeJS.Timeout | undefined;
       const finish = (result: SendResult) => {
         if (settled) return;
         settled = true;
@@ -144,7 +146,7 @@ export function createGuardedSender(options: GuardedSenderOptions): GuardedSende
           responseBody: (error as { code?: string }).code ?? "invalid request",
         });
       }
-      const deadline = setTimeout(() => {
+      deadline = setTimeout(() => {
         request.destroy(Object.assign(new Error("request timed out"), { code: "ETIMEDOUT" }));
       }, timeoutMs);
       request.on("error", fail);
