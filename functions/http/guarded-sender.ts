@@ -150,6 +150,16 @@ export function createGuardedSender(options: GuardedSenderOptions): GuardedSende
         request.destroy(Object.assign(new Error("request timed out"), { code: "ETIMEDOUT" }));
       }, timeoutMs);
       request.on("error", fail);
+      // A 101 answer hands the socket to an `upgrade` listener; without one node:http closes the request with
+      // neither an error nor a response, and this promise would never settle. Record the status, drop the socket.
+      request.on("upgrade", (response, socket) => {
+        socket.destroy();
+        finish({
+          result: { kind: "response", status: response.statusCode ?? 101 },
+          durationMs: elapsed(),
+          responseBody: "",
+        });
+      });
       request.on("response", (response) => {
         const kept: Buffer[] = [];
         let keptBytes = 0;
