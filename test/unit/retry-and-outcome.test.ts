@@ -61,9 +61,11 @@ describe("classifyAttempt follows the Standard Webhooks rules", () => {
   const succeed: Verdict = { action: "succeed" };
   const retry = (status: number): Verdict => ({ action: "retry", reason: `http_${status}` });
 
-  // 101 (an upgrade answer) and 600..999 are what the guarded sender can surface outside 2xx..5xx: informational
-  // 100/102/103 are consumed by node:http before the final status, and a status outside 100..999 is a parse error.
+  // Oddities the guarded sender can surface (test/integration/guarded-sender.test.ts): a 101 upgrade answer and
+  // any three digits node:http parses (099, 600, 999). Informational 100/102/103 are consumed before the final status.
   it.each<[number, Verdict["action"]]>([
+    [0, "retry"],
+    [99, "retry"],
     [101, "retry"],
     [199, "retry"],
     [200, "succeed"],
