@@ -22,26 +22,29 @@ export type Verdict =
   | { readonly action: "disable"; readonly reason: string };
 
 /**
- * 2xx success; 3xx failure, never followed; 410 disables the webhook; 408, 429, 5xx and transport errors
- * retry (429/503 with `Retry-After`); other 4xx and blocked destinations fail permanently.
+ * Our own refusals: the request never left, and sending it again cannot change that. A blocked destination
+ * (the SSRF guard said no) or a request node:http refuses to build (`invalid_request`).
+ */
+const OWN_REFUSALS: ReadonlySet<TransportErrorClass> = new Set(["destination_blocked", "invalid_request"]);
+
+/**
+ * The Standard Webhooks rules. 2xx succeeds. 410 Gone disables the webhook. Every other status (1xx, 3xx —
+ * redirects are never followed —, 4xx, 5xx, anything out of range), timeouts and network errors retry on the
+ * schedule; 429 and 503 carry the receiver's `Retry-After` as the next delay (bounded by `retryDelaySeconds`),
+ * every other status ignores it. Only our own refusals fail at once.
  */
 export function classifyAttempt(result: AttemptResult, now: Date): Verdict {
   if (result.kind === "transport_error") {
-    const permanent = result.errorClass === "destination_blocked" || result.errorClass === "invalid_request";
-    return permanent
+    return OWN_REFUSALS.has(result.errorClass)
       ? { action: "fail", reason: result.errorClass }
       : { action: "retry", reason: result.errorClass };
   }
   const { status } = result;
-  if (status >= 200 && status < 300) return { action: "succeed" };
-  if (status === 410) return { action: "disable", reason: "http_410" };
+  const reason = `http_${status}`;
+  if (status >= 200 && status <= 299) return { action: "succeed" };
+  if (status === 410) return { action: "disable", reason };
   if (status === 429 || status === 503) {
-    return {
-      action: "retry",
-      reason: `http_${status}`,
-      retryAfterSeconds: parseRetryAfter(result.retryAfter, now),
-    };
+    return { action: "retry", reason, retryAfterSeconds: parseRetryAfter(result.retryAfter, now) };
   }
-  if (status === 408 || status >= 500) return { action: "retry", reason: `http_${status}` };
-  return { action: "fail", reason: `http_${status}` };
+  return { action: "retry", reason };
 }

@@ -48,10 +48,39 @@ export class DestinationRefusedError extends Error {
   }
 }
 
+/** IPv6 global unicast (RFC 4291, 2000::/3): the only IPv6 space a delivery may reach. */
+const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR("2000::/3");
+
 /**
- * Is `address` one we may connect to? Canonicalises first (`ipaddr.process` turns IPv4-mapped IPv6 into IPv4),
- * then allows only global unicast: loopback, private, CGNAT, link-local (169.254.169.254, fd00:ec2::254), unique
- * local, multicast, reserved, NAT64, 6to4, Teredo and every other special range are refused.
+ * The IANA IPv6 special-purpose blocks inside 2000::/3, all refused:
+ * - 2001::/23, IETF protocol assignments, whole: Teredo (2001::/32), benchmarking (2001:2::/48) and deprecated
+ *   ORCHID are not globally reachable, and the sub-blocks the registry marks globally reachable are refused on
+ *   purpose too: the PCP, TURN and DNS-SD SRP anycast addresses (2001:1::1-3) reach the nearest such service,
+ *   typically the local gateway; AMT relays (2001:3::/32) and AS112 (2001:4:112::/48) serve no webhooks; ORCHIDv2
+ *   (2001:20::/28) and drone remote ID tags (2001:30::/28) are identifiers, not locators.
+ * - 2001:db8::/32 and 3fff::/20, documentation.
+ * - 2002::/16, 6to4: it embeds an IPv4 address (2002:a9fe:a9fe:: is 169.254.169.254), relayed who knows where.
+ * - 2620:4f:8000::/48, AS112 direct delegation (a DNS sink).
+ * Outside 2000::/3 everything is refused, so ::/96 (IPv4-compatible, ::a9fe:a9fe), 64:ff9b::/96 (NAT64),
+ * link-local, unique local, multicast and the unassigned space need no entry here.
+ */
+const SPECIAL_IN_GLOBAL_UNICAST_V6 = [
+  "2001::/23",
+  "2001:db8::/32",
+  "2002::/16",
+  "2620:4f:8000::/48",
+  "3fff::/20",
+].map((cidr) => ipaddr.IPv6.parseCIDR(cidr));
+
+const isGlobalUnicastV6 = (address: ipaddr.IPv6) =>
+  address.match(GLOBAL_UNICAST_V6) && !SPECIAL_IN_GLOBAL_UNICAST_V6.some((range) => address.match(range));
+
+/**
+ * Is `address` one we may connect to? The one rule for both the registration check (IP literals in the URL) and
+ * the send-time check (every resolved address). Canonicalises first (`ipaddr.process` turns IPv4-mapped IPv6 into
+ * IPv4), then allows only global unicast: for IPv4, whatever ipaddr.js does not name as special (loopback, private,
+ * CGNAT, link-local 169.254.169.254, multicast, reserved, documentation, ...); for IPv6, 2000::/3 minus the
+ * special-purpose blocks above. Loopback (127/8, ::1) only when the policy opens it.
  */
 export function isAllowedAddress(
   address: string,
@@ -68,8 +97,8 @@ export function isAllowedAddress(
     return false;
   }
   const range = parsed.range();
-  if (range === "unicast") return true;
-  return allowPrivate === "loopback" && range === "loopback";
+  if (allowPrivate === "loopback" && range === "loopback") return true;
+  return parsed instanceof ipaddr.IPv6 ? isGlobalUnicastV6(parsed) : range === "unicast";
 }
 
 /** Host names that always mean this machine, whatever a resolver says. */

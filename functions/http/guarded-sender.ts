@@ -117,6 +117,8 @@ export function createGuardedSender(options: GuardedSenderOptions): GuardedSende
     const payload = Buffer.from(body, "utf8");
     return new Promise<SendResult>((resolve) => {
       let settled = false;
+      // Declared before `finish` can run: `client.request` may throw synchronously, before any timer exists.
+      let deadline: NodeJS.Timeout | undefined;
       const finish = (result: SendResult) => {
         if (settled) return;
         settled = true;
@@ -144,10 +146,20 @@ export function createGuardedSender(options: GuardedSenderOptions): GuardedSende
           responseBody: (error as { code?: string }).code ?? "invalid request",
         });
       }
-      const deadline = setTimeout(() => {
+      deadline = setTimeout(() => {
         request.destroy(Object.assign(new Error("request timed out"), { code: "ETIMEDOUT" }));
       }, timeoutMs);
       request.on("error", fail);
+      // A 101 answer hands the socket to an `upgrade` listener; without one node:http closes the request with
+      // neither an error nor a response, and this promise would never settle. Record the status, drop the socket.
+      request.on("upgrade", (response, socket) => {
+        socket.destroy();
+        finish({
+          result: { kind: "response", status: response.statusCode ?? 101 },
+          durationMs: elapsed(),
+          responseBody: "",
+        });
+      });
       request.on("response", (response) => {
         const kept: Buffer[] = [];
         let keptBytes = 0;

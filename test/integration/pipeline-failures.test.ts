@@ -61,21 +61,32 @@ describe("delivery failure paths", () => {
     });
   });
 
-  it("a 4xx fails permanently after one attempt and goes to the DLQ with the reason", async () => {
-    const { receiver, eventId, deliveryId } = await deliverOnce(() => ({
-      status: 404,
-      body: "no such hook",
-    }));
-    expect(receiver.requests).toHaveLength(1);
+  it("a 4xx is retried on the schedule like a 5xx, then dead-lettered as exhausted with the last reason", async () => {
+    const { receiver, eventId, deliveryId, visibilityChanges } = await deliverOnce(
+      () => ({ status: 404, body: "no such hook" }),
+      2,
+    );
+    expect(receiver.requests).toHaveLength(2);
+    expect(visibilityChanges).toEqual([1]);
     expect(await attemptsOf(deliveryId)).toMatchObject([
-      { status: "failed", statusCode: 404, responseBody: "no such hook" },
+      { attempt: 1, status: "failed", statusCode: 404, responseBody: "no such hook" },
+      { attempt: 2, status: "failed", statusCode: 404 },
     ]);
     expect(await deadLetterFor(eventId)).toMatchObject({
-      attributes: { reason: "http_404", deliveryId, attempts: "1" },
+      attributes: { reason: "exhausted:http_404", deliveryId, attempts: "2" },
     });
     expect(await pipeline.runtime.deliveries.getDelivery(deliveryId ?? "")).toMatchObject({
       status: "failed",
-      reason: "http_404",
+      reason: "exhausted:http_404",
+    });
+  });
+
+  it("a 4xx that clears up is delivered on a later attempt", async () => {
+    const { receiver, deliveryId } = await deliverOnce((_, index) => ({ status: index === 0 ? 401 : 204 }));
+    expect(receiver.requests).toHaveLength(2);
+    expect(await pipeline.runtime.deliveries.getDelivery(deliveryId ?? "")).toMatchObject({
+      status: "delivered",
+      attempts: 2,
     });
   });
 
@@ -90,16 +101,16 @@ describe("delivery failure paths", () => {
     expect(await pipeline.runtime.webhooks.activeWebhookIds(webhook.eventTypes[0] as string)).toEqual([]);
   });
 
-  it("a 3xx is a failure and is never followed", async () => {
+  it("a 3xx is a failure that is retried and never followed", async () => {
     const target = await startReceiver();
     receivers.push(target);
-    const { receiver, eventId } = await deliverOnce(() => ({
-      status: 302,
-      headers: { location: target.url },
-    }));
-    expect(receiver.requests).toHaveLength(1);
+    const { receiver, eventId } = await deliverOnce(
+      () => ({ status: 302, headers: { location: target.url } }),
+      2,
+    );
+    expect(receiver.requests).toHaveLength(2);
     expect(target.connections).toBe(0);
-    expect(await deadLetterFor(eventId)).toMatchObject({ attributes: { reason: "http_302" } });
+    expect(await deadLetterFor(eventId)).toMatchObject({ attributes: { reason: "exhausted:http_302" } });
   });
 
   it("timeouts and connection resets are retried", async () => {

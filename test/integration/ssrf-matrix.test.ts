@@ -22,6 +22,17 @@ const matrix = (port: number) => [
   "http://[fe80::1%25eth0]/",
   `http://[64:ff9b::7f00:1]:${port}/`,
   `http://[2002:7f00:1::]:${port}/`,
+  // IPv6 outside global unicast 2000::/3, or inside it but special-purpose.
+  "http://[::a9fe:a9fe]/",
+  `http://[::7f00:1]:${port}/`,
+  `http://[::ffff:7f00:1]:${port}/`,
+  "http://[64:ff9b::a9fe:a9fe]/",
+  "http://[fe80::1]/",
+  "http://[fc00::1]/",
+  "http://[ff02::1]/",
+  "http://[2001:db8::1]/",
+  "http://[2002:a9fe:a9fe::1]/",
+  "http://[3fff::1]/",
   "http://100.100.100.200/",
   "http://169.254.170.2/",
   `http://localhost.:${port}/`,
@@ -44,7 +55,17 @@ const stubDns: Record<string, LookupAddress[]> = {
   ],
   "v6-loopback.example.test": [{ address: "::1", family: 6 }],
   "mapped.example.test": [{ address: "::ffff:127.0.0.1", family: 6 }],
+  "v4-compatible.example.test": [{ address: "::a9fe:a9fe", family: 6 }],
+  "v4-compatible-loopback.example.test": [{ address: "::7f00:1", family: 6 }],
+  "nat64.example.test": [{ address: "64:ff9b::a9fe:a9fe", family: 6 }],
+  "6to4.example.test": [{ address: "2002:a9fe:a9fe::1", family: 6 }],
+  "documentation.example.test": [
+    { address: "2606:4700:4700::1111", family: 6 },
+    { address: "3fff::1", family: 6 },
+  ],
+  "global-v6.example.test": [{ address: "2606:4700:4700::1111", family: 6 }],
 };
+const allowedNames = ["global-v6.example.test"];
 const resolver = async (hostname: string) => {
   const answer = stubDns[hostname];
   if (!answer) throw Object.assign(new Error(`queryA ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
@@ -73,11 +94,19 @@ describe("the SSRF matrix", () => {
       expect(response.status, url).toBe(400);
       expect((response.json.errors as { field: string }[])[0]?.field).toBe("url");
     }
+    // Without over-blocking: a global IPv6 literal registers under the same rules.
+    const global = await strict.api("POST", "/webhooks", {
+      url: "https://[2606:4700:4700::1111]/hooks",
+      eventTypes: ["ssrf.matrix"],
+    });
+    expect(global.status).toBe(201);
     strict.close();
   });
 
   it("refuses every URL and every hostile resolver answer at send time; the canary counts zero connections", async () => {
-    const hosts = Object.keys(stubDns).map((host) => `http://${host}:${canary.port}/`);
+    const hosts = Object.keys(stubDns)
+      .filter((host) => !allowedNames.includes(host))
+      .map((host) => `http://${host}:${canary.port}/`);
     const nxdomain = [
       `http://nowhere.example.test:${canary.port}/`,
       `http://example.com\\@127.0.0.1:${canary.port}/`,
@@ -105,10 +134,15 @@ describe("the SSRF matrix", () => {
         status,
         headers: { location: `http://127.0.0.1:${canary.port}/internal` },
       }));
-      await permissive.createWebhook({ url: redirector.url, eventTypes: [`redirect.r${status}`] });
+      // A 3xx is retried (twice here), and no attempt follows it.
+      await permissive.createWebhook({
+        url: redirector.url,
+        eventTypes: [`redirect.r${status}`],
+        maxAttempts: 2,
+      });
       await permissive.publishApi({ type: `redirect.r${status}`, data: {} });
       await permissive.drain();
-      expect(redirector.requests, String(status)).toHaveLength(1);
+      expect(redirector.requests, String(status)).toHaveLength(2);
       await redirector.close();
     }
     expect(canary.connections).toBe(0);
@@ -136,6 +170,25 @@ describe("the guarded lookup", () => {
     });
     const second = await lookupOnce(lookup, "rebind.example.test");
     expect(second.error?.message).toMatch(/non-public/);
+  });
+
+  it("applies the registration rule to IPv6 answers: global unicast passes, IPv4-compatible, NAT64, 6to4 and documentation do not", async () => {
+    const lookup = guardedLookup(resolver, strictDestinationPolicy);
+    expect(await lookupOnce(lookup, "global-v6.example.test")).toMatchObject({
+      error: null,
+      address: "2606:4700:4700::1111",
+    });
+    for (const host of [
+      "v4-compatible.example.test",
+      "v4-compatible-loopback.example.test",
+      "nat64.example.test",
+      "6to4.example.test",
+      "documentation.example.test",
+    ]) {
+      expect((await lookupOnce(lookup, host)).error?.message, host).toMatch(/non-public/);
+      const literal = (stubDns[host] ?? []).at(-1)?.address ?? "";
+      expect(() => checkWebhookUrl(`https://[${literal}]/`, strictDestinationPolicy), literal).toThrow();
+    }
   });
 
   it("answers all addresses for autoSelectFamily only when every one is allowed, and fails closed on NXDOMAIN", async () => {

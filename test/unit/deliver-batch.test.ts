@@ -138,6 +138,32 @@ describe("deliverBatch", () => {
     expect(withState.recorded[0]?.attempt?.attempt).toBe(2);
   });
 
+  it("retries a 3xx or 4xx on the schedule like a 5xx, and dead-letters it only when the schedule is exhausted", async () => {
+    for (const status of [302, 400, 404, 422]) {
+      const reply = (): SendResult => ({ result: { kind: "response", status }, durationMs: 1 });
+      const first = fakes({ reply });
+      expect(failedIds(await deliverBatch([message(1)], first.deps)), String(status)).toEqual(["m1"]);
+      expect(first.retries, String(status)).toEqual([{ receiptHandle: "r1", delaySeconds: 10 }]);
+      expect(first.letters, String(status)).toEqual([]);
+
+      const last = { id: "dlv_1", attempts: 2, status: "retrying" } as Delivery;
+      const final = fakes({ reply, deliveries: [last] });
+      expect(failedIds(await deliverBatch([message(1)], final.deps)), String(status)).toEqual([]);
+      expect(final.letters, String(status)).toMatchObject([{ reason: `exhausted:http_${status}` }]);
+    }
+  });
+
+  it("fails at once, without a retry, only on our own refusals", async () => {
+    for (const errorClass of ["destination_blocked", "invalid_request"] as const) {
+      const { deps, retries, letters } = fakes({
+        reply: () => ({ result: { kind: "transport_error", errorClass }, durationMs: 1 }),
+      });
+      expect(failedIds(await deliverBatch([message(1)], deps)), errorClass).toEqual([]);
+      expect(retries, errorClass).toEqual([]);
+      expect(letters, errorClass).toMatchObject([{ messageId: "m1", reason: errorClass }]);
+    }
+  });
+
   it("dead-letters a malformed message instead of retrying it forever", async () => {
     const { deps, letters, posts } = fakes();
     const [, malformed] = sqsFixture().Records;
@@ -188,17 +214,17 @@ describe("deliverBatch", () => {
 
   it("keeps a message whose copy to the DLQ failed, and re-dead-letters it later without sending again", async () => {
     const { deps, posts } = fakes({
-      reply: () => ({ result: { kind: "response", status: 400 }, durationMs: 1 }),
+      reply: () => ({ result: { kind: "transport_error", errorClass: "invalid_request" }, durationMs: 1 }),
     });
     deps.queue.deadLetter = async (batch) => new Set(batch.map((letter) => letter.messageId));
     expect(failedIds(await deliverBatch([message(1)], deps))).toEqual(["m1"]);
     expect(posts).toHaveLength(1);
 
-    const failed = { id: "dlv_1", status: "failed", attempts: 1, reason: "http_400" } as Delivery;
+    const failed = { id: "dlv_1", status: "failed", attempts: 1, reason: "invalid_request" } as Delivery;
     const again = fakes({ deliveries: [failed] });
     expect(failedIds(await deliverBatch([message(1)], again.deps))).toEqual([]);
     expect(again.posts).toHaveLength(0);
-    expect(again.letters).toMatchObject([{ messageId: "m1", reason: "http_400" }]);
+    expect(again.letters).toMatchObject([{ messageId: "m1", reason: "invalid_request" }]);
   });
 
   it("drops (and records) deliveries whose webhook is gone, disabled, or no longer subscribed", async () => {

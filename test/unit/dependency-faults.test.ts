@@ -173,7 +173,10 @@ describe("the deliver Lambda when its dependencies fail", () => {
       Successful: [{ Id: "1", MessageId: "x", MD5OfMessageBody: "" }],
     });
     const { deps } = adapters();
-    deps.http.post = async () => ({ result: { kind: "response", status: 400 }, durationMs: 1 });
+    deps.http.post = async () => ({
+      result: { kind: "transport_error", errorClass: "destination_blocked" },
+      durationMs: 1,
+    });
     const result = await deliverBatch(records, deps);
     expect(failed(result)).toHaveLength(1);
   }, 20_000);

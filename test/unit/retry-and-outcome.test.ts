@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { classifyAttempt } from "#core/delivery-outcome.ts";
+import { classifyAttempt, type Verdict } from "#core/delivery-outcome.ts";
 import {
   attemptLimit,
   DEFAULT_RETRY_SCHEDULE_SECONDS,
@@ -54,26 +55,122 @@ describe("the default retry schedule", () => {
   });
 });
 
-describe("classifyAttempt follows the wire contract", () => {
+describe("classifyAttempt follows the Standard Webhooks rules", () => {
   const response = (status: number, retryAfter?: string) =>
     classifyAttempt({ kind: "response", status, retryAfter }, now);
+  const succeed: Verdict = { action: "succeed" };
+  const retry = (status: number): Verdict => ({ action: "retry", reason: `http_${status}` });
 
-  it.each([200, 201, 204, 299])("%i succeeds", (status) =>
-    expect(response(status)).toEqual({ action: "succeed" }),
-  );
-  it.each([301, 302, 307, 308, 400, 401, 403, 404, 422])("%i fails permanently", (status) =>
-    expect(response(status)).toEqual({ action: "fail", reason: `http_${status}` }),
-  );
-  it.each([408, 500, 502, 504])("%i retries", (status) =>
-    expect(response(status)).toEqual({ action: "retry", reason: `http_${status}` }),
-  );
-  it("410 disables the webhook", () =>
-    expect(response(410)).toEqual({ action: "disable", reason: "http_410" }));
-  it("429 and 503 carry Retry-After", () => {
-    expect(response(429, "12")).toEqual({ action: "retry", reason: "http_429", retryAfterSeconds: 12 });
-    expect(response(503)).toEqual({ action: "retry", reason: "http_503", retryAfterSeconds: undefined });
+  // Oddities the guarded sender can surface (test/integration/guarded-sender.test.ts): a 101 upgrade answer and
+  // any three digits node:http parses (099, 600, 999). Informational 100/102/103 are consumed before the final status.
+  it.each<[number, Verdict["action"]]>([
+    [0, "retry"],
+    [99, "retry"],
+    [101, "retry"],
+    [199, "retry"],
+    [200, "succeed"],
+    [201, "succeed"],
+    [204, "succeed"],
+    [299, "succeed"],
+    [300, "retry"],
+    [301, "retry"],
+    [302, "retry"],
+    [304, "retry"],
+    [307, "retry"],
+    [308, "retry"],
+    [400, "retry"],
+    [401, "retry"],
+    [403, "retry"],
+    [404, "retry"],
+    [408, "retry"],
+    [409, "retry"],
+    [410, "disable"],
+    [413, "retry"],
+    [422, "retry"],
+    [429, "retry"],
+    [499, "retry"],
+    [500, "retry"],
+    [502, "retry"],
+    [503, "retry"],
+    [504, "retry"],
+    [599, "retry"],
+    [600, "retry"],
+    [999, "retry"],
+  ])("%i → %s", (status, action) => {
+    const expected: Verdict = action === "succeed" ? succeed : { action, reason: `http_${status}` };
+    expect(response(status)).toEqual(expected);
   });
-  it("transport errors retry, except a blocked destination or an invalid request", () => {
+
+  it("never fails a response at once: over every status 100..599, only 2xx succeeds and only 410 disables", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 100, max: 599 }),
+        fc.option(fc.nat({ max: 10 ** 6 })),
+        (status, delay) => {
+          const verdict = response(status, delay === null ? undefined : String(delay));
+          if (status >= 200 && status <= 299) expect(verdict).toEqual({ action: "succeed" });
+          else if (status === 410) expect(verdict).toEqual({ action: "disable", reason: "http_410" });
+          else {
+            expect(verdict).toMatchObject({ action: "retry", reason: `http_${status}` });
+            const honoured = (status === 429 || status === 503) && delay !== null;
+            expect(verdict.action === "retry" && verdict.retryAfterSeconds).toBe(
+              honoured ? delay : undefined,
+            );
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  describe("Retry-After", () => {
+    // The delay the deliver loop asks SQS for after attempt 1, given the verdict.
+    const nextDelay = (status: number, retryAfter?: string) => {
+      const verdict = response(status, retryAfter);
+      expect(verdict.action).toBe("retry");
+      return retryDelaySeconds(
+        defaultRetryPolicy,
+        1,
+        verdict.action === "retry" ? verdict.retryAfterSeconds : undefined,
+        () => 0.5,
+      );
+    };
+    const scheduled = DEFAULT_RETRY_SCHEDULE_SECONDS[0];
+
+    it.each([429, 503])("on a %i sets the next delay (seconds or HTTP date)", (status) => {
+      expect(nextDelay(status, "120")).toBe(120);
+      expect(nextDelay(status, "Sat, 28 Nov 2026 12:10:00 GMT")).toBe(600);
+      expect(response(status, "12")).toEqual({
+        action: "retry",
+        reason: `http_${status}`,
+        retryAfterSeconds: 12,
+      });
+    });
+
+    it.each([429, 503])(
+      "on a %i is capped at the SQS visibility ceiling and floored at one second",
+      (status) => {
+        expect(nextDelay(status, "86400")).toBe(MAX_RETRY_DELAY_SECONDS);
+        expect(nextDelay(status, "999999999")).toBe(MAX_RETRY_DELAY_SECONDS);
+        expect(nextDelay(status, "Mon, 28 Dec 2026 12:00:00 GMT")).toBe(MAX_RETRY_DELAY_SECONDS);
+        expect(nextDelay(status, "0")).toBe(1);
+        expect(nextDelay(status, "Fri, 27 Nov 2026 12:00:00 GMT")).toBe(1);
+      },
+    );
+
+    it.each([429, 503])("on a %i falls back to the schedule when absent or unreadable", (status) => {
+      expect(nextDelay(status)).toBe(scheduled);
+      expect(nextDelay(status, "soon")).toBe(scheduled);
+      expect(nextDelay(status, "-5")).toBe(scheduled);
+    });
+
+    it.each([301, 400, 404, 408, 413, 500, 502, 504])("is ignored on a %i", (status) => {
+      expect(response(status, "120")).toEqual(retry(status));
+      expect(nextDelay(status, "120")).toBe(scheduled);
+    });
+  });
+
+  it("transport errors retry, except our own refusals: a blocked destination or an unbuildable request", () => {
     for (const errorClass of [
       "timeout",
       "connection_refused",
@@ -87,11 +184,11 @@ describe("classifyAttempt follows the wire contract", () => {
         reason: errorClass,
       });
     }
-    expect(classifyAttempt({ kind: "transport_error", errorClass: "destination_blocked" }, now).action).toBe(
-      "fail",
-    );
-    expect(classifyAttempt({ kind: "transport_error", errorClass: "invalid_request" }, now).action).toBe(
-      "fail",
-    );
+    for (const errorClass of ["destination_blocked", "invalid_request"] as const) {
+      expect(classifyAttempt({ kind: "transport_error", errorClass }, now)).toEqual({
+        action: "fail",
+        reason: errorClass,
+      });
+    }
   });
 });

@@ -174,14 +174,32 @@ describe("the retry schedule (properties)", () => {
 });
 
 describe("batchItemFailures (properties)", () => {
-  type Fate = "succeed" | "retry" | "permanent" | "dependency" | "malformed" | "duplicate";
-  const retried: readonly Fate[] = ["retry", "dependency"];
+  type Fate =
+    | "succeed"
+    | "retry"
+    | "rejected"
+    | "refused"
+    | "gone"
+    | "dependency"
+    | "malformed"
+    | "duplicate";
+  // A 4xx ("rejected") is retried like a 5xx; only our own refusals and a 410 leave the queue at once.
+  const retried: readonly Fate[] = ["retry", "rejected", "dependency"];
 
   it("equals exactly the messages that must come back, for any batch and any mix of outcomes", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(
-          fc.constantFrom<Fate>("succeed", "retry", "permanent", "dependency", "malformed", "duplicate"),
+          fc.constantFrom<Fate>(
+            "succeed",
+            "retry",
+            "rejected",
+            "refused",
+            "gone",
+            "dependency",
+            "malformed",
+            "duplicate",
+          ),
           { minLength: 1, maxLength: 10 },
         ),
         async (fates) => {
@@ -240,7 +258,13 @@ describe("batchItemFailures (properties)", () => {
             http: {
               post: async (url, headers) => {
                 const fate = fateOf(`x${headers["x-webhook-delivery-id"]?.slice(1)}`);
-                const status = fate === "retry" ? 503 : fate === "permanent" ? 404 : 200;
+                if (fate === "refused")
+                  return {
+                    result: { kind: "transport_error", errorClass: "invalid_request" },
+                    durationMs: url.length,
+                  };
+                const status =
+                  fate === "retry" ? 503 : fate === "rejected" ? 404 : fate === "gone" ? 410 : 200;
                 return { result: { kind: "response", status }, durationMs: url.length };
               },
             },
