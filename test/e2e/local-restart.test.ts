@@ -60,7 +60,10 @@ describe("local mode across a restart", () => {
     };
 
     let local = await start();
-    const retried = await call("POST", "/webhooks", { url: `${receiver.url}?w=retry`, eventTypes: ["retry.*"] });
+    const retried = await call("POST", "/webhooks", {
+      url: `${receiver.url}?w=retry`,
+      eventTypes: ["retry.*"],
+    });
     const parked = await call("POST", "/webhooks", {
       url: `${receiver.url}?w=dlq`,
       eventTypes: ["dlq.*"],
@@ -71,7 +74,9 @@ describe("local mode across a restart", () => {
     const dlqEvent = String((await call("POST", "/events", { type: "dlq.me", data: {} })).json.eventId);
     await until(async () => {
       const dlq = await call("GET", "/dlq");
-      return (dlq.json.data as { eventId: string }[]).some((letter) => letter.eventId === dlqEvent) || undefined;
+      return (
+        (dlq.json.data as { eventId: string }[]).some((letter) => letter.eventId === dlqEvent) || undefined
+      );
     }, "the letter in the DLQ");
     await until(async () => {
       const event = await call("GET", `/events/${retryEvent}`);

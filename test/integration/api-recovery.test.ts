@@ -105,13 +105,15 @@ describe("the dead-letter queue", () => {
     const again = await fresh.api("GET", "/dlq");
     expect((again.json.data as unknown[]).length).toBe(4);
     const onlySecond = await fresh.api("GET", `/dlq?webhook_id=${second}`);
-    expect(onlySecond.json.data).toMatchObject([{ webhookId: second, reason: "http_400", attempts: 1 }]);
+    expect(onlySecond.json.data).toMatchObject([
+      { webhookId: second, reason: "exhausted:http_400", attempts: 2 },
+    ]);
     expect((await fresh.api("GET", "/dlq?limit=2")).json).toMatchObject({ truncated: true });
 
     healthy = true;
     const before = receiver.requests.length;
     const moved = await fresh.api("POST", "/dlq/redrive", { webhookId: first });
-    expect(moved).toMatchObject({ status: 200, json: { moved: 3, left: 1 } });
+    expect(moved).toMatchObject({ status: 200, json: { moved: 3, discarded: 0, left: 1 } });
     await fresh.drain();
     expect(receiver.requests.length - before).toBe(3);
     const twice = await fresh.api("POST", "/dlq/redrive", { webhookId: first });
@@ -121,7 +123,7 @@ describe("the dead-letter queue", () => {
     expect(rest.json).toMatchObject({ moved: 1, left: 0 });
     await fresh.drain();
     expect((await fresh.api("GET", "/dlq")).json.data).toMatchObject([
-      { webhookId: second, reason: "http_400" },
+      { webhookId: second, reason: "exhausted:http_400" },
     ]);
     expect((await fresh.api("POST", "/dlq/redrive", { limit: 0 })).status).toBe(400);
     expect((await fresh.api("POST", "/dlq/redrive", { everything: true })).status).toBe(400);

@@ -62,7 +62,10 @@ describe("a change to a webhook applies to the delivery waiting in the queue", (
       pipeline.api("PATCH", `/webhooks/${id}`, { active: false }),
     );
     expect(first.requests).toHaveLength(1);
-    expect(await deliveryOf(pipeline, eventId)).toMatchObject({ status: "dropped", reason: "webhook_disabled" });
+    expect(await deliveryOf(pipeline, eventId)).toMatchObject({
+      status: "dropped",
+      reason: "webhook_disabled",
+    });
     expect(await pipeline.deadLetters()).toEqual([]);
   });
 
@@ -82,7 +85,10 @@ describe("a change to a webhook applies to the delivery waiting in the queue", (
     const { pipeline, first, id } = await setUp();
     const eventId = await publishThenChange(pipeline, () => pipeline.api("DELETE", `/webhooks/${id}`));
     expect(first.requests).toHaveLength(1);
-    expect(await deliveryOf(pipeline, eventId)).toMatchObject({ status: "dropped", reason: "webhook_deleted" });
+    expect(await deliveryOf(pipeline, eventId)).toMatchObject({
+      status: "dropped",
+      reason: "webhook_deleted",
+    });
   });
 
   it("rotated with no grace: the waiting delivery carries only the new signature", async () => {

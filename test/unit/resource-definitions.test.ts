@@ -24,7 +24,7 @@ describe("createTableInput", () => {
     const names = input.AttributeDefinitions.map((definition) => definition.AttributeName);
     expect(new Set(names).size).toBe(names.length);
     expect(names.sort()).toEqual(["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "pk", "sk"]);
-    expect(input.GlobalSecondaryIndexes.map((index) => index.IndexName)).toEqual(["gsi1", "gsi2"]);
+    expect(input.GlobalSecondaryIndexes.map((index) => index.IndexName)).toEqual(["gsi1", "gsi2", "gsi3"]);
     expect(input.BillingMode).toBe("PAY_PER_REQUEST");
   });
 });
