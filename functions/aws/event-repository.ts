@@ -1,8 +1,11 @@
 /**
  * Events, stored once (conditional put on the id) with a TTL. The item keeps the exact body to deliver and not
  * a second copy of `data`, so a 256 KiB event stays well inside DynamoDB's 400 KB item limit. Until its fan-out
- * completes, the item holds a lease (who may fan it out, until when) and sits in the sparse "due" index, where
- * the reconciler finds a fan-out that a crash interrupted.
+ * completes, the item holds a lease (who may fan it out, until when). It enters the sparse "due" index only when
+ * a repeat of the publish was answered while another publisher held the lease: then nobody who could repeat it
+ * is waiting for an error, and the reconciler must finish the fan-out if that publisher died. A publisher that
+ * fails answers with an error its caller retries (EventBridge retries for 24 hours), so the first write of an
+ * event costs no index write.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
@@ -45,7 +48,6 @@ export class DynamoEventRepository {
           TableName: this.#table,
           Item: {
             ...keys.event(event.id),
-            ...keys.due(event.id, lease.until),
             ...stored,
             fanoutLease: lease,
             expiresAt: expiresAt(new Date(event.createdAt), this.#retentionDays),
@@ -71,7 +73,7 @@ export class DynamoEventRepository {
           TableName: this.#table,
           Key: keys.event(eventId),
           UpdateExpression:
-            "SET fanoutLease.#until = :until, fanoutLease.generation = fanoutLease.generation + :one, gsi3sk = :until",
+            "SET fanoutLease.#until = :until, fanoutLease.generation = fanoutLease.generation + :one",
           ConditionExpression: "attribute_not_exists(fanout) AND fanoutLease.#until < :now",
           ExpressionAttributeNames: { "#until": "until" },
           ExpressionAttributeValues: { ":until": until, ":now": now, ":one": 1 },
@@ -83,6 +85,22 @@ export class DynamoEventRepository {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
+    }
+  }
+
+  async markDue(eventId: string, until: string): Promise<void> {
+    try {
+      await this.#documents.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.event(eventId),
+          UpdateExpression: "SET gsi3pk = :pk, gsi3sk = :sk",
+          ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(fanout)",
+          ExpressionAttributeValues: { ":pk": keys.due(eventId, until).gsi3pk, ":sk": until },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 

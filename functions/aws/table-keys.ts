@@ -30,8 +30,8 @@ export const keys = {
     sk: `ATTEMPT#${pad(series)}#${pad(attempt)}`,
   }),
   /**
-   * Sparse index of work that is due by `dueAt`: live deliveries (pending, retrying) and events whose fan-out
-   * has not completed. Settled items carry no such attributes, so they cost the index nothing.
+   * Sparse index of work that is due by `dueAt`: live deliveries (pending, retrying) and events whose unfinished
+   * fan-out a repeat was told is under way. Settled items carry no such attributes, so they cost the index nothing.
    */
   due: (id: string, dueAt: string) => ({ gsi3pk: `DUE#${pad(dueShard(id))}`, gsi3sk: dueAt }),
   duePartition: (shard: number) => `DUE#${pad(shard)}`,

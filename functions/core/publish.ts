@@ -53,6 +53,8 @@ export interface EventStore {
   /** Takes an unfinished fan-out over once its lease ran out: the new generation, or undefined. */
   acquireFanOut(eventId: string, now: string, until: string): Promise<number | undefined>;
   markFannedOut(eventId: string, deliveries: number, at: string): Promise<void>;
+  /** Puts an unfinished fan-out where the reconciler looks, due once `until` has passed. */
+  markDue(eventId: string, until: string): Promise<void>;
   /** Gives a failed fan-out's lease up at once, so that the producer's repeat may take over without waiting. */
   releaseFanOut(eventId: string, generation: number): Promise<void>;
 }
@@ -197,6 +199,8 @@ export async function publish(
   // A repeat while the fan-out is unfinished: another publisher is at it (its lease holds), or it crashed and
   // this repeat takes over once the lease ran out. Either way one fan-out, and the event is stored.
   const resumed = await resumeFanOut(existing, deps);
-  const deliveries = resumed ?? (await recipientsOf(existing, deps)).length;
-  return { eventId: existing.id, deliveries, duplicate: true };
+  if (resumed !== undefined) return { eventId: existing.id, deliveries: resumed, duplicate: true };
+  // Answered "accepted" while another publisher works: if that one dies, the reconciler must finish the job.
+  await deps.events.markDue(existing.id, leaseUntil(now));
+  return { eventId: existing.id, deliveries: (await recipientsOf(existing, deps)).length, duplicate: true };
 }

@@ -3,7 +3,8 @@
  *
  *   - a live delivery (pending or retrying) whose next attempt is more than the grace past due: its message was
  *     lost (a local-mode restart, a queue's retention passed, a crash between a reset and its enqueue);
- *   - an event whose fan-out lease ran out before the fan-out completed: its publisher crashed midway.
+ *   - an event whose fan-out lease ran out before the fan-out completed, after a repeat of its publish was
+ *     answered "accepted" (so no caller will retry it): its publisher crashed midway.
  *
  * Both are read from the sparse "due" index (keys only), then re-read strongly consistent from the table. A
  * delivery is re-enqueued as the next copy of its series (`delivery-copies.ts`), so if its old message does turn

@@ -20,6 +20,7 @@ function fakePorts(subscribers: Record<string, string[]>) {
   const sent: DeliveryMessage[][] = [];
   const queried: string[] = [];
   const started = new Set<string>();
+  const due = new Set<string>();
   let clock = new Date("2026-11-28T12:00:00Z");
   let failNextEnqueue = false;
   const deps: PublishDeps = {
@@ -36,6 +37,7 @@ function fakePorts(subscribers: Record<string, string[]>) {
         events.set(eventId, { ...event, lease: { generation, until } });
         return generation;
       },
+      markDue: async (eventId) => void due.add(eventId),
       releaseFanOut: async (eventId, generation) => {
         const event = events.get(eventId);
         if (event?.lease?.generation === generation && !event.fanout)
@@ -73,6 +75,7 @@ function fakePorts(subscribers: Record<string, string[]>) {
     sent,
     queried,
     started,
+    due,
     failEnqueueOnce: () => (failNextEnqueue = true),
     advance: (seconds: number) => (clock = new Date(clock.getTime() + seconds * 1000)),
   };
@@ -148,9 +151,12 @@ describe("publish", () => {
     ports.sent.length = 0;
     ports.started.add(deliveryIdFor("evt_crash", "wh_1"));
 
+    expect(ports.due.has("evt_crash")).toBe(false);
     const early = await publish(request, ports.deps);
     expect(early).toMatchObject({ duplicate: true, deliveries: 3 });
     expect(ports.sent).toHaveLength(0);
+    // Answered while the lease is held elsewhere: now the reconciler watches it.
+    expect(ports.due.has("evt_crash")).toBe(true);
 
     ports.advance(FANOUT_LEASE_SECONDS + 1);
     await publish(request, ports.deps);
