@@ -3,6 +3,7 @@
  * service and operation. The event source mapping's receive/delete are reported apart (AWS runs those).
  */
 import { publish } from "#core/publish.ts";
+import { type CapacityTotals, meterCapacity } from "./capacity.ts";
 import { benchPipeline, benchReceiver } from "./local-pipeline.ts";
 
 const DELIVERIES = 10_000;
@@ -16,6 +17,21 @@ export interface CallsResult {
   readonly mappingCalls: Record<string, number>;
   readonly deliverCallsPerDelivery: number;
   readonly secretsManagerCallsAfterWarmUp: number;
+  /** DynamoDB capacity units as reported by `ReturnConsumedCapacity: "INDEXES"`, for publishing and delivering. */
+  readonly publishCapacity: CapacityTotals;
+  readonly deliverCapacity: CapacityTotals;
+}
+
+const copyTotals = (totals: CapacityTotals): CapacityTotals =>
+  JSON.parse(JSON.stringify(totals)) as CapacityTotals;
+
+/** "table 2.00 W, gsi1 1.00 W" per unit of `per`. */
+export function capacityLine(totals: CapacityTotals, per: number): string {
+  const parts = Object.entries(totals.byTarget).flatMap(([target, units]) => [
+    ...(units.read > 0 ? [`${target} ${(units.read / per).toFixed(2)} R`] : []),
+    ...(units.write > 0 ? [`${target} ${(units.write / per).toFixed(2)} W`] : []),
+  ]);
+  return `${(totals.readUnits / per).toFixed(2)} RCU + ${(totals.writeUnits / per).toFixed(2)} WCU (${parts.join(", ")})`;
 }
 
 const tally = (names: readonly string[]) =>
@@ -27,8 +43,10 @@ const tally = (names: readonly string[]) =>
 async function scenario(name: string, failFirst: boolean): Promise<CallsResult> {
   const receiver = await benchReceiver((_, seen) => (failFirst && seen === 1 ? 503 : 204));
   const pipeline = await benchPipeline({ RETRY_SCHEDULE_SECONDS: "0" });
+  const capacity = meterCapacity(pipeline.runtime.clients.dynamodb);
   await pipeline.addWebhooks(WEBHOOKS, receiver.url, "bench.*");
   pipeline.calls.reset();
+  capacity.reset();
   for (let start = 0; start < DELIVERIES / WEBHOOKS; start += 20) {
     await Promise.all(
       Array.from({ length: 20 }, (_, offset) =>
@@ -40,10 +58,13 @@ async function scenario(name: string, failFirst: boolean): Promise<CallsResult> 
     );
   }
   const publishCalls = tally(pipeline.calls.calls);
+  const publishCapacity = copyTotals(capacity.totals);
+  capacity.reset();
   pipeline.calls.reset();
   pipeline.mappingCalls.reset();
   await pipeline.drain();
   const deliverCalls = tally(pipeline.calls.calls);
+  const deliverCapacity = copyTotals(capacity.totals);
   const secretsAfterWarmUp = Math.max(0, (deliverCalls.GetSecretValueCommand ?? 0) - WEBHOOKS);
   const total = Object.values(deliverCalls).reduce((sum, count) => sum + count, 0);
   await pipeline.stop();
@@ -56,6 +77,8 @@ async function scenario(name: string, failFirst: boolean): Promise<CallsResult> 
     mappingCalls: tally(pipeline.mappingCalls.calls),
     deliverCallsPerDelivery: total / DELIVERIES,
     secretsManagerCallsAfterWarmUp: secretsAfterWarmUp,
+    publishCapacity,
+    deliverCapacity,
   };
 }
 
@@ -87,6 +110,17 @@ export async function benchAwsCalls(): Promise<{ markdown: string; results: Call
         .join(
           ", ",
         )} (per event: 1 conditional put, 1 update, one Query per matching pattern, ⌈N/10⌉ SendMessageBatch).`,
+      "",
+      'DynamoDB capacity units, as DynamoDB Local reports them with `ReturnConsumedCapacity: "INDEXES"` (table and each index apart):',
+      "",
+      "| scenario | publish, per event | deliver, per delivery |",
+      "| --- | --- | --- |",
+      ...results.map(
+        (result) =>
+          `| ${result.scenario} | ${capacityLine(result.publishCapacity, result.deliveries / WEBHOOKS)} | ${capacityLine(result.deliverCapacity, result.deliveries)} |`,
+      ),
+      "",
+      "The deliver function reads each batch's deliveries and the webhooks they go to in one strongly consistent BatchGetItem (no extra call; no webhook cache that could delay a change). Against the former per-container webhook cache that adds one item per distinct webhook in the batch: with 10 deliveries to one webhook, 0.1 read unit per delivery, strongly consistent at 1 unit per 4 KB item where an eventually consistent read costs 0.5. At on-demand prices ($0.125 per million read units) that is $0.0125 per million deliveries; the eventually consistent half would save $0.006 and could miss a change made within the last second. (DynamoDB Local reports one read unit per batch request, so its read figures above understate what AWS bills.)",
     ].join("\n"),
   };
 }
