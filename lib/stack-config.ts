@@ -3,7 +3,12 @@
  * `cdk.json`), so a typo fails the synth with the offending key named.
  */
 import { z } from "zod";
-import { DEFAULT_RETRY_SCHEDULE_SECONDS, MAX_RETRY_DELAY_SECONDS } from "#core/retry-policy.ts";
+import { deliveryQueue } from "#core/resource-definitions.ts";
+import {
+  DEFAULT_RETRY_SCHEDULE_SECONDS,
+  MAX_RETRY_DELAY_SECONDS,
+  worstCaseScheduleSeconds,
+} from "#core/retry-policy.ts";
 
 const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
 const LOG_RETENTION_DAYS = [
@@ -52,6 +57,14 @@ const configShape = z.object({
 });
 
 export const stackConfigSchema = configShape.superRefine((config, context) => {
+  const needed = worstCaseScheduleSeconds(config.retryScheduleSeconds);
+  if (needed > deliveryQueue.retentionPeriodSeconds) {
+    context.addIssue({
+      code: "custom",
+      path: ["retryScheduleSeconds"],
+      message: `the schedule can take ${needed} s with jitter and a day of margin, more than the delivery queue keeps a message (${deliveryQueue.retentionPeriodSeconds} s)`,
+    });
+  }
   if (config.allowPrivateDestinations && /prod/i.test(config.stage)) {
     context.addIssue({
       code: "custom",

@@ -82,3 +82,22 @@ export function dependencyBackoffSeconds(base: number, receives: number): number
   const doublings = Math.min(Math.max(0, receives - 1), 16);
   return Math.min(MAX_DEPENDENCY_BACKOFF_SECONDS, Math.max(base, base * 2 ** doublings));
 }
+
+/** A day of margin for dependency backoffs and a slow consumer, on top of the schedule's worst-case span. */
+export const RETENTION_MARGIN_SECONDS = 86_400;
+
+/**
+ * The longest a delivery can take from its first receive to its last attempt: every step at +jitter, plus the
+ * margin. SQS keeps a message's original enqueue time, so this must fit the delivery queue's retention or a late
+ * retry would expire silently.
+ */
+export function worstCaseScheduleSeconds(
+  scheduleSeconds: readonly number[],
+  jitterRatio = JITTER_RATIO,
+): number {
+  const span = scheduleSeconds.reduce(
+    (sum, step) => sum + Math.min(MAX_RETRY_DELAY_SECONDS, step * (1 + jitterRatio)),
+    0,
+  );
+  return Math.ceil(span) + RETENTION_MARGIN_SECONDS;
+}
