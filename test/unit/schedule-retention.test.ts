@@ -15,7 +15,7 @@ describe("a retry schedule must fit the delivery queue's retention", () => {
     expect(stackConfigSchema.safeParse({ stage: "dev" }).success).toBe(true);
     const tooLong = stackConfigSchema.safeParse({
       stage: "dev",
-      retryScheduleSeconds: Array(6).fill(42_900),
+      retryScheduleSeconds: Array(8).fill(42_900),
     });
     expect(tooLong.success).toBe(false);
     const issue = tooLong.error?.issues[0];
