@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { findFreePort } from "#local/free-port.ts";
 import { descendantsOf, isAlive, type RunningCommand, startCommand } from "#test/support/child-process.ts";
+import { jsonCaller, until } from "#test/support/local-http.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "sw-e2e-"));
 const running: RunningCommand[] = [];
@@ -17,16 +18,6 @@ function npm(args: string[], env: Record<string, string>) {
   const run = startCommand("npm", ["run", "--silent", ...args], env);
   running.push(run);
   return run;
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe("local mode, as a user runs it", () => {
@@ -43,15 +34,7 @@ describe("local mode, as a user runs it", () => {
     await local.waitForOutput(/Press Ctrl-C to stop/, 90_000);
     expect(local.output()).toMatch(/Local mode allows http:\/\/ and loopback/);
     const api = `http://127.0.0.1:${port}`;
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${api}${path}`, {
-        method,
-        headers: { "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      return { status: response.status, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
-    };
+    const call = jsonCaller(api);
 
     const created = await call("POST", "/webhooks", {
       url: `http://127.0.0.1:${receiverPort}/webhooks`,

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { findFreePort } from "#local/free-port.ts";
 import { type RunningCommand, startCommand } from "#test/support/child-process.ts";
+import { jsonCaller, until } from "#test/support/local-http.ts";
 import { startReceiver } from "#test/support/receivers.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "sw-restart-"));
@@ -19,16 +20,6 @@ afterAll(async () => {
   for (const close of closers.splice(0)) await close();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe("local mode across a restart", () => {
   it("a delivery mid-retry and one in the DLQ both finish after npm start is killed and started again", async () => {
@@ -49,15 +40,7 @@ describe("local mode across a restart", () => {
     const receiver = await startReceiver(() => ({ status: failing ? 500 : 204 }));
     closers.push(() => receiver.close());
     const api = `http://127.0.0.1:${port}`;
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${api}${path}`, {
-        method,
-        headers: { "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      return { status: response.status, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
-    };
+    const call = jsonCaller(api);
 
     let local = await start();
     const retried = await call("POST", "/webhooks", {
