@@ -5,11 +5,13 @@
 
 import { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
 import type { Runtime } from "#aws/runtime.ts";
+import { cursorShapes } from "#aws/table-keys.ts";
 import { decodeCursor, encodeCursor } from "#core/cursor.ts";
 import { NotFoundError } from "#core/errors.ts";
 import { patternsMatching } from "#core/event-types.ts";
 import { headerOf, type ProxyRequest, parseJsonBody, parseWith, queryOf } from "#core/http-request.ts";
 import { type HttpResponse, jsonResponse } from "#core/http-response.ts";
+import { ID_SOURCES } from "#core/ids.ts";
 import {
   createWebhook,
   deleteWebhook,
@@ -35,6 +37,7 @@ import {
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const WEBHOOK_ID = new RegExp(`^${ID_SOURCES.webhook}$`);
 
 export interface RouteContext {
   readonly runtime: Runtime;
@@ -89,14 +92,12 @@ function ifMatchVersion(event: ProxyRequest): number | undefined {
   return match ? Number(match[1]) : -1;
 }
 
-const webhookCursorKeys = ["pk", "sk", "gsi1pk", "gsi1sk"];
-
 async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
   const query = parseWith(listWebhooksQuery, queryOf(event), "query");
   const limit = query.limit ?? 50;
   const active = query.active === undefined ? undefined : query.active === "true";
   if (query.event_type === undefined) {
-    const cursor = decodeCursor(query.cursor, { gsi1pk: "WEBHOOKS" }, webhookCursorKeys);
+    const cursor = decodeCursor(query.cursor, cursorShapes.webhookListing());
     const page = await runtime.webhooks.list(limit, cursor, active);
     return jsonResponse(200, {
       data: page.webhooks.map(webhookResource),
@@ -116,7 +117,7 @@ async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Pro
         .map((entry) => entry.id),
     ),
   ].sort();
-  const after = decodeCursor(query.cursor, { eventType: type }, ["eventType", "after"])?.after;
+  const after = decodeCursor(query.cursor, { eventType: type, after: WEBHOOK_ID })?.after;
   const remaining = after === undefined ? ids : ids.filter((id) => id > after);
   const pageIds = remaining.slice(0, limit);
   const last = pageIds.at(-1);
@@ -181,7 +182,7 @@ async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteConte
   const id = idOf(event, "webhook");
   const query = parseWith(attemptsQuery, queryOf(event), "query");
   await runtime.webhooks.require(id);
-  const cursor = decodeCursor(query.cursor, { gsi1pk: `WEBHOOK#${id}#ATTEMPTS` }, webhookCursorKeys);
+  const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfWebhook(id));
   const page = await runtime.deliveries.attemptsOfWebhook(id, query.limit ?? 50, cursor, query.status);
   return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
 }
@@ -216,7 +217,7 @@ async function deliveryAttemptsRoute(event: ProxyRequest, { runtime }: RouteCont
   const id = idOf(event, "delivery");
   const query = parseWith(pageQuery, queryOf(event), "query");
   if (!(await runtime.deliveries.getDelivery(id))) throw new NotFoundError(`delivery ${id}`);
-  const cursor = decodeCursor(query.cursor, { pk: `DELIVERY#${id}` }, ["pk", "sk"]);
+  const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfDelivery(id));
   const page = await runtime.deliveries.attemptsOfDelivery(id, query.limit ?? 50, cursor);
   return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
 }

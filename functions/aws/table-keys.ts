@@ -1,5 +1,7 @@
 /** Key layout of the single table (see `functions/core/resource-definitions.ts`). */
 import { createHash } from "node:crypto";
+import type { CursorShape } from "#core/cursor.ts";
+import { ID_SOURCES } from "#core/ids.ts";
 
 /** Partitions of the sparse "due" index: spread so that no single index partition takes every write. */
 export const DUE_SHARDS = 16;
@@ -38,6 +40,38 @@ export const keys = {
   attemptByWebhook: (webhookId: string, timestamp: string, deliveryId: string, attempt: number) => ({
     gsi1pk: `WEBHOOK#${webhookId}#ATTEMPTS`,
     gsi1sk: `${timestamp}#${deliveryId}#${pad(attempt)}`,
+  }),
+};
+
+/** `Date#toISOString`, as every stored timestamp is written. */
+const ISO_TIME = String.raw`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z`;
+const NUMBER = String.raw`\d{6,15}`;
+const exactly = (source: string) => new RegExp(`^${source}$`);
+
+/**
+ * What a position (DynamoDB's LastEvaluatedKey, which the API hands out as a cursor) of each paginated Query
+ * looks like: the table key plus the queried index's key, each as that listing's items write it (see `keys`).
+ * A cursor of any other shape is refused before it reaches DynamoDB, which would fail the Query.
+ */
+export const cursorShapes = {
+  /** All webhooks, newest first (gsi1). */
+  webhookListing: (): CursorShape => ({
+    pk: exactly(`WEBHOOK#(?<webhook>${ID_SOURCES.webhook})`),
+    sk: "META",
+    gsi1pk: keys.webhookListing("", "").gsi1pk,
+    gsi1sk: exactly(`${ISO_TIME}#(?<webhook>${ID_SOURCES.webhook})`),
+  }),
+  /** One webhook's attempts, newest first (gsi1). */
+  attemptsOfWebhook: (webhookId: string): CursorShape => ({
+    pk: exactly(`DELIVERY#(?<delivery>${ID_SOURCES.delivery})`),
+    sk: exactly(`ATTEMPT#${NUMBER}#(?<attempt>${NUMBER})`),
+    gsi1pk: keys.attemptByWebhook(webhookId, "", "", 0).gsi1pk,
+    gsi1sk: exactly(`${ISO_TIME}#(?<delivery>${ID_SOURCES.delivery})#(?<attempt>${NUMBER})`),
+  }),
+  /** One delivery's attempts, newest first (the table itself). */
+  attemptsOfDelivery: (deliveryId: string): CursorShape => ({
+    pk: keys.delivery(deliveryId).pk,
+    sk: exactly(`ATTEMPT#${NUMBER}#${NUMBER}`),
   }),
 };
 

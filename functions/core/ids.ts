@@ -29,6 +29,14 @@ export function ulid(now = Date.now()): string {
   return time + encodeBase32(randomBytes(10), 16);
 }
 
+/** A ULID as a regular-expression source (Crockford base32: no I, L, O or U), to compose id patterns from. */
+const ULID_SOURCE = "[0-9A-HJKMNP-TV-Z]{26}";
+/** The ids minted here, as regular-expression sources: what a webhook id and a delivery id look like. */
+export const ID_SOURCES = {
+  webhook: `wh_${ULID_SOURCE}`,
+  delivery: `dlv_${ULID_SOURCE}`,
+} as const;
+
 export const newEventId = () => `evt_${ulid()}`;
 export const newWebhookId = () => `wh_${ulid()}`;
 
