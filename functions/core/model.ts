@@ -18,13 +18,39 @@ export const eventTypeSchema = z
     z.regex(EVENT_TYPE_PATTERN, "dot-separated segments of letters, digits, _ and -"),
   );
 
+/**
+ * How deep an event's `data` may nest (`data` itself is level 1). Deeper JSON is refused: walking it recursively
+ * (zod's JSON check, and many receivers' parsers; serde_json stops at 128) would overflow the stack.
+ */
+export const MAX_DATA_DEPTH = 64;
+
+/** Whether no object or array lies deeper than `limit` levels in `value`; iterative, so any depth is safe. */
+export function nestsWithin(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [current, depth] = next;
+    if (typeof current !== "object" || current === null) continue;
+    if (depth > limit) return false;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return true;
+}
+
+/** Any JSON object nested at most `MAX_DATA_DEPTH` levels; the depth is checked before anything recurses. */
+const eventDataSchema = z.pipe(
+  z.custom<unknown>((value) => nestsWithin(value, MAX_DATA_DEPTH), {
+    message: `JSON nested at most ${MAX_DATA_DEPTH} levels deep`,
+  }),
+  z.record(z.string(), z.json()),
+);
+
 /** What a producer sends to `POST /events`. */
 export const publishRequestSchema = z.strictObject({
   id: z.optional(z.string().check(z.regex(EVENT_ID_PATTERN, "1–128 letters, digits, _ . : -"))),
   type: eventTypeSchema,
   source: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
   timestamp: z.optional(z.iso.datetime({ offset: true })),
-  data: z.record(z.string(), z.json()),
+  data: eventDataSchema,
 });
 export type PublishRequest = z.infer<typeof publishRequestSchema>;
 
