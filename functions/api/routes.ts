@@ -187,12 +187,21 @@ async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteConte
   return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
 }
 
+/**
+ * A time as the store writes it (`toISOString`), clamped to years 0000–9999: past them `toISOString` writes
+ * `+010000-…` or `-000001-…`, which no longer sorts as text with the stored times a window is compared to.
+ */
+const EARLIEST = Date.parse("0000-01-01T00:00:00.000Z");
+const LATEST = Date.parse("9999-12-31T23:59:59.999Z");
+const storedTime = (iso: string) =>
+  new Date(Math.min(Math.max(Date.parse(iso), EARLIEST), LATEST)).toISOString();
+
 async function recoverRoute(event: ProxyRequest, { runtime, recovery }: RouteContext): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const range = parseWith(recoverSchema, parseJsonBody(event, MAX_BODY_BYTES));
   await runtime.webhooks.require(id);
-  const since = new Date(range.since).toISOString();
-  const until = new Date(range.until ?? runtime.now().toISOString()).toISOString();
+  const since = storedTime(range.since);
+  const until = storedTime(range.until ?? runtime.now().toISOString());
   return jsonResponse(202, await recoverFailures(id, { since, until }, recovery));
 }
 

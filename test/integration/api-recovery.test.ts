@@ -159,6 +159,24 @@ describe("POST /webhooks/{id}/recover", () => {
     ).toMatchObject({ errors: [{ field: "until" }] });
     expect((await pipeline.api("POST", "/webhooks/wh_missing/recover", { since })).status).toBe(404);
   });
+
+  it("takes a window reaching past year 9999 or before year 0000 (in any offset) as unbounded on that side", async () => {
+    healthy = false;
+    const webhookId = await failingWebhook(receiver, "recover.wide");
+    await pipeline.publishApi({ type: "recover.wide", data: {} });
+    await pipeline.drain();
+    healthy = true;
+    const wide = await pipeline.api("POST", `/webhooks/${webhookId}/recover`, {
+      since: "0000-01-01T00:00:00+01:00",
+      until: "9999-12-31T23:59:59.999-14:00",
+    });
+    expect(wide).toMatchObject({ status: 202, json: { recovered: 1, truncated: false } });
+    await pipeline.drain();
+    const untilOnly = await pipeline.api("POST", `/webhooks/${webhookId}/recover`, {
+      since: "0000-01-01T00:00:00+01:00",
+    });
+    expect(untilOnly).toMatchObject({ status: 202, json: { recovered: 0 } });
+  });
 });
 
 describe("routing", () => {
