@@ -11,6 +11,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiRoute, apiRoutes } from "#core/api-routes.ts";
 import { checkWebhookUrl } from "#core/destination-policy.ts";
+import { MAX_DATA_DEPTH } from "#core/model.ts";
 import { webhookSchemas } from "#core/webhook-schemas.ts";
 import { type Pipeline, startPipeline } from "#test/support/pipeline.ts";
 
@@ -19,7 +20,6 @@ type Json = Record<string, unknown>;
 const encode = (value: unknown) =>
   Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 const decode = (cursor: string) => JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Json;
-const withQuery = (path: string, query: string) => `${path}${path.includes("?") ? "&" : "?"}${query}`;
 
 /** JSON text nested `depth` levels deep, as arrays or as objects. */
 const deepJson = (depth: number, as: "array" | "object", leaf = "1") =>
@@ -74,7 +74,8 @@ describe("every route, fed generated input", () => {
     events: [] as string[],
     gone: [] as string[],
   };
-  const cursors: string[] = [];
+  /** Real listings with a second page: where a forged cursor reaches the Query if it gets past validation. */
+  const listings: { route: ApiRoute; id: string; query: Record<string, string>; cursor: string }[] = [];
 
   const createWebhook = async () => {
     const created = await pipeline.api("POST", "/webhooks", {
@@ -116,20 +117,30 @@ describe("every route, fed generated input", () => {
     real.webhooks.push(await createWebhook());
     await pipeline.drain();
     const owner = (await pipeline.api("GET", `/deliveries/${first}`)).json.webhookId as string;
-    for (const path of [
-      "/webhooks",
-      "/webhooks?event_type=prop.test",
-      `/webhooks/${owner}/attempts`,
-      `/deliveries/${first}/attempts`,
-    ]) {
-      const page = await pipeline.api("GET", withQuery(path, "limit=1"));
+    const route = (resource: string) =>
+      apiRoutes.find(
+        (candidate) => candidate.method === "GET" && candidate.resource === resource,
+      ) as ApiRoute;
+    const toPage: { route: ApiRoute; id: string; query: Record<string, string> }[] = [
+      { route: route("/webhooks"), id: "", query: {} },
+      { route: route("/webhooks"), id: "", query: { event_type: "prop.test" } },
+      { route: route("/webhooks/{id}/attempts"), id: owner, query: {} },
+      { route: route("/deliveries/{id}/attempts"), id: first as string, query: {} },
+    ];
+    for (const listing of toPage) {
+      const path = listing.route.resource.replace("{id}", listing.id);
+      const page = await pipeline.api(
+        "GET",
+        `${path}?${new URLSearchParams({ ...listing.query, limit: "1" })}`,
+      );
       expect(page.json.nextCursor, path).toEqual(expect.any(String));
-      cursors.push(page.json.nextCursor as string);
+      listings.push({ ...listing, cursor: page.json.nextCursor as string });
     }
   });
   afterAll(() => pipeline.close());
 
   function arbitraries() {
+    const cursors = listings.map((listing) => listing.cursor);
     const positions = cursors.map(decode);
     const ids = [...real.webhooks, ...real.deliveries, ...real.events, ...real.gone];
     const isoTime = fc.oneof(
@@ -167,18 +178,26 @@ describe("every route, fed generated input", () => {
       fc.record({ since: time, until: time, extra: fc.jsonValue({ maxDepth: 3 }) }, { requiredKeys: [] }),
     );
 
-    const idChoice: fc.Arbitrary<IdChoice> = fc.oneof(
-      { weight: 3, arbitrary: fc.nat().map((n) => ({ kind: "webhook", n }) as const) },
-      { weight: 3, arbitrary: fc.nat().map((n) => ({ kind: "delivery", n }) as const) },
-      fc.nat().map((n) => ({ kind: "event", n }) as const),
-      fc.nat().map((n) => ({ kind: "gone", n }) as const),
-      fc
-        .oneof(
-          fc.string({ minLength: 1 }),
-          fc.constantFrom("wh_x", "dlv_x", "evt_x", "wh_00000000000000000000000000", "..", "%2F", "a b"),
-        )
-        .map((value) => ({ kind: "raw", value }) as const),
-    );
+    /** Mostly a real id of the kind the route takes, sometimes one of another kind, or anything. */
+    const idChoice = (route: ApiRoute): fc.Arbitrary<IdChoice> => {
+      const own = route.resource.startsWith("/webhooks/")
+        ? "webhook"
+        : route.resource.startsWith("/deliveries/")
+          ? "delivery"
+          : "event";
+      return fc.oneof(
+        { weight: 8, arbitrary: fc.nat().map((n) => ({ kind: own, n }) as const) },
+        ...(["webhook", "delivery", "event", "gone"] as const).map((kind) =>
+          fc.nat().map((n) => ({ kind, n }) as const),
+        ),
+        fc
+          .oneof(
+            fc.string({ minLength: 1 }),
+            fc.constantFrom("wh_x", "dlv_x", "evt_x", "wh_00000000000000000000000000", "..", "%2F", "a b"),
+          )
+          .map((value) => ({ kind: "raw", value }) as const),
+      );
+    };
     const anyRealId = fc.constantFrom(...ids);
 
     const keyName = fc.constantFrom(
@@ -205,19 +224,17 @@ describe("every route, fed generated input", () => {
       fc.string({ minLength: 1000, maxLength: 1100 }),
       fc.jsonValue({ maxDepth: 2 }),
     );
-    const forgedPosition = fc.oneof(
-      // A real position with attributes dropped, replaced or added.
+    /** A real position with attributes dropped, replaced or added. */
+    const mutated = (position: Json) =>
       fc
-        .tuple(
-          fc.constantFrom(...positions),
-          fc.subarray(["pk", "sk", "gsi1pk", "gsi1sk", "eventType", "after"]),
-          fc.dictionary(keyName, keyValue, { maxKeys: 2 }),
-        )
-        .map(([position, dropped, changes]) => {
+        .tuple(fc.subarray(Object.keys(position)), fc.dictionary(keyName, keyValue, { maxKeys: 2 }))
+        .map(([dropped, changes]) => {
           const forged: Json = { ...position };
           for (const name of dropped) delete forged[name];
           return { ...forged, ...changes };
-        }),
+        });
+    const forgedPosition = fc.oneof(
+      fc.constantFrom(...positions).chain(mutated),
       fc.dictionary(keyName, keyValue, { maxKeys: 6 }),
     );
     const cursor = fc.oneof(
@@ -405,7 +422,7 @@ describe("every route, fed generated input", () => {
       const key = `${route.method} ${route.resource}`;
       return fc.record({
         route: fc.constant(route),
-        id: idChoice,
+        id: idChoice(route),
         query: fc.oneof({ weight: 6, arbitrary: queries[key] ?? fc.constant({}) }, strayQuery),
         body: fc.oneof({ weight: 6, arbitrary: bodies[key] ?? generic }, generic),
         headers:
@@ -414,7 +431,35 @@ describe("every route, fed generated input", () => {
             : fc.constant({}),
       });
     });
-    return { request, createChanged: oneFieldChanged(validCreate, createFields) };
+    /** The next page of a real listing, with its cursor kept, mutated, or taken from another listing. */
+    const paging: fc.Arbitrary<Request> = fc.constantFrom(...listings).chain((listing) =>
+      fc.record({
+        route: fc.constant(listing.route),
+        id: fc.constant({ kind: "raw", value: listing.id } as const),
+        query: fc
+          .record(
+            {
+              cursor: fc.oneof({ weight: 4, arbitrary: mutated(decode(listing.cursor)).map(encode) }, cursor),
+              limit: fc.constantFrom("1", "2", "100"),
+              status: fc.constantFrom("succeeded", "failed"),
+              active: fc.constantFrom("true", "false"),
+            },
+            { requiredKeys: ["cursor"] },
+          )
+          .map(({ status, active, ...rest }) => ({
+            ...listing.query,
+            ...rest,
+            ...(listing.route.resource === "/webhooks/{id}/attempts" && status ? { status } : {}),
+            ...(listing.route.resource === "/webhooks" && active ? { active } : {}),
+          })),
+        body: fc.constant(undefined),
+        headers: fc.constant({}),
+      }),
+    );
+    return {
+      request: fc.oneof({ weight: 4, arbitrary: request }, paging),
+      createChanged: oneFieldChanged(validCreate, createFields),
+    };
   }
 
   const pickId = (choice: IdChoice): string => {
@@ -528,6 +573,23 @@ describe("every route, fed generated input", () => {
       });
       expect(reparsed.success, JSON.stringify(webhook)).toBe(true);
     }
+  });
+});
+
+describe("deeply nested event data", () => {
+  it("is accepted up to MAX_DATA_DEPTH levels and refused one level deeper, naming data, at any depth", async () => {
+    const pipeline = await startPipeline({ strictDestinations: true });
+    const publish = (depth: number, as: "array" | "object") =>
+      pipeline.api("POST", "/events", `{"type":"deep.one","data":{"x":${deepJson(depth - 1, as)}}}`);
+    for (const as of ["array", "object"] as const) {
+      // `data` is level 1; `x`'s value is level 2, so depth - 1 nested levels under `x` reach `depth`.
+      expect((await publish(MAX_DATA_DEPTH, as)).status, as).toBe(202);
+      for (const depth of [MAX_DATA_DEPTH + 1, 10_000, 40_000]) {
+        const refused = await publish(depth, as);
+        expect(refused.json, `${as} ${depth}`).toMatchObject({ status: 400, errors: [{ field: "data" }] });
+      }
+    }
+    pipeline.close();
   });
 });
 
