@@ -62,6 +62,20 @@ describe("pagination cursors", () => {
         .id as string;
     webhookA = await create();
     webhookB = await create();
+    // A webhook whose id was not minted by the API (an import, say): listings page through it all the same.
+    const at = new Date().toISOString();
+    await pipeline.runtime.webhooks.create({
+      id: "wh_imported-1",
+      url: receiver.url,
+      eventTypes: ["other.*"],
+      headers: {},
+      active: true,
+      signatureScheme: "standard",
+      secretVersion: "v1",
+      createdAt: at,
+      updatedAt: at,
+      version: 1,
+    });
     const events: string[] = [];
     for (let n = 0; n < 2; n += 1)
       events.push((await pipeline.publishApi({ type: "cur.made", data: { n } })).json.eventId as string);
