@@ -30,12 +30,33 @@ const CAPACITY_COMMANDS = new Set([
   "TransactGetItemsCommand",
 ]);
 
+/** Some calls report only `CapacityUnits`: count them as reads or writes by the operation's kind. */
+function splitUnits(entry: ConsumedCapacity, writes: boolean): ConsumedCapacity {
+  if (entry.ReadCapacityUnits !== undefined || entry.WriteCapacityUnits !== undefined) return entry;
+  const split = (units: number | undefined) => ({
+    ReadCapacityUnits: writes ? 0 : (units ?? 0),
+    WriteCapacityUnits: writes ? (units ?? 0) : 0,
+  });
+  return {
+    ...entry,
+    ...split(entry.CapacityUnits),
+    ...(entry.Table ? { Table: split(entry.Table.CapacityUnits) } : {}),
+    GlobalSecondaryIndexes: Object.fromEntries(
+      Object.entries(entry.GlobalSecondaryIndexes ?? {}).map(([index, units]) => [
+        index,
+        split(units.CapacityUnits),
+      ]),
+    ),
+  };
+}
+
 export function meterCapacity(client: DynamoDBClient): CapacityMeter {
   const totals: CapacityTotals = { readUnits: 0, writeUnits: 0, byTarget: {} };
   const add = (target: string, read: number, write: number) => {
-    const entry = (totals.byTarget[target] ??= { read: 0, write: 0 });
+    const entry = totals.byTarget[target] ?? { read: 0, write: 0 };
     entry.read += read;
     entry.write += write;
+    totals.byTarget[target] = entry;
   };
   const record = (consumed: ConsumedCapacity) => {
     const table = consumed.Table;
@@ -44,7 +65,6 @@ export function meterCapacity(client: DynamoDBClient): CapacityMeter {
       add(name, units.ReadCapacityUnits ?? 0, units.WriteCapacityUnits ?? 0);
     totals.readUnits += consumed.ReadCapacityUnits ?? 0;
     totals.writeUnits += consumed.WriteCapacityUnits ?? 0;
-    // Some calls report only CapacityUnits: count them as reads or writes by the operation's kind below.
   };
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -54,33 +74,9 @@ export function meterCapacity(client: DynamoDBClient): CapacityMeter {
       const result = await next(args);
       const output = result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] };
       const consumed = output.ConsumedCapacity;
-      const list = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
       const writes = /Put|Update|Delete|Write/.test(name);
-      for (const entry of list) {
-        const hasSplit = entry.ReadCapacityUnits !== undefined || entry.WriteCapacityUnits !== undefined;
-        record(
-          hasSplit
-            ? entry
-            : {
-                ...entry,
-                ReadCapacityUnits: writes ? 0 : (entry.CapacityUnits ?? 0),
-                WriteCapacityUnits: writes ? (entry.CapacityUnits ?? 0) : 0,
-                Table: entry.Table && {
-                  ReadCapacityUnits: writes ? 0 : (entry.Table.CapacityUnits ?? 0),
-                  WriteCapacityUnits: writes ? (entry.Table.CapacityUnits ?? 0) : 0,
-                },
-                GlobalSecondaryIndexes: Object.fromEntries(
-                  Object.entries(entry.GlobalSecondaryIndexes ?? {}).map(([index, units]) => [
-                    index,
-                    {
-                      ReadCapacityUnits: writes ? 0 : (units.CapacityUnits ?? 0),
-                      WriteCapacityUnits: writes ? (units.CapacityUnits ?? 0) : 0,
-                    },
-                  ]),
-                ),
-              },
-        );
-      }
+      for (const entry of Array.isArray(consumed) ? consumed : consumed ? [consumed] : [])
+        record(splitUnits(entry, writes));
       return result;
     },
     { step: "initialize", name: `capacityMeter${Math.random()}` },
