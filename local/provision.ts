@@ -50,7 +50,10 @@ export function createTableInput(definition: TableDefinition, tableName: string)
         { AttributeName: index.partitionKey.name, KeyType: "HASH" as const },
         { AttributeName: index.sortKey.name, KeyType: "RANGE" as const },
       ],
-      Projection: { ProjectionType: index.projection },
+      Projection: {
+        ProjectionType: index.projection,
+        ...(index.nonKeyAttributes ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+      },
     })),
   };
 }

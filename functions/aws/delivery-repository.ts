@@ -14,6 +14,7 @@ import {
 import type { BatchState, DeliveryLedger, DeliveryRecord } from "#core/deliver.ts";
 import { isLive } from "#core/delivery-copies.ts";
 import type { Attempt, Delivery, Webhook } from "#core/model.ts";
+import type { Tenant } from "#core/tenants.ts";
 import { batchGetItems, batchGetRecords } from "./batch-get.ts";
 import { backoffMs, expiresAt, keys, sleep, withoutKeys } from "./table-keys.ts";
 
@@ -48,7 +49,7 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
   deliveryItem(delivery: Delivery): Record<string, unknown> {
     return {
       ...keys.delivery(delivery.id),
-      ...keys.deliveryByEvent(delivery.eventId, delivery.id),
+      ...keys.deliveryByEvent(delivery.tenantId, delivery.eventId, delivery.id),
       ...keys.deliveryByWebhook(delivery.webhookId, delivery.updatedAt, delivery.id),
       // Live deliveries are in the sparse "due" index, so the reconciler finds any that nothing will come for.
       ...(isLive(delivery) ? keys.due(delivery.id, delivery.nextAttemptAt ?? delivery.updatedAt) : {}),
@@ -124,6 +125,7 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
 
   /** The deliveries of one event that have been attempted at least once. */
   async deliveriesOfEvent(
+    tenantId: string,
     eventId: string,
     limit = 100,
     cursor?: Record<string, unknown>,
@@ -132,7 +134,7 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
       {
         IndexName: "gsi1",
         KeyConditionExpression: "gsi1pk = :pk",
-        ExpressionAttributeValues: { ":pk": keys.deliveryByEvent(eventId, "").gsi1pk },
+        ExpressionAttributeValues: { ":pk": keys.deliveryByEvent(tenantId, eventId, "").gsi1pk },
       },
       limit,
       cursor,
@@ -238,25 +240,36 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
     );
   }
 
-  async readState(deliveryIds: readonly string[], webhookIds: readonly string[]): Promise<BatchState> {
+  async readState(
+    deliveryIds: readonly string[],
+    webhooks: readonly { tenantId: string; webhookId: string }[],
+  ): Promise<BatchState> {
+    const tenantIds = [...new Set(webhooks.map(({ tenantId }) => tenantId))];
     const items = await batchGetItems(
       this.#documents,
       this.#table,
-      [...deliveryIds.map((id) => keys.delivery(id)), ...webhookIds.map((id) => keys.webhook(id))],
+      [
+        ...deliveryIds.map((id) => keys.delivery(id)),
+        ...webhooks.map(({ tenantId, webhookId }) => keys.webhook(tenantId, webhookId)),
+        ...tenantIds.map((tenantId) => keys.tenant(tenantId)),
+      ],
       true,
     );
-    const deliveries = new Map<string, Delivery>();
-    const webhooks = new Map<string, Webhook>();
+    const state: BatchState = { deliveries: new Map(), webhooks: new Map(), liveTenants: new Set() };
     for (const item of items) {
-      if (String(item.pk).startsWith("WEBHOOK#")) {
+      const sk = String(item.sk);
+      if (sk.startsWith("WEBHOOK#")) {
         const webhook = withoutKeys<Webhook>(item);
-        webhooks.set(webhook.id, webhook);
+        state.webhooks.set(webhook.id, webhook);
+      } else if (String(item.pk).startsWith("TENANT#")) {
+        const tenant = withoutKeys<Tenant>(item);
+        if (!tenant.deleting) state.liveTenants.add(tenant.id);
       } else {
         const delivery = withoutKeys<Delivery>(item);
-        deliveries.set(delivery.id, delivery);
+        state.deliveries.set(delivery.id, delivery);
       }
     }
-    return { deliveries, webhooks };
+    return state;
   }
 
   /** Writes delivery records (resets before new series) in batches; returns the ids not written. */

@@ -8,8 +8,14 @@
  * event costs no index write.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { FanOutLease, StoredEvent } from "#core/publish.ts";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { EventSummary, FanOutLease, StoredEvent } from "#core/publish.ts";
 import { TtlCache } from "#core/ttl-cache.ts";
 import { batchGetItems } from "./batch-get.ts";
 import { expiresAt, keys, withoutKeys } from "./table-keys.ts";
@@ -47,7 +53,8 @@ export class DynamoEventRepository {
         new PutCommand({
           TableName: this.#table,
           Item: {
-            ...keys.event(event.id),
+            ...keys.event(event.tenantId, event.id),
+            ...keys.eventListing(event.tenantId, event.createdAt, event.id),
             ...stored,
             fanoutLease: lease,
             expiresAt: expiresAt(new Date(event.createdAt), this.#retentionDays),
@@ -58,7 +65,7 @@ export class DynamoEventRepository {
       return undefined;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return (await this.get(event.id)) ?? undefined;
+      return (await this.get(event.tenantId, event.id)) ?? undefined;
     }
   }
 
@@ -66,12 +73,12 @@ export class DynamoEventRepository {
    * Takes over an unfinished fan-out whose lease ran out (its publisher crashed or timed out); returns the new
    * lease's generation, or undefined while another publisher holds a valid lease or the fan-out is done.
    */
-  async acquireFanOut(eventId: string, now: string, until: string): Promise<number | undefined> {
+  async acquireFanOut(tenantId: string, eventId: string, now: string, until: string): Promise<number | undefined> {
     try {
       const { Attributes } = await this.#documents.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: keys.event(eventId),
+          Key: keys.event(tenantId, eventId),
           UpdateExpression:
             "SET fanoutLease.#until = :until, fanoutLease.generation = fanoutLease.generation + :one",
           ConditionExpression: "attribute_not_exists(fanout) AND fanoutLease.#until < :now",
@@ -88,15 +95,15 @@ export class DynamoEventRepository {
     }
   }
 
-  async markDue(eventId: string, until: string): Promise<void> {
+  async markDue(tenantId: string, eventId: string, until: string): Promise<void> {
     try {
       await this.#documents.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: keys.event(eventId),
+          Key: keys.event(tenantId, eventId),
           UpdateExpression: "SET gsi3pk = :pk, gsi3sk = :sk",
           ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(fanout)",
-          ExpressionAttributeValues: { ":pk": keys.due(eventId, until).gsi3pk, ":sk": until },
+          ExpressionAttributeValues: { ":pk": keys.due(`${tenantId}#${eventId}`, until).gsi3pk, ":sk": until },
         }),
       );
     } catch (error) {
@@ -104,12 +111,12 @@ export class DynamoEventRepository {
     }
   }
 
-  async releaseFanOut(eventId: string, generation: number): Promise<void> {
+  async releaseFanOut(tenantId: string, eventId: string, generation: number): Promise<void> {
     try {
       await this.#documents.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: keys.event(eventId),
+          Key: keys.event(tenantId, eventId),
           UpdateExpression: "SET fanoutLease.#until = :expired",
           ConditionExpression: "attribute_not_exists(fanout) AND fanoutLease.generation = :generation",
           ExpressionAttributeNames: { "#until": "until" },
@@ -121,45 +128,75 @@ export class DynamoEventRepository {
     }
   }
 
-  async markFannedOut(eventId: string, deliveries: number, at: string): Promise<void> {
+  async markFannedOut(tenantId: string, eventId: string, deliveries: number, at: string): Promise<void> {
     await this.#documents.send(
       new UpdateCommand({
         TableName: this.#table,
-        Key: keys.event(eventId),
+        Key: keys.event(tenantId, eventId),
         UpdateExpression: "SET fanout = :fanout REMOVE fanoutLease, gsi3pk, gsi3sk",
         ExpressionAttributeValues: { ":fanout": { deliveries, completedAt: at } },
       }),
     );
   }
 
-  async get(eventId: string): Promise<StoredEvent | undefined> {
+  async get(tenantId: string, eventId: string): Promise<StoredEvent | undefined> {
     const { Item } = await this.#documents.send(
-      new GetCommand({ TableName: this.#table, Key: keys.event(eventId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.#table, Key: keys.event(tenantId, eventId), ConsistentRead: true }),
     );
     return Item ? fromItem(Item) : undefined;
   }
 
-  /** Several events by id (strongly consistent BatchGetItem); missing ones are absent from the map. */
-  async getMany(eventIds: readonly string[]): Promise<Map<string, StoredEvent>> {
+  /** Several events of one tenant by id (strongly consistent BatchGetItem); missing ones are absent. */
+  async getMany(tenantId: string, eventIds: readonly string[]): Promise<Map<string, StoredEvent>> {
     const items = await batchGetItems(
       this.#documents,
       this.#table,
-      eventIds.map((id) => keys.event(id)),
+      eventIds.map((id) => keys.event(tenantId, id)),
       true,
     );
     return new Map(items.map((item) => fromItem(item)).map((event) => [event.id, event]));
+  }
+
+  /** A tenant's events newest first (summaries: no `data`), optionally of one type (filtered per page). */
+  async list(
+    tenantId: string,
+    limit: number,
+    cursor?: Record<string, unknown>,
+    type?: string,
+  ): Promise<{ items: EventSummary[]; cursor?: Record<string, unknown> | undefined }> {
+    const page = await this.#documents.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: "gsi4",
+        KeyConditionExpression: "gsi4pk = :pk",
+        ...(type === undefined
+          ? {}
+          : { FilterExpression: "#type = :type", ExpressionAttributeNames: { "#type": "type" } }),
+        ExpressionAttributeValues: {
+          ":pk": keys.eventListing(tenantId, "", "").gsi4pk,
+          ...(type === undefined ? {} : { ":type": type }),
+        },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    return {
+      items: (page.Items ?? []).map((item) => withoutKeys<EventSummary>(item)),
+      cursor: page.LastEvaluatedKey,
+    };
   }
 
   /**
    * The exact body to deliver, read strongly consistent (a delivery may follow its publish within
    * milliseconds) and kept per container once found: one large event fanned out to many webhooks is read once.
    */
-  body(eventId: string): Promise<string | undefined> {
-    return this.#bodies.getOrLoad(eventId, async () => {
+  body(tenantId: string, eventId: string): Promise<string | undefined> {
+    return this.#bodies.getOrLoad(`${tenantId}#${eventId}`, async () => {
       const { Item } = await this.#documents.send(
         new GetCommand({
           TableName: this.#table,
-          Key: keys.event(eventId),
+          Key: keys.event(tenantId, eventId),
           ProjectionExpression: "body",
           ConsistentRead: true,
         }),

@@ -10,17 +10,24 @@ const dueShard = (id: string) => createHash("sha256").update(id).digest().readUI
 const pad = (n: number) => String(n).padStart(6, "0");
 
 export const keys = {
-  webhook: (id: string) => ({ pk: `WEBHOOK#${id}`, sk: "META" }),
-  webhookListing: (createdAt: string, id: string) => ({ gsi1pk: "WEBHOOKS", gsi1sk: `${createdAt}#${id}` }),
-  subscription: (pattern: string, webhookId: string) => ({
-    pk: `SUB#${pattern}`,
+  tenant: (id: string) => ({ pk: `TENANT#${id}`, sk: "META" }),
+  tenantListing: (id: string) => ({ gsi1pk: "TENANTS", gsi1sk: `TENANT#${id}` }),
+  /** In the tenant's own partition: a tenant's webhooks are one Query, newest first (ids are ULIDs). */
+  webhook: (tenantId: string, id: string) => ({ pk: `TENANT#${tenantId}`, sk: `WEBHOOK#${id}` }),
+  subscription: (tenantId: string, pattern: string, webhookId: string) => ({
+    pk: keys.subscriptionPartition(tenantId, pattern),
     sk: `WEBHOOK#${webhookId}`,
   }),
-  subscriptionPartition: (pattern: string) => `SUB#${pattern}`,
-  event: (id: string) => ({ pk: `EVENT#${id}`, sk: "META" }),
+  subscriptionPartition: (tenantId: string, pattern: string) => `SUB#${tenantId}#${pattern}`,
+  event: (tenantId: string, id: string) => ({ pk: `TENANT#${tenantId}#EVENT#${id}`, sk: "META" }),
+  /** A tenant's events newest first (gsi4, which copies only the envelope's small fields). */
+  eventListing: (tenantId: string, createdAt: string, id: string) => ({
+    gsi4pk: `TENANT#${tenantId}#EVENTS`,
+    gsi4sk: `${createdAt}#${id}`,
+  }),
   delivery: (id: string) => ({ pk: `DELIVERY#${id}`, sk: "META" }),
-  deliveryByEvent: (eventId: string, deliveryId: string) => ({
-    gsi1pk: `EVENT#${eventId}`,
+  deliveryByEvent: (tenantId: string, eventId: string, deliveryId: string) => ({
+    gsi1pk: `TENANT#${tenantId}#EVENT#${eventId}`,
     gsi1sk: `DELIVERY#${deliveryId}`,
   }),
   deliveryByWebhook: (webhookId: string, updatedAt: string, deliveryId: string) => ({
@@ -47,19 +54,35 @@ export const keys = {
 const ISO_TIME = String.raw`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z`;
 const NUMBER = String.raw`\d{6,15}`;
 const exactly = (source: string) => new RegExp(`^${source}$`);
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
  * What a position (DynamoDB's LastEvaluatedKey, which the API hands out as a cursor) of each paginated Query
  * looks like: the table key plus the queried index's key, each as that listing's items write it (see `keys`).
  * A cursor of any other shape is refused before it reaches DynamoDB, which would fail the Query.
  */
+const TENANT_ID = "[A-Za-z0-9_.-]{1,64}";
+const EVENT_ID = "[A-Za-z0-9_.:-]{1,128}";
+
 export const cursorShapes = {
-  /** All webhooks, newest first (gsi1). */
-  webhookListing: (): CursorShape => ({
-    pk: exactly(`WEBHOOK#(?<webhook>${ID_SOURCES.webhook})`),
+  /** All tenants, by id (gsi1). */
+  tenantListing: (): CursorShape => ({
+    pk: exactly(`TENANT#(?<tenant>${TENANT_ID})`),
     sk: "META",
-    gsi1pk: keys.webhookListing("", "").gsi1pk,
-    gsi1sk: exactly(`${ISO_TIME}#(?<webhook>${ID_SOURCES.webhook})`),
+    gsi1pk: keys.tenantListing("").gsi1pk,
+    gsi1sk: exactly(`TENANT#(?<tenant>${TENANT_ID})`),
+  }),
+  /** A tenant's webhooks, newest first (the tenant's partition). */
+  webhookListing: (tenantId: string): CursorShape => ({
+    pk: keys.webhook(tenantId, "").pk,
+    sk: exactly(`WEBHOOK#${ID_SOURCES.webhook}`),
+  }),
+  /** A tenant's events, newest first (gsi4). */
+  eventListing: (tenantId: string): CursorShape => ({
+    pk: exactly(`TENANT#${escapeRegExp(tenantId)}#EVENT#(?<event>${EVENT_ID})`),
+    sk: "META",
+    gsi4pk: keys.eventListing(tenantId, "", "").gsi4pk,
+    gsi4sk: exactly(`${ISO_TIME}#(?<event>${EVENT_ID})`),
   }),
   /** One webhook's attempts, newest first (gsi1). */
   attemptsOfWebhook: (webhookId: string): CursorShape => ({
@@ -84,6 +107,8 @@ const KEY_ATTRIBUTES = [
   "gsi2sk",
   "gsi3pk",
   "gsi3sk",
+  "gsi4pk",
+  "gsi4sk",
   "expiresAt",
 ] as const;
 

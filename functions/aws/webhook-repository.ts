@@ -1,6 +1,8 @@
 /**
- * Webhooks and their subscription index. A webhook and its index items change in one transaction; the index
- * (`SUB#<pattern> / WEBHOOK#<id>`, carrying `active`) lets publishing find subscribers with one Query per pattern.
+ * Webhooks, in their tenant's partition (`TENANT#<t> / WEBHOOK#<id>`), and their subscription index
+ * (`SUB#<t>#<pattern> / WEBHOOK#<id>`, carrying `active`), which lets publishing find one tenant's subscribers with
+ * one Query per pattern. A webhook, its index items and its tenant's webhook count change in one transaction, so
+ * the per-tenant limit is exact under concurrent creates.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
@@ -11,7 +13,7 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { ConflictError, NotFoundError } from "#core/errors.ts";
+import { ConflictError, NotFoundError, WebhookLimitError } from "#core/errors.ts";
 import type { Webhook } from "#core/model.ts";
 import { batchGetRecords } from "./batch-get.ts";
 import { keys, withoutKeys } from "./table-keys.ts";
@@ -27,22 +29,24 @@ export interface WebhookPage {
 export class DynamoWebhookRepository {
   readonly #documents: DynamoDBDocumentClient;
   readonly #table: string;
+  readonly #maxPerTenant: number;
 
-  constructor(documents: DynamoDBDocumentClient, tableName: string) {
+  constructor(documents: DynamoDBDocumentClient, tableName: string, maxPerTenant = Number.MAX_SAFE_INTEGER) {
     this.#documents = documents;
     this.#table = tableName;
+    this.#maxPerTenant = maxPerTenant;
   }
 
-  async get(id: string): Promise<Webhook | undefined> {
+  async get(tenantId: string, id: string): Promise<Webhook | undefined> {
     const { Item } = await this.#documents.send(
       // Strongly consistent: a conditional write follows, and a record just created must be found.
-      new GetCommand({ TableName: this.#table, Key: keys.webhook(id), ConsistentRead: true }),
+      new GetCommand({ TableName: this.#table, Key: keys.webhook(tenantId, id), ConsistentRead: true }),
     );
     return Item ? withoutKeys<Webhook>(Item) : undefined;
   }
 
-  async require(id: string): Promise<Webhook> {
-    const webhook = await this.get(id);
+  async require(tenantId: string, id: string): Promise<Webhook> {
+    const webhook = await this.get(tenantId, id);
     if (!webhook) throw new NotFoundError(`webhook ${id}`);
     return webhook;
   }
@@ -54,11 +58,7 @@ export class DynamoWebhookRepository {
     return {
       Put: {
         TableName: this.#table,
-        Item: {
-          ...keys.webhook(webhook.id),
-          ...keys.webhookListing(webhook.createdAt, webhook.id),
-          ...webhook,
-        },
+        Item: { ...keys.webhook(webhook.tenantId, webhook.id), ...webhook },
         ConditionExpression: condition.expression,
         ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}),
       },
@@ -70,7 +70,7 @@ export class DynamoWebhookRepository {
       Put: {
         TableName: this.#table,
         Item: {
-          ...keys.subscription(pattern, webhook.id),
+          ...keys.subscription(webhook.tenantId, pattern, webhook.id),
           webhookId: webhook.id,
           pattern,
           active: webhook.active,
@@ -79,30 +79,53 @@ export class DynamoWebhookRepository {
     };
   }
 
-  #subscriptionDelete(pattern: string, webhookId: string): TransactItem {
-    return { Delete: { TableName: this.#table, Key: keys.subscription(pattern, webhookId) } };
+  #subscriptionDelete(webhook: Webhook, pattern: string): TransactItem {
+    return {
+      Delete: { TableName: this.#table, Key: keys.subscription(webhook.tenantId, pattern, webhook.id) },
+    };
   }
 
-  async #transact(items: TransactItem[], conflictMessage: string): Promise<void> {
+  #countChange(tenantId: string, delta: 1 | -1): TransactItem {
+    return {
+      Update: {
+        TableName: this.#table,
+        Key: keys.tenant(tenantId),
+        UpdateExpression: "ADD webhookCount :delta",
+        // A new webhook needs a live tenant below its limit; a removal only a tenant that still exists.
+        ConditionExpression:
+          delta > 0
+            ? "attribute_exists(pk) AND attribute_not_exists(deleting) AND webhookCount < :max"
+            : "attribute_exists(pk)",
+        ExpressionAttributeValues: { ":delta": delta, ...(delta > 0 ? { ":max": this.#maxPerTenant } : {}) },
+      },
+    };
+  }
+
+  async #transact(items: TransactItem[], onConditionFailed: (reasons: (string | undefined)[]) => Error): Promise<void> {
     try {
       await this.#documents.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (error) {
-      const cancelled = error instanceof TransactionCanceledException;
-      const conditionFailed =
-        cancelled && error.CancellationReasons?.some((reason) => reason.Code === "ConditionalCheckFailed");
-      if (conditionFailed || error instanceof ConditionalCheckFailedException)
-        throw new ConflictError(conflictMessage);
+      if (error instanceof TransactionCanceledException) {
+        const reasons = (error.CancellationReasons ?? []).map((reason) => reason.Code);
+        if (reasons.includes("ConditionalCheckFailed")) throw onConditionFailed(reasons);
+      }
+      if (error instanceof ConditionalCheckFailedException) throw onConditionFailed([]);
       throw error;
     }
   }
 
+  /** Creates the webhook if its tenant exists and has room for one more (else a 404 or a 409 naming the limit). */
   async create(webhook: Webhook): Promise<void> {
     await this.#transact(
       [
+        this.#countChange(webhook.tenantId, 1),
         this.#webhookPut(webhook, { expression: "attribute_not_exists(pk)" }),
         ...webhook.eventTypes.map((pattern) => this.#subscriptionPut(webhook, pattern)),
       ],
-      `webhook ${webhook.id} already exists`,
+      (reasons) => {
+        if (reasons[0] !== "ConditionalCheckFailed") return new ConflictError(`webhook ${webhook.id} already exists`);
+        return new WebhookLimitError(this.#maxPerTenant);
+      },
     );
   }
 
@@ -121,10 +144,10 @@ export class DynamoWebhookRepository {
       }),
       ...next.eventTypes.map((pattern) => this.#subscriptionPut(next, pattern)),
     ];
-    const removals = removed.map((pattern) => this.#subscriptionDelete(pattern, next.id));
-    const conflict = `webhook ${next.id} was changed by someone else (version ${previous.version} is stale)`;
-    if (main.length + removals.length <= MAX_TRANSACTION_ITEMS)
-      return this.#transact([...main, ...removals], conflict);
+    const removals = removed.map((pattern) => this.#subscriptionDelete(next, pattern));
+    const conflict = () =>
+      new ConflictError(`webhook ${next.id} was changed by someone else (version ${previous.version} is stale)`);
+    if (main.length + removals.length <= MAX_TRANSACTION_ITEMS) return this.#transact([...main, ...removals], conflict);
     await this.#transact(main, conflict);
     await this.#documents.send(new TransactWriteCommand({ TransactItems: removals }));
   }
@@ -135,14 +158,15 @@ export class DynamoWebhookRepository {
         {
           Delete: {
             TableName: this.#table,
-            Key: keys.webhook(webhook.id),
+            Key: keys.webhook(webhook.tenantId, webhook.id),
             ConditionExpression: "version = :expected",
             ExpressionAttributeValues: { ":expected": webhook.version },
           },
         },
-        ...webhook.eventTypes.map((pattern) => this.#subscriptionDelete(pattern, webhook.id)),
+        ...webhook.eventTypes.map((pattern) => this.#subscriptionDelete(webhook, pattern)),
+        this.#countChange(webhook.tenantId, -1),
       ],
-      `webhook ${webhook.id} was changed by someone else`,
+      () => new ConflictError(`webhook ${webhook.id} was changed by someone else`),
     );
   }
 
@@ -151,13 +175,14 @@ export class DynamoWebhookRepository {
    * the webhook still points there: a 410 from a URL the owner has since moved away from disables nothing.
    */
   async disable(
+    tenantId: string,
     id: string,
     reason: string,
     onlyIfUrl?: string,
     now: () => Date = () => new Date(),
   ): Promise<void> {
     for (let round = 0; round < 3; round += 1) {
-      const current = await this.get(id);
+      const current = await this.get(tenantId, id);
       if (!current?.active) return;
       if (onlyIfUrl !== undefined && current.url !== onlyIfUrl) return;
       const at = now().toISOString();
@@ -176,18 +201,18 @@ export class DynamoWebhookRepository {
     throw new ConflictError(`webhook ${id} kept changing while being disabled`);
   }
 
-  /** Webhooks by id (BatchGetItem), in the order asked; missing ones are skipped. */
-  async getMany(ids: readonly string[]): Promise<Webhook[]> {
+  /** One tenant's webhooks by id (BatchGetItem), in the order asked; missing ones are skipped. */
+  async getMany(tenantId: string, ids: readonly string[]): Promise<Webhook[]> {
     const found = await batchGetRecords<Webhook>(
       this.#documents,
       this.#table,
-      ids.map((id) => keys.webhook(id)),
+      ids.map((id) => keys.webhook(tenantId, id)),
     );
     return ids.flatMap((id) => found.get(id) ?? []);
   }
 
-  /** Ids of every webhook (active or not) subscribed with exactly `pattern`. */
-  async subscribedWebhookIds(pattern: string): Promise<{ id: string; active: boolean }[]> {
+  /** Ids of every webhook of the tenant (active or not) subscribed with exactly `pattern`. */
+  async subscribedWebhookIds(tenantId: string, pattern: string): Promise<{ id: string; active: boolean }[]> {
     const found: { id: string; active: boolean }[] = [];
     let cursor: QueryCommandInput["ExclusiveStartKey"];
     do {
@@ -195,35 +220,39 @@ export class DynamoWebhookRepository {
         new QueryCommand({
           TableName: this.#table,
           KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": keys.subscriptionPartition(pattern) },
+          ExpressionAttributeValues: { ":pk": keys.subscriptionPartition(tenantId, pattern) },
           ProjectionExpression: "webhookId, active",
           ExclusiveStartKey: cursor,
         }),
       );
-      for (const item of page.Items ?? [])
-        found.push({ id: String(item.webhookId), active: item.active === true });
+      for (const item of page.Items ?? []) found.push({ id: String(item.webhookId), active: item.active === true });
       cursor = page.LastEvaluatedKey;
     } while (cursor);
     return found;
   }
 
-  /** Ids of the active webhooks subscribed with exactly `pattern` (one paginated Query). */
-  async activeWebhookIds(pattern: string): Promise<string[]> {
-    return (await this.subscribedWebhookIds(pattern))
+  /** Ids of the tenant's active webhooks subscribed with exactly `pattern` (one paginated Query). */
+  async activeWebhookIds(tenantId: string, pattern: string): Promise<string[]> {
+    return (await this.subscribedWebhookIds(tenantId, pattern))
       .filter((entry) => entry.active)
       .map((entry) => entry.id);
   }
 
-  /** Newest first, `limit` per page; `cursor` is DynamoDB's LastEvaluatedKey (the API makes it opaque). */
-  async list(limit: number, cursor?: Record<string, unknown>, active?: boolean): Promise<WebhookPage> {
+  /** A tenant's webhooks newest first, `limit` per page; `cursor` is DynamoDB's LastEvaluatedKey. */
+  async list(
+    tenantId: string,
+    limit: number,
+    cursor?: Record<string, unknown>,
+    active?: boolean,
+  ): Promise<WebhookPage> {
     const page = await this.#documents.send(
       new QueryCommand({
         TableName: this.#table,
-        IndexName: "gsi1",
-        KeyConditionExpression: "gsi1pk = :pk",
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :webhooks)",
         ...(active === undefined ? {} : { FilterExpression: "active = :active" }),
         ExpressionAttributeValues: {
-          ":pk": "WEBHOOKS",
+          ":pk": keys.webhook(tenantId, "").pk,
+          ":webhooks": "WEBHOOK#",
           ...(active === undefined ? {} : { ":active": active }),
         },
         ScanIndexForward: false,
@@ -235,5 +264,11 @@ export class DynamoWebhookRepository {
       webhooks: (page.Items ?? []).map((item) => withoutKeys<Webhook>(item)),
       cursor: page.LastEvaluatedKey,
     };
+  }
+
+  /** Up to `limit` ids of a tenant's webhooks (for deleting the tenant). */
+  async idsOfTenant(tenantId: string, limit: number): Promise<string[]> {
+    const page = await this.list(tenantId, limit);
+    return page.webhooks.map((webhook) => webhook.id);
   }
 }

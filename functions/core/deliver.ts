@@ -29,7 +29,7 @@ import {
   retryDelaySeconds,
 } from "./retry-policy.ts";
 import { signedRequestHeaders } from "./signing.ts";
-import { signingVersions } from "./signing-secrets.ts";
+import { secretOwner, signingVersions } from "./signing-secrets.ts";
 
 export const RESPONSE_BODY_LIMIT_BYTES = 4096;
 
@@ -54,16 +54,17 @@ export interface HttpSender {
 
 export interface WebhookSource {
   /** Turns the webhook off unless its URL is no longer `sentTo` (a 410 from an old URL disables nothing). */
-  disable(webhookId: string, reason: string, sentTo: string): Promise<void>;
+  disable(tenantId: string, webhookId: string, reason: string, sentTo: string): Promise<void>;
 }
 
 export interface SecretSource {
-  get(webhookId: string, versionIds: readonly string[]): Promise<string[]>;
+  /** The secret values of these versions; `owner` is `secretOwner(tenantId, webhookId)`. */
+  get(owner: string, versionIds: readonly string[]): Promise<string[]>;
 }
 
 export interface EventBodySource {
   /** The stored body, read consistently; only bodies found may be cached (they never change). */
-  body(eventId: string): Promise<string | undefined>;
+  body(tenantId: string, eventId: string): Promise<string | undefined>;
 }
 
 export interface DeliveryRecord {
@@ -73,12 +74,21 @@ export interface DeliveryRecord {
 
 export interface BatchState {
   readonly deliveries: Map<string, Delivery>;
+  /** By webhook id (ids are unique across tenants). */
   readonly webhooks: Map<string, Webhook>;
+  /** The tenants that exist and are not being deleted. */
+  readonly liveTenants: Set<string>;
 }
 
 export interface DeliveryLedger {
-  /** The deliveries and the webhooks of a batch, read together and strongly consistent (one BatchGetItem). */
-  readState(deliveryIds: readonly string[], webhookIds: readonly string[]): Promise<BatchState>;
+  /**
+   * A batch's deliveries, the webhooks they go to and those webhooks' tenants, read together and strongly
+   * consistent (one BatchGetItem).
+   */
+  readState(
+    deliveryIds: readonly string[],
+    webhooks: readonly { tenantId: string; webhookId: string }[],
+  ): Promise<BatchState>;
   /** Writes all records; returns the delivery ids whose write did not succeed. */
   record(records: readonly DeliveryRecord[]): Promise<Set<string>>;
 }
@@ -87,6 +97,7 @@ export interface DeadLetter {
   readonly messageId: string;
   readonly body: string;
   readonly reason: string;
+  readonly tenantId?: string | undefined;
   readonly deliveryId?: string | undefined;
   readonly webhookId?: string | undefined;
   readonly eventId?: string | undefined;
@@ -168,6 +179,7 @@ function nextDelivery(
 ): Delivery {
   return {
     id: message.deliveryId,
+    tenantId: message.tenantId,
     eventId: message.eventId,
     webhookId: message.webhookId,
     eventType: message.eventType,
@@ -227,6 +239,7 @@ function settledWithoutSending(
   message: DeliveryMessage,
   previous: Delivery | undefined,
   webhook: Webhook | undefined,
+  tenantLive: boolean,
   nowDate: Date,
 ): Settled | { readonly webhook: Webhook } {
   const now = nowDate.toISOString();
@@ -238,7 +251,8 @@ function settledWithoutSending(
   const wait = secondsUntilDue(previous, nowDate);
   if (wait > 0) return { action: { kind: "not_yet_due", delaySeconds: wait } };
   // Read in this batch, strongly consistent: absent means deleted, not "not replicated yet".
-  if (!webhook) return dropped(message, previous, now, "webhook_deleted");
+  if (!tenantLive) return dropped(message, previous, now, "tenant_deleted");
+  if (!webhook || webhook.tenantId !== message.tenantId) return dropped(message, previous, now, "webhook_deleted");
   if (!webhook.active) return dropped(message, previous, now, "webhook_disabled");
   // The subscription index may lag a pattern change; the webhook record is the truth.
   if (!message.direct && !webhook.eventTypes.some((pattern) => patternMatches(pattern, message.eventType))) {
@@ -249,20 +263,20 @@ function settledWithoutSending(
 
 async function attemptOne(
   message: DeliveryMessage,
-  record: Delivery | undefined,
-  found: Webhook | undefined,
+  state: BatchState,
   deps: DeliverDeps,
 ): Promise<Settled> {
   const nowDate = deps.now();
   const now = nowDate.toISOString();
-  const previous = currentSeries(message, record);
+  const previous = currentSeries(message, state.deliveries.get(message.deliveryId));
   if (previous === "superseded") return { action: { kind: "superseded" } };
-  const gate = settledWithoutSending(message, previous, found, nowDate);
+  const found = state.webhooks.get(message.webhookId);
+  const gate = settledWithoutSending(message, previous, found, state.liveTenants.has(message.tenantId), nowDate);
   if ("action" in gate) return gate;
   const { webhook } = gate;
-  const body = message.body ?? (await deps.events.body(message.eventId));
+  const body = message.body ?? (await deps.events.body(message.tenantId, message.eventId));
   if (body === undefined) return dropped(message, previous, now, "event_expired");
-  const secrets = await deps.secrets.get(webhook.id, signingVersions(webhook, nowDate));
+  const secrets = await deps.secrets.get(secretOwner(webhook.tenantId, webhook.id), signingVersions(webhook, nowDate));
 
   const attemptNumber = (previous?.attempts ?? 0) + 1;
   const headers = signedRequestHeaders({
@@ -282,6 +296,7 @@ async function attemptOne(
   const series = message.series ?? previous?.series ?? 0;
   const attempt: Attempt = {
     deliveryId: message.deliveryId,
+    tenantId: message.tenantId,
     webhookId: message.webhookId,
     eventId: message.eventId,
     eventType: message.eventType,
@@ -344,7 +359,7 @@ async function decide(verdict: Verdict, context: DecisionContext): Promise<Decis
     }
     case "disable":
       // Conditional on the URL that answered 410: an endpoint moved meanwhile stays active.
-      await deps.webhooks.disable(webhook.id, verdict.reason, webhook.url).catch((error: unknown) => {
+      await deps.webhooks.disable(webhook.tenantId, webhook.id, verdict.reason, webhook.url).catch((error: unknown) => {
         deps.log.error("could not disable webhook after 410", {
           webhookId: webhook.id,
           error: String(error),
@@ -381,12 +396,7 @@ async function planRecord(
 ): Promise<Plan> {
   if (!message) return { record, action: { kind: "dead_letter", reason: "malformed_message" } };
   try {
-    const settled = await attemptOne(
-      message,
-      state.deliveries.get(message.deliveryId),
-      state.webhooks.get(message.webhookId),
-      deps,
-    );
+    const settled = await attemptOne(message, state, deps);
     return { record, message, ...settled };
   } catch (error) {
     return {
@@ -400,6 +410,7 @@ async function planRecord(
 function logFields(plan: Plan): Record<string, unknown> {
   return {
     messageId: plan.record.messageId,
+    tenantId: plan.message?.tenantId,
     eventId: plan.message?.eventId,
     webhookId: plan.message?.webhookId,
     deliveryId: plan.message?.deliveryId,
@@ -436,6 +447,7 @@ function letterOf(plan: Plan, reason: string): DeadLetter {
     messageId: plan.record.messageId,
     body: plan.record.body,
     reason,
+    tenantId: plan.message?.tenantId,
     deliveryId: plan.message?.deliveryId,
     webhookId: plan.message?.webhookId,
     eventId: plan.message?.eventId,
@@ -473,9 +485,10 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
   const present = messages.flatMap((message) => (message ? [message] : []));
   let plans: Plan[];
   try {
+    const webhookKeys = new Map(present.map((message) => [message.webhookId, message]));
     const state = await deps.ledger.readState(
       [...new Set(present.map((message) => message.deliveryId))],
-      [...new Set(present.map((message) => message.webhookId))],
+      [...webhookKeys.values()].map(({ tenantId, webhookId }) => ({ tenantId, webhookId })),
     );
     plans = await Promise.all(
       records.map((record, index) =>

@@ -58,6 +58,16 @@ export class ConflictError extends DomainError {
   }
 }
 
+/** A tenant already has as many webhooks as the stack allows (`maxWebhooksPerTenant`). */
+export class WebhookLimitError extends ConflictError {
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`the tenant already has ${limit} webhooks, the most allowed (maxWebhooksPerTenant)`);
+    this.name = "WebhookLimitError";
+    this.limit = limit;
+  }
+}
+
 export class PreconditionFailedError extends DomainError {
   readonly status = 412;
   readonly title = "Precondition failed";

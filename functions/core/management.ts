@@ -6,21 +6,23 @@ import { ConflictError, NotFoundError, PreconditionFailedError } from "./errors.
 import { deliveryIdFor, newWebhookId } from "./ids.ts";
 import type { Webhook } from "./model.ts";
 import { buildStoredEvent, type PublishDeps, publishNew } from "./publish.ts";
-import { DEFAULT_ROTATION_GRACE_SECONDS, rotatedVersions } from "./signing-secrets.ts";
+import { DEFAULT_ROTATION_GRACE_SECONDS, rotatedVersions, secretOwner } from "./signing-secrets.ts";
+import { requireTenant } from "./tenants.ts";
 import type { CreateWebhookInput, UpdateWebhookInput } from "./webhook-schemas.ts";
 import { newWebhookRecord } from "./webhooks.ts";
 
 export interface WebhookStore {
-  get(id: string): Promise<Webhook | undefined>;
+  get(tenantId: string, id: string): Promise<Webhook | undefined>;
   create(webhook: Webhook): Promise<void>;
   replace(previous: Webhook, next: Webhook): Promise<void>;
   delete(webhook: Webhook): Promise<void>;
 }
 
+/** Signing secrets, one per webhook; `owner` is `secretOwner(tenantId, webhookId)`. */
 export interface SecretIssuer {
-  create(webhookId: string): Promise<{ secret: string; versionId: string }>;
-  rotate(webhookId: string): Promise<{ secret: string; versionId: string }>;
-  delete(webhookId: string): Promise<void>;
+  create(owner: string): Promise<{ secret: string; versionId: string }>;
+  rotate(owner: string): Promise<{ secret: string; versionId: string }>;
+  delete(owner: string): Promise<void>;
 }
 
 export interface ManagementDeps extends PublishDeps {
@@ -47,20 +49,24 @@ export function webhookResource(webhook: Webhook) {
   };
 }
 
-async function requireWebhook(deps: ManagementDeps, id: string): Promise<Webhook> {
-  const webhook = await deps.webhooks.get(id);
+/** One of this tenant's webhooks; another tenant's id is not found, exactly like an id that does not exist. */
+export async function requireWebhook(deps: Pick<ManagementDeps, "webhooks">, tenantId: string, id: string) {
+  const webhook = await deps.webhooks.get(tenantId, id);
   if (!webhook) throw new NotFoundError(`webhook ${id}`);
   return webhook;
 }
 
-export async function createWebhook(input: CreateWebhookInput, deps: ManagementDeps) {
+/** Creates a webhook for an existing tenant, within its limit (409 naming `maxWebhooksPerTenant` past it). */
+export async function createWebhook(tenantId: string, input: CreateWebhookInput, deps: ManagementDeps) {
+  await requireTenant(deps.tenants, tenantId);
   const id = newWebhookId();
-  const issued = await deps.secrets.create(id);
-  const webhook = newWebhookRecord(id, input, issued.versionId, deps.now());
+  const owner = secretOwner(tenantId, id);
+  const issued = await deps.secrets.create(owner);
+  const webhook = newWebhookRecord(tenantId, id, input, issued.versionId, deps.now());
   try {
     await deps.webhooks.create(webhook);
   } catch (error) {
-    await deps.secrets.delete(id).catch(() => undefined);
+    await deps.secrets.delete(owner).catch(() => undefined);
     throw error;
   }
   return { webhook, secret: issued.secret };
@@ -71,13 +77,14 @@ export async function createWebhook(input: CreateWebhookInput, deps: ManagementD
  * the reason the webhook was disabled.
  */
 export async function updateWebhook(
+  tenantId: string,
   id: string,
   input: UpdateWebhookInput,
   expectedVersion: number | undefined,
   ifMatch: boolean,
   deps: ManagementDeps,
 ) {
-  const current = await requireWebhook(deps, id);
+  const current = await requireWebhook(deps, tenantId, id);
   if (expectedVersion !== undefined && expectedVersion !== current.version) {
     const message = `webhook ${id} is at version ${current.version}, not ${expectedVersion}`;
     throw ifMatch ? new PreconditionFailedError(message) : new ConflictError(message);
@@ -101,15 +108,24 @@ export async function updateWebhook(
   return next;
 }
 
-export async function deleteWebhook(id: string, deps: ManagementDeps): Promise<void> {
-  const webhook = await requireWebhook(deps, id);
+export async function deleteWebhook(
+  tenantId: string,
+  id: string,
+  deps: Pick<ManagementDeps, "webhooks" | "secrets">,
+): Promise<void> {
+  const webhook = await requireWebhook(deps, tenantId, id);
   await deps.webhooks.delete(webhook);
-  await deps.secrets.delete(id);
+  await deps.secrets.delete(secretOwner(tenantId, id));
 }
 
-export async function rotateSecret(id: string, gracePeriodSeconds: number | undefined, deps: ManagementDeps) {
-  const current = await requireWebhook(deps, id);
-  const issued = await deps.secrets.rotate(id);
+export async function rotateSecret(
+  tenantId: string,
+  id: string,
+  gracePeriodSeconds: number | undefined,
+  deps: ManagementDeps,
+) {
+  const current = await requireWebhook(deps, tenantId, id);
+  const issued = await deps.secrets.rotate(secretOwner(tenantId, id));
   const now = deps.now();
   const versions = rotatedVersions(
     current,
@@ -130,9 +146,10 @@ export async function rotateSecret(id: string, gracePeriodSeconds: number | unde
 }
 
 /** Sends a `webhook.test` event to this webhook alone, through the normal pipeline. */
-export async function sendTestEvent(id: string, deps: ManagementDeps) {
-  const webhook = await requireWebhook(deps, id);
+export async function sendTestEvent(tenantId: string, id: string, deps: ManagementDeps) {
+  const webhook = await requireWebhook(deps, tenantId, id);
   const event = buildStoredEvent(
+    tenantId,
     {
       type: "webhook.test",
       data: { webhookId: webhook.id, message: "This is a test event from Serverless Webhooks." },

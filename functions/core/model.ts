@@ -88,6 +88,7 @@ export function requestFingerprint(request: Omit<PublishRequest, "id">): string 
 
 export interface Webhook extends SecretVersions {
   readonly id: string;
+  readonly tenantId: string;
   readonly url: string;
   readonly eventTypes: readonly string[];
   readonly headers: Readonly<Record<string, string>>;
@@ -106,6 +107,7 @@ export type DeliveryStatus = "pending" | "retrying" | "delivered" | "failed" | "
 
 export interface Delivery {
   readonly id: string;
+  readonly tenantId: string;
   readonly eventId: string;
   readonly webhookId: string;
   readonly eventType: string;
@@ -132,6 +134,7 @@ export type AttemptStatus = "succeeded" | "failed";
 
 export interface Attempt {
   readonly deliveryId: string;
+  readonly tenantId: string;
   readonly webhookId: string;
   readonly eventId: string;
   readonly eventType: string;
@@ -148,6 +151,7 @@ export interface Attempt {
 
 /** The delivery queue's message: references, plus the body inline when it is small. */
 export const deliveryMessageSchema = z.strictObject({
+  tenantId: z.string().check(z.minLength(1)),
   deliveryId: z.string().check(z.minLength(1)),
   eventId: z.string().check(z.minLength(1)),
   webhookId: z.string().check(z.minLength(1)),

@@ -4,6 +4,7 @@
  */
 
 import { ConflictError, PayloadTooLargeError } from "./errors.ts";
+import { requireTenant, type TenantStore } from "./tenants.ts";
 import { patternsMatching } from "./event-types.ts";
 import { deliveryIdFor, newEventId } from "./ids.ts";
 import {
@@ -31,6 +32,7 @@ export const INLINE_BODY_LIMIT_BYTES = 6 * 1024;
 export const FANOUT_LEASE_SECONDS = 120;
 
 export interface StoredEvent extends EventEnvelope {
+  readonly tenantId: string;
   /** The serialized envelope, delivered byte for byte. */
   readonly body: string;
   readonly fingerprint: string;
@@ -40,6 +42,9 @@ export interface StoredEvent extends EventEnvelope {
   readonly recipients?: readonly string[] | undefined;
   readonly createdAt: string;
 }
+
+/** What a listing of events shows of each (the body and `data` are in `GET …/events/{id}`). */
+export type EventSummary = Pick<StoredEvent, "id" | "tenantId" | "type" | "timestamp" | "source" | "createdAt">;
 
 export interface FanOutLease {
   /** 0 for the first publisher; each takeover adds one and becomes the `copy` of the messages it enqueues. */
@@ -51,17 +56,17 @@ export interface EventStore {
   /** Stores the event with a fan-out lease unless its id exists; returns the existing record in that case. */
   createIfAbsent(event: StoredEvent, lease: FanOutLease): Promise<StoredEvent | undefined>;
   /** Takes an unfinished fan-out over once its lease ran out: the new generation, or undefined. */
-  acquireFanOut(eventId: string, now: string, until: string): Promise<number | undefined>;
-  markFannedOut(eventId: string, deliveries: number, at: string): Promise<void>;
+  acquireFanOut(tenantId: string, eventId: string, now: string, until: string): Promise<number | undefined>;
+  markFannedOut(tenantId: string, eventId: string, deliveries: number, at: string): Promise<void>;
   /** Puts an unfinished fan-out where the reconciler looks, due once `until` has passed. */
-  markDue(eventId: string, until: string): Promise<void>;
+  markDue(tenantId: string, eventId: string, until: string): Promise<void>;
   /** Gives a failed fan-out's lease up at once, so that the producer's repeat may take over without waiting. */
-  releaseFanOut(eventId: string, generation: number): Promise<void>;
+  releaseFanOut(tenantId: string, eventId: string, generation: number): Promise<void>;
 }
 
 export interface SubscriptionLookup {
-  /** Ids of the active webhooks subscribed with exactly this pattern. */
-  activeWebhookIds(pattern: string): Promise<string[]>;
+  /** Ids of the tenant's active webhooks subscribed with exactly this pattern. */
+  activeWebhookIds(tenantId: string, pattern: string): Promise<string[]>;
 }
 
 export interface DeliveryEnqueuer {
@@ -75,6 +80,7 @@ export interface DeliveryLookup {
 }
 
 export interface PublishDeps {
+  readonly tenants: Pick<TenantStore, "get">;
   readonly events: EventStore;
   readonly subscriptions: SubscriptionLookup;
   readonly queue: DeliveryEnqueuer;
@@ -89,7 +95,12 @@ export interface PublishResult {
   readonly duplicate: boolean;
 }
 
-export function buildStoredEvent(request: PublishRequest, now: Date, defaultSource: string): StoredEvent {
+export function buildStoredEvent(
+  tenantId: string,
+  request: PublishRequest,
+  now: Date,
+  defaultSource: string,
+): StoredEvent {
   const envelope: EventEnvelope = {
     id: request.id ?? newEventId(),
     type: request.type,
@@ -101,11 +112,12 @@ export function buildStoredEvent(request: PublishRequest, now: Date, defaultSour
   const body = serializeEnvelope(envelope);
   if (Buffer.byteLength(body) > MAX_EVENT_BYTES) throw new PayloadTooLargeError(MAX_EVENT_BYTES);
   const { id: _id, ...content } = request;
-  return { ...envelope, body, fingerprint: requestFingerprint(content), createdAt: now.toISOString() };
+  return { ...envelope, tenantId, body, fingerprint: requestFingerprint(content), createdAt: now.toISOString() };
 }
 
 export function deliveryMessage(event: StoredEvent, webhookId: string, copy = 0): DeliveryMessage {
   return {
+    tenantId: event.tenantId,
     deliveryId: deliveryIdFor(event.id, webhookId),
     eventId: event.id,
     webhookId,
@@ -116,9 +128,9 @@ export function deliveryMessage(event: StoredEvent, webhookId: string, copy = 0)
   };
 }
 
-async function subscribedWebhooks(type: string, subscriptions: SubscriptionLookup): Promise<string[]> {
+async function subscribedWebhooks(event: StoredEvent, subscriptions: SubscriptionLookup): Promise<string[]> {
   const perPattern = await Promise.all(
-    patternsMatching(type).map((pattern) => subscriptions.activeWebhookIds(pattern)),
+    patternsMatching(event.type).map((pattern) => subscriptions.activeWebhookIds(event.tenantId, pattern)),
   );
   return [...new Set(perPattern.flat())];
 }
@@ -126,7 +138,7 @@ async function subscribedWebhooks(type: string, subscriptions: SubscriptionLooku
 const recipientsOf = (event: StoredEvent, deps: PublishDeps) =>
   event.recipients
     ? Promise.resolve([...event.recipients])
-    : subscribedWebhooks(event.type, deps.subscriptions);
+    : subscribedWebhooks(event, deps.subscriptions);
 
 const leaseUntil = (now: Date) => new Date(now.getTime() + FANOUT_LEASE_SECONDS * 1000).toISOString();
 
@@ -144,10 +156,10 @@ async function fanOut(
   try {
     await deps.queue.enqueue(webhookIds.map((webhookId) => deliveryMessage(event, webhookId, generation)));
   } catch (error) {
-    await deps.events.releaseFanOut(event.id, generation).catch(() => undefined);
+    await deps.events.releaseFanOut(event.tenantId, event.id, generation).catch(() => undefined);
     throw error;
   }
-  await deps.events.markFannedOut(event.id, recipients, deps.now().toISOString());
+  await deps.events.markFannedOut(event.tenantId, event.id, recipients, deps.now().toISOString());
 }
 
 /** Stores a new event and fans it out; throws (safe to repeat) if the event was already stored. */
@@ -167,7 +179,12 @@ export async function publishNew(event: StoredEvent, deps: PublishDeps): Promise
  */
 export async function resumeFanOut(event: StoredEvent, deps: PublishDeps): Promise<number | undefined> {
   const now = deps.now();
-  const generation = await deps.events.acquireFanOut(event.id, now.toISOString(), leaseUntil(now));
+  const generation = await deps.events.acquireFanOut(
+    event.tenantId,
+    event.id,
+    now.toISOString(),
+    leaseUntil(now),
+  );
   if (generation === undefined) return undefined;
   const webhookIds = await recipientsOf(event, deps);
   const started = await deps.deliveries.getDeliveries(
@@ -178,13 +195,16 @@ export async function resumeFanOut(event: StoredEvent, deps: PublishDeps): Promi
   return webhookIds.length;
 }
 
+/** Publishes to one tenant's webhooks; the tenant must exist (404 otherwise). Idempotent on the id, per tenant. */
 export async function publish(
+  tenantId: string,
   request: PublishRequest,
   deps: PublishDeps,
   defaultSource = "api",
 ): Promise<PublishResult> {
+  await requireTenant(deps.tenants, tenantId);
   const now = deps.now();
-  const candidate = buildStoredEvent(request, now, defaultSource);
+  const candidate = buildStoredEvent(tenantId, request, now, defaultSource);
   const existing = await deps.events.createIfAbsent(candidate, { generation: 0, until: leaseUntil(now) });
   if (existing && existing.fingerprint !== candidate.fingerprint) {
     throw new ConflictError(`event ${candidate.id} was already published with a different payload`);
@@ -201,6 +221,6 @@ export async function publish(
   const resumed = await resumeFanOut(existing, deps);
   if (resumed !== undefined) return { eventId: existing.id, deliveries: resumed, duplicate: true };
   // Answered "accepted" while another publisher works: if that one dies, the reconciler must finish the job.
-  await deps.events.markDue(existing.id, leaseUntil(now));
+  await deps.events.markDue(existing.tenantId, existing.id, leaseUntil(now));
   return { eventId: existing.id, deliveries: (await recipientsOf(existing, deps)).length, duplicate: true };
 }

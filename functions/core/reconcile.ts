@@ -26,7 +26,7 @@ export interface ReconcileDeps {
     getDeliveries(ids: readonly string[]): Promise<Map<string, Delivery>>;
     replaceIfUnchanged(expected: Delivery, next: Delivery): Promise<boolean>;
   };
-  readonly events: { get(eventId: string): Promise<StoredEvent | undefined> };
+  readonly events: { get(tenantId: string, eventId: string): Promise<StoredEvent | undefined> };
   readonly queue: DeliveryEnqueuer;
   readonly publish: PublishDeps;
   readonly now: () => Date;
@@ -40,12 +40,14 @@ export interface ReconcileResult {
   readonly fanOutsResumed: number;
 }
 
-const EVENT_PREFIX = "EVENT#";
 const DELIVERY_PREFIX = "DELIVERY#";
+/** An event's key: `TENANT#<tenant>#EVENT#<id>` (neither part contains `#`). */
+const EVENT_KEY = /^TENANT#([^#]+)#EVENT#([^#]+)$/;
 
 /** The message that continues `delivery` as its next copy; the body is read from the event at delivery. */
 function continuation(delivery: Delivery): DeliveryMessage {
   return {
+    tenantId: delivery.tenantId,
     deliveryId: delivery.id,
     eventId: delivery.eventId,
     webhookId: delivery.webhookId,
@@ -89,10 +91,10 @@ async function reenqueueStranded(
   return stranded.length;
 }
 
-async function resumeFanOuts(eventIds: readonly string[], deps: ReconcileDeps): Promise<number> {
+async function resumeFanOuts(events: readonly { tenantId: string; eventId: string }[], deps: ReconcileDeps) {
   let resumed = 0;
-  for (const eventId of eventIds) {
-    const event = await deps.events.get(eventId);
+  for (const { tenantId, eventId } of events) {
+    const event = await deps.events.get(tenantId, eventId);
     if (!event || event.fanout) continue;
     if ((await resumeFanOut(event, deps.publish)) !== undefined) resumed += 1;
   }
@@ -107,11 +109,16 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
       Array.from({ length: deps.shards }, (_, shard) => deps.due.dueBefore(shard, cutoff, limit)),
     )
   ).flat();
-  const idsWith = (prefix: string) =>
-    found.flatMap(({ pk }) => (pk.startsWith(prefix) ? [pk.slice(prefix.length)] : []));
+  const deliveryIds = found.flatMap(({ pk }) =>
+    pk.startsWith(DELIVERY_PREFIX) ? [pk.slice(DELIVERY_PREFIX.length)] : [],
+  );
+  const events = found.flatMap(({ pk }) => {
+    const match = EVENT_KEY.exec(pk);
+    return match?.[1] && match[2] ? [{ tenantId: match[1], eventId: match[2] }] : [];
+  });
   const [deliveriesReenqueued, fanOutsResumed] = await Promise.all([
-    reenqueueStranded(idsWith(DELIVERY_PREFIX), cutoff, deps),
-    resumeFanOuts(idsWith(EVENT_PREFIX), deps),
+    reenqueueStranded(deliveryIds, cutoff, deps),
+    resumeFanOuts(events, deps),
   ]);
   return { deliveriesReenqueued, fanOutsResumed };
 }

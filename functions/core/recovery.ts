@@ -28,8 +28,8 @@ export interface RecoveryDeliveryStore {
 }
 
 export interface RecoveryEventStore {
-  get(eventId: string): Promise<StoredEvent | undefined>;
-  getMany(eventIds: readonly string[]): Promise<Map<string, StoredEvent>>;
+  get(tenantId: string, eventId: string): Promise<StoredEvent | undefined>;
+  getMany(tenantId: string, eventIds: readonly string[]): Promise<Map<string, StoredEvent>>;
 }
 
 export interface RecoveryDeps {
@@ -65,15 +65,25 @@ export function messageFor(event: StoredEvent, delivery: Delivery): DeliveryMess
 }
 
 /** Re-enqueues one settled delivery now: a new series of attempts, same event and therefore the same webhook-id. */
-export async function retryDelivery(deliveryId: string, deps: RecoveryDeps): Promise<Delivery> {
-  const delivery = await deps.deliveries.getDelivery(deliveryId);
-  if (!delivery) throw new NotFoundError(`delivery ${deliveryId}`);
+/** One of this tenant's deliveries; another tenant's id is not found, exactly like an id that does not exist. */
+export async function requireDelivery(
+  deliveries: Pick<RecoveryDeliveryStore, "getDelivery">,
+  tenantId: string,
+  deliveryId: string,
+): Promise<Delivery> {
+  const delivery = await deliveries.getDelivery(deliveryId);
+  if (delivery?.tenantId !== tenantId) throw new NotFoundError(`delivery ${deliveryId}`);
+  return delivery;
+}
+
+export async function retryDelivery(tenantId: string, deliveryId: string, deps: RecoveryDeps): Promise<Delivery> {
+  const delivery = await requireDelivery(deps.deliveries, tenantId, deliveryId);
   if (isLive(delivery)) {
     throw new ConflictError(
       `delivery ${deliveryId} is still ${delivery.status}; it will be attempted again by itself`,
     );
   }
-  const event = await deps.events.get(delivery.eventId);
+  const event = await deps.events.get(tenantId, delivery.eventId);
   if (!event)
     throw new ConflictError(`event ${delivery.eventId} has expired; the delivery cannot be retried`);
   const next = newSeries(delivery, deps.now(), newCopyNumber(deps.random));
@@ -92,6 +102,7 @@ export const RECOVER_LIMIT = 1000;
  * deliveries take a few seconds, well inside API Gateway's 29 s.
  */
 export async function recoverFailures(
+  tenantId: string,
   webhookId: string,
   window: { since: string; until: string },
   deps: RecoveryDeps,
@@ -104,7 +115,7 @@ export async function recoverFailures(
     RECOVER_LIMIT + 1,
   );
   const chosen = failed.slice(0, RECOVER_LIMIT);
-  const events = await deps.events.getMany([...new Set(chosen.map((delivery) => delivery.eventId))]);
+  const events = await deps.events.getMany(tenantId, [...new Set(chosen.map((delivery) => delivery.eventId))]);
   const now = deps.now();
   const copy = newCopyNumber(deps.random);
   const restarted = chosen.flatMap((delivery) => {

@@ -15,8 +15,12 @@ export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey: KeyAttribute;
-  /** What the index copies: every attribute (listings), or the keys alone (a lookup that reads the table after). */
-  readonly projection: "ALL" | "KEYS_ONLY";
+  /**
+   * What the index copies: every attribute (listings), the keys alone (a lookup that reads the table after), or
+   * the keys and `nonKeyAttributes` (a listing of summaries of large items).
+   */
+  readonly projection: "ALL" | "KEYS_ONLY" | "INCLUDE";
+  readonly nonKeyAttributes?: readonly string[];
 }
 
 export interface TableDefinition {
@@ -45,12 +49,14 @@ const HOUR = 3600;
 const DAY = 24 * HOUR;
 
 /**
- * Single-table design. Item shapes (written by the repositories in `functions/aws/`):
- * webhook `WEBHOOK#id / META`, subscription index `SUB#pattern / WEBHOOK#id`, event `EVENT#id / META`,
+ * Single-table design, partitioned by tenant. Item shapes (written by the repositories in `functions/aws/`):
+ * tenant `TENANT#t / META`, webhook `TENANT#t / WEBHOOK#id`, subscription index `SUB#t#pattern / WEBHOOK#id`,
+ * event `TENANT#t#EVENT#id / META`,
  * delivery `DELIVERY#id / META`, attempt `DELIVERY#id / ATTEMPT#n`. `gsi1` and `gsi2` serve the
- * listings (webhooks, an event's deliveries, attempts per webhook newest first, failed deliveries by time).
+ * listings (tenants, an event's deliveries, attempts per webhook newest first, failed deliveries by time).
  * `gsi3` is sparse and keys-only: the reconciler's view of work that is due (live deliveries, unfinished
- * fan-outs), sharded over `DUE#00000`…`DUE#00015`.
+ * fan-outs), sharded over `DUE#00000`…`DUE#00015`. `gsi4` lists a tenant's events newest first with only the
+ * envelope's small fields (an event's body can be 256 KiB: an `ALL` projection would write it twice).
  */
 export const webhooksTable: TableDefinition = {
   logicalName: "Webhooks",
@@ -74,6 +80,13 @@ export const webhooksTable: TableDefinition = {
       partitionKey: { name: "gsi3pk", type: "S" },
       sortKey: { name: "gsi3sk", type: "S" },
       projection: "KEYS_ONLY",
+    },
+    {
+      indexName: "gsi4",
+      partitionKey: { name: "gsi4pk", type: "S" },
+      sortKey: { name: "gsi4sk", type: "S" },
+      projection: "INCLUDE",
+      nonKeyAttributes: ["id", "tenantId", "type", "timestamp", "source", "createdAt"],
     },
   ],
   timeToLiveAttribute: "expiresAt",

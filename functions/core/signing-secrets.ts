@@ -49,3 +49,6 @@ export function rotatedVersions(
     previousSecretValidUntil: new Date(now.getTime() + gracePeriodSeconds * 1000).toISOString(),
   };
 }
+
+/** Whose secret this is, as the secret store names it: one secret per webhook, grouped under its tenant. */
+export const secretOwner = (tenantId: string, webhookId: string) => `${tenantId}/${webhookId}`;

@@ -12,10 +12,17 @@ export interface WebhookDraft {
   readonly active?: boolean | undefined;
 }
 
-export function newWebhookRecord(id: string, draft: WebhookDraft, secretVersion: string, now: Date): Webhook {
+export function newWebhookRecord(
+  tenantId: string,
+  id: string,
+  draft: WebhookDraft,
+  secretVersion: string,
+  now: Date,
+): Webhook {
   const at = now.toISOString();
   return {
     id,
+    tenantId,
     url: draft.url,
     eventTypes: [...new Set(draft.eventTypes)],
     headers: { ...(draft.headers ?? {}) },

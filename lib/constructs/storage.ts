@@ -36,6 +36,7 @@ function tableFromDefinition(
       partitionKey: attribute(index.partitionKey),
       sortKey: attribute(index.sortKey),
       projectionType: dynamodb.ProjectionType[index.projection],
+      ...(index.nonKeyAttributes ? { nonKeyAttributes: [...index.nonKeyAttributes] } : {}),
     })),
     timeToLiveAttribute: definition.timeToLiveAttribute,
     billing: dynamodb.Billing.onDemand(),
