@@ -1,0 +1,58 @@
+/**
+ * `npm run api -- <METHOD> <path> [body]`: one SigV4-signed request to the deployed management API.
+ *
+ *   npm run api -- GET /webhooks
+ *   npm run api -- POST /webhooks '{"url":"https://hooks.example.com/in","eventTypes":["order.*"]}'
+ *   npm run api -- POST /dlq/redrive @redrive.json          (a body from a file)
+ *   npm run api -- --stage prod GET /dlq                    (pick a stack in cdk-outputs.json)
+ *
+ * The base URL is SW_API_URL, or the ApiUrl output in cdk-outputs.json (`cdk deploy --outputs-file
+ * cdk-outputs.json`; SW_OUTPUTS_FILE or --outputs to use another file). Credentials come from the AWS SDK's
+ * default chain (AWS_PROFILE, SSO, environment, …); the region from the URL. Prints the response body to stdout
+ * and `HTTP <status>` to stderr; exits 1 on a 4xx or 5xx.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { callApi, resolveApiUrl } from "./api-client.ts";
+
+const USAGE = "usage: npm run api -- [--stage <stage>] [--outputs <file>] <METHOD> <path> [<json> | @<file>]";
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      stage: { type: "string" },
+      outputs: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [method, path, rawBody] = positionals;
+  if (values.help || !method || !path || positionals.length > 3) {
+    console.error(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const body = rawBody?.startsWith("@") ? readFileSync(rawBody.slice(1), "utf8") : rawBody;
+  const baseUrl = resolveApiUrl({
+    env: process.env,
+    outputsFile: values.outputs ?? process.env.SW_OUTPUTS_FILE ?? "cdk-outputs.json",
+    stage: values.stage,
+  });
+  const response = await callApi({ method, path, body }, { baseUrl });
+  console.error(`HTTP ${response.status} ${response.url.href}`);
+  let text = response.body;
+  try {
+    text = JSON.stringify(JSON.parse(response.body), null, 2);
+  } catch {
+    // Not JSON (an empty 204, or a gateway's plain text): print it as it came.
+  }
+  if (text !== "") process.stdout.write(`${text}\n`);
+  return response.status >= 400 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  },
+);
