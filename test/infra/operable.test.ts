@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import type { Template } from "aws-cdk-lib/assertions";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requestModels } from "#core/request-models.ts";
 import { createApp } from "#lib/app.ts";
 import type { AlarmName } from "#lib/constructs/operations.ts";
 import { stackConfigFromContext } from "#lib/stack-config.ts";
@@ -496,6 +497,19 @@ describe("EventBridge ingest forwards only what was asked for", () => {
     expect(config({ eventSources: "aws.ec2" })).toThrow(/eventDetailTypes.*AWS service/);
     expect(config({ eventDetailTypes: "Order Completed" })).toThrow(/eventDetailTypes.*sources/);
     expect(config({ eventPattern: '{"source":[{"prefix":""}]}' })).toThrow(/eventPattern.*eventSources/);
+  });
+});
+
+describe("request models", () => {
+  it("are the shared draft-04 schemas local mode validates against, one per body-bearing route", () => {
+    const models = resources.filter(([, resource]) => resource.Type === "AWS::ApiGateway::Model");
+    expect(models).toHaveLength(Object.keys(requestModels).length);
+    for (const [key, schema] of Object.entries(requestModels)) {
+      const model = models.find(([id]) =>
+        id.startsWith(`ManagementApiModel${key.replace(/[^A-Za-z0-9]/g, "")}`),
+      );
+      expect(model?.[1].Properties?.Schema, key).toEqual(schema);
+    }
   });
 });
 
