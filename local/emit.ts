@@ -1,10 +1,10 @@
 /**
- * `npm run emit -- events/eventbridge/<file>.json [--keep-id]`: sends a sample EventBridge event, as another AWS
+ * `npm run emit -- events/eventbridge/<file>.json [--new-id]`: sends a sample EventBridge event, as another AWS
  * service would, to the running local stack's EventBridge input (publish's second entry point).
  *
- * EventBridge gives every event it routes a new id, and publishing is idempotent on that id; so each emit sends
- * the sample with a fresh id, and every run is a new event. `--keep-id` sends the sample's own id, to watch
- * idempotency: when that id was published before, emit says the event was a duplicate and nothing was sent again.
+ * Publishing is idempotent on the EventBridge id, so sending a sample a second time publishes nothing: emit looks
+ * the id up first and says when the event was a duplicate. `--new-id` gives the sample a fresh id (as EventBridge
+ * gives every event it routes), so each run is a new event.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -12,11 +12,11 @@ import { parseArgs } from "node:util";
 import { eventBridgeEventSchema, fromEventBridge } from "#core/eventbridge.ts";
 import { EVENTBRIDGE_PATH } from "./paths.ts";
 
-const USAGE = "usage: npm run emit -- events/eventbridge/<file>.json [--keep-id]";
+const USAGE = "usage: npm run emit -- events/eventbridge/<file>.json [--new-id]";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { "keep-id": { type: "boolean", default: false } },
+  options: { "new-id": { type: "boolean", default: false } },
 });
 const file = positionals[0];
 if (!file || positionals.length > 1) {
@@ -28,7 +28,7 @@ const base = process.env.SW_URL ?? `http://127.0.0.1:${process.env.SW_PORT ?? 30
 const sample = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
 const isPutEvents = Array.isArray(sample.Entries);
 // A PutEvents request gets its ids from the local input itself, as from EventBridge.
-const event = isPutEvents || values["keep-id"] ? sample : { ...sample, id: randomUUID() };
+const event = !isPutEvents && values["new-id"] ? { ...sample, id: randomUUID() } : sample;
 const parsed = isPutEvents ? undefined : eventBridgeEventSchema.safeParse(event);
 const eventId = parsed?.success ? fromEventBridge(parsed.data).id : undefined;
 
@@ -45,8 +45,8 @@ try {
     console.log(
       seenBefore
         ? `duplicate: ${eventId} was already published, so nothing was sent again (publishing is idempotent on ` +
-            "the EventBridge id; run without --keep-id to send the sample as a new event)"
-        : `published ${eventId}${values["keep-id"] ? "" : " (a fresh id, as EventBridge gives each event)"}`,
+            "the EventBridge id; add --new-id to send the sample as a new event)"
+        : `published ${eventId}${values["new-id"] ? " (a fresh id, as EventBridge gives each event)" : ""}`,
     );
   }
   process.exit(response.ok ? 0 : 1);

@@ -1,7 +1,7 @@
 /**
  * `npm run emit` against a stand-in for the local stack's HTTP input that behaves like it (publishing is
- * idempotent on the EventBridge id, GET /events/{id} finds what was published): every emit of a sample is a
- * new event, and `--keep-id` says when the event was a duplicate.
+ * idempotent on the EventBridge id, GET /events/{id} finds what was published): a second emit of a sample says
+ * it was a duplicate, and `--new-id` makes every emit a new event.
  */
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
@@ -59,9 +59,9 @@ function emit(...args: string[]) {
 const SAMPLE = "events/eventbridge/custom-order-completed.json";
 
 describe("npm run emit", () => {
-  it("sends the same sample twice as two events, each with a fresh id", async () => {
-    const first = await emit(SAMPLE);
-    const second = await emit(SAMPLE);
+  it("with --new-id, sends the same sample twice as two events, each with a fresh id", async () => {
+    const first = await emit(SAMPLE, "--new-id");
+    const second = await emit(SAMPLE, "--new-id");
     for (const run of [first, second]) {
       expect(run.code, run.output).toBe(0);
       expect(run.output).toMatch(/published evt_[0-9a-f-]{36} \(a fresh id/);
@@ -73,10 +73,11 @@ describe("npm run emit", () => {
     expect({ ...a, id: "x" }).toEqual({ ...b, id: "x" });
   });
 
-  it("with --keep-id, sends the sample's own id and says the second send was a duplicate", async () => {
-    const first = await emit(SAMPLE, "--keep-id");
+  it("by default, sends the sample's own id and says the second send was a duplicate", async () => {
+    const first = await emit(SAMPLE);
     expect(first.output).toContain("published evt_0d6f1c9a-3b8e-4f2a-9c1d-5e7b8a9c0d1e");
-    const second = await emit(SAMPLE, "--keep-id");
+    expect(first.output).not.toContain("duplicate");
+    const second = await emit(SAMPLE);
     expect(second.code).toBe(0);
     expect(second.output).toContain(
       "duplicate: evt_0d6f1c9a-3b8e-4f2a-9c1d-5e7b8a9c0d1e was already published, so nothing was sent again",
