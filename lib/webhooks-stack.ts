@@ -172,6 +172,11 @@ export class WebhooksStack extends Stack {
       `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.operations.dashboard.dashboardName}`,
       "CloudWatch dashboard",
     );
+    // The runbook's Logs Insights queries name these (docs/operations.md).
+    output("ApiLogGroup", api.logGroup.logGroupName, "Logs of the api function");
+    output("PublishLogGroup", publish.logGroup.logGroupName, "Logs of the publish function");
+    output("DeliverLogGroup", deliver.logGroup.logGroupName, "Logs of the deliver function");
+    output("ApiAccessLogGroup", this.managementApi.accessLogs.logGroupName, "API Gateway access logs");
     if (pattern)
       output(
         "IngestEventPattern",

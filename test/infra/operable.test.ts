@@ -527,6 +527,51 @@ describe("deploy inputs and outputs", () => {
     expect(`${rendered}/webhooks`).toBe("https://abc123.execute-api.eu-west-1.amazonaws.com/v1/webhooks");
   });
 
+  it("outputs what the deploy guide and the runbook use, and no second API URL with a trailing slash", () => {
+    const outputs = Object.keys(synthesized.template?.toJSON().Outputs ?? {});
+    expect(outputs.sort()).toEqual(
+      [
+        "ApiUrl",
+        "TableName",
+        "DeliveryQueueUrl",
+        "DeadLetterQueueUrl",
+        "IngestDeadLetterQueueUrl",
+        "SecretNamePrefix",
+        "DashboardUrl",
+        "ApiLogGroup",
+        "PublishLogGroup",
+        "DeliverLogGroup",
+        "ApiAccessLogGroup",
+      ].sort(),
+    );
+    const runbook = readFileSync("docs/operations.md", "utf8");
+    for (const named of runbook.match(/`(\w+LogGroup)`/g) ?? [])
+      expect(outputs, named).toContain(named.replaceAll("`", ""));
+  });
+
+  it("teardown keeps what the README says: with deletionProtection the data and logs; always the API Gateway account role", () => {
+    const retained = (synth: ReturnType<typeof synthesize>) =>
+      synth.resources
+        .filter(([, resource]) => (resource as { DeletionPolicy?: string }).DeletionPolicy === "Retain")
+        .map(([id]) => withoutHash(id))
+        .sort();
+    expect(retained(synthesized)).toEqual(
+      [
+        "StorageWebhooks",
+        "PublishLogs",
+        "DeliverLogs",
+        "ApiLogs",
+        "ManagementApiAccessLogs",
+        "ManagementApiCloudWatchRole",
+        "ManagementApiAccount",
+      ].sort(),
+    );
+    expect(retained(synthesize({ deletionProtection: "false" }))).toEqual([
+      "ManagementApiAccount",
+      "ManagementApiCloudWatchRole",
+    ]);
+  });
+
   it("bakes in no region unless one is given; -c account and -c region pin the stack", () => {
     expect(synthesized.stack.region).toMatch(/^\$\{Token/);
     const pinned = createApp({ context: { stage: "prod", account: "123456789012", region: "eu-west-1" } });
