@@ -5,6 +5,7 @@
  *   npm run api -- POST /webhooks '{"url":"https://hooks.example.com/in","eventTypes":["order.*"]}'
  *   npm run api -- POST /dlq/redrive @redrive.json          (a body from a file)
  *   npm run api -- --stage prod GET /dlq                    (pick a stack in cdk-outputs.json)
+ *   npm run api -- -H 'If-Match: "1"' PATCH /webhooks/wh_… '{"active":false}'   (extra headers, signed too)
  *
  * The base URL is SW_API_URL, or the ApiUrl output in cdk-outputs.json (`cdk deploy --outputs-file
  * cdk-outputs.json`; SW_OUTPUTS_FILE or --outputs to use another file). Credentials come from the AWS SDK's
@@ -15,7 +16,15 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { callApi, resolveApiUrl } from "./api-client.ts";
 
-const USAGE = "usage: npm run api -- [--stage <stage>] [--outputs <file>] <METHOD> <path> [<json> | @<file>]";
+const USAGE =
+  "usage: npm run api -- [--stage <stage>] [--outputs <file>] [-H 'Name: value']… <METHOD> <path> [<json> | @<file>]";
+
+/** `-H 'If-Match: "1"'` → ["if-match", '"1"']. */
+function header(text: string): [string, string] {
+  const colon = text.indexOf(":");
+  if (colon < 1) throw new Error(`a header is "Name: value", not "${text}"`);
+  return [text.slice(0, colon).trim().toLowerCase(), text.slice(colon + 1).trim()];
+}
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -23,6 +32,7 @@ async function main(): Promise<number> {
     options: {
       stage: { type: "string" },
       outputs: { type: "string" },
+      header: { type: "string", short: "H", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -37,7 +47,8 @@ async function main(): Promise<number> {
     outputsFile: values.outputs ?? process.env.SW_OUTPUTS_FILE ?? "cdk-outputs.json",
     stage: values.stage,
   });
-  const response = await callApi({ method, path, body }, { baseUrl });
+  const headers = Object.fromEntries((values.header ?? []).map(header));
+  const response = await callApi({ method, path, body, headers }, { baseUrl });
   console.error(`HTTP ${response.status} ${response.url.href}`);
   let text = response.body;
   try {

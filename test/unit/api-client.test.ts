@@ -163,17 +163,21 @@ describe("the SigV4 API caller", () => {
 
   it("npm run api's entry point calls the API with credentials from the environment", async () => {
     // Asynchronously: the server answering it lives in this process.
-    const child = spawn(process.execPath, ["scripts/api.ts", "GET", "/webhooks?limit=1"], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        SW_API_URL: `${base}/v1/`,
-        AWS_REGION: "eu-west-1",
-        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-        AWS_CONFIG_FILE: "/nonexistent",
-        AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+    const child = spawn(
+      process.execPath,
+      ["scripts/api.ts", "-H", 'If-Match: "3"', "GET", "/webhooks?limit=1"],
+      {
+        env: {
+          PATH: process.env.PATH ?? "",
+          SW_API_URL: `${base}/v1/`,
+          AWS_REGION: "eu-west-1",
+          AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+          AWS_CONFIG_FILE: "/nonexistent",
+          AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+        },
       },
-    });
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
@@ -188,6 +192,8 @@ describe("the SigV4 API caller", () => {
     expect(run.stderr).toContain("HTTP 200");
     expect(JSON.parse(run.stdout)).toEqual({ ok: true });
     expect(received.at(-1)?.url).toBe("/v1/webhooks?limit=1");
+    expect(received.at(-1)?.headers["if-match"]).toBe('"3"');
+    expect(received.at(-1)?.headers.authorization).toMatch(/SignedHeaders=[^,]*if-match/);
     expect(received.at(-1)?.headers.authorization).toMatch(
       /Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\//,
     );
