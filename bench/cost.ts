@@ -5,7 +5,11 @@
 import { existsSync, readFileSync } from "node:fs";
 
 /** us-east-1 list prices, one table. Check them before relying on the result. */
-export const PRICES = {
+export /** lib/constructs/operations.ts: 5 single-metric alarms, and metric-math alarms on 2, 2, 3 and 2 metrics. */
+const ALARMS = 9;
+const ALARM_METRICS = 14;
+
+const PRICES = {
   lambdaGbSecondArm: {
     usd: 0.0000133334,
     unit: "GB-second (arm64)",
@@ -184,7 +188,7 @@ export function costMarkdown(measured: Measurements): string {
     `| **total** | ${computed.map((row) => `**$${row.total.toFixed(2)}**`).join(" | ")} |`,
     `| EventBridge API destinations, for comparison (events put + invocations; no fan-out management, signatures, retries history or redrive API) | $${apiDestinations(1).toFixed(2)} | $${apiDestinations(1).toFixed(2)} | $${apiDestinations(10).toFixed(2)} | $${apiDestinations(10).toFixed(2)} |`,
     "",
-    `Fixed monthly cost: **$${PRICES.secretMonth.usd.toFixed(2)} per webhook** (one Secrets Manager secret each), plus ${7} alarms ($${(7 * PRICES.alarmMonth.usd).toFixed(2)}) and the dashboard ($${PRICES.dashboardMonth.usd.toFixed(2)}). 1,000 webhooks: $${(1000 * PRICES.secretMonth.usd).toFixed(0)} a month in secrets.`,
+    `Fixed monthly cost: **$${PRICES.secretMonth.usd.toFixed(2)} per webhook** (one Secrets Manager secret each), plus ${ALARMS} alarms reading ${ALARM_METRICS} metrics ($${(ALARM_METRICS * PRICES.alarmMonth.usd).toFixed(2)}: a metric-math alarm is billed per metric) and the dashboard ($${PRICES.dashboardMonth.usd.toFixed(2)}). 1,000 webhooks: $${(1000 * PRICES.secretMonth.usd).toFixed(0)} a month in secrets.`,
     "",
     "| price | USD | unit | source | as of |",
     "| --- | --- | --- | --- | --- |",

@@ -11,7 +11,9 @@ export function createApp(appProps: AppProps = {}): { app: App; stack: WebhooksS
   const stack = new WebhooksStack(app, `ServerlessWebhooks-${config.stage}`, {
     config,
     description: `Serverless Webhooks (${config.stage})`,
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    // Environment-agnostic unless `-c account=… -c region=…` pins it: `cdk deploy` then targets the account of the
+    // credentials in use and the region of AWS_REGION (or the profile), and an offline synth bakes in no region.
+    ...(config.account || config.region ? { env: { account: config.account, region: config.region } } : {}),
   });
   Validations.of(app).addPlugins(
     new AwsSolutionsChecks(app),

@@ -1,12 +1,15 @@
 /**
  * The stack's props, typed and validated. They come from CDK context (`-c stage=prod -c alarmEmail=…`, or
- * `cdk.json`), so a typo fails the synth with the offending key named.
+ * `cdk.json`), so a typo fails the synth with the offending key named. A `-c` value takes the same form as the
+ * matching Lambda environment variable (`retryScheduleSeconds=2,5` like RETRY_SCHEDULE_SECONDS, lists
+ * comma-separated); a JSON array works too, and `cdk.json` may hold real arrays, numbers and booleans.
  */
 import { z } from "zod";
 import { deliveryQueue } from "#core/resource-definitions.ts";
 import {
   DEFAULT_RETRY_SCHEDULE_SECONDS,
   MAX_RETRY_DELAY_SECONDS,
+  parseSchedule,
   worstCaseScheduleSeconds,
 } from "#core/retry-policy.ts";
 
@@ -15,7 +18,27 @@ const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
+/** An EventBridge `source` or `detail-type` matched exactly: printable ASCII, no pattern syntax. */
+const exactEventValue = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[\x20-\x7e]+$/, `${what}: printable ASCII`)
+    .refine((value) => value.trim() === value && !/[*?]/.test(value), {
+      message: `${what} is matched exactly: no wildcards, no surrounding spaces`,
+    });
+
 const configShape = z.object({
+  /** Deploy into this account and region; unset, the stack deploys where the CLI's credentials and region point. */
+  account: z
+    .string()
+    .regex(/^\d{12}$/, "a 12-digit AWS account id")
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, "an AWS region code such as eu-west-1")
+    .optional(),
   /** Part of the stack name and of the secret name prefix; never of a physical resource name. */
   stage: z
     .string()
@@ -46,8 +69,12 @@ const configShape = z.object({
     )
     .default(30),
   eventBusName: z.string().min(1).max(256).default("default"),
-  /** EventBridge pattern for the ingest rule; default: every custom (non-`aws.`) event on the bus. */
-  eventPattern: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The EventBridge ingest rule forwards events from exactly these sources (and, if given, only these
+   * detail-types). No sources: no rule, and events arrive through `POST /events` only.
+   */
+  eventSources: z.array(exactEventValue("eventSources")).min(1).max(50).optional(),
+  eventDetailTypes: z.array(exactEventValue("eventDetailTypes")).min(1).max(50).optional(),
   logLevel: z.enum(LOG_LEVELS).default("INFO"),
   maxConcurrency: z.number().int().min(2).max(1000).default(50),
   batchingWindowSeconds: z.number().int().min(0).max(300).default(0),
@@ -72,15 +99,38 @@ export const stackConfigSchema = configShape.superRefine((config, context) => {
       message: `private destinations cannot be allowed in a stage named like production ("${config.stage}")`,
     });
   }
+  if (config.eventDetailTypes && !config.eventSources) {
+    context.addIssue({
+      code: "custom",
+      path: ["eventDetailTypes"],
+      message: "detail-types filter the sources in eventSources: name the sources too",
+    });
+  }
+  const awsSources = (config.eventSources ?? []).filter((source) => source.startsWith("aws."));
+  if (awsSources.length > 0 && !config.eventDetailTypes) {
+    context.addIssue({
+      code: "custom",
+      path: ["eventDetailTypes"],
+      message: `an AWS service emits many kinds of events (${awsSources.join(", ")}): name the detail-types to forward`,
+    });
+  }
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 
-/** Total span of the schedule in seconds (without jitter). */
-export const scheduleSpanSeconds = (config: StackConfig) =>
-  config.retryScheduleSeconds.reduce((sum, step) => sum + step, 0);
+/** The ingest rule's EventBridge pattern: exactly the configured sources and detail-types, or no rule at all. */
+export function ingestEventPattern(
+  config: Pick<StackConfig, "eventSources" | "eventDetailTypes">,
+): { source: string[]; "detail-type"?: string[] } | undefined {
+  if (!config.eventSources) return undefined;
+  return {
+    source: [...config.eventSources],
+    ...(config.eventDetailTypes ? { "detail-type": [...config.eventDetailTypes] } : {}),
+  };
+}
 
-const JSON_KEYS = ["retryScheduleSeconds", "eventPattern"] as const;
+/** Keys whose value is a list: comma-separated (as in the environment variables) or a JSON array. */
+const LIST_KEYS = ["retryScheduleSeconds", "eventSources", "eventDetailTypes"] as const;
 const BOOLEAN_KEYS = [
   "allowHttpDestinations",
   "allowPrivateDestinations",
@@ -96,23 +146,43 @@ const NUMBER_KEYS = [
   "apiThrottleBurst",
 ] as const;
 
-/** Context values arrive as strings from `-c key=value` and as JSON values from cdk.json. */
-function fromContext(key: string, value: unknown): unknown {
-  if (typeof value !== "string") return value;
-  if ((JSON_KEYS as readonly string[]).includes(key)) {
+function listFromContext(key: string, value: string): unknown {
+  if (value.trim().startsWith("[")) {
     try {
       return JSON.parse(value);
     } catch {
-      throw new Error(`invalid stack configuration: ${key}: not valid JSON`);
+      throw new Error(`invalid stack configuration: ${key}: a JSON array that does not parse`);
     }
   }
+  if (key === "retryScheduleSeconds") {
+    try {
+      return parseSchedule(value);
+    } catch (error) {
+      throw new Error(`invalid stack configuration: ${key}: ${(error as Error).message}`);
+    }
+  }
+  return value.split(",").map((part) => part.trim());
+}
+
+/** Context values arrive as strings from `-c key=value` and as JSON values from cdk.json. */
+function fromContext(key: string, value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  if ((LIST_KEYS as readonly string[]).includes(key)) return listFromContext(key, value);
   if ((BOOLEAN_KEYS as readonly string[]).includes(key) && (value === "true" || value === "false"))
     return value === "true";
   if ((NUMBER_KEYS as readonly string[]).includes(key) && /^\d+$/.test(value)) return Number(value);
   return value;
 }
 
+/** Keys that used to exist: refused with what replaced them, rather than silently ignored. */
+const REPLACED_KEYS: Readonly<Record<string, string>> = {
+  eventPattern:
+    "eventPattern was replaced by eventSources (and eventDetailTypes): name the sources to forward, e.g. -c eventSources=com.example.orders",
+};
+
 export function stackConfigFromContext(read: (key: string) => unknown): StackConfig {
+  for (const [key, message] of Object.entries(REPLACED_KEYS))
+    if (read(key) !== undefined) throw new Error(`invalid stack configuration: ${message}`);
   const raw: Record<string, unknown> = { stage: "dev" };
   for (const key of Object.keys(configShape.shape)) {
     const value = read(key);

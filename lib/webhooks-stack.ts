@@ -5,8 +5,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
-import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
-import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { deliverFunctionTimeoutSeconds } from "#core/resource-definitions.ts";
@@ -14,27 +13,20 @@ import { ManagementApi } from "./constructs/management-api.ts";
 import { Operations } from "./constructs/operations.ts";
 import { Storage } from "./constructs/storage.ts";
 import { WebhooksFunction } from "./constructs/webhooks-function.ts";
+import { functionAccess } from "./function-access.ts";
 import { type Acknowledgement, acknowledgeFindings } from "./nag/acknowledgements.ts";
-import { type StackConfig, scheduleSpanSeconds } from "./stack-config.ts";
+import { ingestEventPattern, type StackConfig } from "./stack-config.ts";
 
 export interface WebhooksStackProps extends StackProps {
   readonly config: StackConfig;
 }
 
-const SECRET_WRITE_ACTIONS = [
-  "secretsmanager:CreateSecret",
-  "secretsmanager:PutSecretValue",
-  "secretsmanager:DeleteSecret",
-  "secretsmanager:GetSecretValue",
-  "secretsmanager:DescribeSecret",
-  "secretsmanager:TagResource",
-];
-
 export class WebhooksStack extends Stack {
   readonly storage: Storage;
   readonly functions: Record<"api" | "publish" | "deliver", WebhooksFunction>;
   readonly managementApi: ManagementApi;
-  readonly ingestRule: events.Rule;
+  /** Absent unless `eventSources` names what to forward. */
+  readonly ingestRule: events.Rule | undefined;
   readonly ingestDeadLetterQueue: sqs.Queue;
   readonly operations: Operations;
   readonly acknowledgements: Acknowledgement[];
@@ -50,6 +42,8 @@ export class WebhooksStack extends Stack {
     const { table, deliveryQueue, deadLetterQueue } = this.storage;
     // Unique per stack, so two stages in one account never share (or can read) each other's secrets.
     const secretPrefix = `serverless-webhooks/${this.stackName}/`;
+
+    const resources = { table, deliveryQueue, deadLetterQueue, secretPrefix };
 
     const shared = {
       logRetentionDays: config.logRetentionDays,
@@ -72,44 +66,34 @@ export class WebhooksStack extends Stack {
       description: "Stores each event once and fans it out to the delivery queue",
       memorySize: 512,
       timeout: Duration.seconds(30),
-    })
-      .useTable(table, "readWrite")
-      .useQueue(deliveryQueue, "DELIVERY_QUEUE_URL", "send")
-      .setEnvironment("DEAD_LETTER_QUEUE_URL", deadLetterQueue.queueUrl)
-      .setEnvironment("SECRET_NAME_PREFIX", secretPrefix);
+    }).useResources(functionAccess.publish, resources);
     const deliver = new WebhooksFunction(this, "Deliver", {
       ...shared,
       entry: "functions/deliver/handler.ts",
       description: "Signs and POSTs deliveries, retrying through the queue",
       memorySize: 1024,
       timeout: Duration.seconds(deliverFunctionTimeoutSeconds),
-    })
-      .useTable(table, "readWrite")
-      .useQueue(deliveryQueue, "DELIVERY_QUEUE_URL", "consume")
-      .useQueue(deadLetterQueue, "DEAD_LETTER_QUEUE_URL", "send")
-      .useSecretsUnder(secretPrefix, ["secretsmanager:GetSecretValue"]);
+    }).useResources(functionAccess.deliver, resources);
     const api = new WebhooksFunction(this, "Api", {
       ...shared,
       entry: "functions/api/handler.ts",
       description: "Management API: webhooks, deliveries, DLQ",
       memorySize: 512,
       timeout: Duration.seconds(29),
-    })
-      .useTable(table, "readWrite")
-      .useQueue(deliveryQueue, "DELIVERY_QUEUE_URL", "send")
-      .useQueue(deadLetterQueue, "DEAD_LETTER_QUEUE_URL", "send+consume")
-      .useSecretsUnder(secretPrefix, SECRET_WRITE_ACTIONS);
+    }).useResources(functionAccess.api, resources);
     this.functions = { api, publish, deliver };
 
-    deliver.function.addEventSource(
-      new SqsEventSource(deliveryQueue, {
-        batchSize: 10,
-        maxBatchingWindow:
-          config.batchingWindowSeconds > 0 ? Duration.seconds(config.batchingWindowSeconds) : undefined,
-        reportBatchItemFailures: true,
-        maxConcurrency: config.maxConcurrency,
-      }),
-    );
+    // A plain mapping rather than SqsEventSource, which would also grant sqs:GetQueueUrl: the role already holds
+    // exactly the mapping's three actions (functionAccess.deliver).
+    new lambda.EventSourceMapping(deliver, "EventSource", {
+      target: deliver.function,
+      eventSourceArn: deliveryQueue.queueArn,
+      batchSize: 10,
+      maxBatchingWindow:
+        config.batchingWindowSeconds > 0 ? Duration.seconds(config.batchingWindowSeconds) : undefined,
+      reportBatchItemFailures: true,
+      maxConcurrency: config.maxConcurrency,
+    });
 
     this.managementApi = new ManagementApi(this, "ManagementApi", {
       targets: { api: api.function, publish: publish.function },
@@ -125,26 +109,31 @@ export class WebhooksStack extends Stack {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    // Lambda's on-failure destination needs sqs:SendMessage only (SqsDestination would add GetQueueAttributes and
+    // GetQueueUrl); the service sends with the function's role, the code never does.
+    const ingestDeadLetterQueue = this.ingestDeadLetterQueue;
+    this.ingestDeadLetterQueue.grant(publish.function, "sqs:SendMessage");
     publish.function.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
-      onFailure: new SqsDestination(this.ingestDeadLetterQueue),
+      onFailure: { bind: () => ({ destination: ingestDeadLetterQueue.queueArn }) },
     });
-    const bus = events.EventBus.fromEventBusName(this, "Bus", config.eventBusName);
-    this.ingestRule = new events.Rule(this, "IngestRule", {
-      description: "Events published to webhooks",
-      eventBus: bus,
-      eventPattern: (config.eventPattern as events.EventPattern | undefined) ?? {
-        source: events.Match.anythingButPrefix("aws."),
-      },
-      targets: [
-        new targets.LambdaFunction(publish.function, {
-          deadLetterQueue: this.ingestDeadLetterQueue,
-          retryAttempts: 185,
-          maxEventAge: Duration.hours(24),
-        }),
-      ],
-    });
+    // Only what was asked for: exact sources (and detail-types), never "everything but aws.*" on a shared bus.
+    const pattern = ingestEventPattern(config);
+    if (pattern) {
+      this.ingestRule = new events.Rule(this, "IngestRule", {
+        description: "Events published to webhooks",
+        eventBus: events.EventBus.fromEventBusName(this, "Bus", config.eventBusName),
+        eventPattern: pattern,
+        targets: [
+          new targets.LambdaFunction(publish.function, {
+            deadLetterQueue: this.ingestDeadLetterQueue,
+            retryAttempts: 185,
+            maxEventAge: Duration.hours(24),
+          }),
+        ],
+      });
+    }
 
     this.operations = new Operations(this, "Operations", {
       deliveryQueue,
@@ -153,7 +142,7 @@ export class WebhooksStack extends Stack {
       deliver: deliver.function,
       publish: publish.function,
       api: api.function,
-      maxMessageAge: Duration.seconds(scheduleSpanSeconds(config) * 1.2 + 3600),
+      restApi: this.managementApi.api,
       alarmEmail: config.alarmEmail,
       alarmTopicArn: config.alarmTopicArn,
     });
@@ -162,7 +151,13 @@ export class WebhooksStack extends Stack {
 
     const output = (name: string, value: string, description: string) =>
       new CfnOutput(this, name, { value, description });
-    output("ApiUrl", this.managementApi.api.url, "Management API base URL (IAM auth, SigV4)");
+    // No trailing slash, so "$API/webhooks" is a path the API has (API Gateway's own url ends in "/v1/").
+    const { api: restApi } = this.managementApi;
+    output(
+      "ApiUrl",
+      `https://${restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${restApi.deploymentStage.stageName}`,
+      "Management API base URL (IAM auth, SigV4), without a trailing slash",
+    );
     output("TableName", table.tableName, "DynamoDB table");
     output("DeliveryQueueUrl", deliveryQueue.queueUrl, "Delivery queue");
     output("DeadLetterQueueUrl", deadLetterQueue.queueUrl, "Delivery DLQ (redrive with POST /dlq/redrive)");
@@ -177,5 +172,16 @@ export class WebhooksStack extends Stack {
       `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.operations.dashboard.dashboardName}`,
       "CloudWatch dashboard",
     );
+    // The runbook's Logs Insights queries name these (docs/operations.md).
+    output("ApiLogGroup", api.logGroup.logGroupName, "Logs of the api function");
+    output("PublishLogGroup", publish.logGroup.logGroupName, "Logs of the publish function");
+    output("DeliverLogGroup", deliver.logGroup.logGroupName, "Logs of the deliver function");
+    output("ApiAccessLogGroup", this.managementApi.accessLogs.logGroupName, "API Gateway access logs");
+    if (pattern)
+      output(
+        "IngestEventPattern",
+        JSON.stringify(pattern),
+        `EventBridge pattern on bus ${config.eventBusName}`,
+      );
   }
 }

@@ -1,13 +1,53 @@
 /**
- * What API Gateway does in front of the Lambdas, on one machine: match the route, build the REST API proxy
- * event the real handlers receive, invoke the route's target (api or publish), and hand back its response.
- * IAM auth is not emulated: locally every caller is the machine's user.
+ * What API Gateway does in front of the Lambdas, on one machine: match the route, validate a body-bearing
+ * method's body against the same JSON Schema model the deployed API uses (and refuse it the same way), build
+ * the REST API proxy event the real handlers receive, invoke the route's target (api or publish), and hand back
+ * its response. IAM auth is not emulated: locally every caller is the machine's user.
  */
 import { randomUUID } from "node:crypto";
+import ajvDraft04 from "ajv-draft-04";
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { matchRoute, type RouteTarget } from "#core/api-routes.ts";
+import { type ApiRoute, apiRoutes, matchRoute, type RouteTarget } from "#core/api-routes.ts";
 import { NotFoundError } from "#core/errors.ts";
 import { type HttpResponse, problemResponse } from "#core/http-response.ts";
+import { requestModels } from "#core/request-models.ts";
+
+/** API Gateway's answer when a request validator refuses the body (its default BAD_REQUEST_BODY response). */
+export const INVALID_BODY_RESPONSE: HttpResponse = {
+  statusCode: 400,
+  headers: { "content-type": "application/json", "x-amzn-errortype": "BadRequestException" },
+  body: JSON.stringify({ message: "Invalid request body" }),
+};
+
+// Draft-04, as API Gateway; compiled once. Compiling checks each model against the draft-04 meta-schema.
+const ajv = new ajvDraft04.default({ allErrors: false, strict: false });
+const validators = new Map(
+  apiRoutes
+    .filter((route) => route.body)
+    .map((route) => {
+      const key = `${route.method} ${route.resource}`;
+      const model = requestModels[key];
+      if (!model) throw new Error(`no request model for ${key}`);
+      return [key, ajv.compile(model)] as const;
+    }),
+);
+
+/**
+ * Whether API Gateway's body validator lets this body through to the integration: it must be JSON and match
+ * the route's model, whatever the content type (the stack maps the model to `$default` as well). A missing or
+ * empty body is not JSON, so a route whose fields are all optional still needs `{}`.
+ */
+export function bodyPassesGateway(route: ApiRoute, body: string | undefined): boolean {
+  const validate = validators.get(`${route.method} ${route.resource}`);
+  if (!validate) return true;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body ?? "");
+  } catch {
+    return false;
+  }
+  return validate(parsed) === true;
+}
 
 export interface LocalRequest {
   readonly method: string;
@@ -77,8 +117,20 @@ export function toProxyEvent(
   };
 }
 
+export interface LocalApiOptions {
+  /**
+   * Validate bodies against the request models, as the deployed API does (the default). Tests turn it off to
+   * reach the Lambda's own validation with bodies the gateway would stop.
+   */
+  readonly validateBodies?: boolean;
+}
+
 /** Routes a request to the handler of its target, as the deployed API Gateway does. */
-export function createLocalApi(targets: Readonly<Record<RouteTarget, ProxyHandler>>) {
+export function createLocalApi(
+  targets: Readonly<Record<RouteTarget, ProxyHandler>>,
+  options: LocalApiOptions = {},
+) {
+  const validateBodies = options.validateBodies ?? true;
   return async (request: LocalRequest): Promise<HttpResponse> => {
     const url = new URL(request.url, "http://localhost");
     const match = matchRoute(request.method, url.pathname);
@@ -95,6 +147,7 @@ export function createLocalApi(targets: Readonly<Record<RouteTarget, ProxyHandle
         }),
       };
     }
+    if (validateBodies && !bodyPassesGateway(match.route, request.body)) return INVALID_BODY_RESPONSE;
     const response = await targets[match.route.target](
       toProxyEvent(request, match.route.resource, match.pathParameters),
     );

@@ -3,27 +3,41 @@
  * (SW_DATA_DIR); the API listens on 127.0.0.1:3000 (SW_PORT). Ctrl-C stops everything.
  */
 import { resolve } from "node:path";
-import { EVENTBRIDGE_PATH, startLocalStack } from "./local-stack.ts";
+import { EVENTBRIDGE_PATH } from "./paths.ts";
+import { assertPortFree, PortUnavailableError, parsePort } from "./port-check.ts";
 
 const dataDir = resolve(process.env.SW_DATA_DIR ?? ".local-data");
-const port = Number(process.env.SW_PORT ?? 3000);
+const host = "127.0.0.1";
+let port: number;
+try {
+  port = parsePort(process.env.SW_PORT, 3000, "SW_PORT");
+  // Before any engine starts: DynamoDB Local alone takes seconds to come up, and would only be stopped again.
+  await assertPortFree(port, host);
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+}
 
 // Local mode prints logs, not EMF metric documents.
 process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 
+// Loaded only now, so that a taken port is reported at once.
+const { startLocalStack } = await import("./local-stack.ts");
 let stack: Awaited<ReturnType<typeof startLocalStack>>;
 try {
   stack = await startLocalStack({
     dataDir,
     port,
+    host,
     prefix: process.env.SW_RESOURCE_PREFIX ?? "local",
     environment: process.env,
   });
 } catch (error) {
+  // Taken between the check above and the listen (a race): the same message.
   const code = (error as { code?: string }).code;
   console.error(
     code === "EADDRINUSE"
-      ? `Port ${port} is in use: stop the other process or run with SW_PORT=<port>.`
+      ? new PortUnavailableError(port, code).message
       : `local start failed: ${error instanceof Error ? error.message : String(error)}`,
   );
   process.exit(1);

@@ -9,11 +9,12 @@ import {
   CreateSecretCommand,
   DeleteSecretCommand,
   GetSecretValueCommand,
+  InvalidRequestException,
   PutSecretValueCommand,
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { generateSigningSecret } from "#core/signing-secrets.ts";
+import { generateSigningSecret, SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing-secrets.ts";
 import { TtlCache } from "#core/ttl-cache.ts";
 
 export class SigningSecretNotFoundError extends Error {
@@ -44,6 +45,11 @@ export interface SigningSecretStoreOptions {
   readonly cacheTtlMs?: number;
   readonly cacheMaxEntries?: number;
 }
+
+/** Secrets Manager's answer for a secret scheduled for deletion: for our purposes, it is gone. */
+const isMarkedForDeletion = (error: unknown) =>
+  error instanceof InvalidRequestException &&
+  /marked for deletion|scheduled for deletion/i.test(error.message);
 
 const NAME_PREFIX_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,256}$/;
 
@@ -89,7 +95,8 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
       );
       return { secret, versionId: this.#versionOf(put.VersionId) };
     } catch (error) {
-      if (error instanceof ResourceNotFoundException) throw new SigningSecretNotFoundError(webhookId);
+      if (error instanceof ResourceNotFoundException || isMarkedForDeletion(error))
+        throw new SigningSecretNotFoundError(webhookId);
       throw error;
     }
   }
@@ -102,13 +109,21 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     );
   }
 
+  /**
+   * Schedules the secret's deletion after the shortest recovery window Secrets Manager allows (a mistaken delete
+   * can be undone with RestoreSecret meanwhile); IAM denies deleting without one. Deleting a secret that is gone
+   * or already scheduled succeeds.
+   */
   async delete(webhookId: string): Promise<void> {
     try {
       await this.#client.send(
-        new DeleteSecretCommand({ SecretId: this.secretName(webhookId), ForceDeleteWithoutRecovery: true }),
+        new DeleteSecretCommand({
+          SecretId: this.secretName(webhookId),
+          RecoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS,
+        }),
       );
     } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw error;
+      if (!(error instanceof ResourceNotFoundException || isMarkedForDeletion(error))) throw error;
     }
   }
 
@@ -120,7 +135,7 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
       if (typeof got.SecretString !== "string") throw new SigningSecretNotFoundError(webhookId, versionId);
       return got.SecretString;
     } catch (error) {
-      if (error instanceof ResourceNotFoundException)
+      if (error instanceof ResourceNotFoundException || isMarkedForDeletion(error))
         throw new SigningSecretNotFoundError(webhookId, versionId);
       throw error;
     }

@@ -2,6 +2,12 @@
 import { randomBytes } from "node:crypto";
 import { SECRET_PREFIX } from "./webhook-verifier.ts";
 
+/**
+ * A deleted webhook's signing secret stays recoverable this many days (the shortest window Secrets Manager
+ * allows); the stack's IAM policy refuses a delete without a window.
+ */
+export const SECRET_RECOVERY_WINDOW_DAYS = 7;
+
 export const DEFAULT_ROTATION_GRACE_SECONDS = 86_400;
 export const MAX_ROTATION_GRACE_SECONDS = 604_800;
 

@@ -15,6 +15,16 @@ import { type HttpResponse, jsonResponse, problemResponse } from "#core/http-res
 import { MAX_EVENT_BYTES, publishRequestSchema } from "#core/model.ts";
 import { publish } from "#core/publish.ts";
 
+/**
+ * One `PublishFailures` count per event not published, with dimension `ingest` (api | eventbridge): the
+ * PublishFailures alarm adds both paths. An API caller's 4xx is the caller's mistake and not counted.
+ */
+function recordPublishFailure(runtime: Runtime, ingest: "api" | "eventbridge"): void {
+  const single = runtime.metrics.singleMetric();
+  single.addDimension("ingest", ingest);
+  single.addMetric("PublishFailures", MetricUnit.Count, 1);
+}
+
 function recordFanOut(runtime: Runtime, deliveries: number, duplicate: boolean): void {
   if (duplicate) return;
   runtime.metrics.addMetric("EventsPublished", MetricUnit.Count, 1);
@@ -37,8 +47,13 @@ export async function publishFromApi(event: APIGatewayProxyEvent, runtime: Runti
     return jsonResponse(202, { eventId: result.eventId, deliveries: result.deliveries });
   } catch (error) {
     const response = problemResponse(error);
-    if (response.statusCode >= 500)
-      runtime.logger.error("publish failed", { error: error instanceof Error ? error.name : "unknown" });
+    if (response.statusCode >= 500) {
+      runtime.logger.error("publish failed", {
+        ingest: "api",
+        error: error instanceof Error ? error.name : "unknown",
+      });
+      recordPublishFailure(runtime, "api");
+    }
     return response;
   }
 }
@@ -67,7 +82,17 @@ export async function publishFromEventBridge(event: unknown, runtime: Runtime): 
 export function createPublishHandler(runtime: Runtime) {
   return middy(async (event: unknown): Promise<HttpResponse | undefined> => {
     if (isEventBridgeEvent(event)) {
-      await publishFromEventBridge(event, runtime);
+      try {
+        await publishFromEventBridge(event, runtime);
+      } catch (error) {
+        // Thrown on so that Lambda retries the invocation, then sends it to the ingest DLQ.
+        runtime.logger.error("publish failed", {
+          ingest: "eventbridge",
+          error: error instanceof Error ? error.name : "unknown",
+        });
+        recordPublishFailure(runtime, "eventbridge");
+        throw error;
+      }
       return undefined;
     }
     return publishFromApi(event as APIGatewayProxyEvent, runtime);

@@ -3,7 +3,7 @@
  * and a model on every body-bearing method (for JSON and for any other content type), access and execution
  * logging (never request or response data, which can hold a secret), tracing and throttling.
  */
-import type { RemovalPolicy } from "aws-cdk-lib";
+import { RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -30,10 +30,15 @@ export class ManagementApi extends Construct {
       removalPolicy: props.logRemovalPolicy,
     });
     this.api = new apigateway.RestApi(this, "Api", {
+      // Not a physical id (API Gateway keys APIs by generated id), but the ApiName dimension of its CloudWatch
+      // metrics: unique per stack, so two stages' 5xx alarms never read each other's API.
+      restApiName: Stack.of(this).stackName,
       description: "Serverless Webhooks management API (IAM auth)",
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: props.logRemovalPolicy,
+      // Account-wide: every REST API in this account and region logs through this role. Deleting it with the
+      // stack would break other APIs' logging, so it stays (README, "Teardown").
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName: "v1",
         tracingEnabled: true,
@@ -57,6 +62,9 @@ export class ManagementApi extends Construct {
       },
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
     });
+
+    // The stack's own ApiUrl output replaces API Gateway's default one, which ends in "/" ("$API/webhooks" → "//").
+    this.api.node.tryRemoveChild("Endpoint");
 
     const validator = this.api.addRequestValidator("BodyValidator", {
       validateRequestBody: true,

@@ -1,8 +1,8 @@
 /**
  * The house Lambda function: Node 24 on arm64, an ESM bundle built by esbuild (minified, source maps, the AWS SDK
  * bundled rather than taken from the runtime), an explicit log group with retention, active tracing, explicit
- * memory and timeout. The `use*` helpers set an environment variable and grant exactly what it needs together,
- * and never drop environment the caller passed in.
+ * memory and timeout. The `use*` helpers set an environment variable and grant exactly what the function's
+ * declared access (lib/function-access.ts) lists, together, and never drop environment the caller passed in.
  */
 import { ArnFormat, type Duration, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -12,6 +12,8 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing-secrets.ts";
+import type { FunctionAccess, SecretsAction, SqsAction } from "../function-access.ts";
 
 export interface WebhooksFunctionProps {
   /** Path of the handler module, relative to the project root (e.g. `functions/api/handler.ts`). */
@@ -27,7 +29,13 @@ export interface WebhooksFunctionProps {
 
 const PROJECT_ROOT = new URL("../..", import.meta.url).pathname;
 
-export type QueueUse = "send" | "consume" | "send+consume";
+/** The platform resources a function's access is granted on. */
+export interface FunctionResources {
+  readonly table: dynamodb.ITableV2;
+  readonly deliveryQueue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly secretPrefix: string;
+}
 
 export class WebhooksFunction extends Construct {
   readonly function: NodejsFunction;
@@ -95,37 +103,72 @@ export class WebhooksFunction extends Construct {
     return this;
   }
 
-  useTable(table: dynamodb.ITableV2, access: "read" | "readWrite", variable = "TABLE_NAME"): this {
+  /**
+   * Grants exactly `access` (see lib/function-access.ts) and sets the variables that name each resource; no
+   * other grant helper exists, so a function can do nothing its declaration does not list.
+   */
+  useResources(access: FunctionAccess, resources: FunctionResources): this {
+    return this.useTable(resources.table, access)
+      .useQueue(resources.deliveryQueue, "DELIVERY_QUEUE_URL", access.deliveryQueue)
+      .useQueue(resources.deadLetterQueue, "DEAD_LETTER_QUEUE_URL", access.deadLetterQueue)
+      .useSecretsUnder(resources.secretPrefix, access.secrets);
+  }
+
+  /** The table's own ARN for `access.table`, and `<table>/index/<name>` for each index it queries. */
+  useTable(
+    table: dynamodb.ITableV2,
+    access: Pick<FunctionAccess, "table" | "indexes">,
+    variable = "TABLE_NAME",
+  ): this {
     this.setEnvironment(variable, table.tableName);
-    if (access === "read") table.grantReadData(this.function);
-    else table.grantReadWriteData(this.function);
+    if (access.table.length > 0) this.#allow(access.table, [table.tableArn]);
+    for (const [index, actions] of Object.entries(access.indexes))
+      this.#allow(actions, [`${table.tableArn}/index/${index}`]);
     return this;
   }
 
-  useQueue(queue: sqs.IQueue, variable: string, use: QueueUse): this {
+  useQueue(queue: sqs.IQueue, variable: string, actions: readonly SqsAction[]): this {
     this.setEnvironment(variable, queue.queueUrl);
-    if (use !== "consume") queue.grantSendMessages(this.function);
-    if (use !== "send") queue.grantConsumeMessages(this.function);
+    if (actions.length > 0) this.#allow(actions, [queue.queueArn]);
     return this;
   }
 
-  /** Secrets under `prefix` only: the grant is scoped to `secret:<prefix>*`, nothing else in the account. */
-  useSecretsUnder(prefix: string, actions: readonly string[], variable = "SECRET_NAME_PREFIX"): this {
+  /**
+   * Secrets under `prefix` only: every statement is scoped to `secret:<prefix>*`, nothing else in the account.
+   * `DeleteSecret` is allowed only with a recovery window of at least `SECRET_RECOVERY_WINDOW_DAYS` days, and
+   * denied outright with `ForceDeleteWithoutRecovery`.
+   */
+  useSecretsUnder(prefix: string, actions: readonly SecretsAction[], variable = "SECRET_NAME_PREFIX"): this {
     this.setEnvironment(variable, prefix);
-    const stack = Stack.of(this);
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: [...actions],
-        resources: [
-          stack.formatArn({
-            service: "secretsmanager",
-            resource: "secret",
-            resourceName: `${prefix}*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
+    const resources = [
+      Stack.of(this).formatArn({
+        service: "secretsmanager",
+        resource: "secret",
+        resourceName: `${prefix}*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
-    );
+    ];
+    const plain = actions.filter((action) => action !== "secretsmanager:DeleteSecret");
+    if (plain.length > 0) this.#allow(plain, resources);
+    if (actions.includes("secretsmanager:DeleteSecret")) {
+      this.#allow(["secretsmanager:DeleteSecret"], resources, {
+        NumericGreaterThanEquals: { "secretsmanager:RecoveryWindowInDays": SECRET_RECOVERY_WINDOW_DAYS },
+      });
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: ["secretsmanager:DeleteSecret"],
+          resources,
+          conditions: { Bool: { "secretsmanager:ForceDeleteWithoutRecovery": "true" } },
+        }),
+      );
+    }
     return this;
+  }
+
+  #allow(actions: readonly string[], resources: string[], conditions?: Record<string, unknown>): void {
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: [...actions], resources, ...(conditions ? { conditions } : {}) }),
+    );
   }
 }

@@ -2,7 +2,7 @@ import { DescribeSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-se
 import { describe, expect, it } from "vitest";
 import { SecretsManagerSigningSecretStore, SigningSecretNotFoundError } from "#aws/signing-secret-store.ts";
 import { signedRequestHeaders } from "#core/signing.ts";
-import { rotatedVersions, signingVersions } from "#core/signing-secrets.ts";
+import { rotatedVersions, SECRET_RECOVERY_WINDOW_DAYS, signingVersions } from "#core/signing-secrets.ts";
 import { verifyWebhook } from "#core/webhook-verifier.ts";
 import { captureOutput } from "#test/support/capture-output.ts";
 import { localClients, uniquePrefix } from "#test/support/local-aws.ts";
@@ -87,11 +87,17 @@ describe("signing secrets in Secrets Manager", () => {
     expect(counter.count("GetSecretValueCommand")).toBe(2);
   });
 
-  it("deletes the secret at once; later reads and rotations fail with a typed error naming no secret", async () => {
-    const { store } = newStore();
+  it("schedules deletion with a recovery window; later reads and rotations fail with a typed error naming no secret", async () => {
+    const { store, counter } = newStore();
     const issued = await store.create("wh_5");
     await store.delete("wh_5");
     await store.delete("wh_5");
+    const deletes = counter.inputs.filter((call) => call.name === "DeleteSecretCommand");
+    expect(deletes.map((call) => call.input)).toEqual([
+      expect.objectContaining({ RecoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS }),
+      expect.objectContaining({ RecoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS }),
+    ]);
+    expect(deletes[0]?.input.ForceDeleteWithoutRecovery).toBeUndefined();
     const read = await store.get("wh_5", [issued.versionId]).catch((error: unknown) => error);
     expect(read).toBeInstanceOf(SigningSecretNotFoundError);
     expect(String(read)).not.toContain(issued.secret);

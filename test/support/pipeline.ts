@@ -55,10 +55,13 @@ export async function startPipeline(options: PipelineOptions = {}) {
   });
   const publishHandler = createPublishHandler(runtime);
   const apiHandler = createApiHandler(runtime);
-  const localApi = createLocalApi({
-    api: (event) => apiHandler(event, {} as never),
-    publish: async (event) => (await publishHandler(event, {} as never)) ?? undefined,
-  });
+  const targets = {
+    api: (event: APIGatewayProxyEvent) => apiHandler(event, {} as never),
+    publish: async (event: APIGatewayProxyEvent) => (await publishHandler(event, {} as never)) ?? undefined,
+  };
+  // As deployed: API Gateway's request models first. And without them, to test the Lambda's own validation.
+  const localApi = createLocalApi(targets);
+  const lambdaOnlyApi = createLocalApi(targets, { validateBodies: false });
   const baseDeliver: SqsHandler = (event: SQSEvent) => createDeliverHandler(runtime)(event, {} as never);
   const deliver = options.wrapDeliver ? options.wrapDeliver(baseDeliver) : baseDeliver;
   const poller = createQueuePoller({
@@ -67,6 +70,31 @@ export async function startPipeline(options: PipelineOptions = {}) {
     queueArn: resources.deliveryQueueArn,
     handler: deliver,
   });
+
+  const request = async (
+    api: ReturnType<typeof createLocalApi>,
+    method: string,
+    url: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ) => {
+    const response = await api({
+      method,
+      url,
+      headers: { "content-type": "application/json", ...headers },
+      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+    });
+    const json =
+      response.body === ""
+        ? undefined
+        : (JSON.parse(response.body) as Record<string, unknown> & { data?: Record<string, unknown>[] });
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      body: response.body,
+      json: json ?? {},
+    };
+  };
 
   const queueDepth = async (queueUrl: string) => {
     const { Attributes = {} } = await clients.sqs.send(
@@ -111,25 +139,12 @@ export async function startPipeline(options: PipelineOptions = {}) {
       return { ...response, json: JSON.parse(response.body) as Record<string, unknown> };
     },
     publishEventBridge: (event: unknown) => publishHandler(event, {} as never),
-    /** A request through the local API Gateway shim to the real handlers. */
-    async api(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
-      const response = await localApi({
-        method,
-        url,
-        headers: { "content-type": "application/json", ...headers },
-        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
-      });
-      const json =
-        response.body === ""
-          ? undefined
-          : (JSON.parse(response.body) as Record<string, unknown> & { data?: Record<string, unknown>[] });
-      return {
-        status: response.statusCode,
-        headers: response.headers,
-        body: response.body,
-        json: json ?? {},
-      };
-    },
+    /** A request through the local API Gateway shim (request models included) to the real handlers. */
+    api: (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+      request(localApi, method, url, body, headers),
+    /** The same, minus the gateway's body validation: what the Lambda answers to bodies the gateway would stop. */
+    lambdaApi: (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+      request(lambdaOnlyApi, method, url, body, headers),
     poller,
     /** Polls until the delivery queue is empty, waiting out visibility delays; throws after `timeoutMs`. */
     async drain(timeoutMs = 20_000) {

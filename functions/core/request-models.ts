@@ -1,0 +1,67 @@
+/**
+ * JSON Schemas (draft-04, what API Gateway speaks) for every body-bearing route, as plain data: the CDK stack
+ * turns each into an API Gateway model (lib/constructs/request-models.ts), and local mode validates bodies
+ * against the same objects (local/api-gateway.ts), so a body the deployed gateway refuses is refused locally
+ * too. They check shape only — types, required fields, no unknown fields; the Lambda's zod schemas apply the
+ * full rules and name the failing field.
+ */
+
+export interface RequestSchema {
+  readonly $schema?: string;
+  readonly type: string | readonly string[];
+  readonly properties?: Readonly<Record<string, RequestSchema>>;
+  readonly required?: readonly string[];
+  readonly additionalProperties?: boolean | RequestSchema;
+  readonly items?: RequestSchema;
+  readonly minItems?: number;
+  readonly maxItems?: number;
+  readonly maxProperties?: number;
+  readonly maxLength?: number;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly enum?: readonly string[];
+}
+
+export const DRAFT_04 = "http://json-schema.org/draft-04/schema#";
+
+const string = (maxLength: number): RequestSchema => ({ type: "string", maxLength });
+const patterns: RequestSchema = { type: "array", minItems: 1, maxItems: 50, items: string(256) };
+const headers: RequestSchema = { type: "object", maxProperties: 20, additionalProperties: string(4096) };
+const integer = (minimum: number, maximum: number): RequestSchema => ({ type: "integer", minimum, maximum });
+/** An object with exactly these properties; draft-04 forbids an empty `required`, so it is left out then. */
+const object = (properties: Record<string, RequestSchema>, required: string[] = []): RequestSchema => ({
+  $schema: DRAFT_04,
+  type: "object",
+  properties,
+  ...(required.length > 0 ? { required } : {}),
+  additionalProperties: false,
+});
+
+const webhookFields = {
+  url: string(2048),
+  eventTypes: patterns,
+  headers,
+  description: { type: ["string", "null"], maxLength: 1024 },
+  maxAttempts: { type: ["integer", "null"], minimum: 1, maximum: 100 },
+  signatureScheme: { type: "string", enum: ["standard", "standard+github"] },
+  active: { type: "boolean" },
+} satisfies Record<string, RequestSchema>;
+
+/** Keyed by `<METHOD> <resource>`, as in `apiRoutes`; every route with `body: true` has one. */
+export const requestModels: Readonly<Record<string, RequestSchema>> = {
+  "POST /webhooks": object(webhookFields, ["url", "eventTypes"]),
+  "PATCH /webhooks/{id}": object({ ...webhookFields, version: integer(1, 1e12) }),
+  "POST /webhooks/{id}/rotate-secret": object({ gracePeriodSeconds: integer(0, 604_800) }),
+  "POST /webhooks/{id}/recover": object({ since: string(64), until: string(64) }, ["since"]),
+  "POST /events": object(
+    {
+      id: string(128),
+      type: string(256),
+      source: string(256),
+      timestamp: string(64),
+      data: { type: "object" },
+    },
+    ["type", "data"],
+  ),
+  "POST /dlq/redrive": object({ webhookId: string(64), limit: integer(1, 1000) }),
+};

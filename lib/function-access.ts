@@ -1,0 +1,107 @@
+/**
+ * What each function may do, by action and resource: the one source of the stack's grants (the house function
+ * construct turns these lists into IAM statements and nothing else). Plain data, so tests read it without CDK:
+ * the infra test checks the synthesized policies against a literal copy (a broader grant fails it), and
+ * `test/integration/iam-coverage.test.ts` runs every code path of each function against the local engines and
+ * checks that the calls it makes are exactly these (a grant the code does not use fails it, and so does a call
+ * that no grant covers).
+ */
+
+export type DynamoAction =
+  | "dynamodb:GetItem"
+  | "dynamodb:BatchGetItem"
+  | "dynamodb:Query"
+  | "dynamodb:PutItem"
+  | "dynamodb:UpdateItem"
+  | "dynamodb:DeleteItem"
+  | "dynamodb:BatchWriteItem"
+  | "dynamodb:ConditionCheckItem";
+
+export type SqsAction =
+  | "sqs:SendMessage"
+  | "sqs:ReceiveMessage"
+  | "sqs:DeleteMessage"
+  | "sqs:ChangeMessageVisibility"
+  | "sqs:GetQueueAttributes";
+
+export type SecretsAction =
+  | "secretsmanager:CreateSecret"
+  | "secretsmanager:TagResource"
+  | "secretsmanager:PutSecretValue"
+  | "secretsmanager:GetSecretValue"
+  | "secretsmanager:DeleteSecret";
+
+export interface FunctionAccess {
+  /** Actions on the table itself (TransactWriteItems is authorized per item: PutItem, DeleteItem, …). */
+  readonly table: readonly DynamoAction[];
+  /** Index name → actions on `<table>/index/<name>`; only the indexes the function queries. */
+  readonly indexes: Readonly<Record<string, readonly "dynamodb:Query"[]>>;
+  readonly deliveryQueue: readonly SqsAction[];
+  readonly deadLetterQueue: readonly SqsAction[];
+  /**
+   * Actions on the stack's signing secrets (`secret:<prefix>*`). `DeleteSecret` is granted only with a recovery
+   * window of at least `SECRET_RECOVERY_WINDOW_DAYS`, and deleting without recovery is denied outright.
+   */
+  readonly secrets: readonly SecretsAction[];
+}
+
+export type FunctionName = "api" | "publish" | "deliver";
+
+/**
+ * What Lambda's SQS event source mapping does with the deliver function's role (AWS documents these three as
+ * the execution role's requirement for an SQS trigger); the handler's own code calls none of them.
+ */
+export const EVENT_SOURCE_MAPPING_ACTIONS: readonly SqsAction[] = [
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+  "sqs:GetQueueAttributes",
+];
+
+export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
+  publish: {
+    // Store the event once (conditional put; a repeat reads the stored one), find subscribers with one Query per
+    // pattern on the table's own key (no index), mark the fan-out done.
+    table: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    indexes: {},
+    deliveryQueue: ["sqs:SendMessage"],
+    deadLetterQueue: [],
+    secrets: [],
+  },
+  deliver: {
+    // Webhook config and large bodies (GetItem), the batch's deliveries (BatchGetItem), attempts and deliveries
+    // (BatchWriteItem), and disabling a webhook after a 410 (a conditional put in a transaction).
+    table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem"],
+    indexes: {},
+    deliveryQueue: [...EVENT_SOURCE_MAPPING_ACTIONS, "sqs:ChangeMessageVisibility"],
+    deadLetterQueue: ["sqs:SendMessage"],
+    secrets: ["secretsmanager:GetSecretValue"],
+  },
+  api: {
+    // Webhooks and their subscription items (transactions of puts and deletes), events (a test event is stored and
+    // marked fanned out), deliveries; listings on gsi1 (webhooks, an event's deliveries, a webhook's attempts) and
+    // gsi2 (failed deliveries by time).
+    table: [
+      "dynamodb:GetItem",
+      "dynamodb:BatchGetItem",
+      "dynamodb:Query",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+    ],
+    indexes: { gsi1: ["dynamodb:Query"], gsi2: ["dynamodb:Query"] },
+    deliveryQueue: ["sqs:SendMessage"],
+    deadLetterQueue: [
+      "sqs:ReceiveMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+      "sqs:DeleteMessage",
+    ],
+    // Create (with a tag), rotate (a new version), delete (recovery window only). The api never reads a value.
+    secrets: [
+      "secretsmanager:CreateSecret",
+      "secretsmanager:TagResource",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:DeleteSecret",
+    ],
+  },
+};

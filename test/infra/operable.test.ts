@@ -1,0 +1,603 @@
+/**
+ * What the synthesized template grants, alarms on and forwards, read as an operator would: every assertion is a
+ * literal, so a broader grant, a changed alarm or a wider EventBridge pattern fails here first.
+ */
+import { readFileSync } from "node:fs";
+import type { Template } from "aws-cdk-lib/assertions";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requestModels } from "#core/request-models.ts";
+import { createApp } from "#lib/app.ts";
+import type { AlarmName } from "#lib/constructs/operations.ts";
+import { stackConfigFromContext } from "#lib/stack-config.ts";
+import { type Resource, readable, removeSynthOutput, synthesize, withoutHash } from "#test/support/synth.ts";
+
+let synthesized: ReturnType<typeof synthesize>;
+let template: Template;
+let resources: [string, Resource][];
+
+beforeAll(() => {
+  synthesized = synthesize();
+  if (!synthesized.template) throw new Error(`synth failed: ${String(synthesized.error)}`);
+  template = synthesized.template;
+  resources = synthesized.resources;
+});
+afterAll(removeSynthOutput);
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+/** `Allow <resource> <action>` lines of one function role's policies, every statement split per action. */
+function grantsOf(role: "Api" | "Publish" | "Deliver"): string[] {
+  const policies = resources.filter(
+    ([, resource]) =>
+      resource.Type === "AWS::IAM::Policy" &&
+      JSON.stringify(readable(resource.Properties?.Roles)) === JSON.stringify([`${role}Role`]),
+  );
+  return policies
+    .flatMap(
+      ([, policy]) =>
+        (policy.Properties?.PolicyDocument as { Statement: Statement[] } | undefined)?.Statement ?? [],
+    )
+    .flatMap((statement) =>
+      [statement.Action].flat().flatMap((action) =>
+        [statement.Resource].flat().map((resource) => {
+          const where = String(readable(resource)).replace(
+            "arn:AWS::Partition:secretsmanager:AWS::Region:AWS::AccountId:secret:serverless-webhooks/ServerlessWebhooks-test/*",
+            "<stack secrets>",
+          );
+          const condition = statement.Condition ? ` if ${JSON.stringify(statement.Condition)}` : "";
+          return `${statement.Effect} ${where} ${action}${condition}`;
+        }),
+      ),
+    )
+    .sort();
+}
+
+const XRAY = ["Allow * xray:PutTelemetryRecords", "Allow * xray:PutTraceSegments"];
+const logs = (role: string) => [
+  `Allow ${role}Logs.Arn logs:CreateLogStream`,
+  `Allow ${role}Logs.Arn logs:PutLogEvents`,
+];
+
+describe("least privilege, per function, by action and resource", () => {
+  it("publish: writes events, queries the subscription items on the table's own key (no index), enqueues", () => {
+    expect(grantsOf("Publish")).toEqual(
+      [
+        ...logs("Publish"),
+        ...XRAY,
+        "Allow StorageWebhooks.Arn dynamodb:GetItem",
+        "Allow StorageWebhooks.Arn dynamodb:PutItem",
+        "Allow StorageWebhooks.Arn dynamodb:Query",
+        "Allow StorageWebhooks.Arn dynamodb:UpdateItem",
+        "Allow StorageDeliveryQueue.Arn sqs:SendMessage",
+        // Lambda's on-failure destination for asynchronous (EventBridge) invocations.
+        "Allow IngestDeadLetterQueue.Arn sqs:SendMessage",
+      ].sort(),
+    );
+  });
+
+  it("deliver: reads configs and the batch, writes attempts, consumes the queue, dead-letters, reads secrets", () => {
+    expect(grantsOf("Deliver")).toEqual(
+      [
+        ...logs("Deliver"),
+        ...XRAY,
+        "Allow StorageWebhooks.Arn dynamodb:BatchGetItem",
+        "Allow StorageWebhooks.Arn dynamodb:BatchWriteItem",
+        "Allow StorageWebhooks.Arn dynamodb:GetItem",
+        "Allow StorageWebhooks.Arn dynamodb:PutItem",
+        "Allow StorageDeliveryQueue.Arn sqs:ChangeMessageVisibility",
+        "Allow StorageDeliveryQueue.Arn sqs:DeleteMessage",
+        "Allow StorageDeliveryQueue.Arn sqs:GetQueueAttributes",
+        "Allow StorageDeliveryQueue.Arn sqs:ReceiveMessage",
+        "Allow StorageDeliveryDeadLetterQueue.Arn sqs:SendMessage",
+        "Allow <stack secrets> secretsmanager:GetSecretValue",
+      ].sort(),
+    );
+  });
+
+  it("api: queries exactly gsi1 and gsi2, manages secrets on the stack prefix, deletes them only with a recovery window", () => {
+    expect(grantsOf("Api")).toEqual(
+      [
+        ...logs("Api"),
+        ...XRAY,
+        "Allow StorageWebhooks.Arn dynamodb:BatchGetItem",
+        "Allow StorageWebhooks.Arn dynamodb:DeleteItem",
+        "Allow StorageWebhooks.Arn dynamodb:GetItem",
+        "Allow StorageWebhooks.Arn dynamodb:PutItem",
+        "Allow StorageWebhooks.Arn dynamodb:Query",
+        "Allow StorageWebhooks.Arn dynamodb:UpdateItem",
+        "Allow StorageWebhooks.Arn/index/gsi1 dynamodb:Query",
+        "Allow StorageWebhooks.Arn/index/gsi2 dynamodb:Query",
+        "Allow StorageDeliveryQueue.Arn sqs:SendMessage",
+        "Allow StorageDeliveryDeadLetterQueue.Arn sqs:ChangeMessageVisibility",
+        "Allow StorageDeliveryDeadLetterQueue.Arn sqs:DeleteMessage",
+        "Allow StorageDeliveryDeadLetterQueue.Arn sqs:GetQueueAttributes",
+        "Allow StorageDeliveryDeadLetterQueue.Arn sqs:ReceiveMessage",
+        "Allow <stack secrets> secretsmanager:CreateSecret",
+        "Allow <stack secrets> secretsmanager:PutSecretValue",
+        "Allow <stack secrets> secretsmanager:TagResource",
+        'Allow <stack secrets> secretsmanager:DeleteSecret if {"NumericGreaterThanEquals":{"secretsmanager:RecoveryWindowInDays":7}}',
+        'Deny <stack secrets> secretsmanager:DeleteSecret if {"Bool":{"secretsmanager:ForceDeleteWithoutRecovery":"true"}}',
+      ].sort(),
+    );
+  });
+
+  it("grants nothing through managed or inline policies on the function roles, and no Scan anywhere", () => {
+    for (const [id, role] of resources.filter(([, resource]) => resource.Type === "AWS::IAM::Role")) {
+      if (!/^(Api|Publish|Deliver)Role/.test(id)) continue;
+      expect(role.Properties?.ManagedPolicyArns, id).toBeUndefined();
+      expect(role.Properties?.Policies, id).toBeUndefined();
+    }
+    const policies = resources.filter(([, resource]) => resource.Type === "AWS::IAM::Policy");
+    expect(policies.length).toBeGreaterThanOrEqual(3);
+    expect(JSON.stringify(policies)).not.toMatch(/dynamodb:Scan|dynamodb:\*|sqs:\*|secretsmanager:\*/);
+  });
+
+  it("a broader grant changes these lists, so one of the tests above fails", () => {
+    // A Scan on the table: no wildcard, so cdk-nag is silent; only a literal list like the ones above catches it.
+    const broad = synthesize(
+      {},
+      {
+        mutate: (stack) =>
+          stack.functions.publish.function.addToRolePolicy(
+            new PolicyStatement({ actions: ["dynamodb:Scan"], resources: [stack.storage.table.tableArn] }),
+          ),
+      },
+    );
+    const saved = resources;
+    resources = broad.resources;
+    try {
+      expect(broad.error).toBeUndefined();
+      expect(grantsOf("Publish")).toContain("Allow StorageWebhooks.Arn dynamodb:Scan");
+    } finally {
+      resources = saved;
+    }
+    expect(grantsOf("Publish")).not.toContain("Allow StorageWebhooks.Arn dynamodb:Scan");
+  });
+});
+
+describe("cdk-nag acknowledgements say what is true", () => {
+  const acknowledgements = () => synthesized.stack.acknowledgements;
+  const policyOf = (name: "api" | "publish" | "deliver") =>
+    grantsOf(({ api: "Api", publish: "Publish", deliver: "Deliver" } as const)[name]);
+
+  it("acknowledges no index wildcard: each role names the exact indexes it queries, or none", () => {
+    expect(acknowledgements().some((ack) => ack.rule.includes("/index/"))).toBe(false);
+    expect(policyOf("publish").some((grant) => grant.includes("/index/"))).toBe(false);
+    expect(policyOf("deliver").some((grant) => grant.includes("/index/"))).toBe(false);
+  });
+
+  it("X-Ray: each role's only `*` resource holds exactly the two X-Ray actions that take no resource", () => {
+    const xray = acknowledgements().filter((ack) => ack.rule === "AwsSolutions-IAM5[Resource::*]");
+    expect(xray.map((ack) => ack.where).sort()).toEqual([
+      "api function role",
+      "deliver function role",
+      "publish function role",
+    ]);
+    for (const name of ["api", "publish", "deliver"] as const)
+      expect(
+        policyOf(name)
+          .filter((grant) => grant.startsWith("Allow * "))
+          .sort(),
+        name,
+      ).toEqual(XRAY);
+  });
+
+  it("secrets: acknowledged exactly on the roles whose policy has the prefix wildcard, with the actions it says", () => {
+    const secretAcks = acknowledgements().filter((ack) => ack.rule.includes(":secret:"));
+    expect(secretAcks.map((ack) => ack.where).sort()).toEqual(["api function role", "deliver function role"]);
+    for (const ack of secretAcks)
+      expect(ack.rule).toContain("secret:serverless-webhooks/ServerlessWebhooks-test/*");
+    expect(policyOf("publish").some((grant) => grant.includes("<stack secrets>"))).toBe(false);
+    expect(secretAcks.find((ack) => ack.where.startsWith("deliver"))?.reason).toMatch(/reading values/);
+    expect(policyOf("deliver").filter((grant) => grant.includes("<stack secrets>"))).toEqual([
+      "Allow <stack secrets> secretsmanager:GetSecretValue",
+    ]);
+    expect(secretAcks.find((ack) => ack.where.startsWith("api"))?.reason).toMatch(
+      /create, tag, rotate and delete \(with a recovery window only\)/,
+    );
+  });
+
+  it("the other acknowledgements hold: publish's async failures and the rule target go to the ingest DLQ", () => {
+    const ingestDlq = resources.find(([id]) => id.startsWith("IngestDeadLetterQueue"))?.[0];
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [ingestDlq, "Arn"] } } },
+    });
+    const mapping = resources.find(([, resource]) => resource.Type === "AWS::Lambda::EventSourceMapping");
+    expect(mapping?.[1].Properties?.DestinationConfig).toBeUndefined();
+  });
+});
+
+/** An alarm in readable form: its metric(s), statistic, period, threshold and evaluation. */
+function alarmNamed(name: AlarmName) {
+  const found = resources.filter(
+    ([id, resource]) => resource.Type === "AWS::CloudWatch::Alarm" && withoutHash(id) === `Operations${name}`,
+  );
+  expect(found, name).toHaveLength(1);
+  const {
+    AlarmDescription: _description,
+    AlarmActions: _actions,
+    OKActions: _ok,
+    ...rest
+  } = (found[0]?.[1].Properties ?? {}) as Record<string, unknown>;
+  return readable(rest);
+}
+
+const sqsMetric = (name: string, queue: string, stat: string, period: number) => ({
+  MetricStat: {
+    Metric: {
+      Dimensions: [{ Name: "QueueName", Value: `${queue}.QueueName` }],
+      MetricName: name,
+      Namespace: "AWS/SQS",
+    },
+    Period: period,
+    Stat: stat,
+  },
+});
+const customMetric = (name: string, dimensions: Record<string, string>) => ({
+  MetricStat: {
+    Metric: {
+      Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
+      MetricName: name,
+      Namespace: "ServerlessWebhooks",
+    },
+    Period: 300,
+    Stat: "Sum",
+  },
+});
+const throttles = (fn: string) => ({
+  MetricStat: {
+    Metric: {
+      Dimensions: [{ Name: "FunctionName", Value: fn }],
+      MetricName: "Throttles",
+      Namespace: "AWS/Lambda",
+    },
+    Period: 300,
+    Stat: "Sum",
+  },
+});
+const query = (id: string, metric: object) => ({ Id: id, ReturnData: false, ...metric });
+
+const EXPECTED_ALARMS: Record<AlarmName, unknown> = {
+  DeadLettersArriving: {
+    Namespace: "AWS/SQS",
+    MetricName: "NumberOfMessagesSent",
+    Dimensions: [{ Name: "QueueName", Value: "StorageDeliveryDeadLetterQueue.QueueName" }],
+    Statistic: "Sum",
+    Period: 900,
+    ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    Threshold: 10,
+    EvaluationPeriods: 1,
+    TreatMissingData: "notBreaching",
+  },
+  IngestDeadLettersArriving: {
+    Namespace: "AWS/SQS",
+    MetricName: "NumberOfMessagesSent",
+    Dimensions: [{ Name: "QueueName", Value: "IngestDeadLetterQueue.QueueName" }],
+    Statistic: "Sum",
+    Period: 300,
+    ComparisonOperator: "GreaterThanThreshold",
+    Threshold: 0,
+    EvaluationPeriods: 1,
+    TreatMissingData: "notBreaching",
+  },
+  DeliveryConsumerStalled: {
+    Metrics: [
+      {
+        Expression: "IF(visible > 0 AND FILL(received, 0) == 0, 1, 0)",
+        Id: "expr_1",
+        Label: "Due deliveries with no receive (1 = stalled)",
+        ReturnData: true,
+      },
+      query(
+        "visible",
+        sqsMetric("ApproximateNumberOfMessagesVisible", "StorageDeliveryQueue", "Minimum", 60),
+      ),
+      query("received", sqsMetric("NumberOfMessagesReceived", "StorageDeliveryQueue", "Sum", 60)),
+    ],
+    ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    Threshold: 1,
+    EvaluationPeriods: 10,
+    DatapointsToAlarm: 10,
+    TreatMissingData: "notBreaching",
+  },
+  ApiServerErrors: {
+    Namespace: "AWS/ApiGateway",
+    MetricName: "5XXError",
+    Dimensions: [
+      { Name: "ApiName", Value: "ServerlessWebhooks-test" },
+      { Name: "Stage", Value: "ManagementApiDeploymentStagev1" },
+    ],
+    Statistic: "Sum",
+    Period: 300,
+    ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    Threshold: 5,
+    EvaluationPeriods: 1,
+    TreatMissingData: "notBreaching",
+  },
+  PublishFailures: {
+    Metrics: [
+      {
+        Expression: "FILL(api, 0) + FILL(eventbridge, 0)",
+        Id: "expr_1",
+        Label: "Publish failures (both ingest paths)",
+        ReturnData: true,
+      },
+      query("api", customMetric("PublishFailures", { ingest: "api", service: "serverless-webhooks" })),
+      query(
+        "eventbridge",
+        customMetric("PublishFailures", { ingest: "eventbridge", service: "serverless-webhooks" }),
+      ),
+    ],
+    ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    Threshold: 3,
+    EvaluationPeriods: 1,
+    TreatMissingData: "notBreaching",
+  },
+  LambdaThrottles: {
+    Metrics: [
+      {
+        Expression: "FILL(api, 0) + FILL(publish, 0) + FILL(deliver, 0)",
+        Id: "expr_1",
+        Label: "Throttled invocations (all functions)",
+        ReturnData: true,
+      },
+      query("api", throttles("ApiFunction")),
+      query("publish", throttles("PublishFunction")),
+      query("deliver", throttles("DeliverFunction")),
+    ],
+    ComparisonOperator: "GreaterThanThreshold",
+    Threshold: 0,
+    EvaluationPeriods: 2,
+    DatapointsToAlarm: 2,
+    TreatMissingData: "notBreaching",
+  },
+  StrandedWorkFound: {
+    Namespace: "ServerlessWebhooks",
+    MetricName: "StrandedWorkFound",
+    Statistic: "Sum",
+    Period: 900,
+    ComparisonOperator: "GreaterThanThreshold",
+    Threshold: 0,
+    EvaluationPeriods: 1,
+    TreatMissingData: "notBreaching",
+  },
+  DeliverErrors: {
+    Namespace: "AWS/Lambda",
+    MetricName: "Errors",
+    Dimensions: [{ Name: "FunctionName", Value: "DeliverFunction" }],
+    Statistic: "Sum",
+    Period: 300,
+    ComparisonOperator: "GreaterThanThreshold",
+    Threshold: 0,
+    EvaluationPeriods: 2,
+    DatapointsToAlarm: 2,
+    TreatMissingData: "notBreaching",
+  },
+  DeliveryFailureRate: {
+    Metrics: [
+      {
+        Expression: "IF(total > 20, 100 * failures / total, 0)",
+        Id: "expr_1",
+        Label: "Failed attempts (%)",
+        ReturnData: true,
+      },
+      query("failures", customMetric("DeliveryAttemptFailures", { service: "serverless-webhooks" })),
+      query("total", customMetric("DeliveryAttemptsTotal", { service: "serverless-webhooks" })),
+    ],
+    ComparisonOperator: "GreaterThanThreshold",
+    Threshold: 50,
+    EvaluationPeriods: 3,
+    TreatMissingData: "notBreaching",
+  },
+};
+
+describe("alarms a pager can trust", () => {
+  const names = Object.keys(EXPECTED_ALARMS) as AlarmName[];
+
+  it("are exactly these, no more", () => {
+    const alarms = resources.filter(([, resource]) => resource.Type === "AWS::CloudWatch::Alarm");
+    expect(alarms.map(([id]) => withoutHash(id).replace(/^Operations/, "")).sort()).toEqual(
+      [...names].sort(),
+    );
+    expect(Object.keys(synthesized.stack.operations.alarms).sort()).toEqual([...names].sort());
+  });
+
+  for (const name of Object.keys(EXPECTED_ALARMS) as AlarmName[]) {
+    it(`${name}: metric, statistic, period, threshold and evaluation`, () => {
+      expect(alarmNamed(name)).toEqual(EXPECTED_ALARMS[name]);
+    });
+  }
+
+  it("no alarm watches a queue's depth or age (a state that stays true for days); the DLQ alarm counts arrivals", () => {
+    const json = JSON.stringify(
+      resources
+        .filter(([, resource]) => resource.Type === "AWS::CloudWatch::Alarm")
+        .map(([, alarm]) => alarm),
+    );
+    expect(json).not.toContain("ApproximateAgeOfOldestMessage");
+    // Visible messages appear only inside the stalled-consumer expression, next to the receive count.
+    expect(json.match(/ApproximateNumberOfMessagesVisible/g)).toHaveLength(1);
+  });
+
+  it("each has a runbook in docs/operations.md: what it means, the first three steps, a Logs Insights query", () => {
+    const runbook = readFileSync("docs/operations.md", "utf8");
+    for (const name of names) {
+      const start = runbook.indexOf(`\n### ${name}\n`);
+      expect(start, `### ${name}`).toBeGreaterThan(-1);
+      const next = runbook.indexOf("\n### ", start + 1);
+      const section = runbook.slice(start, next === -1 ? undefined : next);
+      expect(section, name).toContain("**What it means.**");
+      expect(section, name).toMatch(/\*\*First three steps\.\*\*\n\n1\. [\s\S]+\n2\. [\s\S]+\n3\. \S/);
+      expect(section, name).toMatch(/\*\*Logs Insights\*\*[^\n]*\n\n```\n(fields|filter|stats)[^`]+```/);
+      const description = String(
+        resources.find(([id]) => withoutHash(id) === `Operations${name}`)?.[1].Properties?.AlarmDescription,
+      );
+      expect(description).toContain(`docs/operations.md#${name.toLowerCase()}`);
+    }
+  });
+
+  it("notify the topic on alarm and on recovery when an e-mail is configured", () => {
+    const withEmail = synthesize({ alarmEmail: "oncall@example.com" });
+    const alarms = withEmail.resources.filter(([, resource]) => resource.Type === "AWS::CloudWatch::Alarm");
+    expect(alarms).toHaveLength(Object.keys(EXPECTED_ALARMS).length);
+    for (const [, alarm] of alarms) {
+      expect(alarm.Properties?.AlarmActions).toHaveLength(1);
+      expect(alarm.Properties?.OKActions).toHaveLength(1);
+    }
+  });
+});
+
+describe("EventBridge ingest forwards only what was asked for", () => {
+  const rules = (synth: ReturnType<typeof synthesize>) =>
+    synth.resources.filter(([, resource]) => resource.Type === "AWS::Events::Rule");
+
+  it("has no rule unless sources are named", () => {
+    expect(rules(synthesized)).toEqual([]);
+    expect(synthesized.template?.toJSON().Outputs.IngestEventPattern).toBeUndefined();
+  });
+
+  it("a custom producer: exact sources and detail-types from comma-separated context, on the chosen bus", () => {
+    const custom = synthesize({
+      eventBusName: "orders",
+      eventSources: "com.example.orders,com.example.billing",
+      eventDetailTypes: "order.completed,Invoice Paid",
+    });
+    expect(rules(custom).map(([, rule]) => rule.Properties)).toEqual([
+      expect.objectContaining({
+        EventBusName: "orders",
+        EventPattern: {
+          source: ["com.example.orders", "com.example.billing"],
+          "detail-type": ["order.completed", "Invoice Paid"],
+        },
+        Targets: [
+          expect.objectContaining({
+            DeadLetterConfig: expect.anything(),
+            RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 },
+          }),
+        ],
+      }),
+    ]);
+  });
+
+  it("an AWS service: its source with the detail-types named (JSON arrays work too)", () => {
+    const s3 = synthesize({ eventSources: '["aws.s3"]', eventDetailTypes: '["Object Created"]' });
+    expect(rules(s3).map(([, rule]) => rule.Properties?.EventPattern)).toEqual([
+      { source: ["aws.s3"], "detail-type": ["Object Created"] },
+    ]);
+  });
+
+  it("refuses patterns that would forward more than named: wildcards, pattern objects, a bare AWS source", () => {
+    const config = (context: Record<string, unknown>) => () =>
+      stackConfigFromContext((key) => ({ stage: "dev", ...context })[key]);
+    expect(config({ eventSources: "*" })).toThrow(/eventSources/);
+    expect(config({ eventSources: "com.example.*" })).toThrow(/eventSources.*exactly/);
+    expect(config({ eventSources: '[{"anything-but":{"prefix":"aws."}}]' })).toThrow(/eventSources/);
+    expect(config({ eventSources: [{ prefix: "" }] })).toThrow(/eventSources/);
+    expect(config({ eventSources: "aws.ec2" })).toThrow(/eventDetailTypes.*AWS service/);
+    expect(config({ eventDetailTypes: "Order Completed" })).toThrow(/eventDetailTypes.*sources/);
+    expect(config({ eventPattern: '{"source":[{"prefix":""}]}' })).toThrow(/eventPattern.*eventSources/);
+  });
+});
+
+describe("request models", () => {
+  it("are the shared draft-04 schemas local mode validates against, one per body-bearing route", () => {
+    const models = resources.filter(([, resource]) => resource.Type === "AWS::ApiGateway::Model");
+    expect(models).toHaveLength(Object.keys(requestModels).length);
+    for (const [key, schema] of Object.entries(requestModels)) {
+      const model = models.find(([id]) =>
+        id.startsWith(`ManagementApiModel${key.replace(/[^A-Za-z0-9]/g, "")}`),
+      );
+      expect(model?.[1].Properties?.Schema, key).toEqual(schema);
+    }
+  });
+});
+
+describe("deploy inputs and outputs", () => {
+  it("ApiUrl ends at the stage, without a slash, so $API/webhooks is a real path", () => {
+    const apiUrl = String(readable(synthesized.template?.toJSON().Outputs.ApiUrl.Value));
+    expect(apiUrl).toBe(
+      "https://ManagementApi.execute-api.AWS::Region.AWS::URLSuffix/ManagementApiDeploymentStagev1",
+    );
+    const rendered = apiUrl
+      .replace("ManagementApi.", "abc123.")
+      .replace("AWS::Region", "eu-west-1")
+      .replace("AWS::URLSuffix", "amazonaws.com")
+      .replace("ManagementApiDeploymentStagev1", "v1");
+    expect(`${rendered}/webhooks`).toBe("https://abc123.execute-api.eu-west-1.amazonaws.com/v1/webhooks");
+  });
+
+  it("outputs what the deploy guide and the runbook use, and no second API URL with a trailing slash", () => {
+    const outputs = Object.keys(synthesized.template?.toJSON().Outputs ?? {});
+    expect(outputs.sort()).toEqual(
+      [
+        "ApiUrl",
+        "TableName",
+        "DeliveryQueueUrl",
+        "DeadLetterQueueUrl",
+        "IngestDeadLetterQueueUrl",
+        "SecretNamePrefix",
+        "DashboardUrl",
+        "ApiLogGroup",
+        "PublishLogGroup",
+        "DeliverLogGroup",
+        "ApiAccessLogGroup",
+      ].sort(),
+    );
+    const runbook = readFileSync("docs/operations.md", "utf8");
+    for (const named of runbook.match(/`(\w+LogGroup)`/g) ?? [])
+      expect(outputs, named).toContain(named.replaceAll("`", ""));
+  });
+
+  it("teardown keeps what the README says: with deletionProtection the data and logs; always the API Gateway account role", () => {
+    const retained = (synth: ReturnType<typeof synthesize>) =>
+      synth.resources
+        .filter(([, resource]) => (resource as { DeletionPolicy?: string }).DeletionPolicy === "Retain")
+        .map(([id]) => withoutHash(id))
+        .sort();
+    expect(retained(synthesized)).toEqual(
+      [
+        "StorageWebhooks",
+        "PublishLogs",
+        "DeliverLogs",
+        "ApiLogs",
+        "ManagementApiAccessLogs",
+        "ManagementApiCloudWatchRole",
+        "ManagementApiAccount",
+      ].sort(),
+    );
+    expect(retained(synthesize({ deletionProtection: "false" }))).toEqual([
+      "ManagementApiAccount",
+      "ManagementApiCloudWatchRole",
+    ]);
+  });
+
+  it("bakes in no region unless one is given; -c account and -c region pin the stack", () => {
+    expect(synthesized.stack.region).toMatch(/^\$\{Token/);
+    const pinned = createApp({ context: { stage: "prod", account: "123456789012", region: "eu-west-1" } });
+    expect(pinned.stack.region).toBe("eu-west-1");
+    expect(pinned.stack.account).toBe("123456789012");
+    expect(() => createApp({ context: { region: "Europe" } })).toThrow(/region/);
+  });
+
+  it("-c values take the environment variables' forms: a comma-separated schedule as RETRY_SCHEDULE_SECONDS", () => {
+    const read = (context: Record<string, unknown>) =>
+      stackConfigFromContext((key) => ({ stage: "dev", ...context })[key]);
+    expect(read({ retryScheduleSeconds: "2,5" }).retryScheduleSeconds).toEqual([2, 5]);
+    expect(read({ retryScheduleSeconds: "[2,5]" }).retryScheduleSeconds).toEqual([2, 5]);
+    expect(read({ retryScheduleSeconds: [2, 5] }).retryScheduleSeconds).toEqual([2, 5]);
+    expect(() => read({ retryScheduleSeconds: "2,x" })).toThrow(/retryScheduleSeconds/);
+    expect(read({ allowedPorts: "443,8443" }).allowedPorts).toBe("443,8443");
+    expect(read({ deletionProtection: "false", maxConcurrency: "10" })).toMatchObject({
+      deletionProtection: false,
+      maxConcurrency: 10,
+    });
+    const deliver = synthesize({ retryScheduleSeconds: "2,5" }).resources.find(([id]) =>
+      id.startsWith("DeliverFunction"),
+    );
+    expect(
+      (deliver?.[1].Properties?.Environment as { Variables: Record<string, string> } | undefined)?.Variables
+        .RETRY_SCHEDULE_SECONDS,
+    ).toBe("2,5");
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * Each function's grants are exactly what its code calls. Three runtimes — api, publish, deliver — each with its
+ * own recorded SDK clients, run every route and every delivery outcome against the local engines; the calls
+ * each one made, turned into IAM actions per resource, must equal `functionAccess` (lib/function-access.ts),
+ * from which the stack builds its policies. A grant no code path uses fails this test, and so does a call that
+ * no grant covers (it would be AccessDenied on AWS).
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AwsClients } from "#aws/clients.ts";
+import { createRuntime, type Runtime } from "#aws/runtime.ts";
+import { parseConfig } from "#core/config.ts";
+import { INLINE_BODY_LIMIT_BYTES } from "#core/publish.ts";
+import { createApiHandler } from "#functions/api/create-handler.ts";
+import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import { createPublishHandler } from "#functions/publish/create-handler.ts";
+import { EVENT_SOURCE_MAPPING_ACTIONS, type FunctionName, functionAccess } from "#lib/function-access.ts";
+import { createLocalApi } from "#local/api-gateway.ts";
+import { LOCAL_REGION } from "#local/engines.ts";
+import type { ProvisionedResources } from "#local/provision.ts";
+import { createQueuePoller } from "#local/queue-poller.ts";
+import { fixture } from "#test/support/fixtures.ts";
+import { grantsDeclared, grantsUsed } from "#test/support/iam-actions.ts";
+import { isolatedResources, localClients, uniquePrefix } from "#test/support/local-aws.ts";
+import { type Receiver, startReceiver } from "#test/support/receivers.ts";
+import { countSdkCalls, type SdkCallCounter } from "#test/support/sdk-call-counter.ts";
+
+interface Fn {
+  readonly runtime: Runtime;
+  readonly calls: SdkCallCounter;
+}
+
+let resources: ProvisionedResources;
+let fns: Record<FunctionName, Fn>;
+let receiver: Receiver;
+const used: Partial<Record<FunctionName, string[]>> = {};
+
+function runtimeFor(clients: AwsClients, secretPrefix: string): Fn {
+  const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
+  const config = parseConfig({
+    AWS_REGION: LOCAL_REGION,
+    TABLE_NAME: resources.tableName,
+    DELIVERY_QUEUE_URL: resources.deliveryQueueUrl,
+    DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+    SECRET_NAME_PREFIX: secretPrefix,
+    RETRY_SCHEDULE_SECONDS: "1",
+    DELIVERY_TIMEOUT_MS: "3000",
+    ALLOW_HTTP_DESTINATIONS: "true",
+    ALLOWED_PORTS: "1-65535",
+    ALLOW_PRIVATE_DESTINATIONS: "loopback",
+    WEBHOOK_CACHE_TTL_MS: "0",
+    DEPENDENCY_BACKOFF_SECONDS: "1",
+  });
+  const runtime = createRuntime(config, {
+    clients,
+    random: () => 0.5,
+    logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
+  });
+  return { runtime, calls };
+}
+
+beforeAll(async () => {
+  resources = await isolatedResources(localClients());
+  const secretPrefix = `serverless-webhooks/${uniquePrefix()}/`;
+  fns = {
+    api: runtimeFor(localClients(), secretPrefix),
+    publish: runtimeFor(localClients(), secretPrefix),
+    deliver: runtimeFor(localClients(), secretPrefix),
+  };
+  // /ok answers 200, /fail 500, /gone 410.
+  receiver = await startReceiver((request) => ({
+    status: request.path.endsWith("/gone") ? 410 : request.path.endsWith("/fail") ? 500 : 200,
+  }));
+
+  const api = createApiHandler(fns.api.runtime);
+  const publish = createPublishHandler(fns.publish.runtime);
+  const deliver = createDeliverHandler(fns.deliver.runtime);
+  const localApi = createLocalApi({
+    api: (event) => api(event, {} as never),
+    publish: async (event) => (await publish(event, {} as never)) ?? undefined,
+  });
+  const call = async (method: string, url: string, body?: unknown) => {
+    const response = await localApi({
+      method,
+      url,
+      headers: { "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(400);
+    return response.body === "" ? {} : (JSON.parse(response.body) as Record<string, unknown>);
+  };
+  // The event source mapping is Lambda's, not the function's code: its receives and deletes go through a client
+  // nobody records (its three actions are checked against AWS's documented list instead).
+  const poller = createQueuePoller({
+    sqs: localClients().sqs,
+    queueUrl: resources.deliveryQueueUrl,
+    queueArn: resources.deliveryQueueArn,
+    handler: (event: SQSEvent) => deliver(event, {} as never),
+  });
+  const drain = async () => {
+    const deadline = Date.now() + 20_000;
+    let idle = 0;
+    while (Date.now() < deadline && idle < 30) {
+      idle = (await poller.pollOnce(0)) === 0 ? idle + 1 : 0;
+      if (idle > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const base = receiver.url.replace(/\/hooks$/, "");
+
+  // Management: create three webhooks, list (both ways), read, update (dropping a pattern), rotate, test.
+  const ok = await call("POST", "/webhooks", { url: `${base}/ok`, eventTypes: ["order.*", "audit.seen"] });
+  const failing = await call("POST", "/webhooks", { url: `${base}/fail`, eventTypes: ["order.*"] });
+  const gone = await call("POST", "/webhooks", { url: `${base}/gone`, eventTypes: ["order.*"] });
+  await call("GET", "/webhooks?limit=10");
+  await call("GET", "/webhooks?event_type=order.completed&active=true");
+  await call("GET", `/webhooks/${ok.id}`);
+  await call("PATCH", `/webhooks/${ok.id}`, { eventTypes: ["order.*"] });
+  await call("POST", `/webhooks/${ok.id}/rotate-secret`, { gracePeriodSeconds: 60 });
+  await call("POST", `/webhooks/${ok.id}/test`);
+
+  // Publish: through the API (and the same id again), and from EventBridge with a body too big to travel inline.
+  const published = await call("POST", "/events", {
+    id: "evt_iam_1",
+    type: "order.completed",
+    data: { n: 1 },
+  });
+  await call("POST", "/events", { id: "evt_iam_1", type: "order.completed", data: { n: 1 } });
+  const large = fixture<Record<string, unknown>>("eventbridge/custom-order-completed.json");
+  await publish(
+    {
+      ...large,
+      id: "iam-large-1",
+      "detail-type": "order.completed",
+      detail: { blob: "x".repeat(INLINE_BODY_LIMIT_BYTES + 100) },
+    } as unknown as APIGatewayProxyEvent,
+    {} as never,
+  );
+
+  // Deliver: 200s, 500 → retry → DLQ, 410 → webhook disabled and DLQ.
+  await drain();
+
+  // Follow-ups: the event, a delivery and its attempts, a webhook's attempts, a retry, the DLQ, recovery, delete.
+  const event = (await call("GET", `/events/${published.eventId}`)) as {
+    deliveries: { id: string; webhookId: string }[];
+  };
+  const delivered = event.deliveries.find((delivery) => delivery.webhookId === ok.id);
+  await call("GET", `/deliveries/${delivered?.id}`);
+  await call("GET", `/deliveries/${delivered?.id}/attempts`);
+  await call("GET", `/webhooks/${failing.id}/attempts?status=failed`);
+  await call("POST", `/deliveries/${delivered?.id}/retry`);
+  await call("GET", "/dlq?limit=10");
+  await call("POST", "/dlq/redrive", { webhookId: gone.id });
+  await call("POST", `/webhooks/${failing.id}/recover`, { since: "2000-01-01T00:00:00Z" });
+  await call("DELETE", `/webhooks/${gone.id}`);
+  await drain();
+
+  for (const name of ["api", "publish", "deliver"] as const)
+    used[name] = grantsUsed(fns[name].calls.inputs, resources);
+}, 90_000);
+
+afterAll(async () => {
+  await receiver?.close();
+  for (const fn of Object.values(fns ?? {})) fn.runtime.http.close();
+});
+
+describe("each function's IAM grants match what its code calls", () => {
+  it("drove every outcome: deliveries succeeded, retried, were dead-lettered and disabled a webhook", async () => {
+    const paths = receiver.requests.map((request) => request.path);
+    expect(paths.filter((path) => path.endsWith("/fail")).length).toBeGreaterThanOrEqual(2);
+    expect(paths.some((path) => path.endsWith("/gone"))).toBe(true);
+    expect(paths.some((path) => path.endsWith("/ok"))).toBe(true);
+    const { Messages = [] } = await localClients().sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: resources.deadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 0,
+      }),
+    );
+    expect(Messages.length).toBeGreaterThan(0);
+  });
+
+  for (const name of ["api", "publish", "deliver"] as const) {
+    it(`${name}: the calls it made need exactly the declared grants`, () => {
+      const exempt =
+        name === "deliver"
+          ? EVENT_SOURCE_MAPPING_ACTIONS.map((action) => ({ resource: "deliveryQueue" as const, action }))
+          : [];
+      expect(used[name]).toEqual(grantsDeclared(functionAccess[name], exempt));
+    });
+  }
+
+  it("no function scans, and only the api queries an index", () => {
+    for (const name of ["api", "publish", "deliver"] as const) {
+      expect(used[name]?.some((grant) => grant.endsWith("dynamodb:Scan"))).toBe(false);
+      expect(used[name]?.some((grant) => grant.startsWith("index/"))).toBe(name === "api");
+    }
+  });
+
+  it("deletes signing secrets with a recovery window, never without", () => {
+    const deletes = fns.api.calls.inputs.filter((call) => call.name === "DeleteSecretCommand");
+    expect(deletes.length).toBeGreaterThan(0);
+    for (const { input } of deletes) {
+      expect(input.ForceDeleteWithoutRecovery).toBeUndefined();
+      expect(input.RecoveryWindowInDays).toBeGreaterThanOrEqual(7);
+    }
+  });
+});
