@@ -4,7 +4,7 @@
  */
 import { publish } from "#core/publish.ts";
 import { type CapacityTotals, meterCapacity } from "./capacity.ts";
-import { benchPipeline, benchReceiver } from "./local-pipeline.ts";
+import { BENCH_TENANT, benchPipeline, benchReceiver } from "./local-pipeline.ts";
 
 const DELIVERIES = 10_000;
 const WEBHOOKS = 10;
@@ -51,6 +51,7 @@ async function scenario(name: string, failFirst: boolean): Promise<CallsResult> 
     await Promise.all(
       Array.from({ length: 20 }, (_, offset) =>
         publish(
+          BENCH_TENANT,
           { id: `evt_${name}_${start + offset}`, type: "bench.delivery", data: { n: start + offset } },
           pipeline.deps,
         ),

@@ -1,6 +1,6 @@
 /** Fan-out cost: SDK calls and publish wall time per event, for N = 1, 10, 100 and 1,000 subscribers. */
 import { publish } from "#core/publish.ts";
-import { benchPipeline } from "./local-pipeline.ts";
+import { BENCH_TENANT, benchPipeline } from "./local-pipeline.ts";
 import { median } from "./stats.ts";
 
 const SIZES = [1, 10, 100, 1000];
@@ -22,7 +22,7 @@ export async function benchFanout(): Promise<{ markdown: string; results: Fanout
     for (let run = 0; run < RUNS; run += 1) {
       pipeline.calls.reset();
       const started = performance.now();
-      await publish({ type: "fan.event", data: { run } }, pipeline.deps);
+      await publish(BENCH_TENANT, { type: "fan.event", data: { run } }, pipeline.deps);
       samples.push(performance.now() - started);
       calls = pipeline.calls.calls.reduce<Record<string, number>>((counts, name) => {
         counts[name.replace("Command", "")] = (counts[name.replace("Command", "")] ?? 0) + 1;

@@ -5,7 +5,12 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { createAwsClients } from "#aws/clients.ts";
 import { createRuntime, publishDeps, type Runtime } from "#aws/runtime.ts";
 import { parseConfig } from "#core/config.ts";
+import { secretOwner } from "#core/signing-secrets.ts";
 import { newWebhookRecord } from "#core/webhooks.ts";
+
+/** The one tenant the benchmarks publish to. */
+export const BENCH_TENANT = "bench";
+
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalEngines, startEngines } from "#local/engines.ts";
 import { provisionResources } from "#local/provision.ts";
@@ -59,6 +64,7 @@ export async function benchPipeline(environment: Record<string, string> = {}): P
     clients,
     logger: new Logger({ serviceName: "bench", logLevel: "ERROR" }),
   });
+  await runtime.tenants.put(BENCH_TENANT, { name: "Benchmarks" }, new Date().toISOString());
   const deliver = createDeliverHandler(runtime);
   const pollers = Array.from({ length: 4 }, () =>
     createQueuePoller({
@@ -77,9 +83,9 @@ export async function benchPipeline(environment: Record<string, string> = {}): P
       const ids: string[] = [];
       for (let index = 0; index < count; index += 1) {
         const id = `wh_bench_${counter}_${index}`;
-        const issued = await runtime.secrets.create(id);
+        const issued = await runtime.secrets.create(secretOwner(BENCH_TENANT, id));
         await runtime.webhooks.create(
-          newWebhookRecord(id, { url, eventTypes: [pattern] }, issued.versionId, new Date()),
+          newWebhookRecord(BENCH_TENANT, id, { url, eventTypes: [pattern] }, issued.versionId, new Date()),
         );
         ids.push(id);
       }

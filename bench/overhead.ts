@@ -3,12 +3,14 @@
  * metrics, logs) over 10,000 records to a keep-alive receiver on 127.0.0.1, against a floor that only signs with
  * HMAC and POSTs with a keep-alive agent at the same concurrency (10). CPU time of this process per delivery.
  */
+
 import { createHmac } from "node:crypto";
 import http from "node:http";
 import { type DeliverDeps, deliverBatch } from "#core/deliver.ts";
 import { deliveryIdFor } from "#core/ids.ts";
+import { secretOwner } from "#core/signing-secrets.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
-import { benchPipeline, benchReceiver } from "./local-pipeline.ts";
+import { BENCH_TENANT, benchPipeline, benchReceiver } from "./local-pipeline.ts";
 import { median } from "./stats.ts";
 
 const RECORDS = 10_000;
@@ -36,8 +38,8 @@ export async function benchOverhead(): Promise<{ markdown: string; result: Overh
   const pipeline = await benchPipeline();
   const [webhookId] = await pipeline.addWebhooks(1, receiver.url, "over.*");
   const secret = (
-    await pipeline.runtime.secrets.get(webhookId as string, [
-      (await pipeline.runtime.webhooks.get(webhookId as string))?.secretVersion ?? "",
+    await pipeline.runtime.secrets.get(secretOwner(BENCH_TENANT, webhookId as string), [
+      (await pipeline.runtime.webhooks.get(BENCH_TENANT, webhookId as string))?.secretVersion ?? "",
     ])
   )[0] as string;
   const handler = createDeliverHandler(pipeline.runtime);
@@ -56,6 +58,7 @@ export async function benchOverhead(): Promise<{ markdown: string; result: Overh
           messageId: eventId,
           receiptHandle: eventId,
           body: JSON.stringify({
+            tenantId: BENCH_TENANT,
             deliveryId: deliveryIdFor(eventId, webhookId as string),
             eventId,
             webhookId,
@@ -107,13 +110,17 @@ export async function benchOverhead(): Promise<{ markdown: string; result: Overh
     };
   };
 
-  const webhook = await pipeline.runtime.webhooks.require(webhookId as string);
+  const webhook = await pipeline.runtime.webhooks.require(BENCH_TENANT, webhookId as string);
   const inMemory: DeliverDeps = {
     webhooks: { disable: async () => undefined },
     secrets: { get: async () => [secret] },
     events: { body: async () => undefined },
     ledger: {
-      readState: async () => ({ deliveries: new Map(), webhooks: new Map([[webhook.id, webhook]]) }),
+      readState: async () => ({
+        deliveries: new Map(),
+        webhooks: new Map([[webhook.id, webhook]]),
+        liveTenants: new Set([BENCH_TENANT]),
+      }),
       record: async () => new Set(),
     },
     queue: { retryLater: async () => undefined, deadLetter: async () => new Set() },
@@ -139,7 +146,14 @@ export async function benchOverhead(): Promise<{ markdown: string; result: Overh
         return {
           messageId: eventId,
           receiptHandle: eventId,
-          body: JSON.stringify({ deliveryId: eventId, eventId, webhookId, eventType: "over.tick", body }),
+          body: JSON.stringify({
+            tenantId: BENCH_TENANT,
+            deliveryId: eventId,
+            eventId,
+            webhookId,
+            eventType: "over.tick",
+            body,
+          }),
         };
       });
       await deliverBatch(records, inMemory);

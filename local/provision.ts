@@ -15,6 +15,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@
 import {
   deadLetterQueue,
   deliveryQueue,
+  ingestDeadLetterQueue,
   type QueueDefinition,
   type TableDefinition,
   webhooksTable,
@@ -26,6 +27,7 @@ export interface ProvisionedResources {
   readonly deliveryQueueArn: string;
   readonly deadLetterQueueUrl: string;
   readonly deadLetterQueueArn: string;
+  readonly ingestDeadLetterQueueUrl: string;
 }
 
 export function createTableInput(definition: TableDefinition, tableName: string) {
@@ -132,9 +134,14 @@ export async function provisionResources(
   prefix: string,
 ): Promise<ProvisionedResources> {
   const tableName = `${prefix}-${webhooksTable.logicalName}`;
-  const [, dlq] = await Promise.all([
+  const [, dlq, ingestDlq] = await Promise.all([
     ensureTable(clients.dynamodb, webhooksTable, tableName),
     ensureQueue(clients.sqs, `${prefix}-${deadLetterQueue.logicalName}`, queueAttributes(deadLetterQueue)),
+    ensureQueue(
+      clients.sqs,
+      `${prefix}-${ingestDeadLetterQueue.logicalName}`,
+      queueAttributes(ingestDeadLetterQueue),
+    ),
   ]);
   const queue = await ensureQueue(clients.sqs, `${prefix}-${deliveryQueue.logicalName}`, {
     ...queueAttributes(deliveryQueue),
@@ -149,5 +156,6 @@ export async function provisionResources(
     deliveryQueueArn: queue.arn,
     deadLetterQueueUrl: dlq.url,
     deadLetterQueueArn: dlq.arn,
+    ingestDeadLetterQueueUrl: ingestDlq.url,
   };
 }

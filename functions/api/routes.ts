@@ -21,12 +21,28 @@ import {
   updateWebhook,
   webhookResource,
 } from "#core/management.ts";
-import type { Webhook } from "#core/model.ts";
-import { type RecoveryDeps, recoverFailures, retryDelivery, settleLetters } from "#core/recovery.ts";
+import { EVENT_ID_PATTERN, type Webhook } from "#core/model.ts";
+import {
+  type RecoveryDeps,
+  recoverFailures,
+  requireDelivery,
+  retryDelivery,
+  settleLetters,
+} from "#core/recovery.ts";
 import { maxAttemptsOf } from "#core/retry-policy.ts";
+import {
+  deleteTenant,
+  isTenantId,
+  putTenant,
+  putTenantSchema,
+  requireTenant,
+  type TenantDeps,
+  tenantResource,
+} from "#core/tenants.ts";
 import {
   attemptsQuery,
   dlqQuery,
+  eventsQuery,
   listWebhooksQuery,
   pageQuery,
   recoverSchema,
@@ -43,6 +59,7 @@ export interface RouteContext {
   readonly runtime: Runtime;
   readonly deps: ManagementDeps;
   readonly recovery: RecoveryDeps;
+  readonly tenantDeps: TenantDeps;
   readonly schemas: ReturnType<typeof webhookSchemas>;
   readonly dlq: DeadLetterQueue;
 }
@@ -51,6 +68,7 @@ export function routeContext(runtime: Runtime): RouteContext {
   return {
     runtime,
     deps: {
+      tenants: runtime.tenants,
       webhooks: runtime.webhooks,
       secrets: runtime.secrets,
       deliveries: runtime.deliveries,
@@ -71,14 +89,30 @@ export function routeContext(runtime: Runtime): RouteContext {
       maxAttempts: maxAttemptsOf(runtime.config.retryPolicy),
       allowAuthorizationHeader: runtime.config.allowAuthorizationHeader,
     }),
+    tenantDeps: {
+      tenants: runtime.tenants,
+      contents: {
+        webhookIds: (tenantId, limit) => runtime.webhooks.idsOfTenant(tenantId, limit),
+        deleteWebhook: (tenantId, webhookId) =>
+          deleteWebhook(tenantId, webhookId, { webhooks: runtime.webhooks, secrets: runtime.secrets }),
+      },
+      now: runtime.now,
+    },
     dlq: new DeadLetterQueue(runtime.clients.sqs, runtime.config),
   };
 }
 
 /** A path id; anything that could not be an id of ours is simply not found. */
-function idOf(event: ProxyRequest, what: string): string {
-  const id = event.pathParameters?.id ?? "";
+function idOf(event: ProxyRequest, what: "webhook" | "delivery"): string {
+  const id = event.pathParameters?.[`${what}Id`] ?? "";
   if (!ID_PATTERN.test(id)) throw new NotFoundError(`${what} ${id.slice(0, 64)}`);
+  return id;
+}
+
+/** The path's tenant id, shaped as one (its existence is checked where it matters: 404 like any unknown id). */
+function tenantOf(event: ProxyRequest): string {
+  const id = event.pathParameters?.tenantId ?? "";
+  if (!isTenantId(id)) throw new NotFoundError(`tenant ${id.slice(0, 64)}`);
   return id;
 }
 
@@ -92,22 +126,54 @@ function ifMatchVersion(event: ProxyRequest): number | undefined {
   return match ? Number(match[1]) : -1;
 }
 
+async function listTenantsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const query = parseWith(pageQuery, queryOf(event), "query");
+  const cursor = decodeCursor(query.cursor, cursorShapes.tenantListing());
+  const page = await runtime.tenants.list(query.limit ?? 50, cursor);
+  return jsonResponse(200, {
+    data: page.tenants.filter((tenant) => !tenant.deleting).map(tenantResource),
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
+}
+
+async function putTenantRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const id = tenantOf(event);
+  const input = parseWith(putTenantSchema, parseJsonBody(event, MAX_BODY_BYTES));
+  const { tenant, created } = await putTenant(id, input, context.tenantDeps);
+  return jsonResponse(
+    created ? 201 : 200,
+    tenantResource(tenant),
+    created ? { location: `/tenants/${id}` } : {},
+  );
+}
+
+async function getTenantRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  return jsonResponse(200, tenantResource(await requireTenant(runtime.tenants, tenantOf(event))));
+}
+
+async function deleteTenantRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  await deleteTenant(tenantOf(event), context.tenantDeps);
+  return { statusCode: 204, headers: {}, body: "" };
+}
+
 async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
   const query = parseWith(listWebhooksQuery, queryOf(event), "query");
+  await requireTenant(runtime.tenants, tenantId);
   const limit = query.limit ?? 50;
   const active = query.active === undefined ? undefined : query.active === "true";
   if (query.event_type === undefined) {
-    const cursor = decodeCursor(query.cursor, cursorShapes.webhookListing());
-    const page = await runtime.webhooks.list(limit, cursor, active);
+    const cursor = decodeCursor(query.cursor, cursorShapes.webhookListing(tenantId));
+    const page = await runtime.webhooks.list(tenantId, limit, cursor, active);
     return jsonResponse(200, {
       data: page.webhooks.map(webhookResource),
       nextCursor: encodeCursor(page.cursor) ?? null,
     });
   }
-  // Which webhooks would receive this type: one index Query per matching pattern, then the page's records.
+  // Which of the tenant's webhooks would receive this type: one index Query per matching pattern, then the page.
   const type = query.event_type;
   const perPattern = await Promise.all(
-    patternsMatching(type).map((pattern) => runtime.webhooks.subscribedWebhookIds(pattern)),
+    patternsMatching(type).map((pattern) => runtime.webhooks.subscribedWebhookIds(tenantId, pattern)),
   );
   const ids = [
     ...new Set(
@@ -121,7 +187,7 @@ async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Pro
   const remaining = after === undefined ? ids : ids.filter((id) => id > after);
   const pageIds = remaining.slice(0, limit);
   const last = pageIds.at(-1);
-  const webhooks = await runtime.webhooks.getMany(pageIds);
+  const webhooks = await runtime.webhooks.getMany(tenantId, pageIds);
   const next =
     remaining.length > limit && last !== undefined
       ? encodeCursor({ eventType: type, after: last })
@@ -130,25 +196,28 @@ async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Pro
 }
 
 async function createRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
   const input = parseWith(context.schemas.create, parseJsonBody(event, MAX_BODY_BYTES));
-  const { webhook, secret } = await createWebhook(input, context.deps);
+  const { webhook, secret } = await createWebhook(tenantId, input, context.deps);
   return jsonResponse(
     201,
     { ...webhookResource(webhook), secret },
-    { location: `/webhooks/${webhook.id}`, ...etag(webhook) },
+    { location: `/tenants/${tenantId}/webhooks/${webhook.id}`, ...etag(webhook) },
   );
 }
 
 async function getWebhookRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const webhook = await runtime.webhooks.require(idOf(event, "webhook"));
+  const webhook = await runtime.webhooks.require(tenantOf(event), idOf(event, "webhook"));
   return jsonResponse(200, webhookResource(webhook), etag(webhook));
 }
 
 async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
   const id = idOf(event, "webhook");
   const input = parseWith(context.schemas.update, parseJsonBody(event, MAX_BODY_BYTES));
   const ifMatch = ifMatchVersion(event);
   const webhook = await updateWebhook(
+    tenantId,
     id,
     input,
     ifMatch ?? input.version,
@@ -159,14 +228,15 @@ async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<
 }
 
 async function deleteRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  await deleteWebhook(idOf(event, "webhook"), context.deps);
+  await deleteWebhook(tenantOf(event), idOf(event, "webhook"), context.deps);
   return { statusCode: 204, headers: {}, body: "" };
 }
 
 async function rotateRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
   const id = idOf(event, "webhook");
   const input = parseWith(rotateSecretSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
-  const { webhook, secret } = await rotateSecret(id, input.gracePeriodSeconds, context.deps);
+  const { webhook, secret } = await rotateSecret(tenantId, id, input.gracePeriodSeconds, context.deps);
   return jsonResponse(
     200,
     { secret, previousSecretValidUntil: webhook.previousSecretValidUntil ?? null, version: webhook.version },
@@ -175,13 +245,14 @@ async function rotateRoute(event: ProxyRequest, context: RouteContext): Promise<
 }
 
 async function testRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  return jsonResponse(202, await sendTestEvent(idOf(event, "webhook"), context.deps));
+  return jsonResponse(202, await sendTestEvent(tenantOf(event), idOf(event, "webhook"), context.deps));
 }
 
 async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
   const id = idOf(event, "webhook");
   const query = parseWith(attemptsQuery, queryOf(event), "query");
-  await runtime.webhooks.require(id);
+  await runtime.webhooks.require(tenantId, id);
   const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfWebhook(id));
   const page = await runtime.deliveries.attemptsOfWebhook(id, query.limit ?? 50, cursor, query.status);
   return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
@@ -197,47 +268,62 @@ const storedTime = (iso: string) =>
   new Date(Math.min(Math.max(Date.parse(iso), EARLIEST), LATEST)).toISOString();
 
 async function recoverRoute(event: ProxyRequest, { runtime, recovery }: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
   const id = idOf(event, "webhook");
   const range = parseWith(recoverSchema, parseJsonBody(event, MAX_BODY_BYTES));
-  await runtime.webhooks.require(id);
+  await runtime.webhooks.require(tenantId, id);
   const since = storedTime(range.since);
   const until = storedTime(range.until ?? runtime.now().toISOString());
-  return jsonResponse(202, await recoverFailures(id, { since, until }, recovery));
+  return jsonResponse(202, await recoverFailures(tenantId, id, { since, until }, recovery));
+}
+
+async function listEventsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
+  const query = parseWith(eventsQuery, queryOf(event), "query");
+  await requireTenant(runtime.tenants, tenantId);
+  const cursor = decodeCursor(query.cursor, cursorShapes.eventListing(tenantId));
+  const page = await runtime.events.list(tenantId, query.limit ?? 50, cursor, query.type);
+  return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
 }
 
 async function getEventRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const id = event.pathParameters?.id ?? "";
-  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(id)) throw new NotFoundError(`event ${id.slice(0, 64)}`);
-  const stored = await runtime.events.get(id);
+  const tenantId = tenantOf(event);
+  const id = event.pathParameters?.eventId ?? "";
+  if (!EVENT_ID_PATTERN.test(id)) throw new NotFoundError(`event ${id.slice(0, 64)}`);
+  const stored = await runtime.events.get(tenantId, id);
   if (!stored) throw new NotFoundError(`event ${id}`);
-  const deliveries = await runtime.deliveries.deliveriesOfEvent(id);
-  const { body: _body, fingerprint: _fingerprint, ...envelope } = stored;
+  const deliveries = await runtime.deliveries.deliveriesOfEvent(tenantId, id);
+  const { body: _body, fingerprint: _fingerprint, recipients: _recipients, ...envelope } = stored;
   return jsonResponse(200, { ...envelope, deliveries: deliveries.items });
 }
 
 async function getDeliveryRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const id = idOf(event, "delivery");
-  const delivery = await runtime.deliveries.getDelivery(id);
-  if (!delivery) throw new NotFoundError(`delivery ${id}`);
-  return jsonResponse(200, delivery);
+  return jsonResponse(
+    200,
+    await requireDelivery(runtime.deliveries, tenantOf(event), idOf(event, "delivery")),
+  );
 }
 
 async function deliveryAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
   const id = idOf(event, "delivery");
   const query = parseWith(pageQuery, queryOf(event), "query");
-  if (!(await runtime.deliveries.getDelivery(id))) throw new NotFoundError(`delivery ${id}`);
+  await requireDelivery(runtime.deliveries, tenantId, id);
   const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfDelivery(id));
   const page = await runtime.deliveries.attemptsOfDelivery(id, query.limit ?? 50, cursor);
   return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
 }
 
 async function retryRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  return jsonResponse(202, await retryDelivery(idOf(event, "delivery"), context.recovery));
+  return jsonResponse(202, await retryDelivery(tenantOf(event), idOf(event, "delivery"), context.recovery));
 }
 
 async function dlqRoute(event: ProxyRequest, { dlq }: RouteContext): Promise<HttpResponse> {
   const query = parseWith(dlqQuery, queryOf(event), "query");
-  const { messages, truncated } = await dlq.peek(query.limit ?? 50, query.webhook_id);
+  const { messages, truncated } = await dlq.peek(query.limit ?? 50, {
+    tenantId: query.tenant_id,
+    webhookId: query.webhook_id,
+  });
   return jsonResponse(200, { data: messages, truncated });
 }
 
@@ -247,7 +333,7 @@ async function redriveRoute(
 ): Promise<HttpResponse> {
   const input = parseWith(redriveSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
   const result = await dlq.redrive(
-    { webhookId: input.webhookId, limit: input.limit ?? 100 },
+    { tenantId: input.tenantId, webhookId: input.webhookId, limit: input.limit ?? 100 },
     (letters) => settleLetters(letters, recovery),
     async (moved) => {
       // The moved messages outrank these records, so a failed write here cannot send anything twice.
@@ -263,21 +349,30 @@ async function redriveRoute(
 
 export type RouteHandler = (event: ProxyRequest, context: RouteContext) => Promise<HttpResponse>;
 
+const TENANT = "/tenants/{tenantId}";
+const WEBHOOK = `${TENANT}/webhooks/{webhookId}`;
+const DELIVERY = `${TENANT}/deliveries/{deliveryId}`;
+
 /** Keyed by `<METHOD> <resource>`, exactly as in `apiRoutes`. */
 export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
-  "POST /webhooks": createRoute,
-  "GET /webhooks": listWebhooks,
-  "GET /webhooks/{id}": getWebhookRoute,
-  "PATCH /webhooks/{id}": updateRoute,
-  "DELETE /webhooks/{id}": deleteRoute,
-  "POST /webhooks/{id}/rotate-secret": rotateRoute,
-  "POST /webhooks/{id}/test": testRoute,
-  "GET /webhooks/{id}/attempts": webhookAttemptsRoute,
-  "POST /webhooks/{id}/recover": recoverRoute,
-  "GET /events/{id}": getEventRoute,
-  "GET /deliveries/{id}": getDeliveryRoute,
-  "GET /deliveries/{id}/attempts": deliveryAttemptsRoute,
-  "POST /deliveries/{id}/retry": retryRoute,
+  "GET /tenants": listTenantsRoute,
+  [`PUT ${TENANT}`]: putTenantRoute,
+  [`GET ${TENANT}`]: getTenantRoute,
+  [`DELETE ${TENANT}`]: deleteTenantRoute,
+  [`POST ${TENANT}/webhooks`]: createRoute,
+  [`GET ${TENANT}/webhooks`]: listWebhooks,
+  [`GET ${WEBHOOK}`]: getWebhookRoute,
+  [`PATCH ${WEBHOOK}`]: updateRoute,
+  [`DELETE ${WEBHOOK}`]: deleteRoute,
+  [`POST ${WEBHOOK}/rotate-secret`]: rotateRoute,
+  [`POST ${WEBHOOK}/test`]: testRoute,
+  [`GET ${WEBHOOK}/attempts`]: webhookAttemptsRoute,
+  [`POST ${WEBHOOK}/recover`]: recoverRoute,
+  [`GET ${TENANT}/events`]: listEventsRoute,
+  [`GET ${TENANT}/events/{eventId}`]: getEventRoute,
+  [`GET ${DELIVERY}`]: getDeliveryRoute,
+  [`GET ${DELIVERY}/attempts`]: deliveryAttemptsRoute,
+  [`POST ${DELIVERY}/retry`]: retryRoute,
   "GET /dlq": dlqRoute,
   "POST /dlq/redrive": redriveRoute,
 };

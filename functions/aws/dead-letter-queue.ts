@@ -20,6 +20,7 @@ const HOLD_SECONDS = 120;
 export interface DeadLetterSummary {
   readonly messageId: string;
   readonly deliveryId: string | null;
+  readonly tenantId: string | null;
   readonly webhookId: string | null;
   readonly eventId: string | null;
   readonly reason: string | null;
@@ -50,6 +51,7 @@ function summary(message: Message): DeadLetterSummary {
   return {
     messageId: message.MessageId ?? "",
     deliveryId: attribute("deliveryId") ?? parsed?.deliveryId ?? null,
+    tenantId: attribute("tenantId") ?? parsed?.tenantId ?? null,
     webhookId: attribute("webhookId") ?? parsed?.webhookId ?? null,
     eventId: attribute("eventId") ?? parsed?.eventId ?? null,
     reason: attribute("reason"),
@@ -57,6 +59,15 @@ function summary(message: Message): DeadLetterSummary {
     failedAt: attribute("failedAt"),
   };
 }
+
+export interface LetterFilter {
+  readonly tenantId?: string | undefined;
+  readonly webhookId?: string | undefined;
+}
+
+const matches = (filter: LetterFilter, letter: { tenantId: string | null; webhookId: string | null }) =>
+  (filter.tenantId === undefined || letter.tenantId === filter.tenantId) &&
+  (filter.webhookId === undefined || letter.webhookId === filter.webhookId);
 
 const inTens = <T>(items: readonly T[]) =>
   Array.from({ length: Math.ceil(items.length / 10) }, (_, index) =>
@@ -115,10 +126,10 @@ export class DeadLetterQueue {
     );
   }
 
-  /** Up to `limit` messages (optionally one webhook's), without removing any. */
+  /** Up to `limit` messages (optionally one tenant's, one webhook's), without removing any. */
   async peek(
     limit: number,
-    webhookId?: string,
+    filter: LetterFilter = {},
     deadlineMs = 10_000,
   ): Promise<{ messages: DeadLetterSummary[]; truncated: boolean }> {
     const held: Message[] = [];
@@ -131,8 +142,7 @@ export class DeadLetterQueue {
         held.push(...batch);
         for (const message of batch) {
           const item = summary(message);
-          if ((webhookId === undefined || item.webhookId === webhookId) && found.length < limit)
-            found.push(item);
+          if (matches(filter, item) && found.length < limit) found.push(item);
         }
       }
     } finally {
@@ -149,7 +159,7 @@ export class DeadLetterQueue {
    * deleted. A failure anywhere leaves the letter in the DLQ, so a second run is harmless.
    */
   async redrive(
-    options: { webhookId?: string | undefined; limit: number; deadlineMs?: number },
+    options: LetterFilter & { limit: number; deadlineMs?: number },
     settle: (letters: readonly DeliveryMessage[]) => Promise<readonly LetterSettlement[]>,
     recordMoved: (moved: readonly Delivery[]) => Promise<void>,
   ): Promise<RedriveResult> {
@@ -164,8 +174,7 @@ export class DeadLetterQueue {
         const wanted: { message: Message; parsed: DeliveryMessage }[] = [];
         for (const message of batch) {
           const parsed = parse(message);
-          const chosen =
-            parsed && (options.webhookId === undefined || parsed.webhookId === options.webhookId);
+          const chosen = parsed && matches(options, parsed);
           if (parsed && chosen && moved + discarded + wanted.length < options.limit)
             wanted.push({ message, parsed });
           else keep.push(message);
@@ -184,6 +193,7 @@ export class DeadLetterQueue {
                 Entries: moves.map((item, index) => ({
                   Id: String(index),
                   MessageBody: JSON.stringify(item.settlement.message),
+                  MessageGroupId: item.settlement.message.tenantId,
                 })),
               }),
             )

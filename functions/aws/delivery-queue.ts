@@ -85,9 +85,10 @@ export class SqsDeliveryQueue implements DeliveryEnqueuer, QueueActions {
   }
 
   async enqueue(messages: readonly DeliveryMessage[]): Promise<void> {
+    // The tenant is the message group: with SQS fair queues, one tenant's burst does not hold the others back.
     const entries = messages.map((message, index) => ({
       key: String(index),
-      entry: { MessageBody: JSON.stringify(message) },
+      entry: { MessageBody: JSON.stringify(message), MessageGroupId: message.tenantId },
     }));
     const failed = await sendAll(this.#sqs, this.#urls.deliveryQueueUrl, entries);
     if (failed.length > 0) throw new EnqueueError(failed.length);
@@ -113,6 +114,7 @@ export class SqsDeliveryQueue implements DeliveryEnqueuer, QueueActions {
           reason: text(letter.reason),
           failedAt: text(failedAt),
           ...(letter.deliveryId ? { deliveryId: text(letter.deliveryId) } : {}),
+          ...(letter.tenantId ? { tenantId: text(letter.tenantId) } : {}),
           ...(letter.webhookId ? { webhookId: text(letter.webhookId) } : {}),
           ...(letter.eventId ? { eventId: text(letter.eventId) } : {}),
           ...(letter.attempts !== undefined

@@ -73,7 +73,12 @@ export class DynamoEventRepository {
    * Takes over an unfinished fan-out whose lease ran out (its publisher crashed or timed out); returns the new
    * lease's generation, or undefined while another publisher holds a valid lease or the fan-out is done.
    */
-  async acquireFanOut(tenantId: string, eventId: string, now: string, until: string): Promise<number | undefined> {
+  async acquireFanOut(
+    tenantId: string,
+    eventId: string,
+    now: string,
+    until: string,
+  ): Promise<number | undefined> {
     try {
       const { Attributes } = await this.#documents.send(
         new UpdateCommand({
@@ -103,7 +108,10 @@ export class DynamoEventRepository {
           Key: keys.event(tenantId, eventId),
           UpdateExpression: "SET gsi3pk = :pk, gsi3sk = :sk",
           ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(fanout)",
-          ExpressionAttributeValues: { ":pk": keys.due(`${tenantId}#${eventId}`, until).gsi3pk, ":sk": until },
+          ExpressionAttributeValues: {
+            ":pk": keys.due(`${tenantId}#${eventId}`, until).gsi3pk,
+            ":sk": until,
+          },
         }),
       );
     } catch (error) {

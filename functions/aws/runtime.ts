@@ -13,6 +13,7 @@ import { SqsDeliveryQueue } from "./delivery-queue.ts";
 import { DynamoDeliveryRepository } from "./delivery-repository.ts";
 import { DynamoEventRepository } from "./event-repository.ts";
 import { SecretsManagerSigningSecretStore } from "./signing-secret-store.ts";
+import { DynamoTenantRepository } from "./tenant-repository.ts";
 import { DynamoWebhookRepository } from "./webhook-repository.ts";
 
 export const SERVICE_NAME = "serverless-webhooks";
@@ -30,6 +31,7 @@ export interface RuntimeOptions {
 export interface Runtime {
   readonly config: Config;
   readonly clients: AwsClients;
+  readonly tenants: DynamoTenantRepository;
   readonly webhooks: DynamoWebhookRepository;
   readonly events: DynamoEventRepository;
   readonly deliveries: DynamoDeliveryRepository;
@@ -45,10 +47,15 @@ export interface Runtime {
 export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
   const clients = options.clients ?? createAwsClients({ region: config.region, endpoints: config.endpoints });
   const now = options.now ?? (() => new Date());
-  const webhooks = new DynamoWebhookRepository(clients.documents, config.tableName);
+  const webhooks = new DynamoWebhookRepository(
+    clients.documents,
+    config.tableName,
+    config.maxWebhooksPerTenant,
+  );
   return {
     config,
     clients,
+    tenants: new DynamoTenantRepository(clients.documents, config.tableName),
     webhooks,
     events: new DynamoEventRepository(clients.documents, config.tableName, config.retentionDays),
     deliveries: new DynamoDeliveryRepository(clients.documents, config.tableName, config.retentionDays),
@@ -70,6 +77,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
 
 export function publishDeps(runtime: Runtime): PublishDeps {
   return {
+    tenants: runtime.tenants,
     events: runtime.events,
     subscriptions: runtime.webhooks,
     queue: runtime.queue,
@@ -135,7 +143,8 @@ function deliverLog(logger: Logger): DeliverLog {
 export function deliverDeps(runtime: Runtime, metrics: DeliverMetrics): DeliverDeps {
   return {
     webhooks: {
-      disable: (id, reason, sentTo) => runtime.webhooks.disable(id, reason, sentTo, runtime.now),
+      disable: (tenantId, id, reason, sentTo) =>
+        runtime.webhooks.disable(tenantId, id, reason, sentTo, runtime.now),
     },
     secrets: runtime.secrets,
     events: runtime.events,

@@ -1,10 +1,10 @@
 /** Tenants: `TENANT#<id> / META`, listed by id through gsi1 (`TENANTS`), with their webhook count. */
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
   UpdateCommand,
-  DeleteCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { PutTenantInput, Tenant, TenantPage, TenantStore } from "#core/tenants.ts";
 import { keys, withoutKeys } from "./table-keys.ts";
@@ -61,7 +61,10 @@ export class DynamoTenantRepository implements TenantStore {
         ExclusiveStartKey: cursor,
       }),
     );
-    return { tenants: (page.Items ?? []).map((item) => withoutKeys<Tenant>(item)), cursor: page.LastEvaluatedKey };
+    return {
+      tenants: (page.Items ?? []).map((item) => withoutKeys<Tenant>(item)),
+      cursor: page.LastEvaluatedKey,
+    };
   }
 
   async markDeleting(id: string, now: string): Promise<void> {

@@ -101,7 +101,10 @@ export class DynamoWebhookRepository {
     };
   }
 
-  async #transact(items: TransactItem[], onConditionFailed: (reasons: (string | undefined)[]) => Error): Promise<void> {
+  async #transact(
+    items: TransactItem[],
+    onConditionFailed: (reasons: (string | undefined)[]) => Error,
+  ): Promise<void> {
     try {
       await this.#documents.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (error) {
@@ -123,7 +126,8 @@ export class DynamoWebhookRepository {
         ...webhook.eventTypes.map((pattern) => this.#subscriptionPut(webhook, pattern)),
       ],
       (reasons) => {
-        if (reasons[0] !== "ConditionalCheckFailed") return new ConflictError(`webhook ${webhook.id} already exists`);
+        if (reasons[0] !== "ConditionalCheckFailed")
+          return new ConflictError(`webhook ${webhook.id} already exists`);
         return new WebhookLimitError(this.#maxPerTenant);
       },
     );
@@ -146,8 +150,11 @@ export class DynamoWebhookRepository {
     ];
     const removals = removed.map((pattern) => this.#subscriptionDelete(next, pattern));
     const conflict = () =>
-      new ConflictError(`webhook ${next.id} was changed by someone else (version ${previous.version} is stale)`);
-    if (main.length + removals.length <= MAX_TRANSACTION_ITEMS) return this.#transact([...main, ...removals], conflict);
+      new ConflictError(
+        `webhook ${next.id} was changed by someone else (version ${previous.version} is stale)`,
+      );
+    if (main.length + removals.length <= MAX_TRANSACTION_ITEMS)
+      return this.#transact([...main, ...removals], conflict);
     await this.#transact(main, conflict);
     await this.#documents.send(new TransactWriteCommand({ TransactItems: removals }));
   }
@@ -225,7 +232,8 @@ export class DynamoWebhookRepository {
           ExclusiveStartKey: cursor,
         }),
       );
-      for (const item of page.Items ?? []) found.push({ id: String(item.webhookId), active: item.active === true });
+      for (const item of page.Items ?? [])
+        found.push({ id: String(item.webhookId), active: item.active === true });
       cursor = page.LastEvaluatedKey;
     } while (cursor);
     return found;

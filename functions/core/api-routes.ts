@@ -5,29 +5,38 @@
 export type RouteTarget = "api" | "publish";
 
 export interface ApiRoute {
-  readonly method: "GET" | "POST" | "PATCH" | "DELETE";
-  /** API Gateway resource template, e.g. `/webhooks/{id}`. */
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** API Gateway resource template, e.g. `/tenants/{tenantId}/webhooks/{webhookId}`. */
   readonly resource: string;
   readonly target: RouteTarget;
   /** Whether the method takes a JSON body (API Gateway validates it against a model). */
   readonly body: boolean;
 }
 
+const TENANT = "/tenants/{tenantId}";
+const WEBHOOK = `${TENANT}/webhooks/{webhookId}`;
+const DELIVERY = `${TENANT}/deliveries/{deliveryId}`;
+
 export const apiRoutes: readonly ApiRoute[] = [
-  { method: "POST", resource: "/webhooks", target: "api", body: true },
-  { method: "GET", resource: "/webhooks", target: "api", body: false },
-  { method: "GET", resource: "/webhooks/{id}", target: "api", body: false },
-  { method: "PATCH", resource: "/webhooks/{id}", target: "api", body: true },
-  { method: "DELETE", resource: "/webhooks/{id}", target: "api", body: false },
-  { method: "POST", resource: "/webhooks/{id}/rotate-secret", target: "api", body: true },
-  { method: "POST", resource: "/webhooks/{id}/test", target: "api", body: false },
-  { method: "GET", resource: "/webhooks/{id}/attempts", target: "api", body: false },
-  { method: "POST", resource: "/webhooks/{id}/recover", target: "api", body: true },
-  { method: "POST", resource: "/events", target: "publish", body: true },
-  { method: "GET", resource: "/events/{id}", target: "api", body: false },
-  { method: "GET", resource: "/deliveries/{id}", target: "api", body: false },
-  { method: "GET", resource: "/deliveries/{id}/attempts", target: "api", body: false },
-  { method: "POST", resource: "/deliveries/{id}/retry", target: "api", body: false },
+  { method: "GET", resource: "/tenants", target: "api", body: false },
+  { method: "PUT", resource: TENANT, target: "api", body: true },
+  { method: "GET", resource: TENANT, target: "api", body: false },
+  { method: "DELETE", resource: TENANT, target: "api", body: false },
+  { method: "POST", resource: `${TENANT}/webhooks`, target: "api", body: true },
+  { method: "GET", resource: `${TENANT}/webhooks`, target: "api", body: false },
+  { method: "GET", resource: WEBHOOK, target: "api", body: false },
+  { method: "PATCH", resource: WEBHOOK, target: "api", body: true },
+  { method: "DELETE", resource: WEBHOOK, target: "api", body: false },
+  { method: "POST", resource: `${WEBHOOK}/rotate-secret`, target: "api", body: true },
+  { method: "POST", resource: `${WEBHOOK}/test`, target: "api", body: false },
+  { method: "GET", resource: `${WEBHOOK}/attempts`, target: "api", body: false },
+  { method: "POST", resource: `${WEBHOOK}/recover`, target: "api", body: true },
+  { method: "POST", resource: `${TENANT}/events`, target: "publish", body: true },
+  { method: "GET", resource: `${TENANT}/events`, target: "api", body: false },
+  { method: "GET", resource: `${TENANT}/events/{eventId}`, target: "api", body: false },
+  { method: "GET", resource: DELIVERY, target: "api", body: false },
+  { method: "GET", resource: `${DELIVERY}/attempts`, target: "api", body: false },
+  { method: "POST", resource: `${DELIVERY}/retry`, target: "api", body: false },
   { method: "GET", resource: "/dlq", target: "api", body: false },
   { method: "POST", resource: "/dlq/redrive", target: "api", body: true },
 ];

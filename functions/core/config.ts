@@ -9,6 +9,7 @@ import {
   parseSchedule,
   type RetryPolicy,
 } from "./retry-policy.ts";
+import { DEFAULT_MAX_WEBHOOKS_PER_TENANT, TENANT_ID_PATTERN } from "./tenants.ts";
 import "./zod.ts";
 
 const flag = z.pipe(
@@ -55,6 +56,17 @@ const environmentSchema = z.object({
   DEPENDENCY_BACKOFF_SECONDS: boundedInt(30, 1, 600),
   DEAD_LETTER_AFTER_RECEIVES: boundedInt(deliveryQueue.maxReceiveCount - 2, 1, 1000),
   RECONCILE_GRACE_SECONDS: boundedInt(DEFAULT_RECONCILE_GRACE_SECONDS, 1, 86_400),
+  MAX_WEBHOOKS_PER_TENANT: boundedInt(DEFAULT_MAX_WEBHOOKS_PER_TENANT, 1, 10_000),
+  TENANT_ID_PATH: z._default(
+    z
+      .string()
+      .check(z.regex(/^detail(\.[A-Za-z0-9_-]+)+$/, "a dotted path under detail, e.g. detail.tenantId")),
+    "detail.tenantId",
+  ),
+  DEFAULT_TENANT_ID: z.optional(
+    z.string().check(z.regex(TENANT_ID_PATTERN, "a tenant id: 1–64 of A-Z a-z 0-9 _ . -")),
+  ),
+  INGEST_DEAD_LETTER_QUEUE_URL: z.optional(z.url()),
   AWS_ENDPOINT_URL_DYNAMODB: z.optional(z.url()),
   AWS_ENDPOINT_URL_SQS: z.optional(z.url()),
   AWS_ENDPOINT_URL_SECRETS_MANAGER: z.optional(z.url()),
@@ -75,6 +87,13 @@ export interface Config {
   readonly deadLetterAfterReceives: number;
   /** How long past due a live delivery or an unfinished fan-out must be before the reconciler re-enqueues it. */
   readonly reconcileGraceSeconds: number;
+  readonly maxWebhooksPerTenant: number;
+  /** Where an EventBridge event names its tenant, e.g. `detail.tenantId`. */
+  readonly tenantIdPath: string;
+  /** The tenant of EventBridge events that name none; without it such events are kept as unroutable. */
+  readonly defaultTenantId?: string | undefined;
+  /** Where unroutable EventBridge events are kept (with the reason); the publish function only. */
+  readonly ingestDeadLetterQueueUrl?: string | undefined;
   readonly endpoints: {
     dynamodb?: string | undefined;
     sqs?: string | undefined;
@@ -116,6 +135,10 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
     dependencyBackoffSeconds: env.DEPENDENCY_BACKOFF_SECONDS,
     deadLetterAfterReceives: env.DEAD_LETTER_AFTER_RECEIVES,
     reconcileGraceSeconds: env.RECONCILE_GRACE_SECONDS,
+    maxWebhooksPerTenant: env.MAX_WEBHOOKS_PER_TENANT,
+    tenantIdPath: env.TENANT_ID_PATH,
+    defaultTenantId: env.DEFAULT_TENANT_ID,
+    ingestDeadLetterQueueUrl: env.INGEST_DEAD_LETTER_QUEUE_URL,
     endpoints: {
       dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB,
       sqs: env.AWS_ENDPOINT_URL_SQS,

@@ -252,7 +252,8 @@ function settledWithoutSending(
   if (wait > 0) return { action: { kind: "not_yet_due", delaySeconds: wait } };
   // Read in this batch, strongly consistent: absent means deleted, not "not replicated yet".
   if (!tenantLive) return dropped(message, previous, now, "tenant_deleted");
-  if (!webhook || webhook.tenantId !== message.tenantId) return dropped(message, previous, now, "webhook_deleted");
+  if (!webhook || webhook.tenantId !== message.tenantId)
+    return dropped(message, previous, now, "webhook_deleted");
   if (!webhook.active) return dropped(message, previous, now, "webhook_disabled");
   // The subscription index may lag a pattern change; the webhook record is the truth.
   if (!message.direct && !webhook.eventTypes.some((pattern) => patternMatches(pattern, message.eventType))) {
@@ -261,22 +262,27 @@ function settledWithoutSending(
   return { webhook };
 }
 
-async function attemptOne(
-  message: DeliveryMessage,
-  state: BatchState,
-  deps: DeliverDeps,
-): Promise<Settled> {
+async function attemptOne(message: DeliveryMessage, state: BatchState, deps: DeliverDeps): Promise<Settled> {
   const nowDate = deps.now();
   const now = nowDate.toISOString();
   const previous = currentSeries(message, state.deliveries.get(message.deliveryId));
   if (previous === "superseded") return { action: { kind: "superseded" } };
   const found = state.webhooks.get(message.webhookId);
-  const gate = settledWithoutSending(message, previous, found, state.liveTenants.has(message.tenantId), nowDate);
+  const gate = settledWithoutSending(
+    message,
+    previous,
+    found,
+    state.liveTenants.has(message.tenantId),
+    nowDate,
+  );
   if ("action" in gate) return gate;
   const { webhook } = gate;
   const body = message.body ?? (await deps.events.body(message.tenantId, message.eventId));
   if (body === undefined) return dropped(message, previous, now, "event_expired");
-  const secrets = await deps.secrets.get(secretOwner(webhook.tenantId, webhook.id), signingVersions(webhook, nowDate));
+  const secrets = await deps.secrets.get(
+    secretOwner(webhook.tenantId, webhook.id),
+    signingVersions(webhook, nowDate),
+  );
 
   const attemptNumber = (previous?.attempts ?? 0) + 1;
   const headers = signedRequestHeaders({
@@ -359,12 +365,14 @@ async function decide(verdict: Verdict, context: DecisionContext): Promise<Decis
     }
     case "disable":
       // Conditional on the URL that answered 410: an endpoint moved meanwhile stays active.
-      await deps.webhooks.disable(webhook.tenantId, webhook.id, verdict.reason, webhook.url).catch((error: unknown) => {
-        deps.log.error("could not disable webhook after 410", {
-          webhookId: webhook.id,
-          error: String(error),
+      await deps.webhooks
+        .disable(webhook.tenantId, webhook.id, verdict.reason, webhook.url)
+        .catch((error: unknown) => {
+          deps.log.error("could not disable webhook after 410", {
+            webhookId: webhook.id,
+            error: String(error),
+          });
         });
-      });
       return {
         status: "failed",
         action: { kind: "dead_letter", reason: "endpoint_gone" },

@@ -2,6 +2,7 @@
 import * as z from "zod/mini";
 import "./zod.ts";
 import type { PublishRequest } from "./model.ts";
+import { TENANT_ID_PATTERN } from "./tenants.ts";
 
 export const eventBridgeEventSchema = z.object({
   id: z.string().check(z.minLength(1), z.maxLength(120)),
@@ -31,4 +32,33 @@ export function fromEventBridge(event: EventBridgeEvent): PublishRequest {
   const data =
     typeof detail === "object" && detail !== null && !Array.isArray(detail) ? detail : { value: detail };
   return { id: `evt_${event.id}`.slice(0, 128), type, source: event.source, timestamp: event.time, data };
+}
+
+export type TenantRouting =
+  | { readonly tenantId: string }
+  | { readonly unroutable: "missing_tenant" | "invalid_tenant"; readonly detail: string };
+
+/**
+ * Which tenant an EventBridge event is for: the string at `path` (e.g. `detail.tenantId`), or `fallback` when the
+ * event names none. A value that cannot be a tenant id is never replaced by the fallback: it is unroutable.
+ */
+export function tenantOf(
+  event: { readonly detail: unknown },
+  path: string,
+  fallback?: string,
+): TenantRouting {
+  let value: unknown = event;
+  for (const part of path.split(".")) {
+    value =
+      typeof value === "object" && value !== null && !Array.isArray(value)
+        ? (value as Record<string, unknown>)[part]
+        : undefined;
+  }
+  if (value === undefined || value === null) {
+    return fallback !== undefined
+      ? { tenantId: fallback }
+      : { unroutable: "missing_tenant", detail: `${path} is absent and no default tenant is set` };
+  }
+  if (typeof value === "string" && TENANT_ID_PATTERN.test(value)) return { tenantId: value };
+  return { unroutable: "invalid_tenant", detail: `${path} is not a tenant id` };
 }

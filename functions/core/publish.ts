@@ -4,7 +4,6 @@
  */
 
 import { ConflictError, PayloadTooLargeError } from "./errors.ts";
-import { requireTenant, type TenantStore } from "./tenants.ts";
 import { patternsMatching } from "./event-types.ts";
 import { deliveryIdFor, newEventId } from "./ids.ts";
 import {
@@ -17,6 +16,7 @@ import {
   requestFingerprint,
   serializeEnvelope,
 } from "./model.ts";
+import { requireTenant, type TenantStore } from "./tenants.ts";
 
 /**
  * Bodies up to this size travel inside the message. SQS bills a request per 64 KiB chunk; ten messages of this
@@ -44,7 +44,10 @@ export interface StoredEvent extends EventEnvelope {
 }
 
 /** What a listing of events shows of each (the body and `data` are in `GET …/events/{id}`). */
-export type EventSummary = Pick<StoredEvent, "id" | "tenantId" | "type" | "timestamp" | "source" | "createdAt">;
+export type EventSummary = Pick<
+  StoredEvent,
+  "id" | "tenantId" | "type" | "timestamp" | "source" | "createdAt"
+>;
 
 export interface FanOutLease {
   /** 0 for the first publisher; each takeover adds one and becomes the `copy` of the messages it enqueues. */
@@ -112,7 +115,13 @@ export function buildStoredEvent(
   const body = serializeEnvelope(envelope);
   if (Buffer.byteLength(body) > MAX_EVENT_BYTES) throw new PayloadTooLargeError(MAX_EVENT_BYTES);
   const { id: _id, ...content } = request;
-  return { ...envelope, tenantId, body, fingerprint: requestFingerprint(content), createdAt: now.toISOString() };
+  return {
+    ...envelope,
+    tenantId,
+    body,
+    fingerprint: requestFingerprint(content),
+    createdAt: now.toISOString(),
+  };
 }
 
 export function deliveryMessage(event: StoredEvent, webhookId: string, copy = 0): DeliveryMessage {
@@ -136,9 +145,7 @@ async function subscribedWebhooks(event: StoredEvent, subscriptions: Subscriptio
 }
 
 const recipientsOf = (event: StoredEvent, deps: PublishDeps) =>
-  event.recipients
-    ? Promise.resolve([...event.recipients])
-    : subscribedWebhooks(event, deps.subscriptions);
+  event.recipients ? Promise.resolve([...event.recipients]) : subscribedWebhooks(event, deps.subscriptions);
 
 const leaseUntil = (now: Date) => new Date(now.getTime() + FANOUT_LEASE_SECONDS * 1000).toISOString();
 

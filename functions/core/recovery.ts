@@ -76,7 +76,11 @@ export async function requireDelivery(
   return delivery;
 }
 
-export async function retryDelivery(tenantId: string, deliveryId: string, deps: RecoveryDeps): Promise<Delivery> {
+export async function retryDelivery(
+  tenantId: string,
+  deliveryId: string,
+  deps: RecoveryDeps,
+): Promise<Delivery> {
   const delivery = await requireDelivery(deps.deliveries, tenantId, deliveryId);
   if (isLive(delivery)) {
     throw new ConflictError(
@@ -115,7 +119,9 @@ export async function recoverFailures(
     RECOVER_LIMIT + 1,
   );
   const chosen = failed.slice(0, RECOVER_LIMIT);
-  const events = await deps.events.getMany(tenantId, [...new Set(chosen.map((delivery) => delivery.eventId))]);
+  const events = await deps.events.getMany(tenantId, [
+    ...new Set(chosen.map((delivery) => delivery.eventId)),
+  ]);
   const now = deps.now();
   const copy = newCopyNumber(deps.random);
   const restarted = chosen.flatMap((delivery) => {

@@ -49,11 +49,22 @@ const webhookFields = {
 
 /** Keyed by `<METHOD> <resource>`, as in `apiRoutes`; every route with `body: true` has one. */
 export const requestModels: Readonly<Record<string, RequestSchema>> = {
-  "POST /webhooks": object(webhookFields, ["url", "eventTypes"]),
-  "PATCH /webhooks/{id}": object({ ...webhookFields, version: integer(1, 1e12) }),
-  "POST /webhooks/{id}/rotate-secret": object({ gracePeriodSeconds: integer(0, 604_800) }),
-  "POST /webhooks/{id}/recover": object({ since: string(64), until: string(64) }, ["since"]),
-  "POST /events": object(
+  "PUT /tenants/{tenantId}": object(
+    {
+      name: string(256),
+      metadata: { type: "object", maxProperties: 20, additionalProperties: string(1024) },
+    },
+    ["name"],
+  ),
+  "POST /tenants/{tenantId}/webhooks": object(webhookFields, ["url", "eventTypes"]),
+  "PATCH /tenants/{tenantId}/webhooks/{webhookId}": object({ ...webhookFields, version: integer(1, 1e12) }),
+  "POST /tenants/{tenantId}/webhooks/{webhookId}/rotate-secret": object({
+    gracePeriodSeconds: integer(0, 604_800),
+  }),
+  "POST /tenants/{tenantId}/webhooks/{webhookId}/recover": object({ since: string(64), until: string(64) }, [
+    "since",
+  ]),
+  "POST /tenants/{tenantId}/events": object(
     {
       id: string(128),
       type: string(256),
@@ -63,5 +74,5 @@ export const requestModels: Readonly<Record<string, RequestSchema>> = {
     },
     ["type", "data"],
   ),
-  "POST /dlq/redrive": object({ webhookId: string(64), limit: integer(1, 1000) }),
+  "POST /dlq/redrive": object({ tenantId: string(64), webhookId: string(64), limit: integer(1, 1000) }),
 };

@@ -115,6 +115,14 @@ export const deadLetterQueue: QueueDefinition = {
   receiveMessageWaitTimeSeconds: 0,
 };
 
+/** EventBridge events the publish function could not take: failed invocations, and events no tenant can take. */
+export const ingestDeadLetterQueue: QueueDefinition = {
+  logicalName: "IngestDeadLetterQueue",
+  visibilityTimeoutSeconds: 30,
+  retentionPeriodSeconds: 14 * DAY,
+  receiveMessageWaitTimeSeconds: 0,
+};
+
 export const tables = [webhooksTable] as const;
 
 /**

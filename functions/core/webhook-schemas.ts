@@ -174,6 +174,7 @@ export const recoverSchema = z
   );
 
 export const redriveSchema = z.strictObject({
+  tenantId: z.optional(text(1, 64)),
   webhookId: z.optional(text(1, 64)),
   limit: z.optional(integer(1, 1000)),
 });
@@ -202,7 +203,17 @@ export const attemptsQuery = z.strictObject({
 
 export const pageQuery = z.strictObject({ limit: limitSchema, cursor: cursorSchema });
 
-export const dlqQuery = z.strictObject({ limit: limitSchema, webhook_id: z.optional(text(1, 64)) });
+export const dlqQuery = z.strictObject({
+  limit: limitSchema,
+  tenant_id: z.optional(text(1, 64)),
+  webhook_id: z.optional(text(1, 64)),
+});
+
+export const eventsQuery = z.strictObject({
+  limit: limitSchema,
+  cursor: cursorSchema,
+  type: z.optional(eventTypeSchema),
+});
 
 export type CreateWebhookInput = z.infer<ReturnType<typeof webhookSchemas>["create"]>;
 export type UpdateWebhookInput = z.infer<ReturnType<typeof webhookSchemas>["update"]>;

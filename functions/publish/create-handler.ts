@@ -1,15 +1,18 @@
 /**
- * Publish Lambda: `POST /events` through API Gateway, and events from an EventBridge rule, into one core function.
- * API callers get 202 `{eventId, deliveries}` or a problem document; an EventBridge invocation throws on
- * failure so that EventBridge retries it (idempotent on the event id).
+ * Publish Lambda: `POST /tenants/{tenantId}/events` through API Gateway, and events from an EventBridge rule, into
+ * one core function. API callers get 202 `{eventId, deliveries}` or a problem document; an EventBridge invocation
+ * throws on failure so that EventBridge retries it (idempotent on the event id). An EventBridge event whose tenant
+ * is missing or unknown is not retried (retrying cannot route it) and not dropped: it is kept in the ingest DLQ
+ * with the reason, and counted (`UnroutableEvents`).
  */
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { publishDeps, type Runtime } from "#aws/runtime.ts";
-import { ValidationError } from "#core/errors.ts";
-import { eventBridgeEventSchema, fromEventBridge, isEventBridgeEvent } from "#core/eventbridge.ts";
+import { NotFoundError, ValidationError } from "#core/errors.ts";
+import { eventBridgeEventSchema, fromEventBridge, isEventBridgeEvent, tenantOf } from "#core/eventbridge.ts";
 import { parseJsonBody } from "#core/http-request.ts";
 import { type HttpResponse, jsonResponse, problemResponse } from "#core/http-response.ts";
 import { MAX_EVENT_BYTES, publishRequestSchema } from "#core/model.ts";
@@ -34,12 +37,14 @@ function recordFanOut(runtime: Runtime, deliveries: number, duplicate: boolean):
 
 export async function publishFromApi(event: APIGatewayProxyEvent, runtime: Runtime): Promise<HttpResponse> {
   try {
+    const tenantId = event.pathParameters?.tenantId ?? "";
     // The envelope adds a little around the data; the exact limit is enforced on the serialized envelope.
     const parsed = publishRequestSchema.safeParse(parseJsonBody(event, MAX_EVENT_BYTES + 4096));
     if (!parsed.success) throw ValidationError.fromZod(parsed.error);
-    const result = await publish(parsed.data, publishDeps(runtime));
+    const result = await publish(tenantId, parsed.data, publishDeps(runtime));
     recordFanOut(runtime, result.deliveries, result.duplicate);
     runtime.logger.info("event published", {
+      tenantId,
       eventId: result.eventId,
       deliveries: result.deliveries,
       duplicate: result.duplicate,
@@ -70,12 +75,52 @@ export async function publishFromEventBridge(event: unknown, runtime: Runtime): 
   const request = fromEventBridge(parsed.data);
   const checked = publishRequestSchema.safeParse(request);
   if (!checked.success) throw ValidationError.fromZod(checked.error, "event");
-  const result = await publish(checked.data, publishDeps(runtime), parsed.data.source);
+  const routing = tenantOf(parsed.data, runtime.config.tenantIdPath, runtime.config.defaultTenantId);
+  if ("unroutable" in routing) return keepUnroutable(event, routing.unroutable, routing.detail, runtime);
+  let result: Awaited<ReturnType<typeof publish>>;
+  try {
+    result = await publish(routing.tenantId, checked.data, publishDeps(runtime), parsed.data.source);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    return keepUnroutable(event, "unknown_tenant", `tenant ${routing.tenantId} does not exist`, runtime);
+  }
   recordFanOut(runtime, result.deliveries, result.duplicate);
   runtime.logger.info("event published", {
+    tenantId: routing.tenantId,
     eventId: result.eventId,
     deliveries: result.deliveries,
     source: parsed.data.source,
+  });
+}
+
+/**
+ * Keeps an event no tenant can take where an operator finds it — the ingest DLQ, with the reason as a message
+ * attribute — and counts it. Throws (so that EventBridge retries) only if it cannot be kept.
+ */
+async function keepUnroutable(
+  event: unknown,
+  reason: string,
+  detail: string,
+  runtime: Runtime,
+): Promise<void> {
+  const queueUrl = runtime.config.ingestDeadLetterQueueUrl;
+  if (!queueUrl) throw new Error(`unroutable event (${reason}) and no ingest DLQ to keep it in`);
+  await runtime.clients.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(event),
+      MessageAttributes: {
+        reason: { DataType: "String", StringValue: reason },
+        detail: { DataType: "String", StringValue: detail },
+      },
+    }),
+  );
+  const single = runtime.metrics.singleMetric();
+  single.addDimension("reason", reason);
+  single.addMetric("UnroutableEvents", MetricUnit.Count, 1);
+  runtime.logger.warn("EventBridge event kept in the ingest DLQ: no tenant to route it to", {
+    reason,
+    detail,
   });
 }
 

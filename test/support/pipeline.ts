@@ -8,6 +8,7 @@ import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
 import { createRuntime, type Runtime, type RuntimeOptions } from "#aws/runtime.ts";
 import { parseConfig } from "#core/config.ts";
 import { newWebhookId } from "#core/ids.ts";
+import { secretOwner } from "#core/signing-secrets.ts";
 import { newWebhookRecord, type WebhookDraft } from "#core/webhooks.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
@@ -26,6 +27,8 @@ export interface PipelineOptions {
   readonly strictDestinations?: boolean;
   readonly timeoutMs?: number;
   readonly runtime?: Partial<RuntimeOptions>;
+  /** More configuration (e.g. DEFAULT_TENANT_ID, MAX_WEBHOOKS_PER_TENANT). */
+  readonly environment?: Readonly<Record<string, string>>;
   /** Wraps the deliver handler (to inject crashes). */
   readonly wrapDeliver?: (handler: SqsHandler) => SqsHandler;
 }
@@ -46,6 +49,8 @@ export async function startPipeline(options: PipelineOptions = {}) {
     ALLOWED_PORTS: options.strictDestinations ? "443" : "1-65535",
     ALLOW_PRIVATE_DESTINATIONS: options.strictDestinations ? "none" : (options.allowPrivate ?? "loopback"),
     DEPENDENCY_BACKOFF_SECONDS: "1",
+    INGEST_DEAD_LETTER_QUEUE_URL: resources.ingestDeadLetterQueueUrl,
+    ...options.environment,
   });
   const runtime: Runtime = createRuntime(config, {
     clients,
@@ -114,24 +119,34 @@ export async function startPipeline(options: PipelineOptions = {}) {
     );
   };
 
+  /** Every pipeline starts with one tenant; tests that need more create them through the API. */
+  const tenantId = "t_test";
+  await runtime.tenants.put(tenantId, { name: "Test tenant" }, runtime.now().toISOString());
+  /** A path under the default tenant: `/webhooks` → `/tenants/t_test/webhooks`. */
+  const under = (path: string, tenant = tenantId) => `/tenants/${tenant}${path}`;
+
   return {
     clients,
     calls,
     resources,
     config,
     runtime,
-    async createWebhook(draft: WebhookDraft) {
+    tenantId,
+    under,
+    async createWebhook(draft: WebhookDraft, tenant = tenantId) {
       const id = newWebhookId();
-      const issued = await runtime.secrets.create(id);
-      const webhook = newWebhookRecord(id, draft, issued.versionId, runtime.now());
+      const issued = await runtime.secrets.create(secretOwner(tenant, id));
+      const webhook = newWebhookRecord(tenant, id, draft, issued.versionId, runtime.now());
       await runtime.webhooks.create(webhook);
       return { webhook, secret: issued.secret };
     },
-    async publishApi(body: unknown) {
-      const response = (await publishHandler(
-        apiEvent("POST", "/events", body) as APIGatewayProxyEvent,
-        {} as never,
-      )) as {
+    async publishApi(body: unknown, tenant = tenantId) {
+      const path = `/tenants/${tenant}/events`;
+      const event = apiEvent("POST", path, body, {
+        resource: "/tenants/{tenantId}/events",
+        pathParameters: { tenantId: tenant },
+      });
+      const response = (await publishHandler(event as APIGatewayProxyEvent, {} as never)) as {
         statusCode: number;
         headers: Record<string, string>;
         body: string;

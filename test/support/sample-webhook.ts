@@ -5,6 +5,7 @@ export function sampleWebhook(overrides: Partial<Webhook> = {}): Webhook {
   const at = "2026-11-28T12:00:00.000Z";
   return {
     id: "wh_1",
+    tenantId: "t_1",
     url: "https://hooks.example.com/in",
     eventTypes: ["order.*"],
     headers: {},
