@@ -45,7 +45,7 @@ export interface FunctionAccess {
   readonly secrets: readonly SecretsAction[];
 }
 
-export type FunctionName = "api" | "publish" | "deliver";
+export type FunctionName = "api" | "publish" | "deliver" | "reconcile";
 
 /**
  * What Lambda's SQS event source mapping does with the deliver function's role (AWS documents these three as
@@ -59,9 +59,16 @@ export const EVENT_SOURCE_MAPPING_ACTIONS: readonly SqsAction[] = [
 
 export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
   publish: {
-    // Store the event once (conditional put; a repeat reads the stored one), find subscribers with one Query per
-    // pattern on the table's own key (no index), mark the fan-out done.
-    table: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    // Read the tenant, store the event once (conditional put; a repeat reads the stored one), find subscribers
+    // with one Query per pattern on the table's own key (no index), take/release/mark the fan-out lease (updates);
+    // a resumed fan-out reads which deliveries already exist (BatchGetItem).
+    table: [
+      "dynamodb:PutItem",
+      "dynamodb:GetItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+      "dynamodb:BatchGetItem",
+    ],
     indexes: {},
     deliveryQueue: ["sqs:SendMessage"],
     deadLetterQueue: [],
@@ -76,6 +83,22 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     deadLetterQueue: ["sqs:SendMessage"],
     secrets: ["secretsmanager:GetSecretValue"],
   },
+  reconcile: {
+    // The sparse "due" index (gsi3, keys only), then the items themselves: live deliveries (BatchGetItem), a
+    // conditional put to record the re-enqueued copy, events (GetItem) and their fan-out lease (UpdateItem),
+    // subscribers (Query on the table's own key) and existing deliveries (BatchGetItem).
+    table: [
+      "dynamodb:GetItem",
+      "dynamodb:BatchGetItem",
+      "dynamodb:Query",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ],
+    indexes: { gsi3: ["dynamodb:Query"] },
+    deliveryQueue: ["sqs:SendMessage"],
+    deadLetterQueue: [],
+    secrets: [],
+  },
   api: {
     // Webhooks and their subscription items (transactions of puts and deletes), events (a test event is stored and
     // marked fanned out), deliveries; listings on gsi1 (webhooks, an event's deliveries, a webhook's attempts) and
@@ -88,7 +111,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
     ],
-    indexes: { gsi1: ["dynamodb:Query"], gsi2: ["dynamodb:Query"] },
+    indexes: { gsi1: ["dynamodb:Query"], gsi2: ["dynamodb:Query"], gsi4: ["dynamodb:Query"] },
     deliveryQueue: ["sqs:SendMessage"],
     deadLetterQueue: [
       "sqs:ReceiveMessage",

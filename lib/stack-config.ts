@@ -12,6 +12,7 @@ import {
   parseSchedule,
   worstCaseScheduleSeconds,
 } from "#core/retry-policy.ts";
+import { DEFAULT_MAX_WEBHOOKS_PER_TENANT, TENANT_ID_PATTERN } from "#core/tenants.ts";
 
 const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
 const LOG_RETENTION_DAYS = [
@@ -81,6 +82,15 @@ const configShape = z.object({
   apiThrottleRatePerSecond: z.number().int().min(1).max(10_000).default(100),
   apiThrottleBurst: z.number().int().min(1).max(5000).default(200),
   deletionProtection: z.boolean().default(true),
+  /** Webhooks one tenant may have; one more is a 409 naming this limit. */
+  maxWebhooksPerTenant: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_WEBHOOKS_PER_TENANT),
+  /** Where an EventBridge event names its tenant. */
+  tenantIdPath: z
+    .string()
+    .regex(/^detail(\.[A-Za-z0-9_-]+)+$/, "a dotted path under detail, e.g. detail.tenantId")
+    .default("detail.tenantId"),
+  /** The tenant of EventBridge events that name none (e.g. AWS services' events); none: they are kept aside. */
+  defaultTenantId: z.string().regex(TENANT_ID_PATTERN, "a tenant id: 1–64 of A-Z a-z 0-9 _ . -").optional(),
 });
 
 export const stackConfigSchema = configShape.superRefine((config, context) => {
@@ -144,6 +154,7 @@ const NUMBER_KEYS = [
   "batchingWindowSeconds",
   "apiThrottleRatePerSecond",
   "apiThrottleBurst",
+  "maxWebhooksPerTenant",
 ] as const;
 
 function listFromContext(key: string, value: string): unknown {

@@ -8,7 +8,7 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { deliverFunctionTimeoutSeconds } from "#core/resource-definitions.ts";
+import { deliverFunctionTimeoutSeconds, RECONCILE_INTERVAL_MINUTES } from "#core/resource-definitions.ts";
 import { ManagementApi } from "./constructs/management-api.ts";
 import { Operations } from "./constructs/operations.ts";
 import { Storage } from "./constructs/storage.ts";
@@ -23,13 +23,14 @@ export interface WebhooksStackProps extends StackProps {
 
 export class WebhooksStack extends Stack {
   readonly storage: Storage;
-  readonly functions: Record<"api" | "publish" | "deliver", WebhooksFunction>;
+  readonly functions: Record<"api" | "publish" | "deliver" | "reconcile", WebhooksFunction>;
   readonly managementApi: ManagementApi;
   /** Absent unless `eventSources` names what to forward. */
   readonly ingestRule: events.Rule | undefined;
   readonly ingestDeadLetterQueue: sqs.Queue;
   readonly operations: Operations;
   readonly acknowledgements: Acknowledgement[];
+  readonly reconcileSchedule: events.Rule;
 
   constructor(scope: Construct, id: string, props: WebhooksStackProps) {
     super(scope, id, props);
@@ -58,6 +59,7 @@ export class WebhooksStack extends Stack {
         ALLOW_PRIVATE_DESTINATIONS: config.allowPrivateDestinations ? "loopback" : "none",
         ALLOW_AUTHORIZATION_HEADER: String(config.allowAuthorizationHeader),
         RETENTION_DAYS: String(config.retentionDays),
+        MAX_WEBHOOKS_PER_TENANT: String(config.maxWebhooksPerTenant),
       },
     };
     const publish = new WebhooksFunction(this, "Publish", {
@@ -66,7 +68,10 @@ export class WebhooksStack extends Stack {
       description: "Stores each event once and fans it out to the delivery queue",
       memorySize: 512,
       timeout: Duration.seconds(30),
-    }).useResources(functionAccess.publish, resources);
+    })
+      .useResources(functionAccess.publish, resources)
+      .setEnvironment("TENANT_ID_PATH", config.tenantIdPath);
+    if (config.defaultTenantId) publish.setEnvironment("DEFAULT_TENANT_ID", config.defaultTenantId);
     const deliver = new WebhooksFunction(this, "Deliver", {
       ...shared,
       entry: "functions/deliver/handler.ts",
@@ -81,7 +86,20 @@ export class WebhooksStack extends Stack {
       memorySize: 512,
       timeout: Duration.seconds(29),
     }).useResources(functionAccess.api, resources);
-    this.functions = { api, publish, deliver };
+    // Every RECONCILE_INTERVAL_MINUTES: re-enqueue live work that nothing will come for (docs/delivery.md).
+    const reconcile = new WebhooksFunction(this, "Reconcile", {
+      ...shared,
+      entry: "functions/reconcile/handler.ts",
+      description: "Re-enqueues stranded deliveries and unfinished fan-outs",
+      memorySize: 512,
+      timeout: Duration.seconds(120),
+    }).useResources(functionAccess.reconcile, resources);
+    this.reconcileSchedule = new events.Rule(this, "ReconcileSchedule", {
+      description: "Runs the reconciler",
+      schedule: events.Schedule.rate(Duration.minutes(RECONCILE_INTERVAL_MINUTES)),
+      targets: [new targets.LambdaFunction(reconcile.function, { retryAttempts: 0 })],
+    });
+    this.functions = { api, publish, deliver, reconcile };
 
     // A plain mapping rather than SqsEventSource, which would also grant sqs:GetQueueUrl: the role already holds
     // exactly the mapping's three actions (functionAccess.deliver).
@@ -110,8 +128,10 @@ export class WebhooksStack extends Stack {
       enforceSSL: true,
     });
     // Lambda's on-failure destination needs sqs:SendMessage only (SqsDestination would add GetQueueAttributes and
-    // GetQueueUrl); the service sends with the function's role, the code never does.
+    // GetQueueUrl); the service sends with the function's role.
     const ingestDeadLetterQueue = this.ingestDeadLetterQueue;
+    // Also where publish keeps EventBridge events no tenant can take (with the reason): SendMessage only.
+    publish.setEnvironment("INGEST_DEAD_LETTER_QUEUE_URL", ingestDeadLetterQueue.queueUrl);
     this.ingestDeadLetterQueue.grant(publish.function, "sqs:SendMessage");
     publish.function.configureAsyncInvoke({
       retryAttempts: 2,
@@ -142,6 +162,7 @@ export class WebhooksStack extends Stack {
       deliver: deliver.function,
       publish: publish.function,
       api: api.function,
+      reconcile: reconcile.function,
       restApi: this.managementApi.api,
       alarmEmail: config.alarmEmail,
       alarmTopicArn: config.alarmTopicArn,

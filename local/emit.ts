@@ -9,8 +9,8 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { eventBridgeEventSchema, fromEventBridge } from "#core/eventbridge.ts";
-import { EVENTBRIDGE_PATH } from "./paths.ts";
+import { eventBridgeEventSchema, fromEventBridge, tenantOf } from "#core/eventbridge.ts";
+import { DEMO_TENANT_ID, EVENTBRIDGE_PATH } from "./paths.ts";
 
 const USAGE = "usage: npm run emit -- events/eventbridge/<file>.json [--new-id]";
 
@@ -31,10 +31,17 @@ const isPutEvents = Array.isArray(sample.Entries);
 const event = !isPutEvents && values["new-id"] ? { ...sample, id: randomUUID() } : sample;
 const parsed = isPutEvents ? undefined : eventBridgeEventSchema.safeParse(event);
 const eventId = parsed?.success ? fromEventBridge(parsed.data).id : undefined;
+// Where local mode routes it: `detail.tenantId`, else the demo tenant (its DEFAULT_TENANT_ID).
+const routing = parsed?.success
+  ? tenantOf(parsed.data, "detail.tenantId", process.env.DEFAULT_TENANT_ID ?? DEMO_TENANT_ID)
+  : undefined;
+const tenantId = routing && "tenantId" in routing ? routing.tenantId : undefined;
 
 try {
   const seenBefore =
-    eventId !== undefined && (await fetch(`${base}/events/${encodeURIComponent(eventId)}`)).ok;
+    eventId !== undefined &&
+    tenantId !== undefined &&
+    (await fetch(`${base}/tenants/${tenantId}/events/${encodeURIComponent(eventId)}`)).ok;
   const response = await fetch(`${base}${EVENTBRIDGE_PATH}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -46,7 +53,9 @@ try {
       seenBefore
         ? `duplicate: ${eventId} was already published, so nothing was sent again (publishing is idempotent on ` +
             "the EventBridge id; add --new-id to send the sample as a new event)"
-        : `published ${eventId}${values["new-id"] ? " (a fresh id, as EventBridge gives each event)" : ""}`,
+        : `published ${eventId} to tenant ${tenantId ?? "(none: kept in the ingest DLQ)"}${
+            values["new-id"] ? " (a fresh id, as EventBridge gives each event)" : ""
+          }`,
     );
   }
   process.exit(response.ok ? 0 : 1);

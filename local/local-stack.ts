@@ -19,12 +19,12 @@ import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { runReconciler } from "#functions/reconcile/create-handler.ts";
 import { createLocalApi } from "./api-gateway.ts";
 import { type EngineEndpoints, LOCAL_REGION, localClientConfig, startEngines } from "./engines.ts";
-import { EVENTBRIDGE_PATH } from "./paths.ts";
+import { DEMO_TENANT_ID, EVENTBRIDGE_PATH } from "./paths.ts";
 import { provisionResources } from "./provision.ts";
 import { createQueueJournal } from "./queue-journal.ts";
 import { createQueuePoller } from "./queue-poller.ts";
 
-export { EVENTBRIDGE_PATH };
+export { DEMO_TENANT_ID, EVENTBRIDGE_PATH };
 
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
@@ -43,6 +43,7 @@ export interface LocalStack {
   readonly tableName: string;
   readonly deliveryQueueUrl: string;
   readonly deadLetterQueueUrl: string;
+  readonly ingestDeadLetterQueueUrl: string;
   stop(): Promise<void>;
 }
 
@@ -107,6 +108,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ALLOW_HTTP_DESTINATIONS: "true",
       ALLOWED_PORTS: "1-65535",
       ALLOW_PRIVATE_DESTINATIONS: "loopback",
+      INGEST_DEAD_LETTER_QUEUE_URL: resources.ingestDeadLetterQueueUrl,
+      // AWS services' events name no tenant: locally they go to the demo tenant unless told otherwise.
+      DEFAULT_TENANT_ID: options.environment?.DEFAULT_TENANT_ID ?? DEMO_TENANT_ID,
     });
     const level = options.environment?.POWERTOOLS_LOG_LEVEL?.toUpperCase();
     const logLevel =
@@ -114,6 +118,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const logger = new Logger({ serviceName: "serverless-webhooks", logLevel });
     const runtime = createRuntime(config, { clients, logger });
     cleanup.push(async () => runtime.http.close());
+    const demo = await runtime.tenants.get(DEMO_TENANT_ID);
+    if (!demo || demo.deleting)
+      await runtime.tenants.put(DEMO_TENANT_ID, { name: "Demo" }, runtime.now().toISOString());
     if (Object.values(restored).some((count) => count > 0))
       logger.info("queues restored from the journal", { restored });
     const publish = createPublishHandler(runtime);
@@ -211,6 +218,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tableName: resources.tableName,
       deliveryQueueUrl: resources.deliveryQueueUrl,
       deadLetterQueueUrl: resources.deadLetterQueueUrl,
+      ingestDeadLetterQueueUrl: resources.ingestDeadLetterQueueUrl,
       stop,
     };
   } catch (error) {

@@ -3,7 +3,7 @@
  * (SW_DATA_DIR); the API listens on 127.0.0.1:3000 (SW_PORT). Ctrl-C stops everything.
  */
 import { resolve } from "node:path";
-import { EVENTBRIDGE_PATH } from "./paths.ts";
+import { DEMO_TENANT_ID, EVENTBRIDGE_PATH } from "./paths.ts";
 import { assertPortFree, PortUnavailableError, parsePort } from "./port-check.ts";
 
 const dataDir = resolve(process.env.SW_DATA_DIR ?? ".local-data");
@@ -68,18 +68,21 @@ console.log(
     `  DynamoDB Local     ${stack.endpoints.dynamodb}   table ${stack.tableName}`,
     `  SQS (fauxqs)       ${stack.endpoints.sqs}   queue ${stack.deliveryQueueUrl}`,
     `                                                DLQ   ${stack.deadLetterQueueUrl}`,
+    `                                                ingest DLQ ${stack.ingestDeadLetterQueueUrl}   (events no tenant could take)`,
     `  Secrets Manager    ${stack.endpoints.secretsManager}`,
     `  data folder        ${dataDir}`,
     "",
     "  ⚠ Local mode allows http:// and loopback (127.0.0.1, ::1) destinations. Deployed stacks refuse both.",
     "",
+    `  Tenant             ${DEMO_TENANT_ID}   (created at start; EventBridge events without detail.tenantId go to it)`,
+    "",
     "Try it from another terminal:",
-    `  curl -s -X POST ${api}/webhooks -H 'content-type: application/json' \\`,
+    `  curl -s -X POST ${api}/tenants/${DEMO_TENANT_ID}/webhooks -H 'content-type: application/json' \\`,
     `    -d '{"url":"http://127.0.0.1:4000/webhooks","eventTypes":["order.*"]}'`,
     "  npm run receiver -- --secret <the secret from that answer>",
-    `  curl -s -X POST ${api}/events -H 'content-type: application/json' \\`,
+    `  curl -s -X POST ${api}/tenants/${DEMO_TENANT_ID}/events -H 'content-type: application/json' \\`,
     `    -d '{"type":"order.completed","data":{"orderId":"ord_1"}}'`,
-    `  curl -s ${api}/webhooks/<the webhook id>/attempts`,
+    `  curl -s ${api}/tenants/${DEMO_TENANT_ID}/webhooks/<the webhook id>/attempts`,
     "",
     "Press Ctrl-C to stop.",
   ].join("\n"),

@@ -25,7 +25,7 @@ export class DynamoTenantRepository implements TenantStore {
         TableName: this.#table,
         Key: keys.tenant(id),
         UpdateExpression:
-          "SET #id = :id, #name = :name, metadata = :metadata, updatedAt = :now, createdAt = if_not_exists(createdAt, :now), webhookCount = if_not_exists(webhookCount, :zero), gsi1pk = :listing, gsi1sk = :position",
+          "SET #id = :id, #name = :name, metadata = :metadata, updatedAt = :now, createdAt = if_not_exists(createdAt, :now), webhookCount = if_not_exists(webhookCount, :zero), gsi1pk = :listing, gsi1sk = :position REMOVE deleting",
         ExpressionAttributeNames: { "#id": "id", "#name": "name" },
         ExpressionAttributeValues: {
           ":id": id,

@@ -24,6 +24,7 @@ export interface OperationsProps {
   readonly deliver: lambda.IFunction;
   readonly publish: lambda.IFunction;
   readonly api: lambda.IFunction;
+  readonly reconcile: lambda.IFunction;
   readonly restApi: apigateway.RestApi;
   readonly alarmEmail?: string | undefined;
   readonly alarmTopicArn?: string | undefined;
@@ -38,6 +39,8 @@ export type AlarmName =
   | "PublishFailures"
   | "LambdaThrottles"
   | "StrandedWorkFound"
+  | "UnroutableEvents"
+  | "ReconcilerErrors"
   | "DeliverErrors"
   | "DeliveryFailureRate";
 
@@ -187,11 +190,12 @@ export class Operations extends Construct {
       "A function was throttled in two consecutive 5-minute periods (account concurrency exhausted, or a reserved concurrency too low).",
       {
         metric: new cloudwatch.MathExpression({
-          expression: "FILL(api, 0) + FILL(publish, 0) + FILL(deliver, 0)",
+          expression: "FILL(api, 0) + FILL(publish, 0) + FILL(deliver, 0) + FILL(reconcile, 0)",
           usingMetrics: {
             api: props.api.metricThrottles({ period: FIVE_MINUTES, statistic: "Sum" }),
             publish: props.publish.metricThrottles({ period: FIVE_MINUTES, statistic: "Sum" }),
             deliver: props.deliver.metricThrottles({ period: FIVE_MINUTES, statistic: "Sum" }),
+            reconcile: props.reconcile.metricThrottles({ period: FIVE_MINUTES, statistic: "Sum" }),
           },
           label: "Throttled invocations (all functions)",
           period: FIVE_MINUTES,
@@ -206,10 +210,49 @@ export class Operations extends Construct {
       "StrandedWorkFound",
       "The reconciler found accepted work that no queue held (a delivery or fan-out stranded by a crash) and re-enqueued it.",
       {
-        metric: metric("StrandedWorkFound", "Sum", Duration.minutes(15), {}),
+        metric: metric("StrandedWorkFound", "Sum", Duration.minutes(15)),
         threshold: 0,
         comparisonOperator: ABOVE,
         evaluationPeriods: 1,
+      },
+    );
+    alarm(
+      "UnroutableEvents",
+      "EventBridge events arrived that no tenant can take (no tenant id, an invalid one, or an unknown tenant); each is kept in the ingest DLQ with the reason.",
+      {
+        metric: new cloudwatch.MathExpression({
+          expression: "FILL(missing, 0) + FILL(invalid, 0) + FILL(unknown, 0)",
+          usingMetrics: {
+            missing: metric("UnroutableEvents", "Sum", FIVE_MINUTES, {
+              ...SERVICE_DIMENSION,
+              reason: "missing_tenant",
+            }),
+            invalid: metric("UnroutableEvents", "Sum", FIVE_MINUTES, {
+              ...SERVICE_DIMENSION,
+              reason: "invalid_tenant",
+            }),
+            unknown: metric("UnroutableEvents", "Sum", FIVE_MINUTES, {
+              ...SERVICE_DIMENSION,
+              reason: "unknown_tenant",
+            }),
+          },
+          label: "Unroutable EventBridge events",
+          period: FIVE_MINUTES,
+        }),
+        threshold: 0,
+        comparisonOperator: ABOVE,
+        evaluationPeriods: 1,
+      },
+    );
+    alarm(
+      "ReconcilerErrors",
+      "The reconciler failed in two consecutive 15-minute windows: stranded work is not being re-enqueued.",
+      {
+        metric: props.reconcile.metricErrors({ period: Duration.minutes(15), statistic: "Sum" }),
+        threshold: 0,
+        comparisonOperator: ABOVE,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
       },
     );
     alarm(
@@ -316,6 +359,7 @@ export class Operations extends Construct {
           props.deliver.metricErrors(),
           props.publish.metricErrors(),
           props.api.metricErrors(),
+          props.reconcile.metricErrors(),
           props.deliver.metricThrottles(),
           props.publish.metricThrottles(),
           props.api.metricThrottles(),

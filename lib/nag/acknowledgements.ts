@@ -46,7 +46,9 @@ export function acknowledgeFindings(stack: WebhooksStack, secretPrefix: string):
       "Serverless-LambdaDLQ",
       name === "publish"
         ? "Asynchronous (EventBridge) failures go to an on-failure destination, the ingest DLQ, which supersedes a function DLQ."
-        : "Invoked synchronously (API Gateway) or by an SQS event source mapping; a function DLQ only applies to asynchronous invocations.",
+        : name === "reconcile"
+          ? "Run by a schedule every few minutes and idempotent: a failed run is simply the next run's work, there is no event to keep."
+          : "Invoked synchronously (API Gateway) or by an SQS event source mapping; a function DLQ only applies to asynchronous invocations.",
       log,
     );
   }
@@ -66,6 +68,13 @@ export function acknowledgeFindings(stack: WebhooksStack, secretPrefix: string):
     "deliver event source mapping",
     "Serverless-LambdaEventSourceMappingDestination",
     "SQS event source mappings take no on-failure destination; failed records return to the queue, whose redrive policy and the function's own DLQ copy (with the reason) catch them.",
+    log,
+  );
+  acknowledge(
+    stack.reconcileSchedule,
+    "reconciler schedule",
+    "Serverless-EventBusDLQ",
+    "A schedule, not an event: a run EventBridge cannot deliver carries no data to keep, and the next run (minutes later) does the same work.",
     log,
   );
   acknowledge(
