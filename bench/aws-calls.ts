@@ -125,3 +125,10 @@ export async function benchAwsCalls(): Promise<{ markdown: string; results: Call
     ].join("\n"),
   };
 }
+
+if (import.meta.main) {
+  process.env.POWERTOOLS_METRICS_DISABLED = "true";
+  const { stopEngines } = await import("./local-pipeline.ts");
+  console.log((await benchAwsCalls()).markdown);
+  await stopEngines();
+}

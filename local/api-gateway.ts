@@ -10,13 +10,16 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { type ApiRoute, apiRoutes, matchRoute, type RouteTarget } from "#core/api-routes.ts";
 import { NotFoundError } from "#core/errors.ts";
 import { type HttpResponse, problemResponse } from "#core/http-response.ts";
-import { requestModels } from "#core/request-models.ts";
+import { BAD_REQUEST_BODY_MESSAGE, BAD_REQUEST_BODY_TEMPLATE, requestModels } from "#core/request-models.ts";
 
-/** API Gateway's answer when a request validator refuses the body (its default BAD_REQUEST_BODY response). */
+/** API Gateway's answer when a request validator refuses the body (the stack's BAD_REQUEST_BODY response). */
 export const INVALID_BODY_RESPONSE: HttpResponse = {
   statusCode: 400,
-  headers: { "content-type": "application/json", "x-amzn-errortype": "BadRequestException" },
-  body: JSON.stringify({ message: "Invalid request body" }),
+  headers: { "content-type": "application/problem+json", "x-amzn-errortype": "BadRequestException" },
+  body: BAD_REQUEST_BODY_TEMPLATE.replaceAll(
+    "$context.error.messageString",
+    JSON.stringify(BAD_REQUEST_BODY_MESSAGE),
+  ),
 };
 
 // Draft-04, as API Gateway; compiled once. Compiling checks each model against the draft-04 meta-schema.

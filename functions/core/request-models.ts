@@ -76,3 +76,13 @@ export const requestModels: Readonly<Record<string, RequestSchema>> = {
   ),
   "POST /dlq/redrive": object({ tenantId: string(64), webhookId: string(64), limit: integer(1, 1000) }),
 };
+
+/**
+ * What API Gateway answers when a body fails its route's model: a problem document like every other 4xx, naming
+ * `body` (the gateway can only substitute its own message, already a JSON string, into the template). The stack
+ * installs it as the BAD_REQUEST_BODY gateway response; local mode answers the same.
+ */
+export const BAD_REQUEST_BODY_TEMPLATE =
+  '{"type":"about:blank","title":"Invalid request","status":400,"detail":$context.error.messageString,' +
+  '"errors":[{"field":"body","message":$context.error.messageString}]}';
+export const BAD_REQUEST_BODY_MESSAGE = "Invalid request body";

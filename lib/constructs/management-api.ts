@@ -9,6 +9,7 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { apiRoutes, type RouteTarget } from "#core/api-routes.ts";
+import { BAD_REQUEST_BODY_TEMPLATE } from "#core/request-models.ts";
 import { requestModels } from "./request-models.ts";
 
 export interface ManagementApiProps {
@@ -65,6 +66,14 @@ export class ManagementApi extends Construct {
 
     // The stack's own ApiUrl output replaces API Gateway's default one, which ends in "/" ("$API/webhooks" → "//").
     this.api.node.tryRemoveChild("Endpoint");
+
+    // A body the model refuses gets a problem document naming `body`, like every other 4xx, not {"message": …}.
+    this.api.addGatewayResponse("BadRequestBody", {
+      type: apigateway.ResponseType.BAD_REQUEST_BODY,
+      statusCode: "400",
+      responseHeaders: { "Content-Type": "'application/problem+json'" },
+      templates: { "application/json": BAD_REQUEST_BODY_TEMPLATE },
+    });
 
     const validator = this.api.addRequestValidator("BodyValidator", {
       validateRequestBody: true,
