@@ -86,10 +86,15 @@ export function publishDeps(runtime: Runtime): PublishDeps {
   };
 }
 
-/** Attempt counts per outcome for one batch, emitted as EMF metrics when the batch ends. */
+/**
+ * Attempt counts per outcome for one batch, emitted as EMF metrics when the batch ends. The tenant is not a
+ * dimension (a metric per tenant would cost $0.30 a month each): each batch's document carries the attempts per
+ * tenant and outcome as metadata, which Logs Insights can aggregate (`docs/operations.md`).
+ */
 export class BatchMetrics implements DeliverMetrics {
   readonly #metrics: Metrics;
   readonly #counts = new Map<string, number>();
+  readonly #byTenant = new Map<string, Record<string, number>>();
 
   constructor(metrics: Metrics) {
     this.#metrics = metrics;
@@ -99,7 +104,12 @@ export class BatchMetrics implements DeliverMetrics {
     this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
   }
 
-  attempt(outcome: string, durationMs: number): void {
+  attempt(outcome: string, durationMs: number, tenantId?: string): void {
+    if (tenantId !== undefined) {
+      const counts = this.#byTenant.get(tenantId) ?? {};
+      counts[outcome] = (counts[outcome] ?? 0) + 1;
+      this.#byTenant.set(tenantId, counts);
+    }
     this.#metrics.addMetric("DeliveryLatency", MetricUnit.Milliseconds, durationMs);
     // Dimensionless totals: what the failure-rate alarm divides (an alarm cannot SEARCH across outcomes).
     this.#metrics.addMetric("DeliveryAttemptsTotal", MetricUnit.Count, 1);
@@ -127,6 +137,9 @@ export class BatchMetrics implements DeliverMetrics {
       single.addMetric(name, MetricUnit.Count, count);
     }
     this.#counts.clear();
+    if (this.#byTenant.size > 0)
+      this.#metrics.addMetadata("attemptsByTenant", JSON.stringify(Object.fromEntries(this.#byTenant)));
+    this.#byTenant.clear();
     this.#metrics.publishStoredMetrics();
   }
 }

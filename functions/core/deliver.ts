@@ -117,7 +117,7 @@ export interface DeliverLog {
 }
 
 export interface DeliverMetrics {
-  attempt(outcome: string, durationMs: number): void;
+  attempt(outcome: string, durationMs: number, tenantId: string): void;
   deadLettered(reason: string): void;
   dropped(reason: string): void;
   dependencyBackoff(cause: string): void;
@@ -318,7 +318,11 @@ async function attemptOne(message: DeliveryMessage, state: BatchState, deps: Del
     errorClass: sent.result.kind === "transport_error" ? sent.result.errorClass : undefined,
     timestamp: now,
   };
-  deps.metrics.attempt(verdict.action === "succeed" ? "succeeded" : verdict.reason, sent.durationMs);
+  deps.metrics.attempt(
+    verdict.action === "succeed" ? "succeeded" : verdict.reason,
+    sent.durationMs,
+    message.tenantId,
+  );
   const decision = await decide(verdict, { webhook, attemptNumber, now, deps });
   const delivery = nextDelivery(message, previous, now, {
     status: decision.status,
