@@ -93,8 +93,13 @@ export function routeContext(runtime: Runtime): RouteContext {
       tenants: runtime.tenants,
       contents: {
         webhookIds: (tenantId, limit) => runtime.webhooks.idsOfTenant(tenantId, limit),
+        // A webhook deleted meanwhile (by its owner, or by an earlier try of this delete) is already done.
         deleteWebhook: (tenantId, webhookId) =>
-          deleteWebhook(tenantId, webhookId, { webhooks: runtime.webhooks, secrets: runtime.secrets }),
+          deleteWebhook(tenantId, webhookId, { webhooks: runtime.webhooks, secrets: runtime.secrets }).catch(
+            (error: unknown) => {
+              if (!(error instanceof NotFoundError)) throw error;
+            },
+          ),
       },
       now: runtime.now,
     },

@@ -11,7 +11,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import type { BatchState, DeliveryLedger, DeliveryRecord } from "#core/deliver.ts";
+import { type BatchState, type DeliveryLedger, type DeliveryRecord, webhookKey } from "#core/deliver.ts";
 import { isLive } from "#core/delivery-copies.ts";
 import type { Attempt, Delivery, Webhook } from "#core/model.ts";
 import type { Tenant } from "#core/tenants.ts";
@@ -260,7 +260,7 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
       const sk = String(item.sk);
       if (sk.startsWith("WEBHOOK#")) {
         const webhook = withoutKeys<Webhook>(item);
-        state.webhooks.set(webhook.id, webhook);
+        state.webhooks.set(webhookKey(webhook.tenantId, webhook.id), webhook);
       } else if (String(item.pk).startsWith("TENANT#")) {
         const tenant = withoutKeys<Tenant>(item);
         if (!tenant.deleting) state.liveTenants.add(tenant.id);

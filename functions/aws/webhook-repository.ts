@@ -274,9 +274,18 @@ export class DynamoWebhookRepository {
     };
   }
 
-  /** Up to `limit` ids of a tenant's webhooks (for deleting the tenant). */
+  /** Up to `limit` ids of a tenant's webhooks, read strongly consistent (for deleting the tenant page by page). */
   async idsOfTenant(tenantId: string, limit: number): Promise<string[]> {
-    const page = await this.list(tenantId, limit);
-    return page.webhooks.map((webhook) => webhook.id);
+    const page = await this.#documents.send(
+      new QueryCommand({
+        TableName: this.#table,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :webhooks)",
+        ExpressionAttributeValues: { ":pk": keys.webhook(tenantId, "").pk, ":webhooks": "WEBHOOK#" },
+        ProjectionExpression: "id",
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return (page.Items ?? []).map((item) => String(item.id));
   }
 }

@@ -74,11 +74,13 @@ export interface DeliveryRecord {
 
 export interface BatchState {
   readonly deliveries: Map<string, Delivery>;
-  /** By webhook id (ids are unique across tenants). */
+  /** By `webhookKey(tenantId, webhookId)`: a webhook is read in its tenant's partition, never another's. */
   readonly webhooks: Map<string, Webhook>;
   /** The tenants that exist and are not being deleted. */
   readonly liveTenants: Set<string>;
 }
+
+export const webhookKey = (tenantId: string, webhookId: string) => `${tenantId}\u0000${webhookId}`;
 
 export interface DeliveryLedger {
   /**
@@ -267,7 +269,7 @@ async function attemptOne(message: DeliveryMessage, state: BatchState, deps: Del
   const now = nowDate.toISOString();
   const previous = currentSeries(message, state.deliveries.get(message.deliveryId));
   if (previous === "superseded") return { action: { kind: "superseded" } };
-  const found = state.webhooks.get(message.webhookId);
+  const found = state.webhooks.get(webhookKey(message.tenantId, message.webhookId));
   const gate = settledWithoutSending(
     message,
     previous,
@@ -497,7 +499,9 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
   const present = messages.flatMap((message) => (message ? [message] : []));
   let plans: Plan[];
   try {
-    const webhookKeys = new Map(present.map((message) => [message.webhookId, message]));
+    const webhookKeys = new Map(
+      present.map((message) => [webhookKey(message.tenantId, message.webhookId), message]),
+    );
     const state = await deps.ledger.readState(
       [...new Set(present.map((message) => message.deliveryId))],
       [...webhookKeys.values()].map(({ tenantId, webhookId }) => ({ tenantId, webhookId })),
