@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, PayloadTooLargeError } from "#core/errors.ts";
+import { ConflictError, NotFoundError, PayloadTooLargeError } from "#core/errors.ts";
 import { patternsMatching } from "#core/event-types.ts";
 import { fromEventBridge } from "#core/eventbridge.ts";
 import { deliveryIdFor } from "#core/ids.ts";
@@ -209,6 +209,67 @@ describe("publish", () => {
     expect(ports.sent[0]?.[0]?.body).toBe(
       '{"id":"evt_1","type":"a.b","timestamp":"2026-11-28T12:00:00.000Z","version":"1.0","source":"svc","data":{"k":"v"}}',
     );
+  });
+});
+
+describe("publish: one tenant at a time", () => {
+  it("answers 404 for a tenant that does not exist, or is being deleted, and stores and sends nothing", async () => {
+    const ports = fakePorts({ "order.paid": ["wh_1"] });
+    ports.tenants.set("t_leaving", tenant("t_leaving", { deleting: true }));
+    for (const tenantId of ["t_unknown", "t_leaving", "not a tenant id"]) {
+      await expect(
+        publish(tenantId, { id: "evt_1", type: "order.paid", data: {} }, ports.deps),
+        tenantId,
+      ).rejects.toBeInstanceOf(NotFoundError);
+    }
+    expect(ports.events.size).toBe(0);
+    expect(ports.queried).toEqual([]);
+    expect(ports.sent).toEqual([]);
+  });
+
+  it("asks the subscription lookup for the publishing tenant only, and addresses every message to it", async () => {
+    const ports = fakePorts(
+      { "order.paid": ["wh_a1"], "order.*": ["wh_a2"] },
+      { t_2: { "order.paid": ["wh_b1"], "*": ["wh_b2"] } },
+    );
+    const result = await publish("t_2", { type: "order.paid", data: {} }, ports.deps);
+    expect(ports.queried).toEqual([
+      ["t_2", "order.paid"],
+      ["t_2", "order.*"],
+      ["t_2", "*"],
+    ]);
+    expect(result.deliveries).toBe(2);
+    expect(ports.sent.flat().map((message) => [message.tenantId, message.webhookId])).toEqual([
+      ["t_2", "wh_b1"],
+      ["t_2", "wh_b2"],
+    ]);
+    expect(ports.event(result.eventId, "t_2")?.tenantId).toBe("t_2");
+    expect(ports.event(result.eventId)).toBeUndefined();
+  });
+
+  it("keeps idempotency per tenant: one event id in two tenants is two independent events", async () => {
+    const ports = fakePorts({ "order.paid": ["wh_a"] }, { t_2: { "order.paid": ["wh_b"] } });
+    const first = await publish(TENANT, { id: "evt_same", type: "order.paid", data: { n: 1 } }, ports.deps);
+    // Another payload under the same id is no conflict in another tenant: nothing of t_1's is looked at.
+    const second = await publish("t_2", { id: "evt_same", type: "order.paid", data: { n: 2 } }, ports.deps);
+    expect([first, second]).toEqual([
+      { eventId: "evt_same", deliveries: 1, duplicate: false },
+      { eventId: "evt_same", deliveries: 1, duplicate: false },
+    ]);
+    expect(ports.event("evt_same")?.data).toEqual({ n: 1 });
+    expect(ports.event("evt_same", "t_2")?.data).toEqual({ n: 2 });
+    expect(ports.sent.flat().map((message) => [message.tenantId, message.webhookId])).toEqual([
+      [TENANT, "wh_a"],
+      ["t_2", "wh_b"],
+    ]);
+
+    // Each tenant's repeat is a duplicate of its own event only.
+    const repeat = await publish("t_2", { id: "evt_same", type: "order.paid", data: { n: 2 } }, ports.deps);
+    expect(repeat).toEqual({ eventId: "evt_same", deliveries: 1, duplicate: true });
+    await expect(
+      publish(TENANT, { id: "evt_same", type: "order.paid", data: { n: 2 } }, ports.deps),
+    ).rejects.toBeInstanceOf(ConflictError);
+    expect(ports.sent.flat()).toHaveLength(2);
   });
 });
 
