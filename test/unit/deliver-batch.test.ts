@@ -464,10 +464,93 @@ describe("deliverBatch: one live chain per delivery, whatever the queue holds", 
 
   it("disables on 410 only while the webhook still points at the URL that answered it", async () => {
     const { deps, disabled } = fakes({
-      webhook: webhook({ url: "https://old.example.com/hook" }),
+      webhook: webhook({ tenantId: "t_9", url: "https://old.example.com/hook" }),
+      liveTenants: ["t_9"],
       reply: () => ({ result: { kind: "response", status: 410 }, durationMs: 1 }),
     });
-    await deliverBatch([message(1)], deps);
-    expect(disabled).toEqual([`${TENANT} wh_1 http_410 https://old.example.com/hook`]);
+    await deliverBatch([message(1, { tenantId: "t_9" })], deps);
+    expect(disabled).toEqual(["t_9 wh_1 http_410 https://old.example.com/hook"]);
+  });
+});
+
+describe("deliverBatch: tenants", () => {
+  it("reads each message's webhook and tenant under the tenant the message names", async () => {
+    const { deps, reads } = fakes({ liveTenants: [TENANT, "t_2"] });
+    await deliverBatch([message(1), message(2, { tenantId: "t_2", webhookId: "wh_2" })], deps);
+    expect(reads).toEqual([
+      [
+        { tenantId: TENANT, webhookId: "wh_1" },
+        { tenantId: "t_2", webhookId: "wh_2" },
+      ],
+    ]);
+  });
+
+  it("drops a delivery whose tenant is deleted (or being deleted) as tenant_deleted, without a request", async () => {
+    const retrying = { id: "dlv_2", tenantId: TENANT, status: "retrying", attempts: 2 } as Delivery;
+    // Whether or not its webhook is still there: a tenant's deletion removes its webhooks after marking it.
+    for (const hook of [webhook(), undefined]) {
+      const { deps, recorded, posts, secretOwners, bodyReads, retries, letters, drops } = fakes({
+        webhook: hook,
+        deliveries: [retrying],
+        liveTenants: [],
+      });
+      const { body: _inline, ...reference } = JSON.parse(message(1).body) as DeliveryMessage;
+      const records = [{ ...message(1), body: JSON.stringify(reference) }, message(2)];
+      expect(failedIds(await deliverBatch(records, deps))).toEqual([]);
+      expect(posts).toEqual([]);
+      expect(secretOwners).toEqual([]);
+      expect(bodyReads).toEqual([]);
+      expect(retries).toEqual([]);
+      expect(letters).toEqual([]);
+      expect(drops).toEqual(["tenant_deleted", "tenant_deleted"]);
+      expect(recorded.map(({ delivery }) => [delivery.id, delivery.status, delivery.reason])).toEqual([
+        ["dlv_1", "dropped", "tenant_deleted"],
+        ["dlv_2", "dropped", "tenant_deleted"],
+      ]);
+      expect(recorded.map((record) => [record.delivery.attempts, record.attempt])).toEqual([
+        [0, undefined],
+        [2, undefined],
+      ]);
+    }
+  });
+
+  it("goes on delivering the live tenants' messages of a batch in which another tenant's are dropped", async () => {
+    const other = webhook({ id: "wh_2", tenantId: "t_gone" });
+    const { deps, recorded, posts } = fakes();
+    deps.ledger.readState = async (_ids, webhookKeys) => ({
+      deliveries: new Map(),
+      webhooks: new Map([
+        ["wh_1", webhook({ tenantId: "t_live" })],
+        ["wh_2", other],
+      ]),
+      liveTenants: new Set(webhookKeys.map(({ tenantId }) => tenantId).filter((id) => id === "t_live")),
+    });
+    await deliverBatch(
+      [message(1, { tenantId: "t_live" }), message(2, { tenantId: "t_gone", webhookId: "wh_2" })],
+      deps,
+    );
+    expect(posts).toHaveLength(1);
+    expect(recorded.map(({ delivery }) => [delivery.tenantId, delivery.status, delivery.reason])).toEqual([
+      ["t_live", "delivered", undefined],
+      ["t_gone", "dropped", "tenant_deleted"],
+    ]);
+  });
+
+  it("never sends to another tenant's webhook, even one with the id the message names", async () => {
+    // The message is t_2's (a live tenant); the webhook wh_1 that the read hands back is TENANT's.
+    const { deps, recorded, posts, secretOwners, disabled, drops } = fakes({
+      liveTenants: [TENANT, "t_2"],
+      reply: () => ({ result: { kind: "response", status: 410 }, durationMs: 1 }),
+    });
+    const records = [message(1, { tenantId: "t_2" }), message(2, { tenantId: "t_2", direct: true })];
+    expect(failedIds(await deliverBatch(records, deps))).toEqual([]);
+    expect(posts).toEqual([]);
+    expect(secretOwners).toEqual([]);
+    expect(disabled).toEqual([]);
+    expect(drops).toEqual(["webhook_deleted", "webhook_deleted"]);
+    expect(recorded.map(({ delivery }) => [delivery.tenantId, delivery.status, delivery.reason])).toEqual([
+      ["t_2", "dropped", "webhook_deleted"],
+      ["t_2", "dropped", "webhook_deleted"],
+    ]);
   });
 });
