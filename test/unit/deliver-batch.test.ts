@@ -17,9 +17,12 @@ const NOW = new Date("2026-11-28T12:00:00Z");
 const secret = generateSigningSecret();
 
 const webhook = sampleWebhook;
+/** The tenant of `sampleWebhook`, and of every message unless a test says otherwise. */
+const TENANT = webhook().tenantId;
 
 function message(n: number, overrides: Partial<DeliveryMessage> = {}): QueueRecord {
   const body: DeliveryMessage = {
+    tenantId: TENANT,
     deliveryId: `dlv_${n}`,
     eventId: `evt_${n}`,
     webhookId: "wh_1",
@@ -30,12 +33,18 @@ function message(n: number, overrides: Partial<DeliveryMessage> = {}): QueueReco
   return { messageId: `m${n}`, receiptHandle: `r${n}`, body: JSON.stringify(body) };
 }
 
-/** In-memory ports; every call is recorded so a test can assert on what the core did. */
+/**
+ * In-memory ports; every call is recorded so a test can assert on what the core did. The batch read answers, as
+ * the adapter does, with the live tenants among those asked for; its webhook read is deliberately loose (it
+ * answers `webhook` whatever tenant was asked), so that the core's own check of the tenant is what is tested.
+ */
 function fakes(
   options: {
     reply?: (url: string) => SendResult;
     webhook?: Webhook | undefined;
     deliveries?: Delivery[];
+    /** Tenants that exist and are not being deleted (default: TENANT). */
+    liveTenants?: string[];
   } = {},
 ) {
   const recorded: DeliveryRecord[] = [];
@@ -43,19 +52,42 @@ function fakes(
   const letters: DeadLetter[] = [];
   const posts: { headers: Record<string, string>; body: string }[] = [];
   const backoffs: string[] = [];
+  const drops: string[] = [];
+  const reads: { tenantId: string; webhookId: string }[][] = [];
+  const secretOwners: string[] = [];
+  const bodyReads: string[] = [];
+  const disabled: string[] = [];
+  const live = new Set(options.liveTenants ?? [TENANT]);
   const ledgerState = new Map((options.deliveries ?? []).map((delivery) => [delivery.id, delivery]));
   const current = "webhook" in options ? options.webhook : webhook();
   const deps: DeliverDeps = {
-    webhooks: { disable: async () => undefined },
-    secrets: { get: async () => [secret] },
-    events: { body: async () => undefined },
+    webhooks: {
+      disable: async (tenantId, webhookId, reason, sentTo) =>
+        void disabled.push(`${tenantId} ${webhookId} ${reason} ${sentTo}`),
+    },
+    secrets: {
+      get: async (owner) => {
+        secretOwners.push(owner);
+        return [secret];
+      },
+    },
+    events: {
+      body: async (tenantId, eventId) => {
+        bodyReads.push(`${tenantId} ${eventId}`);
+        return undefined;
+      },
+    },
     ledger: {
-      readState: async (ids) => ({
-        deliveries: new Map(
-          ids.flatMap((id) => (ledgerState.has(id) ? [[id, ledgerState.get(id) as Delivery]] : [])),
-        ),
-        webhooks: new Map(current ? [[current.id, current]] : []),
-      }),
+      readState: async (ids, webhookKeys) => {
+        reads.push([...webhookKeys]);
+        return {
+          deliveries: new Map(
+            ids.flatMap((id) => (ledgerState.has(id) ? [[id, ledgerState.get(id) as Delivery]] : [])),
+          ),
+          webhooks: new Map(current ? [[current.id, current]] : []),
+          liveTenants: new Set(webhookKeys.map(({ tenantId }) => tenantId).filter((id) => live.has(id))),
+        };
+      },
       record: async (records) => {
         recorded.push(...records);
         return new Set();
@@ -91,11 +123,23 @@ function fakes(
     metrics: {
       attempt: () => undefined,
       deadLettered: () => undefined,
-      dropped: () => undefined,
+      dropped: (reason) => void drops.push(reason),
       dependencyBackoff: (cause) => void backoffs.push(cause),
     },
   };
-  return { deps, recorded, retries, letters, posts, backoffs };
+  return {
+    deps,
+    recorded,
+    retries,
+    letters,
+    posts,
+    backoffs,
+    drops,
+    reads,
+    secretOwners,
+    bodyReads,
+    disabled,
+  };
 }
 
 const failedIds = (result: { batchItemFailures: { itemIdentifier: string }[] }) =>
@@ -103,7 +147,7 @@ const failedIds = (result: { batchItemFailures: { itemIdentifier: string }[] }) 
 
 describe("deliverBatch", () => {
   it("signs and sends each record, records the attempt, and reports no failure on success", async () => {
-    const { deps, recorded, posts } = fakes();
+    const { deps, recorded, posts, secretOwners } = fakes();
     const result = await deliverBatch([message(1), message(2)], deps);
     expect(failedIds(result)).toEqual([]);
     expect(posts).toHaveLength(2);
@@ -118,6 +162,12 @@ describe("deliverBatch", () => {
       ["delivered", "succeeded"],
       ["delivered", "succeeded"],
     ]);
+    // Records and attempts carry the tenant; the secret is the one the tenant's webhook owns.
+    expect(recorded.map((record) => [record.delivery.tenantId, record.attempt?.tenantId])).toEqual([
+      [TENANT, TENANT],
+      [TENANT, TENANT],
+    ]);
+    expect(secretOwners).toEqual([`${TENANT}/wh_1`, `${TENANT}/wh_1`]);
   });
 
   it("reports exactly the retried records and sets their visibility to the schedule's step", async () => {
@@ -256,10 +306,11 @@ describe("deliverBatch", () => {
   });
 
   it("drops a delivery whose large payload has expired from the event store", async () => {
-    const { deps, recorded } = fakes();
+    const { deps, recorded, bodyReads } = fakes();
     const { body: _inline, ...reference } = JSON.parse(message(1).body) as DeliveryMessage;
     await deliverBatch([{ messageId: "m1", receiptHandle: "r1", body: JSON.stringify(reference) }], deps);
     expect(recorded).toMatchObject([{ delivery: { status: "dropped", reason: "event_expired" } }]);
+    expect(bodyReads).toEqual([`${TENANT} evt_1`]);
   });
 
   it("disables the webhook on 410 and dead-letters, even if disabling fails", async () => {
@@ -267,12 +318,12 @@ describe("deliverBatch", () => {
       reply: () => ({ result: { kind: "response", status: 410 }, durationMs: 1 }),
     });
     let disabled = "";
-    deps.webhooks.disable = async (id, reason) => {
-      disabled = `${id}:${reason}`;
+    deps.webhooks.disable = async (tenantId, id, reason) => {
+      disabled = `${tenantId}/${id}:${reason}`;
       throw new Error("conflict");
     };
     expect(failedIds(await deliverBatch([message(1)], deps))).toEqual([]);
-    expect(disabled).toBe("wh_1:http_410");
+    expect(disabled).toBe(`${TENANT}/wh_1:http_410`);
     expect(letters).toMatchObject([{ reason: "endpoint_gone" }]);
   });
 
@@ -304,6 +355,7 @@ describe("deliverBatch: one live chain per delivery, whatever the queue holds", 
   const live = (overrides: Partial<Delivery>) =>
     ({
       id: "dlv_1",
+      tenantId: TENANT,
       eventId: "evt_1",
       webhookId: "wh_1",
       eventType: "order.completed",
@@ -399,7 +451,11 @@ describe("deliverBatch: one live chain per delivery, whatever the queue holds", 
   it("a webhook absent from one batch's read is seen in the next (absence is never cached)", async () => {
     const { deps, recorded, posts } = fakes();
     const reads = [new Map<string, Webhook>(), new Map([["wh_1", webhook()]])];
-    deps.ledger.readState = async () => ({ deliveries: new Map(), webhooks: reads.shift() ?? new Map() });
+    deps.ledger.readState = async () => ({
+      deliveries: new Map(),
+      webhooks: reads.shift() ?? new Map(),
+      liveTenants: new Set([TENANT]),
+    });
     await deliverBatch([message(1)], deps);
     await deliverBatch([message(2)], deps);
     expect(recorded.map((record) => record.delivery.status)).toEqual(["dropped", "delivered"]);
@@ -407,13 +463,94 @@ describe("deliverBatch: one live chain per delivery, whatever the queue holds", 
   });
 
   it("disables on 410 only while the webhook still points at the URL that answered it", async () => {
-    const { deps } = fakes({
-      webhook: webhook({ url: "https://old.example.com/hook" }),
+    const { deps, disabled } = fakes({
+      webhook: webhook({ tenantId: "t_9", url: "https://old.example.com/hook" }),
+      liveTenants: ["t_9"],
       reply: () => ({ result: { kind: "response", status: 410 }, durationMs: 1 }),
     });
-    const calls: string[] = [];
-    deps.webhooks.disable = async (id, reason, sentTo) => void calls.push(`${id} ${reason} ${sentTo}`);
-    await deliverBatch([message(1)], deps);
-    expect(calls).toEqual(["wh_1 http_410 https://old.example.com/hook"]);
+    await deliverBatch([message(1, { tenantId: "t_9" })], deps);
+    expect(disabled).toEqual(["t_9 wh_1 http_410 https://old.example.com/hook"]);
+  });
+});
+
+describe("deliverBatch: tenants", () => {
+  it("reads each message's webhook and tenant under the tenant the message names", async () => {
+    const { deps, reads } = fakes({ liveTenants: [TENANT, "t_2"] });
+    await deliverBatch([message(1), message(2, { tenantId: "t_2", webhookId: "wh_2" })], deps);
+    expect(reads).toEqual([
+      [
+        { tenantId: TENANT, webhookId: "wh_1" },
+        { tenantId: "t_2", webhookId: "wh_2" },
+      ],
+    ]);
+  });
+
+  it("drops a delivery whose tenant is deleted (or being deleted) as tenant_deleted, without a request", async () => {
+    const retrying = { id: "dlv_2", tenantId: TENANT, status: "retrying", attempts: 2 } as Delivery;
+    // Whether or not its webhook is still there: a tenant's deletion removes its webhooks after marking it.
+    for (const hook of [webhook(), undefined]) {
+      const { deps, recorded, posts, secretOwners, bodyReads, retries, letters, drops } = fakes({
+        webhook: hook,
+        deliveries: [retrying],
+        liveTenants: [],
+      });
+      const { body: _inline, ...reference } = JSON.parse(message(1).body) as DeliveryMessage;
+      const records = [{ ...message(1), body: JSON.stringify(reference) }, message(2)];
+      expect(failedIds(await deliverBatch(records, deps))).toEqual([]);
+      expect(posts).toEqual([]);
+      expect(secretOwners).toEqual([]);
+      expect(bodyReads).toEqual([]);
+      expect(retries).toEqual([]);
+      expect(letters).toEqual([]);
+      expect(drops).toEqual(["tenant_deleted", "tenant_deleted"]);
+      expect(recorded.map(({ delivery }) => [delivery.id, delivery.status, delivery.reason])).toEqual([
+        ["dlv_1", "dropped", "tenant_deleted"],
+        ["dlv_2", "dropped", "tenant_deleted"],
+      ]);
+      expect(recorded.map((record) => [record.delivery.attempts, record.attempt])).toEqual([
+        [0, undefined],
+        [2, undefined],
+      ]);
+    }
+  });
+
+  it("goes on delivering the live tenants' messages of a batch in which another tenant's are dropped", async () => {
+    const other = webhook({ id: "wh_2", tenantId: "t_gone" });
+    const { deps, recorded, posts } = fakes();
+    deps.ledger.readState = async (_ids, webhookKeys) => ({
+      deliveries: new Map(),
+      webhooks: new Map([
+        ["wh_1", webhook({ tenantId: "t_live" })],
+        ["wh_2", other],
+      ]),
+      liveTenants: new Set(webhookKeys.map(({ tenantId }) => tenantId).filter((id) => id === "t_live")),
+    });
+    await deliverBatch(
+      [message(1, { tenantId: "t_live" }), message(2, { tenantId: "t_gone", webhookId: "wh_2" })],
+      deps,
+    );
+    expect(posts).toHaveLength(1);
+    expect(recorded.map(({ delivery }) => [delivery.tenantId, delivery.status, delivery.reason])).toEqual([
+      ["t_live", "delivered", undefined],
+      ["t_gone", "dropped", "tenant_deleted"],
+    ]);
+  });
+
+  it("never sends to another tenant's webhook, even one with the id the message names", async () => {
+    // The message is t_2's (a live tenant); the webhook wh_1 that the read hands back is TENANT's.
+    const { deps, recorded, posts, secretOwners, disabled, drops } = fakes({
+      liveTenants: [TENANT, "t_2"],
+      reply: () => ({ result: { kind: "response", status: 410 }, durationMs: 1 }),
+    });
+    const records = [message(1, { tenantId: "t_2" }), message(2, { tenantId: "t_2", direct: true })];
+    expect(failedIds(await deliverBatch(records, deps))).toEqual([]);
+    expect(posts).toEqual([]);
+    expect(secretOwners).toEqual([]);
+    expect(disabled).toEqual([]);
+    expect(drops).toEqual(["webhook_deleted", "webhook_deleted"]);
+    expect(recorded.map(({ delivery }) => [delivery.tenantId, delivery.status, delivery.reason])).toEqual([
+      ["t_2", "dropped", "webhook_deleted"],
+      ["t_2", "dropped", "webhook_deleted"],
+    ]);
   });
 });

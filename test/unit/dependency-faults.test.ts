@@ -14,6 +14,7 @@ import {
   BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -24,6 +25,8 @@ import { EnqueueError, SqsDeliveryQueue } from "#aws/delivery-queue.ts";
 import { DynamoDeliveryRepository } from "#aws/delivery-repository.ts";
 import { DynamoEventRepository } from "#aws/event-repository.ts";
 import { SecretsManagerSigningSecretStore } from "#aws/signing-secret-store.ts";
+import { keys } from "#aws/table-keys.ts";
+import { DynamoTenantRepository } from "#aws/tenant-repository.ts";
 import { DynamoWebhookRepository } from "#aws/webhook-repository.ts";
 import { type DeliverDeps, deliverBatch, type QueueRecord } from "#core/deliver.ts";
 import { publish } from "#core/publish.ts";
@@ -40,10 +43,19 @@ afterEach(() => {
 
 const now = new Date("2026-11-28T12:00:00Z");
 const webhook = sampleWebhook();
+const tenant = {
+  id: webhook.tenantId,
+  name: "Acme",
+  metadata: {},
+  webhookCount: 1,
+  createdAt: webhook.createdAt,
+  updatedAt: webhook.createdAt,
+};
 const records: QueueRecord[] = [1, 2].map((n) => ({
   messageId: `m${n}`,
   receiptHandle: `r${n}`,
   body: JSON.stringify({
+    tenantId: webhook.tenantId,
     deliveryId: `dlv_${n}`,
     eventId: `evt_${n}`,
     webhookId: "wh_1",
@@ -63,8 +75,15 @@ const serverError = () =>
     $metadata: { httpStatusCode: 500 },
   });
 
-/** The batch read finds the webhook and no delivery record yet. */
-const webhookOnly = () => ({ Responses: { t: [{ pk: `WEBHOOK#${webhook.id}`, sk: "META", ...webhook }] } });
+/** The batch read finds the webhook and its (live) tenant, and no delivery record yet. */
+const webhookOnly = () => ({
+  Responses: {
+    t: [
+      { ...keys.webhook(webhook.tenantId, webhook.id), ...webhook },
+      { ...keys.tenant(tenant.id), ...tenant },
+    ],
+  },
+});
 
 function adapters() {
   const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" }));
@@ -183,9 +202,13 @@ describe("the deliver Lambda when its dependencies fail", () => {
 });
 
 describe("the publish Lambda when its dependencies fail", () => {
+  /** The tenant exists: every publish below gets past the tenant check to the failing dependency. */
+  const tenantExists = () =>
+    documents.on(GetCommand).resolves({ Item: { ...keys.tenant(tenant.id), ...tenant } });
   const publishDeps = () => {
     const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" }));
     return {
+      tenants: new DynamoTenantRepository(documentClient, "t"),
       events: new DynamoEventRepository(documentClient, "t", 30),
       subscriptions: new DynamoWebhookRepository(documentClient, "t"),
       queue: new SqsDeliveryQueue(new SQSClient({ region: "us-east-1" }), {
@@ -198,6 +221,7 @@ describe("the publish Lambda when its dependencies fail", () => {
   };
 
   it("partial SendMessageBatch failures are retried until every entry is accepted", async () => {
+    tenantExists();
     documents.on(PutCommand).resolves({});
     documents.on(UpdateCommand).resolves({});
     documents
@@ -213,7 +237,11 @@ describe("the publish Lambda when its dependencies fail", () => {
           }
         : { Failed: [] };
     });
-    const result = await publish({ id: "evt_partial", type: "order.paid", data: {} }, publishDeps());
+    const result = await publish(
+      tenant.id,
+      { id: "evt_partial", type: "order.paid", data: {} },
+      publishDeps(),
+    );
     expect(result.deliveries).toBe(12);
     const sent = sqs
       .commandCalls(SendMessageBatchCommand)
@@ -223,11 +251,12 @@ describe("the publish Lambda when its dependencies fail", () => {
   });
 
   it("a queue that stays down fails the publish without marking the fan-out done, so a repeat finishes it", async () => {
+    tenantExists();
     documents.on(PutCommand).resolves({});
     documents.on(QueryCommand).resolves({ Items: [{ webhookId: "wh_1", active: true }] });
     sqs.on(SendMessageBatchCommand).rejects(serverError());
     await expect(
-      publish({ id: "evt_down", type: "order.paid", data: {} }, publishDeps()),
+      publish(tenant.id, { id: "evt_down", type: "order.paid", data: {} }, publishDeps()),
     ).rejects.toBeInstanceOf(EnqueueError);
     // The lease is given up (one conditional update) so a repeat need not wait; the fan-out is not marked done.
     const updates = documents.commandCalls(UpdateCommand).map((call) => call.args[0].input.UpdateExpression);
@@ -235,8 +264,9 @@ describe("the publish Lambda when its dependencies fail", () => {
   }, 20_000);
 
   it("DynamoDB throttling on the event write fails the publish before anything is sent", async () => {
+    tenantExists();
     documents.on(PutCommand).rejects(throttled());
-    await expect(publish({ type: "order.paid", data: {} }, publishDeps())).rejects.toBeInstanceOf(
+    await expect(publish(tenant.id, { type: "order.paid", data: {} }, publishDeps())).rejects.toBeInstanceOf(
       ProvisionedThroughputExceededException,
     );
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);

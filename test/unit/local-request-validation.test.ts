@@ -11,6 +11,9 @@ import type { HttpResponse } from "#core/http-response.ts";
 import { requestModels } from "#core/request-models.ts";
 import { createLocalApi, INVALID_BODY_RESPONSE } from "#local/api-gateway.ts";
 
+const ROTATE = "/tenants/t_1/webhooks/wh_1/rotate-secret";
+const WEBHOOKS = "/tenants/t_1/webhooks";
+
 function shim() {
   const reached: APIGatewayProxyEvent[] = [];
   const answer = async (event: APIGatewayProxyEvent): Promise<HttpResponse> => {
@@ -36,7 +39,7 @@ describe("request models shared by API Gateway and local mode", () => {
 describe("the local API validates bodies as the deployed API does", () => {
   it("refuses rotate-secret and dlq/redrive without a body with API Gateway's 400, before the Lambda", async () => {
     const { api, reached } = shim();
-    for (const url of ["/webhooks/wh_1/rotate-secret", "/dlq/redrive"]) {
+    for (const url of [ROTATE, "/dlq/redrive"]) {
       for (const body of [undefined, ""]) {
         const response = await api({
           method: "POST",
@@ -56,30 +59,31 @@ describe("the local API validates bodies as the deployed API does", () => {
 
   it("lets `{}` through to the Lambda for the routes whose fields are all optional", async () => {
     const { api, reached } = shim();
-    for (const url of ["/webhooks/wh_1/rotate-secret", "/dlq/redrive"])
+    for (const url of [ROTATE, "/dlq/redrive"])
       expect((await api({ method: "POST", url, body: "{}" })).statusCode).toBe(200);
-    expect(reached.map((event) => event.resource)).toEqual(["/webhooks/{id}/rotate-secret", "/dlq/redrive"]);
+    expect(reached.map((event) => event.resource)).toEqual([
+      "/tenants/{tenantId}/webhooks/{webhookId}/rotate-secret",
+      "/dlq/redrive",
+    ]);
+    expect(reached[0]?.pathParameters).toEqual({ tenantId: "t_1", webhookId: "wh_1" });
   });
 
   it("applies the model whatever the content type, and refuses JSON that is not an object of known fields", async () => {
     const { api, reached } = shim();
     const refused = [
-      { url: "/webhooks", body: "{not json", type: "application/json" },
-      { url: "/webhooks", body: '{"eventTypes":["a"]}', type: "text/plain" },
+      { url: WEBHOOKS, body: "{not json", type: "application/json" },
+      { url: WEBHOOKS, body: '{"eventTypes":["a"]}', type: "text/plain" },
       {
-        url: "/webhooks",
+        url: WEBHOOKS,
         body: '{"url":"https://x","eventTypes":["a"],"secret":"mine"}',
         type: "application/json",
       },
-      {
-        url: "/webhooks/wh_1/rotate-secret",
-        body: '{"gracePeriodSeconds":604801}',
-        type: "application/json",
-      },
-      { url: "/webhooks/wh_1/rotate-secret", body: '{"gracePeriodSeconds":"60"}', type: "application/json" },
+      { url: ROTATE, body: '{"gracePeriodSeconds":604801}', type: "application/json" },
+      { url: ROTATE, body: '{"gracePeriodSeconds":"60"}', type: "application/json" },
       { url: "/dlq/redrive", body: '{"limit":0}', type: "application/json" },
       { url: "/dlq/redrive", body: "[]", type: "application/json" },
-      { url: "/events", body: '{"type":"a.b"}', type: "application/json" },
+      { url: "/tenants/t_1/events", body: '{"type":"a.b"}', type: "application/json" },
+      { url: "/dlq/redrive", body: '{"tenantId":"t_1","tenant":"t_1"}', type: "application/json" },
     ];
     for (const { url, body, type } of refused)
       expect(await api({ method: "POST", url, body, headers: { "content-type": type } }), body).toEqual(
@@ -88,12 +92,30 @@ describe("the local API validates bodies as the deployed API does", () => {
     expect(reached).toEqual([]);
   });
 
+  it("refuses a tenant without a name, with unknown fields, or with more than 20 metadata entries", async () => {
+    const { api, reached } = shim();
+    const tooMany = Object.fromEntries(Array.from({ length: 21 }, (_, n) => [`k${n}`, "v"]));
+    for (const body of [
+      "{}",
+      '{"name":"Acme","plan":"gold"}',
+      JSON.stringify({ name: "Acme", metadata: tooMany }),
+      JSON.stringify({ name: "Acme", metadata: { tier: 1 } }),
+    ])
+      expect(await api({ method: "PUT", url: "/tenants/t_1", body }), body).toEqual(INVALID_BODY_RESPONSE);
+    expect(reached).toEqual([]);
+    const fine = JSON.stringify({ name: "Acme", metadata: { tier: "gold" } });
+    expect((await api({ method: "PUT", url: "/tenants/t_1", body: fine })).statusCode).toBe(200);
+    expect(reached.map((event) => event.resource)).toEqual(["/tenants/{tenantId}"]);
+  });
+
   it("does not look at the body of routes that take none", async () => {
     const { api, reached } = shim();
-    expect((await api({ method: "POST", url: "/webhooks/wh_1/test" })).statusCode).toBe(200);
-    expect((await api({ method: "POST", url: "/deliveries/dlv_1/retry", body: "not json" })).statusCode).toBe(
-      200,
-    );
-    expect(reached).toHaveLength(2);
+    expect((await api({ method: "POST", url: "/tenants/t_1/webhooks/wh_1/test" })).statusCode).toBe(200);
+    expect(
+      (await api({ method: "POST", url: "/tenants/t_1/deliveries/dlv_1/retry", body: "not json" }))
+        .statusCode,
+    ).toBe(200);
+    expect((await api({ method: "DELETE", url: "/tenants/t_1", body: "not json" })).statusCode).toBe(200);
+    expect(reached).toHaveLength(3);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, PayloadTooLargeError } from "#core/errors.ts";
+import { ConflictError, NotFoundError, PayloadTooLargeError } from "#core/errors.ts";
 import { patternsMatching } from "#core/event-types.ts";
 import { fromEventBridge } from "#core/eventbridge.ts";
 import { deliveryIdFor } from "#core/ids.ts";
@@ -12,46 +12,73 @@ import {
   publish,
   type StoredEvent,
 } from "#core/publish.ts";
+import type { Tenant } from "#core/tenants.ts";
 import { fixture } from "#test/support/fixtures.ts";
 
-/** In-memory ports that keep the fan-out lease as the DynamoDB adapter does (conditional on time and state). */
-function fakePorts(subscribers: Record<string, string[]>) {
+const TENANT = "t_1";
+const T0 = "2026-11-28T12:00:00.000Z";
+const tenant = (id: string, overrides: Partial<Tenant> = {}): Tenant => ({
+  id,
+  name: `Tenant ${id}`,
+  metadata: {},
+  webhookCount: 0,
+  createdAt: T0,
+  updatedAt: T0,
+  ...overrides,
+});
+
+/**
+ * In-memory ports that keep the fan-out lease as the DynamoDB adapter does (conditional on time and state),
+ * with every event under its tenant's key. `subscribers` are tenant t_1's, `others` any other tenant's (each of
+ * which exists).
+ */
+function fakePorts(
+  subscribers: Record<string, string[]>,
+  others: Record<string, Record<string, string[]>> = {},
+) {
+  const subscriptionsOf: Record<string, Record<string, string[]>> = { [TENANT]: subscribers, ...others };
+  const tenants = new Map(Object.keys(subscriptionsOf).map((id) => [id, tenant(id)]));
   const events = new Map<string, StoredEvent & { lease?: FanOutLease }>();
+  const key = (tenantId: string, eventId: string) => `${tenantId}/${eventId}`;
   const sent: DeliveryMessage[][] = [];
-  const queried: string[] = [];
+  const queried: [tenantId: string, pattern: string][] = [];
   const started = new Set<string>();
   const due = new Set<string>();
-  let clock = new Date("2026-11-28T12:00:00Z");
+  let clock = new Date(T0);
   let failNextEnqueue = false;
   const deps: PublishDeps = {
+    tenants: { get: async (id) => tenants.get(id) },
     events: {
       createIfAbsent: async (event, lease) => {
-        const existing = events.get(event.id);
-        if (!existing) events.set(event.id, { ...event, lease });
+        const existing = events.get(key(event.tenantId, event.id));
+        if (!existing) events.set(key(event.tenantId, event.id), { ...event, lease });
         return existing;
       },
-      acquireFanOut: async (eventId, now, until) => {
-        const event = events.get(eventId);
+      acquireFanOut: async (tenantId, eventId, now, until) => {
+        const event = events.get(key(tenantId, eventId));
         if (!event?.lease || event.fanout || event.lease.until >= now) return undefined;
         const generation = event.lease.generation + 1;
-        events.set(eventId, { ...event, lease: { generation, until } });
+        events.set(key(tenantId, eventId), { ...event, lease: { generation, until } });
         return generation;
       },
-      markDue: async (eventId) => void due.add(eventId),
-      releaseFanOut: async (eventId, generation) => {
-        const event = events.get(eventId);
+      markDue: async (tenantId, eventId) => void due.add(key(tenantId, eventId)),
+      releaseFanOut: async (tenantId, eventId, generation) => {
+        const event = events.get(key(tenantId, eventId));
         if (event?.lease?.generation === generation && !event.fanout)
-          events.set(eventId, { ...event, lease: { generation, until: new Date(0).toISOString() } });
+          events.set(key(tenantId, eventId), {
+            ...event,
+            lease: { generation, until: new Date(0).toISOString() },
+          });
       },
-      markFannedOut: async (eventId, deliveries, at) => {
-        const event = events.get(eventId) as StoredEvent;
-        events.set(eventId, { ...event, fanout: { deliveries, completedAt: at } });
+      markFannedOut: async (tenantId, eventId, deliveries, at) => {
+        const event = events.get(key(tenantId, eventId)) as StoredEvent;
+        events.set(key(tenantId, eventId), { ...event, fanout: { deliveries, completedAt: at } });
       },
     },
     subscriptions: {
-      activeWebhookIds: async (pattern) => {
-        queried.push(pattern);
-        return subscribers[pattern] ?? [];
+      activeWebhookIds: async (tenantId, pattern) => {
+        queried.push([tenantId, pattern]);
+        return subscriptionsOf[tenantId]?.[pattern] ?? [];
       },
     },
     queue: {
@@ -71,7 +98,10 @@ function fakePorts(subscribers: Record<string, string[]>) {
   };
   return {
     deps,
+    tenants,
     events,
+    /** The stored event `eventId` of tenant t_1 (or of `tenantId`). */
+    event: (eventId: string, tenantId = TENANT) => events.get(key(tenantId, eventId)),
     sent,
     queried,
     started,
@@ -84,8 +114,8 @@ function fakePorts(subscribers: Record<string, string[]>) {
 describe("publish", () => {
   it("queries one partition per matching pattern and enqueues one message per distinct webhook", async () => {
     const ports = fakePorts({ "a.b.c": ["wh_1"], "a.*": ["wh_2", "wh_1"], "*": ["wh_3"] });
-    const result = await publish({ type: "a.b.c", data: { x: 1 } }, ports.deps);
-    expect(ports.queried).toEqual(["a.b.c", "a.b.*", "a.*", "*"]);
+    const result = await publish(TENANT, { type: "a.b.c", data: { x: 1 } }, ports.deps);
+    expect(ports.queried).toEqual(["a.b.c", "a.b.*", "a.*", "*"].map((pattern) => [TENANT, pattern]));
     expect(result).toMatchObject({ deliveries: 3, duplicate: false });
     expect(ports.sent[0]?.map((message) => message.webhookId).sort()).toEqual(["wh_1", "wh_2", "wh_3"]);
     expect(ports.sent[0]?.[0]?.deliveryId).toBe(
@@ -95,8 +125,8 @@ describe("publish", () => {
 
   it("inlines small bodies and leaves large ones to be read at delivery", async () => {
     const ports = fakePorts({ big: ["wh_1"], small: ["wh_1"] });
-    await publish({ type: "small", data: { note: "hi" } }, ports.deps);
-    await publish({ type: "big", data: { note: "x".repeat(INLINE_BODY_LIMIT_BYTES) } }, ports.deps);
+    await publish(TENANT, { type: "small", data: { note: "hi" } }, ports.deps);
+    await publish(TENANT, { type: "big", data: { note: "x".repeat(INLINE_BODY_LIMIT_BYTES) } }, ports.deps);
     expect(ports.sent[0]?.[0]?.body).toBeDefined();
     expect(ports.sent[1]?.[0]?.body).toBeUndefined();
   });
@@ -104,7 +134,7 @@ describe("publish", () => {
   it("refuses an event above 256 KiB", async () => {
     const ports = fakePorts({});
     await expect(
-      publish({ type: "big", data: { note: "x".repeat(262_144) } }, ports.deps),
+      publish(TENANT, { type: "big", data: { note: "x".repeat(262_144) } }, ports.deps),
     ).rejects.toBeInstanceOf(PayloadTooLargeError);
     expect(ports.events.size).toBe(0);
   });
@@ -113,25 +143,27 @@ describe("publish", () => {
     const ports = fakePorts({ "order.paid": ["wh_1", "wh_2"] });
     const request = { id: "evt_fixed", type: "order.paid", data: { n: 1 } };
     ports.failEnqueueOnce();
-    await expect(publish(request, ports.deps)).rejects.toThrow("SQS unavailable");
-    expect(ports.events.get("evt_fixed")?.fanout).toBeUndefined();
+    await expect(publish(TENANT, request, ports.deps)).rejects.toThrow("SQS unavailable");
+    expect(ports.event("evt_fixed")?.fanout).toBeUndefined();
 
-    const retried = await publish(request, ports.deps);
+    const retried = await publish(TENANT, request, ports.deps);
     expect(retried).toEqual({ eventId: "evt_fixed", deliveries: 2, duplicate: true });
     expect(ports.sent).toHaveLength(1);
     // The failed publisher gave its lease up, so the repeat took over at once, as the next copy.
     expect(ports.sent[0]?.map((message) => message.copy)).toEqual([1, 1]);
 
-    const repeated = await publish(request, ports.deps);
+    const repeated = await publish(TENANT, request, ports.deps);
     expect(repeated.deliveries).toBe(2);
     expect(ports.sent).toHaveLength(1);
-    await expect(publish({ ...request, data: { n: 2 } }, ports.deps)).rejects.toBeInstanceOf(ConflictError);
+    await expect(publish(TENANT, { ...request, data: { n: 2 } }, ports.deps)).rejects.toBeInstanceOf(
+      ConflictError,
+    );
   });
 
   it("five concurrent publishes of one id fan out once", async () => {
     const ports = fakePorts({ "order.paid": ["wh_1", "wh_2"] });
     const request = { id: "evt_race", type: "order.paid", data: { n: 1 } };
-    const results = await Promise.all(Array.from({ length: 5 }, () => publish(request, ports.deps)));
+    const results = await Promise.all(Array.from({ length: 5 }, () => publish(TENANT, request, ports.deps)));
     expect(ports.sent.flat()).toHaveLength(2);
     expect(results.filter((result) => !result.duplicate)).toHaveLength(1);
     expect(results.every((result) => result.deliveries === 2)).toBe(true);
@@ -141,9 +173,9 @@ describe("publish", () => {
     const ports = fakePorts({ "order.paid": ["wh_1", "wh_2", "wh_3"] });
     const request = { id: "evt_crash", type: "order.paid", data: { n: 1 } };
     // The first publisher stored the event and died after wh_1's message went out, lease still held.
-    const first = await publish(request, ports.deps);
-    ports.events.set("evt_crash", {
-      ...(ports.events.get("evt_crash") as StoredEvent),
+    const first = await publish(TENANT, request, ports.deps);
+    ports.events.set(`${TENANT}/evt_crash`, {
+      ...(ports.event("evt_crash") as StoredEvent),
       fanout: undefined,
       lease: { generation: 0, until: new Date(Date.parse("2026-11-28T12:00:00Z") + 120_000).toISOString() },
     });
@@ -151,31 +183,93 @@ describe("publish", () => {
     ports.sent.length = 0;
     ports.started.add(deliveryIdFor("evt_crash", "wh_1"));
 
-    expect(ports.due.has("evt_crash")).toBe(false);
-    const early = await publish(request, ports.deps);
+    expect(ports.due.has(`${TENANT}/evt_crash`)).toBe(false);
+    const early = await publish(TENANT, request, ports.deps);
     expect(early).toMatchObject({ duplicate: true, deliveries: 3 });
     expect(ports.sent).toHaveLength(0);
     // Answered while the lease is held elsewhere: now the reconciler watches it.
-    expect(ports.due.has("evt_crash")).toBe(true);
+    expect(ports.due.has(`${TENANT}/evt_crash`)).toBe(true);
 
     ports.advance(FANOUT_LEASE_SECONDS + 1);
-    await publish(request, ports.deps);
+    await publish(TENANT, request, ports.deps);
     expect(ports.sent.flat().map((message) => [message.webhookId, message.copy])).toEqual([
       ["wh_2", 1],
       ["wh_3", 1],
     ]);
-    expect(ports.events.get("evt_crash")?.fanout?.deliveries).toBe(3);
+    expect(ports.event("evt_crash")?.fanout?.deliveries).toBe(3);
   });
 
   it("serializes the envelope once, in the contract's field order", async () => {
     const ports = fakePorts({ "a.b": ["wh_1"] });
     await publish(
+      TENANT,
       { id: "evt_1", type: "a.b", source: "svc", timestamp: "2026-11-28T13:00:00+01:00", data: { k: "v" } },
       ports.deps,
     );
     expect(ports.sent[0]?.[0]?.body).toBe(
       '{"id":"evt_1","type":"a.b","timestamp":"2026-11-28T12:00:00.000Z","version":"1.0","source":"svc","data":{"k":"v"}}',
     );
+  });
+});
+
+describe("publish: one tenant at a time", () => {
+  it("answers 404 for a tenant that does not exist, or is being deleted, and stores and sends nothing", async () => {
+    const ports = fakePorts({ "order.paid": ["wh_1"] });
+    ports.tenants.set("t_leaving", tenant("t_leaving", { deleting: true }));
+    for (const tenantId of ["t_unknown", "t_leaving", "not a tenant id"]) {
+      await expect(
+        publish(tenantId, { id: "evt_1", type: "order.paid", data: {} }, ports.deps),
+        tenantId,
+      ).rejects.toBeInstanceOf(NotFoundError);
+    }
+    expect(ports.events.size).toBe(0);
+    expect(ports.queried).toEqual([]);
+    expect(ports.sent).toEqual([]);
+  });
+
+  it("asks the subscription lookup for the publishing tenant only, and addresses every message to it", async () => {
+    const ports = fakePorts(
+      { "order.paid": ["wh_a1"], "order.*": ["wh_a2"] },
+      { t_2: { "order.paid": ["wh_b1"], "*": ["wh_b2"] } },
+    );
+    const result = await publish("t_2", { type: "order.paid", data: {} }, ports.deps);
+    expect(ports.queried).toEqual([
+      ["t_2", "order.paid"],
+      ["t_2", "order.*"],
+      ["t_2", "*"],
+    ]);
+    expect(result.deliveries).toBe(2);
+    expect(ports.sent.flat().map((message) => [message.tenantId, message.webhookId])).toEqual([
+      ["t_2", "wh_b1"],
+      ["t_2", "wh_b2"],
+    ]);
+    expect(ports.event(result.eventId, "t_2")?.tenantId).toBe("t_2");
+    expect(ports.event(result.eventId)).toBeUndefined();
+  });
+
+  it("keeps idempotency per tenant: one event id in two tenants is two independent events", async () => {
+    const ports = fakePorts({ "order.paid": ["wh_a"] }, { t_2: { "order.paid": ["wh_b"] } });
+    const first = await publish(TENANT, { id: "evt_same", type: "order.paid", data: { n: 1 } }, ports.deps);
+    // Another payload under the same id is no conflict in another tenant: nothing of t_1's is looked at.
+    const second = await publish("t_2", { id: "evt_same", type: "order.paid", data: { n: 2 } }, ports.deps);
+    expect([first, second]).toEqual([
+      { eventId: "evt_same", deliveries: 1, duplicate: false },
+      { eventId: "evt_same", deliveries: 1, duplicate: false },
+    ]);
+    expect(ports.event("evt_same")?.data).toEqual({ n: 1 });
+    expect(ports.event("evt_same", "t_2")?.data).toEqual({ n: 2 });
+    expect(ports.sent.flat().map((message) => [message.tenantId, message.webhookId])).toEqual([
+      [TENANT, "wh_a"],
+      ["t_2", "wh_b"],
+    ]);
+
+    // Each tenant's repeat is a duplicate of its own event only.
+    const repeat = await publish("t_2", { id: "evt_same", type: "order.paid", data: { n: 2 } }, ports.deps);
+    expect(repeat).toEqual({ eventId: "evt_same", deliveries: 1, duplicate: true });
+    await expect(
+      publish(TENANT, { id: "evt_same", type: "order.paid", data: { n: 2 } }, ports.deps),
+    ).rejects.toBeInstanceOf(ConflictError);
+    expect(ports.sent.flat()).toHaveLength(2);
   });
 });
 

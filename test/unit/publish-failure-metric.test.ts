@@ -5,7 +5,7 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { InternalServerError } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -52,45 +52,72 @@ const failuresIn = (output: string) =>
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((line) => "PublishFailures" in line);
 
+/** `POST /tenants/t_1/events` as API Gateway hands it to the publish function. */
+const postEvents = (body: unknown) =>
+  apiEvent("POST", "/tenants/t_1/events", body, {
+    resource: "/tenants/{tenantId}/events",
+    pathParameters: { tenantId: "t_1" },
+  }) as APIGatewayProxyEvent;
+
 describe("PublishFailures", () => {
-  const storageDown = () =>
+  /** The tenant exists (so the publish goes as far as storing the event), and the event write fails. */
+  const storageDown = () => {
+    documents.on(GetCommand).resolves({
+      Item: {
+        pk: "TENANT#t_1",
+        sk: "META",
+        id: "t_1",
+        name: "Acme",
+        metadata: {},
+        webhookCount: 1,
+        createdAt: "2026-11-28T12:00:00.000Z",
+        updatedAt: "2026-11-28T12:00:00.000Z",
+      },
+    });
     documents.on(PutCommand).rejects(new InternalServerError({ message: "down", $metadata: {} }));
+  };
 
   it("counts a POST /events that fails with 5xx, with ingest=api and the service dimension", async () => {
     storageDown();
     const handler = createPublishHandler(runtime);
     const { result, output } = await captureOutput(() =>
-      handler(
-        apiEvent("POST", "/events", { type: "order.paid", data: {} }) as APIGatewayProxyEvent,
-        {} as never,
-      ),
+      handler(postEvents({ type: "order.paid", data: {} }), {} as never),
     );
     expect(result).toMatchObject({ statusCode: 500 });
+    expect(documents.commandCalls(PutCommand)).toHaveLength(1);
     expect(failuresIn(output)).toEqual([
       expect.objectContaining({ PublishFailures: 1, ingest: "api", service: "serverless-webhooks" }),
     ]);
   });
 
-  it("does not count a caller's 4xx", async () => {
+  it("does not count a caller's 4xx (an invalid body, an unknown tenant)", async () => {
     const handler = createPublishHandler(runtime);
-    const { result, output } = await captureOutput(() =>
-      handler(apiEvent("POST", "/events", { data: {} }) as APIGatewayProxyEvent, {} as never),
-    );
+    const { result, output } = await captureOutput(() => handler(postEvents({ data: {} }), {} as never));
     expect(result).toMatchObject({ statusCode: 400 });
     expect(failuresIn(output)).toEqual([]);
+    // A tenant that does not exist (the table has no such item) is the caller's 404, not a failure either.
+    documents.on(GetCommand).resolves({});
+    const unknown = await captureOutput(() =>
+      handler(postEvents({ type: "order.paid", data: {} }), {} as never),
+    );
+    expect(unknown.result).toMatchObject({ statusCode: 404 });
+    expect(failuresIn(unknown.output)).toEqual([]);
   });
 
   it("counts an EventBridge event that cannot be published, with ingest=eventbridge, and still throws", async () => {
     storageDown();
     const handler = createPublishHandler(runtime);
-    const event = fixture("eventbridge/custom-order-completed.json");
+    const sample = fixture<{ detail: Record<string, unknown> }>("eventbridge/custom-order-completed.json");
+    const event = { ...sample, detail: { ...sample.detail, tenantId: "t_1" } };
     const { result, output } = await captureOutput(() =>
       handler(event as never, {} as never).then(
         () => "resolved",
         (error: unknown) => error,
       ),
     );
-    expect(result).toBeInstanceOf(Error);
+    // The storage failure itself, thrown on for EventBridge to retry (not, say, a refusal to route the event).
+    expect(result).toBeInstanceOf(InternalServerError);
+    expect(documents.commandCalls(PutCommand)).toHaveLength(1);
     expect(failuresIn(output)).toEqual([
       expect.objectContaining({ PublishFailures: 1, ingest: "eventbridge", service: "serverless-webhooks" }),
     ]);

@@ -23,8 +23,24 @@ describe("createTableInput", () => {
     const input = createTableInput(webhooksTable, "t-Webhooks");
     const names = input.AttributeDefinitions.map((definition) => definition.AttributeName);
     expect(new Set(names).size).toBe(names.length);
-    expect(names.sort()).toEqual(["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "pk", "sk"]);
-    expect(input.GlobalSecondaryIndexes.map((index) => index.IndexName)).toEqual(["gsi1", "gsi2", "gsi3"]);
+    expect(names.sort()).toEqual([
+      "gsi1pk",
+      "gsi1sk",
+      "gsi2pk",
+      "gsi2sk",
+      "gsi3pk",
+      "gsi3sk",
+      "gsi4pk",
+      "gsi4sk",
+      "pk",
+      "sk",
+    ]);
+    expect(input.GlobalSecondaryIndexes.map((index) => index.IndexName)).toEqual([
+      "gsi1",
+      "gsi2",
+      "gsi3",
+      "gsi4",
+    ]);
     expect(input.BillingMode).toBe("PAY_PER_REQUEST");
   });
 });

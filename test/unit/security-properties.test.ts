@@ -182,7 +182,9 @@ describe("batchItemFailures (properties)", () => {
     | "gone"
     | "dependency"
     | "malformed"
-    | "duplicate";
+    | "duplicate"
+    /** Its tenant was deleted: dropped without a request, never retried. */
+    | "tenant_gone";
   // A 4xx ("rejected") is retried like a 5xx; only our own refusals and a 410 leave the queue at once.
   const retried: readonly Fate[] = ["retry", "rejected", "dependency"];
 
@@ -199,6 +201,7 @@ describe("batchItemFailures (properties)", () => {
             "dependency",
             "malformed",
             "duplicate",
+            "tenant_gone",
           ),
           { minLength: 1, maxLength: 10 },
         ),
@@ -210,6 +213,7 @@ describe("batchItemFailures (properties)", () => {
               fate === "malformed"
                 ? "{not json"
                 : JSON.stringify({
+                    tenantId: fate === "tenant_gone" ? "t_gone" : "t_1",
                     deliveryId: `d${index}`,
                     eventId: `e${index}`,
                     webhookId: `w${index}`,
@@ -218,27 +222,31 @@ describe("batchItemFailures (properties)", () => {
                   }),
           }));
           const fateOf = (id: string) => fates[Number(id.slice(1))] as Fate;
+          const posted: Fate[] = [];
           const deps: DeliverDeps = {
             webhooks: { disable: async () => undefined },
             secrets: {
-              get: async (id) => {
-                if (fateOf(id) === "dependency") throw new Error("throttled");
+              // The owner is `<tenant>/<webhook>`, and webhook `w<n>` belongs to record n.
+              get: async (owner) => {
+                if (fateOf(owner.slice(owner.indexOf("/") + 1)) === "dependency")
+                  throw new Error("throttled");
                 return ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"];
               },
             },
             events: { body: async () => undefined },
             ledger: {
-              readState: async (ids, webhookIds) => ({
+              readState: async (ids, webhookKeys) => ({
                 deliveries: new Map(
                   ids
                     .filter((id) => fateOf(id) === "duplicate")
                     .map((id) => [id, { id, status: "delivered", attempts: 1 } as Delivery]),
                 ),
                 webhooks: new Map(
-                  webhookIds.map((id): [string, Webhook] => [
+                  webhookKeys.map(({ tenantId, webhookId: id }): [string, Webhook] => [
                     id,
                     {
                       id,
+                      tenantId,
                       url: "https://hooks.example.com/",
                       eventTypes: ["a.*"],
                       headers: {},
@@ -251,6 +259,9 @@ describe("batchItemFailures (properties)", () => {
                     },
                   ]),
                 ),
+                liveTenants: new Set(
+                  webhookKeys.map(({ tenantId }) => tenantId).filter((tenantId) => tenantId !== "t_gone"),
+                ),
               }),
               record: async () => new Set(),
             },
@@ -258,6 +269,7 @@ describe("batchItemFailures (properties)", () => {
             http: {
               post: async (url, headers) => {
                 const fate = fateOf(`x${headers["x-webhook-delivery-id"]?.slice(1)}`);
+                posted.push(fate);
                 if (fate === "refused")
                   return {
                     result: { kind: "transport_error", errorClass: "invalid_request" },
@@ -283,6 +295,7 @@ describe("batchItemFailures (properties)", () => {
           const result = await deliverBatch(records, deps);
           const expected = fates.flatMap((fate, index) => (retried.includes(fate) ? [`m${index}`] : []));
           expect(result.batchItemFailures.map((item) => item.itemIdentifier).sort()).toEqual(expected.sort());
+          expect(posted).not.toContain("tenant_gone");
         },
       ),
       { numRuns: 300 },
