@@ -59,6 +59,11 @@ const REPEAT_LATER_SHARE = 0.05;
  * the old URL: it signs with a cached secret and POSTs at once, well within this. Nothing may arrive later.
  */
 const MOVE_GRACE_MS = 2000;
+/**
+ * How long the worker is spared from kills after the move: a worker holding a stale copy of the webhook would
+ * keep sending to the old URL past the grace (a kill would hide that by dropping the worker's memory).
+ */
+const MOVE_WATCH_MS = 10_000;
 
 type Api = (request: LocalRequest) => ReturnType<ReturnType<typeof createLocalApi>>;
 
@@ -167,17 +172,24 @@ async function setUp(random: () => number) {
   return { proxy, direct, resources, env, runtime, api, receivers, movedTo, targets };
 }
 
-/** Kills (SIGKILL, whole process group) and restarts the worker, and cuts SQS, at random moments until stopped. */
+/**
+ * Kills (SIGKILL, whole process group) and restarts the worker, and cuts SQS, at random moments until stopped.
+ * `spareWorker(ms)` holds the kills back for a while (SQS may still be cut), so that a worker that read
+ * something just before a change lives on after it.
+ */
 function unleashChaos(env: Record<string, string>, proxy: TcpProxy, random: () => number) {
   let worker = startCommand("node", ["local/delivery-worker.ts"], env);
   cleanups.push(() => worker.signalGroup("SIGKILL"));
   const tally = { kills: 0, outages: 0 };
   let running = true;
+  let sparedUntil = 0;
   const loop = (async () => {
     while (running) {
       await pause(1500 + random() * 3500);
       if (!running) break;
-      if (random() < 0.25 && tally.outages < 3) {
+      const outage = random() < 0.25 && tally.outages < 3;
+      if (!outage && Date.now() < sparedUntil) continue;
+      if (outage) {
         tally.outages += 1;
         proxy.down();
         await pause(1500);
@@ -193,6 +205,9 @@ function unleashChaos(env: Record<string, string>, proxy: TcpProxy, random: () =
   return {
     calm: () => {
       running = false;
+    },
+    spareWorker: (ms: number) => {
+      sparedUntil = Date.now() + ms;
     },
     stop: async () => {
       running = false;
@@ -437,6 +452,7 @@ async function accountFor(
   );
   const lettersByDelivery = groupBy(letters, (letter) => letter.deliveryId);
   const down = new Set(targets.filter((target) => target.down).map((target) => target.id));
+  const troubled: PairView[] = [];
   const statuses = await inPool(records, 16, async ({ id, webhookId }) => {
     const { record, attempts } = await readThroughApi(api, id);
     const view: PairView = {
@@ -447,7 +463,9 @@ async function accountFor(
       down: down.has(webhookId),
       maxAttempts: MAX_ATTEMPTS,
     };
-    problems.push(...pairProblems(view));
+    const found = pairProblems(view);
+    problems.push(...found);
+    if (found.length > 0) troubled.push(view);
     return record.status;
   });
   const count = (status: string) => statuses.filter((candidate) => candidate === status).length;
@@ -457,6 +475,40 @@ async function accountFor(
     deadLettered: count("failed"),
     dropped: count("dropped"),
     letterRepeats: letters.length - new Set(letters.map((letter) => letter.deliveryId)).size,
+    troubled,
+  };
+}
+
+/** One troubled pair, readable: its record, its attempt log and the receivers' requests in order. */
+function explain(view: PairView, plan: ReturnType<typeof publishPlan>, started: number) {
+  const { eventId } = view.record;
+  return {
+    record: view.record,
+    published: {
+      burst: plan.bursts.has(eventId),
+      lostAnswers: plan.lostAnswers.has(eventId),
+      repeatedLater: plan.repeatedLater.includes(eventId),
+    },
+    attempts: [...view.attempts]
+      .sort((left, right) => left.attempt - right.attempt)
+      .map(({ attempt, series, status, statusCode, errorClass, timestamp }) => ({
+        attempt,
+        series,
+        status,
+        statusCode,
+        errorClass,
+        atMs: Date.parse(timestamp) - started,
+      })),
+    seen: [...view.seen]
+      .sort((left, right) => left.arrivedAt - right.arrivedAt)
+      .map(({ receiver, attempt, arrivedAt, answer, late }) => ({
+        receiver,
+        attempt,
+        atMs: arrivedAt - started,
+        answer,
+        late,
+      })),
+    letters: view.letters,
   };
 }
 
@@ -498,6 +550,7 @@ describe("conservation under chaos", () => {
       let move: { startedAt: number; returnedAt: number } | undefined;
       for (let start = 0; start < ids.length; start += 25) {
         if (!move && start >= ids.length / 2) {
+          chaos.spareWorker(MOVE_WATCH_MS);
           move = await moveWebhook(api, moved.id, movedTo.url);
           moved.receivers.push(movedTo);
         }
@@ -561,6 +614,15 @@ describe("conservation under chaos", () => {
       };
       mkdirSync(".test-reports", { recursive: true });
       writeFileSync(".test-reports/chaos.json", `${JSON.stringify(report, null, 2)}\n`);
+      // Everything known about the pairs that broke a property (the first 20), to read what happened.
+      writeFileSync(
+        ".test-reports/chaos-problems.json",
+        `${JSON.stringify(
+          accounting.troubled.slice(0, 20).map((view) => explain(view, plan, started)),
+          null,
+          2,
+        )}\n`,
+      );
       process.stdout.write(`chaos: ${JSON.stringify(report)}\n`);
 
       expect(problems.slice(0, 20)).toEqual([]);
