@@ -121,7 +121,7 @@ export async function benchOverhead(): Promise<{ markdown: string; result: Overh
         webhooks: new Map([[webhook.id, webhook]]),
         liveTenants: new Set([BENCH_TENANT]),
       }),
-      record: async () => new Set(),
+      record: async () => ({ failed: new Set(), superseded: new Set() }),
     },
     queue: { retryLater: async () => undefined, deadLetter: async () => new Set() },
     http: pipeline.runtime.http,

@@ -2,26 +2,32 @@
  * Deliveries and attempts. The deliver Lambda reads the batch's deliveries in one BatchGetItem and writes every
  * attempt and delivery of the batch in one BatchWriteItem (25 items per request): about 0.2 calls per delivery.
  */
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
-  BatchWriteCommand,
-  type BatchWriteCommandInput,
   type DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { type BatchState, type DeliveryLedger, type DeliveryRecord, webhookKey } from "#core/deliver.ts";
+import {
+  type BatchState,
+  type DeliveryLedger,
+  type DeliveryRecord,
+  type RecordOutcome,
+  webhookKey,
+} from "#core/deliver.ts";
 import { isLive } from "#core/delivery-copies.ts";
 import type { Attempt, Delivery, Webhook } from "#core/model.ts";
 import type { Tenant } from "#core/tenants.ts";
 import { batchGetItems, batchGetRecords } from "./batch-get.ts";
 import { backoffMs, expiresAt, keys, sleep, withoutKeys } from "./table-keys.ts";
 
-const MAX_BATCH_WRITE = 25;
+/** 2 items each (delivery and attempt): DynamoDB's limit is 100 items per transaction. */
+const MAX_TRANSACTION_DELIVERIES = 50;
+type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 const MAX_ROUNDS = 6;
-
-type WriteRequest = NonNullable<BatchWriteCommandInput["RequestItems"]>[string][number];
 
 const chunk = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
@@ -32,8 +38,6 @@ export interface Page<T> {
   readonly items: T[];
   readonly cursor?: Record<string, unknown> | undefined;
 }
-
-const itemKey = (item: Record<string, unknown>) => `${String(item.pk)}\u0000${String(item.sk)}`;
 
 export class DynamoDeliveryRepository implements DeliveryLedger {
   readonly #documents: DynamoDBDocumentClient;
@@ -272,51 +276,79 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
     return state;
   }
 
-  /** Writes delivery records (resets before new series) in batches; returns the ids not written. */
+  /** Writes delivery records (resets before new series); returns the ids not written. */
   async saveAll(deliveries: readonly Delivery[]): Promise<Set<string>> {
-    return this.record(deliveries.map((delivery) => ({ delivery })));
+    const outcome = await this.record(
+      deliveries.map((delivery) => ({ delivery, expectedUpdatedAt: undefined })),
+    );
+    return new Set([...outcome.failed, ...outcome.superseded]);
   }
 
-  async record(records: readonly DeliveryRecord[]): Promise<Set<string>> {
-    // One item per key: a batch may carry the same delivery twice (SQS delivers at least once).
-    const byKey = new Map<string, { key: string; deliveryId: string; request: WriteRequest }>();
-    for (const { delivery, attempt } of records) {
-      const items = [this.deliveryItem(delivery), ...(attempt ? [this.attemptItem(attempt)] : [])];
-      for (const item of items) {
-        const key = itemKey(item);
-        byKey.set(key, { key, deliveryId: delivery.id, request: { PutRequest: { Item: item } } });
-      }
-    }
-    const failed = new Set<string>();
+  /**
+   * One TransactWriteItems per 50 deliveries (a batch is at most 10): each delivery put is conditional on the
+   * record its batch read (`expectedUpdatedAt`), and its attempt lands with it or not at all. Two copies of one
+   * delivery processed at once therefore cannot both record: the later one is refused (superseded) instead of
+   * overwriting the newer state — without a conditional call per delivery. Transactional writes cost twice the
+   * write units of plain ones (see BENCHMARKS.md).
+   */
+  async record(records: readonly DeliveryRecord[]): Promise<RecordOutcome> {
+    // One write per delivery: a batch may carry the same delivery twice (SQS delivers at least once).
+    const byDelivery = new Map(records.map((record) => [record.delivery.id, record]));
+    const outcome: RecordOutcome = { failed: new Set(), superseded: new Set() };
     await Promise.all(
-      chunk([...byKey.values()], MAX_BATCH_WRITE).map(async (entries) => {
-        let pending = entries;
-        for (let round = 0; pending.length > 0; round += 1) {
-          if (round >= MAX_ROUNDS) {
-            for (const entry of pending) failed.add(entry.deliveryId);
-            return;
-          }
+      chunk([...byDelivery.values()], MAX_TRANSACTION_DELIVERIES).map(async (group) => {
+        let pending = group;
+        for (let round = 0; pending.length > 0 && round < MAX_ROUNDS; round += 1) {
           if (round > 0) await sleep(backoffMs(round));
-          try {
-            const response = await this.#documents.send(
-              new BatchWriteCommand({
-                RequestItems: { [this.#table]: pending.map((entry) => entry.request) },
-              }),
-            );
-            const unprocessed = new Set(
-              (response.UnprocessedItems?.[this.#table] ?? []).map((request) =>
-                itemKey(request.PutRequest?.Item ?? {}),
-              ),
-            );
-            pending = pending.filter((entry) => unprocessed.has(entry.key));
-          } catch (error) {
-            if (round + 1 >= MAX_ROUNDS) throw error;
-          }
+          pending = await this.#transactOnce(pending, outcome.superseded);
         }
+        for (const record of pending) outcome.failed.add(record.delivery.id);
       }),
-    ).catch(() => {
-      for (const entry of byKey.values()) failed.add(entry.deliveryId);
-    });
-    return failed;
+    );
+    return outcome;
+  }
+
+  /** One try: the records still to write afterwards (none on success; those not refused after a cancellation). */
+  async #transactOnce(
+    pending: readonly DeliveryRecord[],
+    superseded: Set<string>,
+  ): Promise<DeliveryRecord[]> {
+    const items = pending.flatMap((record) => this.#transactItems(record));
+    try {
+      await this.#documents.send(new TransactWriteCommand({ TransactItems: items.map(({ item }) => item) }));
+      return [];
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) return [...pending];
+      const refused = new Set(
+        (error.CancellationReasons ?? []).flatMap((reason, index) =>
+          reason.Code === "ConditionalCheckFailed" ? [items[index]?.deliveryId ?? ""] : [],
+        ),
+      );
+      for (const id of refused) superseded.add(id);
+      return pending.filter((record) => !refused.has(record.delivery.id));
+    }
+  }
+
+  #transactItems(record: DeliveryRecord): { deliveryId: string; item: TransactItem }[] {
+    const expected = record.expectedUpdatedAt;
+    const condition =
+      expected === undefined
+        ? {}
+        : expected === null
+          ? { ConditionExpression: "attribute_not_exists(pk)" }
+          : {
+              ConditionExpression: "updatedAt = :expected",
+              ExpressionAttributeValues: { ":expected": expected },
+            };
+    const deliveryId = record.delivery.id;
+    return [
+      {
+        deliveryId,
+        item: { Put: { TableName: this.#table, Item: this.deliveryItem(record.delivery), ...condition } },
+      },
+      ...(record.attempt
+        ? [{ deliveryId, item: { Put: { TableName: this.#table, Item: this.attemptItem(record.attempt) } } }]
+        : []),
+    ];
   }
 }

@@ -70,6 +70,19 @@ export interface EventBodySource {
 export interface DeliveryRecord {
   readonly delivery: Delivery;
   readonly attempt?: Attempt | undefined;
+  /**
+   * The record this write replaces, as read: its `updatedAt`, or null when there was none. The write lands only
+   * if the record is still that one; otherwise another copy of the delivery moved it on meanwhile, and this
+   * copy's outcome is superseded (not written at all, attempt included). Undefined: unconditional.
+   */
+  readonly expectedUpdatedAt?: string | null | undefined;
+}
+
+export interface RecordOutcome {
+  /** Deliveries whose write did not land for a failure of ours (retried later). */
+  readonly failed: Set<string>;
+  /** Deliveries another copy moved on meanwhile: their write was refused, and must not be retried. */
+  readonly superseded: Set<string>;
 }
 
 export interface BatchState {
@@ -91,8 +104,8 @@ export interface DeliveryLedger {
     deliveryIds: readonly string[],
     webhooks: readonly { tenantId: string; webhookId: string }[],
   ): Promise<BatchState>;
-  /** Writes all records; returns the delivery ids whose write did not succeed. */
-  record(records: readonly DeliveryRecord[]): Promise<Set<string>>;
+  /** Writes all records, each conditional on `expectedUpdatedAt`, the attempt together with its delivery. */
+  record(records: readonly DeliveryRecord[]): Promise<RecordOutcome>;
 }
 
 export interface DeadLetter {
@@ -411,7 +424,9 @@ async function planRecord(
   if (!message) return { record, action: { kind: "dead_letter", reason: "malformed_message" } };
   try {
     const settled = await attemptOne(message, state, deps);
-    return { record, message, ...settled };
+    const read = state.deliveries.get(message.deliveryId);
+    const write = settled.write && { ...settled.write, expectedUpdatedAt: read?.updatedAt ?? null };
+    return { record, message, ...settled, write };
   } catch (error) {
     return {
       record,
@@ -522,18 +537,25 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
   }
 
   const writes = plans.flatMap((plan) => (plan.write ? [plan.write] : []));
-  let unwritten: Set<string>;
+  let outcome: RecordOutcome;
   try {
-    unwritten = writes.length > 0 ? await deps.ledger.record(writes) : new Set();
+    outcome =
+      writes.length > 0 ? await deps.ledger.record(writes) : { failed: new Set(), superseded: new Set() };
   } catch {
-    unwritten = new Set(writes.map((write) => write.delivery.id));
+    outcome = { failed: new Set(writes.map((write) => write.delivery.id)), superseded: new Set() };
   }
 
   await Promise.all(
     plans.map(async (plan) => {
       const fields = logFields(plan);
-      if (plan.write && unwritten.has(plan.write.delivery.id)) return backoff(plan, "ledger_write_failed");
-      const { action } = plan;
+      if (plan.write && outcome.failed.has(plan.write.delivery.id))
+        return backoff(plan, "ledger_write_failed");
+      // Two copies processed at once: the other one recorded first, so it owns the chain (at-least-once: the
+      // receiver may have had this copy's request too, with the same webhook-id).
+      const { action } =
+        plan.write && outcome.superseded.has(plan.write.delivery.id)
+          ? { action: { kind: "superseded" } as const }
+          : plan;
       switch (action.kind) {
         case "delete":
           if (plan.write?.delivery.status === "dropped") {
