@@ -12,7 +12,7 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { deliveryIdFor } from "#core/ids.ts";
 import { captureOutput } from "#test/support/capture-output.ts";
 import { localClients, uniquePrefix } from "#test/support/local-aws.ts";
@@ -139,6 +139,10 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
   });
   afterAll(() => {
     process.env.POWERTOOLS_METRICS_DISABLED = previous;
+  });
+  // Each test reads only the letters it caused, even after an earlier test failed before taking its own.
+  beforeEach(async () => {
+    await takeIngestLetters(pipeline);
   });
 
   /** Publishes through the EventBridge path; answers the metric lines it wrote. */
@@ -463,8 +467,9 @@ describe("fauxqs and MessageGroupId on a standard queue (the delivery queue's se
       }),
     );
     expect(Messages.map((message) => message.Body).sort()).toEqual(["batch-a", "batch-b", "single"]);
-    // Real SQS (fair queues, 2025) returns the MessageGroupId of a standard queue's message as a system
-    // attribute; fauxqs 2.4.1 drops the group of a standard queue's message at send time, so there is none here.
+    // SQS accepts MessageGroupId on a standard queue (it makes it a fair queue, the group being the tenant).
+    // fauxqs 2.4.1 accepts it too but keeps it only for FIFO queues: a standard queue's message loses its group
+    // at send time, so ReceiveMessage reports none, and local mode does not emulate fairness between tenants.
     for (const message of Messages) expect(message.Attributes?.MessageGroupId).toBeUndefined();
   });
 });
