@@ -7,6 +7,9 @@ import { findFreePort } from "#local/free-port.ts";
 import { descendantsOf, isAlive, type RunningCommand, startCommand } from "#test/support/child-process.ts";
 import { jsonCaller, until } from "#test/support/local-http.ts";
 
+/** The tenant `npm start` creates (idempotently) at every start. */
+const TENANT = "/tenants/demo";
+
 const dataDir = mkdtempSync(join(tmpdir(), "sw-e2e-"));
 const running: RunningCommand[] = [];
 afterAll(() => {
@@ -36,7 +39,7 @@ describe("local mode, as a user runs it", () => {
     const api = `http://127.0.0.1:${port}`;
     const call = jsonCaller(api);
 
-    const created = await call("POST", "/webhooks", {
+    const created = await call("POST", `${TENANT}/webhooks`, {
       url: `http://127.0.0.1:${receiverPort}/webhooks`,
       eventTypes: ["order.*"],
     });
@@ -52,7 +55,10 @@ describe("local mode, as a user runs it", () => {
     await startReceiver();
     const receiverRun = () => running[receiver] as RunningCommand;
 
-    const published = await call("POST", "/events", { type: "order.created", data: { orderId: "ord_e2e" } });
+    const published = await call("POST", `${TENANT}/events`, {
+      type: "order.created",
+      data: { orderId: "ord_e2e" },
+    });
     expect(published).toMatchObject({ status: 202, json: { deliveries: 1 } });
     const emitted = npm(["emit", "--", "events/eventbridge/custom-order-completed.json"], env);
     expect(await emitted.waitForExit(30_000)).toBe(0);
@@ -70,7 +76,10 @@ describe("local mode, as a user runs it", () => {
     await receiverRun().waitForExit(10_000);
     receiver = running.length;
     await startReceiver("--status", "500");
-    const failing = await call("POST", "/events", { type: "order.cancelled", data: { orderId: "ord_dlq" } });
+    const failing = await call("POST", `${TENANT}/events`, {
+      type: "order.cancelled",
+      data: { orderId: "ord_dlq" },
+    });
     const eventId = failing.json.eventId as string;
     const letter = await until(async () => {
       const dlq = await call("GET", "/dlq");
@@ -78,7 +87,7 @@ describe("local mode, as a user runs it", () => {
         (item) => item.eventId === eventId,
       );
     }, "the DLQ to hold the failing delivery");
-    expect(letter).toMatchObject({ reason: "exhausted:http_500", attempts: 3 });
+    expect(letter).toMatchObject({ tenantId: "demo", reason: "exhausted:http_500", attempts: 3 });
     expect(
       receiverRun()
         .output()
@@ -93,7 +102,7 @@ describe("local mode, as a user runs it", () => {
     expect(redriven).toMatchObject({ status: 200, json: { moved: 1, left: 0 } });
     await receiverRun().waitForOutput(new RegExp(`✓ verified ${eventId} order.cancelled`), 30_000);
     const delivery = await until(async () => {
-      const event = await call("GET", `/events/${eventId}`);
+      const event = await call("GET", `${TENANT}/events/${eventId}`);
       const [first] = event.json.deliveries as { status: string; series: number }[];
       return first?.status === "delivered" ? first : undefined;
     }, "the redriven delivery to be recorded as delivered");

@@ -12,6 +12,9 @@ import { type RunningCommand, startCommand } from "#test/support/child-process.t
 import { jsonCaller, until } from "#test/support/local-http.ts";
 import { startReceiver } from "#test/support/receivers.ts";
 
+/** The tenant `npm start` creates (idempotently) at every start. */
+const TENANT = "/tenants/demo";
+
 const dataDir = mkdtempSync(join(tmpdir(), "sw-restart-"));
 const running: RunningCommand[] = [];
 const closers: (() => Promise<void>)[] = [];
@@ -43,18 +46,22 @@ describe("local mode across a restart", () => {
     const call = jsonCaller(api);
 
     let local = await start();
-    const retried = await call("POST", "/webhooks", {
+    const retried = await call("POST", `${TENANT}/webhooks`, {
       url: `${receiver.url}?w=retry`,
       eventTypes: ["retry.*"],
     });
-    const parked = await call("POST", "/webhooks", {
+    const parked = await call("POST", `${TENANT}/webhooks`, {
       url: `${receiver.url}?w=dlq`,
       eventTypes: ["dlq.*"],
       maxAttempts: 1,
     });
     expect([retried.status, parked.status]).toEqual([201, 201]);
-    const retryEvent = String((await call("POST", "/events", { type: "retry.me", data: {} })).json.eventId);
-    const dlqEvent = String((await call("POST", "/events", { type: "dlq.me", data: {} })).json.eventId);
+    const retryEvent = String(
+      (await call("POST", `${TENANT}/events`, { type: "retry.me", data: {} })).json.eventId,
+    );
+    const dlqEvent = String(
+      (await call("POST", `${TENANT}/events`, { type: "dlq.me", data: {} })).json.eventId,
+    );
     await until(async () => {
       const dlq = await call("GET", "/dlq");
       return (
@@ -62,7 +69,7 @@ describe("local mode across a restart", () => {
       );
     }, "the letter in the DLQ");
     await until(async () => {
-      const event = await call("GET", `/events/${retryEvent}`);
+      const event = await call("GET", `${TENANT}/events/${retryEvent}`);
       const [delivery] = event.json.deliveries as { status: string }[];
       return delivery?.status === "retrying" || undefined;
     }, "the first delivery to wait for its retry");
@@ -75,12 +82,14 @@ describe("local mode across a restart", () => {
     failing = false;
     local = await start();
     const dlq = await call("GET", "/dlq");
-    expect(dlq.json.data).toMatchObject([{ eventId: dlqEvent, reason: "exhausted:http_500" }]);
+    expect(dlq.json.data).toMatchObject([
+      { tenantId: "demo", eventId: dlqEvent, reason: "exhausted:http_500" },
+    ]);
     expect(await call("POST", "/dlq/redrive", {})).toMatchObject({ status: 200, json: { moved: 1 } });
 
     for (const eventId of [retryEvent, dlqEvent]) {
       await until(async () => {
-        const event = await call("GET", `/events/${eventId}`);
+        const event = await call("GET", `${TENANT}/events/${eventId}`);
         const [delivery] = event.json.deliveries as { status: string }[];
         return delivery?.status === "delivered" || undefined;
       }, `${eventId} delivered after the restart`);

@@ -92,13 +92,15 @@ describe("delivery failure paths", () => {
 
   it("a 410 disables the webhook and dead-letters the delivery", async () => {
     const { webhook, eventId } = await deliverOnce(() => ({ status: 410 }));
-    expect(await pipeline.runtime.webhooks.get(webhook.id)).toMatchObject({
+    expect(await pipeline.runtime.webhooks.get(pipeline.tenantId, webhook.id)).toMatchObject({
       active: false,
       disabledReason: "http_410",
       version: 2,
     });
     expect(await deadLetterFor(eventId)).toMatchObject({ attributes: { reason: "endpoint_gone" } });
-    expect(await pipeline.runtime.webhooks.activeWebhookIds(webhook.eventTypes[0] as string)).toEqual([]);
+    expect(
+      await pipeline.runtime.webhooks.activeWebhookIds(pipeline.tenantId, webhook.eventTypes[0] as string),
+    ).toEqual([]);
   });
 
   it("a 3xx is a failure that is retried and never followed", async () => {

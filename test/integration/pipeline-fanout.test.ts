@@ -10,7 +10,8 @@ describe("publish → deliver: who receives what", () => {
   const secrets: Record<string, string> = {};
 
   beforeAll(async () => {
-    pipeline = await startPipeline();
+    // AWS services' events name no tenant: they go to the default tenant, the pipeline's own.
+    pipeline = await startPipeline({ environment: { DEFAULT_TENANT_ID: "t_test" } });
     const subscriptions: Record<
       string,
       { eventTypes: string[]; active?: boolean; headers?: Record<string, string> }
@@ -91,28 +92,42 @@ describe("publish → deliver: who receives what", () => {
   });
 
   it("publishes EventBridge events from AWS services and custom apps through the same path", async () => {
-    const before = receivers.everything?.requests.length ?? 0;
+    // The custom app's sample names its tenant (`detail.tenantId: "demo"`); the EC2 sample names none.
+    expect((await pipeline.api("PUT", "/tenants/demo", { name: "Demo" })).status).toBe(201);
+    const demo = await startReceiver();
+    receivers.demo = demo;
+    await pipeline.createWebhook({ url: demo.url, eventTypes: ["order.completed"] }, "demo");
+    const before = Object.fromEntries(
+      Object.entries(receivers).map(([name, receiver]) => [name, receiver.requests.length]),
+    );
+    const since = (name: string) =>
+      (receivers[name]?.requests.slice(before[name]) ?? []).map(
+        (request) => JSON.parse(request.body) as Record<string, unknown>,
+      );
     await pipeline.publishEventBridge(fixture("eventbridge/ec2-instance-state-change.json"));
     await pipeline.publishEventBridge(fixture("eventbridge/custom-order-completed.json"));
     await pipeline.drain();
-    const bodies = (receivers.everything?.requests.slice(before) ?? []).map((request) =>
-      JSON.parse(request.body),
-    );
-    expect(bodies).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          id: "evt_7bf73129-1428-4cd3-a780-95db273d1602",
-          type: "EC2-Instance-State-change-Notification",
-          source: "aws.ec2",
-          timestamp: "2026-11-28T12:00:00.000Z",
-          data: { "instance-id": "i-0abcd1234ef567890", state: "stopped" },
-        }),
-        expect.objectContaining({ type: "order.completed", source: "com.example.orders" }),
-      ]),
-    );
-    expect(receivers.exact?.requests.map((request) => JSON.parse(request.body).source)).toContain(
-      "com.example.orders",
-    );
+    expect(pipeline.tenantId).toBe("t_test");
+    expect(since("everything")).toEqual([
+      expect.objectContaining({
+        id: "evt_7bf73129-1428-4cd3-a780-95db273d1602",
+        type: "EC2-Instance-State-change-Notification",
+        source: "aws.ec2",
+        timestamp: "2026-11-28T12:00:00.000Z",
+        data: { "instance-id": "i-0abcd1234ef567890", state: "stopped" },
+      }),
+    ]);
+    expect(since("demo")).toEqual([
+      expect.objectContaining({
+        id: "evt_0d6f1c9a-3b8e-4f2a-9c1d-5e7b8a9c0d1e",
+        type: "order.completed",
+        source: "com.example.orders",
+        data: expect.objectContaining({ tenantId: "demo", orderId: "ord_1002" }),
+      }),
+    ]);
+    // The default tenant's order.completed subscribers never see the demo tenant's event.
+    expect(since("exact")).toEqual([]);
+    expect(since("prefix")).toEqual([]);
   });
 
   it("delivers a payload too large to inline by reading it from the event record", async () => {

@@ -21,7 +21,10 @@ async function setUp() {
     () => first.close(),
     () => second.close(),
   );
-  const created = await pipeline.api("POST", "/webhooks", { url: first.url, eventTypes: ["order.*"] });
+  const created = await pipeline.api("POST", pipeline.under("/webhooks"), {
+    url: first.url,
+    eventTypes: ["order.*"],
+  });
   expect(created.status).toBe(201);
   const id = String(created.json.id);
   const secret = String(created.json.secret);
@@ -42,7 +45,7 @@ async function publishThenChange(pipeline: Pipeline, change: () => Promise<unkno
 }
 
 const deliveryOf = async (pipeline: Pipeline, eventId: string) => {
-  const event = await pipeline.api("GET", `/events/${eventId}`);
+  const event = await pipeline.api("GET", pipeline.under(`/events/${eventId}`));
   return (event.json.deliveries as { status: string; reason?: string }[] | undefined)?.[0];
 };
 
@@ -51,7 +54,9 @@ const lastOf = (receiver: Receiver) => receiver.requests.at(-1);
 describe("a change to a webhook applies to the delivery waiting in the queue", () => {
   it("a new URL: the waiting delivery goes to the new URL, nothing more to the old one", async () => {
     const { pipeline, first, second, id } = await setUp();
-    await publishThenChange(pipeline, () => pipeline.api("PATCH", `/webhooks/${id}`, { url: second.url }));
+    await publishThenChange(pipeline, () =>
+      pipeline.api("PATCH", pipeline.under(`/webhooks/${id}`), { url: second.url }),
+    );
     expect(first.requests).toHaveLength(1);
     expect(second.requests).toHaveLength(1);
   });
@@ -59,7 +64,7 @@ describe("a change to a webhook applies to the delivery waiting in the queue", (
   it("deactivated: the waiting delivery is dropped as webhook_disabled, not sent and not dead-lettered", async () => {
     const { pipeline, first, id } = await setUp();
     const eventId = await publishThenChange(pipeline, () =>
-      pipeline.api("PATCH", `/webhooks/${id}`, { active: false }),
+      pipeline.api("PATCH", pipeline.under(`/webhooks/${id}`), { active: false }),
     );
     expect(first.requests).toHaveLength(1);
     expect(await deliveryOf(pipeline, eventId)).toMatchObject({
@@ -72,10 +77,10 @@ describe("a change to a webhook applies to the delivery waiting in the queue", (
   it("re-enabled: the next delivery is sent, though this runtime just dropped one while it was off", async () => {
     const { pipeline, first, id } = await setUp();
     const offEvent = await publishThenChange(pipeline, () =>
-      pipeline.api("PATCH", `/webhooks/${id}`, { active: false }),
+      pipeline.api("PATCH", pipeline.under(`/webhooks/${id}`), { active: false }),
     );
     expect(await deliveryOf(pipeline, offEvent)).toMatchObject({ status: "dropped" });
-    await pipeline.api("PATCH", `/webhooks/${id}`, { active: true });
+    await pipeline.api("PATCH", pipeline.under(`/webhooks/${id}`), { active: true });
     const onEvent = await publishThenChange(pipeline, async () => undefined);
     expect(await deliveryOf(pipeline, onEvent)).toMatchObject({ status: "delivered" });
     expect(first.requests).toHaveLength(2);
@@ -83,7 +88,9 @@ describe("a change to a webhook applies to the delivery waiting in the queue", (
 
   it("deleted: the waiting delivery is dropped as webhook_deleted and nothing reaches the endpoint", async () => {
     const { pipeline, first, id } = await setUp();
-    const eventId = await publishThenChange(pipeline, () => pipeline.api("DELETE", `/webhooks/${id}`));
+    const eventId = await publishThenChange(pipeline, () =>
+      pipeline.api("DELETE", pipeline.under(`/webhooks/${id}`)),
+    );
     expect(first.requests).toHaveLength(1);
     expect(await deliveryOf(pipeline, eventId)).toMatchObject({
       status: "dropped",
@@ -95,7 +102,9 @@ describe("a change to a webhook applies to the delivery waiting in the queue", (
     const { pipeline, first, id, secret } = await setUp();
     let rotated = "";
     await publishThenChange(pipeline, async () => {
-      const answer = await pipeline.api("POST", `/webhooks/${id}/rotate-secret`, { gracePeriodSeconds: 0 });
+      const answer = await pipeline.api("POST", pipeline.under(`/webhooks/${id}/rotate-secret`), {
+        gracePeriodSeconds: 0,
+      });
       rotated = String(answer.json.secret);
     });
     const request = lastOf(first);
@@ -109,7 +118,7 @@ describe("a change to a webhook applies to the delivery waiting in the queue", (
     const { pipeline, first, id, secret } = await setUp();
     let rotated = "";
     await publishThenChange(pipeline, async () => {
-      const answer = await pipeline.api("POST", `/webhooks/${id}/rotate-secret`, {});
+      const answer = await pipeline.api("POST", pipeline.under(`/webhooks/${id}/rotate-secret`), {});
       rotated = String(answer.json.secret);
     });
     const request = lastOf(first);
@@ -127,14 +136,16 @@ describe("a change to a webhook applies to the delivery waiting in the queue", (
       const poll = setInterval(() => {
         if (first.requests.length >= 2) {
           clearInterval(poll);
-          void pipeline.api("PATCH", `/webhooks/${id}`, { url: second.url }).then(() => resolve());
+          void pipeline
+            .api("PATCH", pipeline.under(`/webhooks/${id}`), { url: second.url })
+            .then(() => resolve());
         }
       }, 10);
     });
     await pipeline.publishApi({ type: "order.paid", data: { n: 2 } });
     await pipeline.drain();
     await moved;
-    const webhook = await pipeline.api("GET", `/webhooks/${id}`);
+    const webhook = await pipeline.api("GET", pipeline.under(`/webhooks/${id}`));
     expect(webhook.json).toMatchObject({ url: second.url, active: true, disabledReason: null });
 
     await pipeline.publishApi({ type: "order.paid", data: { n: 3 } });
@@ -147,7 +158,7 @@ describe("a change to a webhook applies to the delivery waiting in the queue", (
     first.script = () => ({ status: 410 });
     await pipeline.publishApi({ type: "order.paid", data: { n: 4 } });
     await pipeline.drain();
-    const webhook = await pipeline.api("GET", `/webhooks/${id}`);
+    const webhook = await pipeline.api("GET", pipeline.under(`/webhooks/${id}`));
     expect(webhook.json).toMatchObject({ active: false, disabledReason: "http_410" });
   });
 });

@@ -25,12 +25,17 @@ async function setUp() {
 }
 
 /** `data` whose envelope serializes to exactly `bytes` for this id, type, source and timestamp. */
-function dataOfEnvelopeSize(bytes: number, id: string, source: string) {
+function dataOfEnvelopeSize(
+  bytes: number,
+  id: string,
+  source: string,
+  fields: Readonly<Record<string, string>> = {},
+) {
   const envelope = { id, type: "big.one", timestamp: "2026-12-01T00:00:00.000Z", version: "1.0", source };
-  const frame = Buffer.byteLength(serializeEnvelope({ ...envelope, data: { blob: "" } }));
+  const frame = Buffer.byteLength(serializeEnvelope({ ...envelope, data: { ...fields, blob: "" } }));
   return {
     envelope,
-    data: { blob: "é".repeat(Math.floor((bytes - frame) / 2)) + "x".repeat((bytes - frame) % 2) },
+    data: { ...fields, blob: "é".repeat(Math.floor((bytes - frame) / 2)) + "x".repeat((bytes - frame) % 2) },
   };
 }
 
@@ -53,7 +58,7 @@ describe("events up to 256 KiB", () => {
     const { Items = [] } = await pipeline.runtime.clients.documents.send(
       new ScanCommand({ TableName: pipeline.resources.tableName }),
     );
-    const stored = Items.find((item) => item.pk === "EVENT#evt_big_api");
+    const stored = Items.find((item) => item.pk === `TENANT#${pipeline.tenantId}#EVENT#evt_big_api`);
     expect(stored?.body).toBe(expected);
     expect(stored && "data" in stored).toBe(false);
 
@@ -61,13 +66,16 @@ describe("events up to 256 KiB", () => {
     const refused = await pipeline.publishApi({ id: "evt_too_big", type: "big.one", data: tooBig.data });
     expect(refused.statusCode).toBe(413);
     expect(refused.headers["content-type"]).toBe("application/problem+json");
-    expect((await pipeline.api("GET", "/events/evt_too_big")).status).toBe(404);
+    expect((await pipeline.api("GET", pipeline.under("/events/evt_too_big"))).status).toBe(404);
   });
 
   it("a 255 KiB event from EventBridge is delivered byte for byte", async () => {
     const { pipeline, receiver } = await setUp();
     const id = "0d6f1c9a-3b8e-4f2a-9c1d-big000000001";
-    const { envelope, data } = dataOfEnvelopeSize(255 * 1024, `evt_${id}`, "com.example.orders");
+    // A custom app's event names its tenant in the detail, which becomes the delivered `data`.
+    const { envelope, data } = dataOfEnvelopeSize(255 * 1024, `evt_${id}`, "com.example.orders", {
+      tenantId: pipeline.tenantId,
+    });
     await pipeline.publishEventBridge({
       version: "0",
       id,
@@ -84,7 +92,7 @@ describe("events up to 256 KiB", () => {
     const body = receiver.requests[0]?.body ?? "";
     expect(Buffer.byteLength(body)).toBe(255 * 1024);
     expect(JSON.parse(body)).toMatchObject({ id: `evt_${id}`, data });
-    const event = await pipeline.api("GET", `/events/evt_${id}`);
+    const event = await pipeline.api("GET", pipeline.under(`/events/evt_${id}`));
     expect(event.json).toMatchObject({ data, fanout: { deliveries: 1 } });
   });
 });

@@ -26,7 +26,10 @@ async function setUp(schedule = "1") {
     () => pipeline.close(),
     () => receiver.close(),
   );
-  const created = await pipeline.api("POST", "/webhooks", { url: receiver.url, eventTypes: ["order.*"] });
+  const created = await pipeline.api("POST", pipeline.under("/webhooks"), {
+    url: receiver.url,
+    eventTypes: ["order.*"],
+  });
   return {
     pipeline,
     receiver,
@@ -43,7 +46,7 @@ const attemptsSeen = (receiver: Receiver, eventId: string) =>
     .map((request) => Number(request.headers["x-webhook-attempt"]));
 
 async function deliveryOf(pipeline: Pipeline, eventId: string, webhookId: string) {
-  return (await pipeline.api("GET", `/deliveries/${deliveryIdFor(eventId, webhookId)}`)).json;
+  return (await pipeline.api("GET", pipeline.under(`/deliveries/${deliveryIdFor(eventId, webhookId)}`))).json;
 }
 
 /** Runs the reconciler as of `at` (default now) with a grace of `graceSeconds` (default the configured one). */
@@ -72,7 +75,10 @@ describe("manual retry and redrive settle against the delivery's current state",
     await pipeline.drain();
     expect(await pipeline.deadLetters()).toHaveLength(1);
     heal();
-    const retried = await pipeline.api("POST", `/deliveries/${deliveryIdFor(eventId, webhookId)}/retry`);
+    const retried = await pipeline.api(
+      "POST",
+      pipeline.under(`/deliveries/${deliveryIdFor(eventId, webhookId)}/retry`),
+    );
     expect(retried.status).toBe(202);
     await pipeline.drain();
     const before = receiver.requests.length;
@@ -93,12 +99,12 @@ describe("manual retry and redrive settle against the delivery's current state",
       throw new Error("SQS unavailable");
     };
     const deliveryId = deliveryIdFor(eventId, webhookId);
-    expect((await pipeline.api("POST", `/deliveries/${deliveryId}/retry`)).status).toBeGreaterThanOrEqual(
-      500,
-    );
+    expect(
+      (await pipeline.api("POST", pipeline.under(`/deliveries/${deliveryId}/retry`))).status,
+    ).toBeGreaterThanOrEqual(500);
     expect(await deliveryOf(pipeline, eventId, webhookId)).toMatchObject({ status: "failed" });
     pipeline.runtime.queue.enqueue = enqueue;
-    expect((await pipeline.api("POST", `/deliveries/${deliveryId}/retry`)).status).toBe(202);
+    expect((await pipeline.api("POST", pipeline.under(`/deliveries/${deliveryId}/retry`))).status).toBe(202);
     await pipeline.drain();
     expect(await deliveryOf(pipeline, eventId, webhookId)).toMatchObject({ status: "delivered" });
     expect(attemptsSeen(receiver, eventId)).toEqual([1, 2, 1]);
@@ -116,7 +122,7 @@ describe("manual retry and redrive settle against the delivery's current state",
     await pipeline.drain(60_000);
     heal();
     pipeline.calls.reset();
-    const recovered = await pipeline.api("POST", `/webhooks/${webhookId}/recover`, { since });
+    const recovered = await pipeline.api("POST", pipeline.under(`/webhooks/${webhookId}/recover`), { since });
     expect(recovered.json).toMatchObject({ recovered: 120, truncated: false });
     expect(pipeline.calls.count("GetItemCommand")).toBeLessThanOrEqual(1);
     expect(pipeline.calls.count("SendMessageBatchCommand")).toBe(12);
@@ -134,7 +140,7 @@ describe("publishing the same id concurrently, or again after a crash mid-fan-ou
     const { pipeline, receiver } = await setUp("1,1");
     const second = await startReceiver(() => ({ status: 500 }));
     cleanups.push(() => second.close());
-    await pipeline.api("POST", "/webhooks", { url: second.url, eventTypes: ["order.*"] });
+    await pipeline.api("POST", pipeline.under("/webhooks"), { url: second.url, eventTypes: ["order.*"] });
     const body = { id: "evt_concurrent", type: "order.paid", data: { n: 1 } };
     const answers = await Promise.all(Array.from({ length: 5 }, () => pipeline.publishApi(body)));
     expect(answers.map((answer) => answer.statusCode)).toEqual([202, 202, 202, 202, 202]);
@@ -148,12 +154,14 @@ describe("publishing the same id concurrently, or again after a crash mid-fan-ou
     const { pipeline, receiver } = await setUp("1,1");
     const body = { id: "evt_crashed", type: "order.paid", data: { n: 2 } };
     // The first publisher stores the event and dies before its enqueue returns, its message already sent.
-    const event = buildStoredEvent(body, new Date(), "api");
+    const event = buildStoredEvent(pipeline.tenantId, body, new Date(), "api");
     await pipeline.runtime.events.createIfAbsent(event, {
       generation: 0,
       until: new Date(Date.now() + FANOUT_LEASE_SECONDS * 1000).toISOString(),
     });
-    const webhookId = String(((await pipeline.api("GET", "/webhooks")).json.data as { id: string }[])[0]?.id);
+    const webhookId = String(
+      ((await pipeline.api("GET", pipeline.under("/webhooks"))).json.data as { id: string }[])[0]?.id,
+    );
     await pipeline.runtime.queue.enqueue([deliveryMessage(event, webhookId)]);
     await pipeline.drain();
     expect(attemptsSeen(receiver, "evt_crashed")).toEqual([1, 2, 3]);
@@ -167,7 +175,7 @@ describe("publishing the same id concurrently, or again after a crash mid-fan-ou
     // The delivery had a record already, so the resumed fan-out sent nothing for it: one chain, one letter.
     expect(attemptsSeen(receiver, "evt_crashed")).toEqual([1, 2, 3]);
     expect((await pipeline.deadLetters()).length).toBe(1);
-    expect((await pipeline.api("GET", "/events/evt_crashed")).json).toMatchObject({
+    expect((await pipeline.api("GET", pipeline.under("/events/evt_crashed"))).json).toMatchObject({
       fanout: { deliveries: 1 },
     });
   });

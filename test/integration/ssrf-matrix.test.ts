@@ -90,12 +90,15 @@ describe("the SSRF matrix", () => {
     const strict = await startPipeline({ strictDestinations: true });
     for (const url of matrix(canary.port)) {
       expect(() => checkWebhookUrl(url, strictDestinationPolicy), url).toThrow();
-      const response = await strict.api("POST", "/webhooks", { url, eventTypes: ["ssrf.matrix"] });
+      const response = await strict.api("POST", strict.under("/webhooks"), {
+        url,
+        eventTypes: ["ssrf.matrix"],
+      });
       expect(response.status, url).toBe(400);
       expect((response.json.errors as { field: string }[])[0]?.field).toBe("url");
     }
     // Without over-blocking: a global IPv6 literal registers under the same rules.
-    const global = await strict.api("POST", "/webhooks", {
+    const global = await strict.api("POST", strict.under("/webhooks"), {
       url: "https://[2606:4700:4700::1111]/hooks",
       eventTypes: ["ssrf.matrix"],
     });
