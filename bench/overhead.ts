@@ -6,7 +6,7 @@
 
 import { createHmac } from "node:crypto";
 import http from "node:http";
-import { type DeliverDeps, deliverBatch } from "#core/deliver.ts";
+import { type DeliverDeps, deliverBatch, webhookKey } from "#core/deliver.ts";
 import { deliveryIdFor } from "#core/ids.ts";
 import { secretOwner } from "#core/signing-secrets.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
@@ -118,7 +118,7 @@ export async function benchOverhead(): Promise<{ markdown: string; result: Overh
     ledger: {
       readState: async () => ({
         deliveries: new Map(),
-        webhooks: new Map([[webhook.id, webhook]]),
+        webhooks: new Map([[webhookKey(webhook.tenantId, webhook.id), webhook]]),
         liveTenants: new Set([BENCH_TENANT]),
       }),
       record: async () => ({ failed: new Set(), superseded: new Set() }),

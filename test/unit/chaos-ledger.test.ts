@@ -18,6 +18,7 @@ import type { SeenRequest } from "#test/support/chaos-receiver.ts";
 
 const record = (changes: Partial<Delivery> = {}): Delivery => ({
   id: "dlv_1",
+  tenantId: "t_1",
   eventId: "evt_1",
   webhookId: "wh_1",
   eventType: "chaos.tick",
@@ -33,6 +34,7 @@ const record = (changes: Partial<Delivery> = {}): Delivery => ({
 
 const attempt = (number: number, changes: Partial<Attempt> = {}): Attempt => ({
   deliveryId: "dlv_1",
+  tenantId: "t_1",
   webhookId: "wh_1",
   eventId: "evt_1",
   eventType: "chaos.tick",

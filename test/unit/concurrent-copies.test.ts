@@ -1,10 +1,18 @@
 /**
  * Two copies of one delivery processed at the same time, by two batches that read the record before either
  * wrote it — what the chaos suite saw once (delivered, `attempts: 1`, yet an attempt 2 in the log and at the
- * receiver). The ledger here behaves like BatchWriteItem: unconditional puts, the last one wins.
+ * receiver) while records were written unconditionally. The ledger here behaves like the DynamoDB adapter's
+ * transaction: each delivery put is conditional on the record its batch read, its attempt lands with it or not
+ * at all, and a refused write is reported superseded.
  */
 import { describe, expect, it } from "vitest";
-import { type DeliverDeps, deliverBatch, type QueueRecord, type SendResult } from "#core/deliver.ts";
+import {
+  type DeliverDeps,
+  deliverBatch,
+  type QueueRecord,
+  type SendResult,
+  webhookKey,
+} from "#core/deliver.ts";
 import type { Attempt, Delivery, DeliveryMessage } from "#core/model.ts";
 import { generateSigningSecret } from "#core/signing-secrets.ts";
 import { sampleWebhook } from "#test/support/sample-webhook.ts";
@@ -13,6 +21,7 @@ const secret = generateSigningSecret();
 
 function copyOf(copy: number): QueueRecord {
   const body: DeliveryMessage = {
+    tenantId: "t_1",
     deliveryId: "dlv_1",
     eventId: "evt_1",
     webhookId: "wh_1",
@@ -38,14 +47,24 @@ function world() {
         deliveries: new Map(
           ids.flatMap((id) => (deliveries.has(id) ? [[id, deliveries.get(id) as Delivery]] : [])),
         ),
-        webhooks: new Map([["wh_1", sampleWebhook({ eventTypes: ["order.*"] })]]),
+        webhooks: new Map([[webhookKey("t_1", "wh_1"), sampleWebhook({ eventTypes: ["order.*"] })]]),
+        liveTenants: new Set(["t_1"]),
       }),
       record: async (records) => {
-        for (const { delivery, attempt } of records) {
+        const superseded = new Set<string>();
+        for (const { delivery, attempt, expectedUpdatedAt } of records) {
+          const current = deliveries.get(delivery.id);
+          const holds =
+            expectedUpdatedAt === undefined ||
+            (expectedUpdatedAt === null ? current === undefined : current?.updatedAt === expectedUpdatedAt);
+          if (!holds) {
+            superseded.add(delivery.id);
+            continue;
+          }
           deliveries.set(delivery.id, delivery);
           if (attempt) attempts.set(attempt.attempt, attempt);
         }
-        return new Set();
+        return { failed: new Set<string>(), superseded };
       },
     },
     queue: { retryLater: async () => undefined, deadLetter: async () => new Set() },
@@ -81,10 +100,9 @@ function world() {
 }
 
 describe("two copies of one delivery in flight at once", () => {
-  // KNOWN BUG, found by test/e2e/conservation-under-chaos.test.ts: the record write is unconditional
-  // (BatchWriteItem), so the slower of two concurrent processings overwrites whatever the chain did meanwhile.
-  // This test pins the race and the disagreement it leaves; once fixed, the last line must say `true`.
-  it("leave a record that disagrees with its attempt log (known bug)", async () => {
+  // Found by test/e2e/conservation-under-chaos.test.ts while the record write was unconditional: the slower of
+  // two concurrent processings overwrote whatever the chain did meanwhile. Now its write is refused.
+  it("leave a record that agrees with its attempt log: the slower copy is superseded", async () => {
     const { deps, deliveries, attempts, sent, answer, postsOut } = world();
     // Copies 0 and 1 are received by two pollers at once: both read "no record" and both send attempt 1.
     const first = deliverBatch([copyOf(0)], deps);
@@ -109,12 +127,12 @@ describe("two copies of one delivery in flight at once", () => {
       record?.attempts === log.length &&
       log.slice(0, -1).every((attempt) => attempt.status === "failed") &&
       (record?.status === "delivered") === (log.at(-1)?.status === "succeeded");
-    // Today: delivered with `attempts: 1`, while the log holds attempt 1 (succeeded) and attempt 2 (failed).
+    // The slower copy's write (delivered after attempt 1) is refused: the chain that recorded first goes on.
     expect({ status: record?.status, attempts: record?.attempts, log: log.map((a) => a.status) }).toEqual({
-      status: "delivered",
-      attempts: 1,
-      log: ["succeeded", "failed"],
+      status: "retrying",
+      attempts: 2,
+      log: ["failed", "failed"],
     });
-    expect(agrees).toBe(false);
+    expect(agrees).toBe(true);
   });
 });

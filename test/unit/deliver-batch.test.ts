@@ -6,6 +6,7 @@ import {
   deliverBatch,
   type QueueRecord,
   type SendResult,
+  webhookKey,
 } from "#core/deliver.ts";
 import type { Delivery, DeliveryMessage, Webhook } from "#core/model.ts";
 import { generateSigningSecret } from "#core/signing-secrets.ts";
@@ -84,13 +85,13 @@ function fakes(
           deliveries: new Map(
             ids.flatMap((id) => (ledgerState.has(id) ? [[id, ledgerState.get(id) as Delivery]] : [])),
           ),
-          webhooks: new Map(current ? [[current.id, current]] : []),
+          webhooks: new Map(current ? [[webhookKey(current.tenantId, current.id), current]] : []),
           liveTenants: new Set(webhookKeys.map(({ tenantId }) => tenantId).filter((id) => live.has(id))),
         };
       },
       record: async (records) => {
         recorded.push(...records);
-        return new Set();
+        return { failed: new Set(), superseded: new Set() };
       },
     },
     queue: {
@@ -256,7 +257,7 @@ describe("deliverBatch", () => {
 
   it("retries the records whose outcome could not be written (the POST is repeated, with the same webhook-id)", async () => {
     const { deps, retries } = fakes();
-    deps.ledger.record = async () => new Set(["dlv_2"]);
+    deps.ledger.record = async () => ({ failed: new Set(["dlv_2"]), superseded: new Set() });
     const result = await deliverBatch([message(1), message(2)], deps);
     expect(failedIds(result)).toEqual(["m2"]);
     expect(retries).toEqual([{ receiptHandle: "r2", delaySeconds: 7 }]);
@@ -450,7 +451,7 @@ describe("deliverBatch: one live chain per delivery, whatever the queue holds", 
 
   it("a webhook absent from one batch's read is seen in the next (absence is never cached)", async () => {
     const { deps, recorded, posts } = fakes();
-    const reads = [new Map<string, Webhook>(), new Map([["wh_1", webhook()]])];
+    const reads = [new Map<string, Webhook>(), new Map([[webhookKey(TENANT, "wh_1"), webhook()]])];
     deps.ledger.readState = async () => ({
       deliveries: new Map(),
       webhooks: reads.shift() ?? new Map(),
@@ -520,8 +521,8 @@ describe("deliverBatch: tenants", () => {
     deps.ledger.readState = async (_ids, webhookKeys) => ({
       deliveries: new Map(),
       webhooks: new Map([
-        ["wh_1", webhook({ tenantId: "t_live" })],
-        ["wh_2", other],
+        [webhookKey("t_live", "wh_1"), webhook({ tenantId: "t_live" })],
+        [webhookKey("t_gone", "wh_2"), other],
       ]),
       liveTenants: new Set(webhookKeys.map(({ tenantId }) => tenantId).filter((id) => id === "t_live")),
     });

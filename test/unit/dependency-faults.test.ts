@@ -3,7 +3,11 @@
  * through the real adapters over mocked SDK clients. Each must end in a retry that consumes no customer attempt,
  * or a failed publish that is safe to repeat — never in a lost delivery.
  */
-import { DynamoDBClient, ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
+import {
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+} from "@aws-sdk/client-dynamodb";
 import {
   GetSecretValueCommand,
   InternalServiceError,
@@ -12,11 +16,11 @@ import {
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import {
   BatchGetCommand,
-  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
@@ -141,7 +145,7 @@ describe("the deliver Lambda when its dependencies fail", () => {
 
   it("DynamoDB 5xx on every write: records retried (the POST is repeated later with the same webhook-id), no attempt counted", async () => {
     documents.on(BatchGetCommand).resolves(webhookOnly());
-    documents.on(BatchWriteCommand).rejects(serverError());
+    documents.on(TransactWriteCommand).rejects(serverError());
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
     secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
     const { deps, posts } = adapters();
@@ -150,17 +154,49 @@ describe("the deliver Lambda when its dependencies fail", () => {
     expect(visibilityChanges()).toEqual([7, 7]);
   });
 
-  it("DynamoDB unprocessed items are retried until written", async () => {
+  it("a transaction conflict (another writer on the same items) is retried until written", async () => {
     documents.on(BatchGetCommand).resolves(webhookOnly());
     let round = 0;
-    documents.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, unknown[]> }) => {
+    documents.on(TransactWriteCommand).callsFake(() => {
       round += 1;
-      return round === 1 ? { UnprocessedItems: { t: input.RequestItems.t?.slice(0, 2) } } : {};
+      if (round > 1) return {};
+      throw new TransactionCanceledException({
+        message: "Transaction cancelled",
+        $metadata: {},
+        CancellationReasons: [{ Code: "TransactionConflict" }, { Code: "None" }],
+      });
     });
     secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
     const { deps } = adapters();
     expect(failed(await deliverBatch(records, deps))).toEqual([]);
-    expect(documents.commandCalls(BatchWriteCommand)).toHaveLength(2);
+    expect(documents.commandCalls(TransactWriteCommand)).toHaveLength(2);
+  });
+
+  it("a copy whose record moved on meanwhile is superseded: its write refused, its message deleted, no DLQ, no retry", async () => {
+    documents.on(BatchGetCommand).resolves(webhookOnly());
+    documents.on(TransactWriteCommand).callsFake((input: { TransactItems: unknown[] }) => {
+      if (input.TransactItems.length <= 2) return {};
+      // The first delivery's condition fails (another copy recorded first); everything else would hold.
+      throw new TransactionCanceledException({
+        message: "Transaction cancelled",
+        $metadata: {},
+        CancellationReasons: input.TransactItems.map((_, index) => ({
+          Code: index === 0 ? "ConditionalCheckFailed" : "None",
+        })),
+      });
+    });
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
+    const { deps } = adapters();
+    deps.http.post = async () => ({ result: { kind: "response", status: 503 }, durationMs: 1 });
+    const result = await deliverBatch(records, deps);
+    // m1 lost the race: deleted (not reported failed, no visibility change); m2's write landed and it retries.
+    expect(failed(result)).toEqual(["m2"]);
+    expect(visibilityChanges()).toHaveLength(1);
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    const written = documents
+      .commandCalls(TransactWriteCommand)
+      .map((call) => call.args[0].input.TransactItems?.length);
+    expect(written).toEqual([4, 2]);
   });
 
   it("Secrets Manager errors: retried without consuming an attempt", async () => {
@@ -170,12 +206,12 @@ describe("the deliver Lambda when its dependencies fail", () => {
     const { deps, posts } = adapters();
     expect(failed(await deliverBatch(records, deps))).toEqual(["m1", "m2"]);
     expect(posts).toEqual([]);
-    expect(documents.commandCalls(BatchWriteCommand)).toHaveLength(0);
+    expect(documents.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
   it("ChangeMessageVisibility failing: the record is still reported failed, so it comes back", async () => {
     documents.on(BatchGetCommand).resolves(webhookOnly());
-    documents.on(BatchWriteCommand).resolves({});
+    documents.on(TransactWriteCommand).resolves({});
     secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
     sqs.on(ChangeMessageVisibilityCommand).rejects(serverError());
     const { deps } = adapters();
@@ -185,7 +221,7 @@ describe("the deliver Lambda when its dependencies fail", () => {
 
   it("a DLQ send that keeps failing leaves the message in the queue (reported failed), never dropped", async () => {
     documents.on(BatchGetCommand).resolves(webhookOnly());
-    documents.on(BatchWriteCommand).resolves({});
+    documents.on(TransactWriteCommand).resolves({});
     secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
     sqs.on(SendMessageBatchCommand).resolves({
       Failed: [{ Id: "0", Code: "InternalError", SenderFault: false }],

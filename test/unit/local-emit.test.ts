@@ -1,6 +1,6 @@
 /**
  * `npm run emit` against a stand-in for the local stack's HTTP input that behaves like it (publishing is
- * idempotent on the EventBridge id, GET /events/{id} finds what was published): a second emit of a sample says
+ * idempotent on the EventBridge id, GET /tenants/{tenantId}/events/{id} finds what was published): a second emit of a sample says
  * it was a duplicate, and `--new-id` makes every emit a new event.
  */
 import { spawn } from "node:child_process";
@@ -29,7 +29,7 @@ beforeAll(async () => {
         response.end(JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: event.id }] }));
         return;
       }
-      const found = /^\/events\/(.+)$/.exec(url);
+      const found = /^\/tenants\/demo\/events\/(.+)$/.exec(url);
       const known = found && published.has(decodeURIComponent(found[1] as string));
       response.writeHead(known ? 200 : 404, { "content-type": "application/json" });
       response.end("{}");
@@ -64,7 +64,7 @@ describe("npm run emit", () => {
     const second = await emit(SAMPLE, "--new-id");
     for (const run of [first, second]) {
       expect(run.code, run.output).toBe(0);
-      expect(run.output).toMatch(/published evt_[0-9a-f-]{36} \(a fresh id/);
+      expect(run.output).toMatch(/published evt_[0-9a-f-]{36} to tenant demo \(a fresh id/);
       expect(run.output).not.toContain("duplicate");
     }
     const [a, b] = posted.slice(-2);

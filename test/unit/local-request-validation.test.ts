@@ -52,7 +52,14 @@ describe("the local API validates bodies as the deployed API does", () => {
     }
     expect(INVALID_BODY_RESPONSE).toMatchObject({
       statusCode: 400,
-      body: '{"message":"Invalid request body"}',
+      headers: { "content-type": "application/problem+json" },
+    });
+    expect(JSON.parse(INVALID_BODY_RESPONSE.body)).toEqual({
+      type: "about:blank",
+      title: "Invalid request",
+      status: 400,
+      detail: "Invalid request body",
+      errors: [{ field: "body", message: "Invalid request body" }],
     });
     expect(reached).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import ipaddr from "ipaddr.js";
 import { describe, expect, it } from "vitest";
-import { type DeliverDeps, deliverBatch, type QueueRecord } from "#core/deliver.ts";
+import { type DeliverDeps, deliverBatch, type QueueRecord, webhookKey } from "#core/deliver.ts";
 import {
   checkWebhookUrl,
   type DestinationPolicy,
@@ -243,7 +243,7 @@ describe("batchItemFailures (properties)", () => {
                 ),
                 webhooks: new Map(
                   webhookKeys.map(({ tenantId, webhookId: id }): [string, Webhook] => [
-                    id,
+                    webhookKey(tenantId, id),
                     {
                       id,
                       tenantId,
@@ -263,7 +263,7 @@ describe("batchItemFailures (properties)", () => {
                   webhookKeys.map(({ tenantId }) => tenantId).filter((tenantId) => tenantId !== "t_gone"),
                 ),
               }),
-              record: async () => new Set(),
+              record: async () => ({ failed: new Set(), superseded: new Set() }),
             },
             queue: { retryLater: async () => undefined, deadLetter: async () => new Set() },
             http: {
