@@ -75,9 +75,9 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     secrets: [],
   },
   deliver: {
-    // Webhook config and large bodies (GetItem), the batch's deliveries (BatchGetItem), attempts and deliveries
-    // (BatchWriteItem), and disabling a webhook after a 410 (a conditional put in a transaction).
-    table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem"],
+    // Large bodies (GetItem), the batch's deliveries, webhooks and tenants (BatchGetItem), attempts and deliveries
+    // (conditional puts in one transaction per batch), and disabling a webhook after a 410 (puts in a transaction).
+    table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"],
     indexes: {},
     deliveryQueue: [...EVENT_SOURCE_MAPPING_ACTIONS, "sqs:ChangeMessageVisibility"],
     deadLetterQueue: ["sqs:SendMessage"],

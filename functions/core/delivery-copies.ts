@@ -9,7 +9,8 @@
  *   - a new copy of the same series (a repeated fan-out, the reconciler) has a higher `copy` and takes the
  *     live chain over, attempt count included;
  *   - a message below the record is a superseded duplicate and is deleted without a request to the receiver.
- * Only one conditional write is needed for this: none on the hot path, because the ordering decides.
+ * The ordering decides which copy owns a delivery; the ledger's write (one transaction per batch, each delivery
+ * conditional on the record its batch read) settles two copies that read the same record at the same instant.
  */
 import type { Delivery, DeliveryMessage } from "./model.ts";
 

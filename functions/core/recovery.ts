@@ -102,7 +102,7 @@ export const RECOVER_LIMIT = 1000;
 
 /**
  * Re-enqueues a webhook's failed deliveries of a time window as new series, in batches: one Query page per 100,
- * one BatchGetItem per 100 events, SendMessageBatch by tens in parallel, BatchWriteItem by 25. A thousand
+ * one BatchGetItem per 100 events, SendMessageBatch by tens in parallel, a transaction per 50 records. A thousand
  * deliveries take a few seconds, well inside API Gateway's 29 s.
  */
 export async function recoverFailures(

@@ -82,7 +82,6 @@ describe("least privilege, per function, by action and resource", () => {
         ...logs("Deliver"),
         ...XRAY,
         "Allow StorageWebhooks.Arn dynamodb:BatchGetItem",
-        "Allow StorageWebhooks.Arn dynamodb:BatchWriteItem",
         "Allow StorageWebhooks.Arn dynamodb:GetItem",
         "Allow StorageWebhooks.Arn dynamodb:PutItem",
         "Allow StorageDeliveryQueue.Arn sqs:ChangeMessageVisibility",

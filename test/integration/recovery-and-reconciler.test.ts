@@ -126,7 +126,7 @@ describe("manual retry and redrive settle against the delivery's current state",
     expect(recovered.json).toMatchObject({ recovered: 120, truncated: false });
     expect(pipeline.calls.count("GetItemCommand")).toBeLessThanOrEqual(1);
     expect(pipeline.calls.count("SendMessageBatchCommand")).toBe(12);
-    expect(pipeline.calls.count("BatchWriteItemCommand")).toBe(5);
+    expect(pipeline.calls.count("TransactWriteItemsCommand")).toBe(3);
     expect(pipeline.calls.count("PutItemCommand")).toBe(0);
     await pipeline.drain(60_000);
     expect(receiver.requests.filter((request) => request.headers["x-webhook-attempt"] === "1")).toHaveLength(
