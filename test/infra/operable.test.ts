@@ -543,6 +543,24 @@ describe("alarms a pager can trust", () => {
     }
   });
 
+  it("the dashboard graphs errors and throttles of all four functions (the LambdaThrottles runbook starts there)", () => {
+    const dashboards = resources.filter(([, resource]) => resource.Type === "AWS::CloudWatch::Dashboard");
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.parse(String(readable(dashboards[0]?.[1].Properties?.DashboardBody))) as {
+      widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
+    };
+    const widget = body.widgets.find((candidate) => candidate.properties.title === "Functions");
+    const lambdaMetrics = (widget?.properties.metrics ?? [])
+      .filter((line) => line[0] === "AWS/Lambda" && line[1] !== "Duration")
+      .map((line) => `${String(line[1])} ${String(line[3])}`)
+      .sort();
+    expect(lambdaMetrics).toEqual(
+      ["Api", "Deliver", "Publish", "Reconcile"]
+        .flatMap((name) => [`Errors ${name}Function`, `Throttles ${name}Function`])
+        .sort(),
+    );
+  });
+
   it("notify the topic on alarm and on recovery when an e-mail is configured", () => {
     const withEmail = synthesize({ alarmEmail: "oncall@example.com" });
     const alarms = withEmail.resources.filter(([, resource]) => resource.Type === "AWS::CloudWatch::Alarm");
@@ -679,6 +697,7 @@ describe("deploy inputs and outputs", () => {
         "ApiLogGroup",
         "PublishLogGroup",
         "DeliverLogGroup",
+        "ReconcileLogGroup",
         "ApiAccessLogGroup",
       ].sort(),
     );
