@@ -11,6 +11,7 @@ import { requestModels } from "#core/request-models.ts";
 import { RECONCILE_INTERVAL_MINUTES } from "#core/resource-definitions.ts";
 import { createApp } from "#lib/app.ts";
 import type { AlarmName } from "#lib/constructs/operations.ts";
+import { functionAccess } from "#lib/function-access.ts";
 import { stackConfigFromContext } from "#lib/stack-config.ts";
 import { type Resource, readable, removeSynthOutput, synthesize, withoutHash } from "#test/support/synth.ts";
 
@@ -155,6 +156,30 @@ describe("least privilege, per function, by action and resource", () => {
     const policies = resources.filter(([, resource]) => resource.Type === "AWS::IAM::Policy");
     expect(policies.length).toBeGreaterThanOrEqual(4);
     expect(JSON.stringify(policies)).not.toMatch(/dynamodb:Scan|dynamodb:\*|sqs:\*|secretsmanager:\*/);
+  });
+
+  it("docs/operations.md's table says the same, function by function", () => {
+    const runbook = readFileSync("docs/operations.md", "utf8");
+    const start = runbook.indexOf("\n| function ");
+    const rows = runbook
+      .slice(start + 1, runbook.indexOf("\n\n", start))
+      .split("\n")
+      .slice(2)
+      .map((row) => row.split("|").map((cell) => cell.trim()));
+    expect(rows.map((cells) => cells[1]).sort()).toEqual(Object.keys(functionAccess).sort());
+    const names = (actions: readonly string[]) => actions.map((action) => action.replace(/^\w+:/, "")).sort();
+    for (const [, name = "", table = "", indexes = "", sqs = "", secrets = ""] of rows) {
+      const access = functionAccess[name as keyof typeof functionAccess];
+      expect(table.split(", ").sort(), name).toEqual(names(access.table));
+      const indexNames = Object.keys(access.indexes).sort();
+      expect(indexes, name).toBe(
+        indexNames.length === 0 ? "none" : `${indexNames.map((index) => `\`${index}\``).join(", ")}: Query`,
+      );
+      for (const action of names([...access.deliveryQueue, ...access.deadLetterQueue]))
+        expect(sqs, `${name} ${action}`).toContain(action);
+      for (const action of names(access.secrets)) expect(secrets, `${name} ${action}`).toContain(action);
+      if (access.secrets.length === 0) expect(secrets, name).toBe("none");
+    }
   });
 
   it("a broader grant changes these lists, so one of the tests above fails", () => {

@@ -12,7 +12,7 @@ import {
   webhooksTable,
 } from "#core/resource-definitions.ts";
 import { createApp } from "#lib/app.ts";
-import { stackConfigFromContext } from "#lib/stack-config.ts";
+import { stackConfigFromContext, stackConfigSchema } from "#lib/stack-config.ts";
 import type { WebhooksStack } from "#lib/webhooks-stack.ts";
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -385,6 +385,18 @@ describe("props", () => {
     expect(() => createApp({ context: { stage: "dev", retryScheduleSeconds: "[1, 99999]" } })).toThrow(
       /retryScheduleSeconds/,
     );
+  });
+
+  it("are all in the README's props table, and the table names no prop that does not exist", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const start = readme.indexOf("\n| key ");
+    expect(start).toBeGreaterThan(-1);
+    const table = readme.slice(start + 1, readme.indexOf("\n\n", start));
+    const documented = table
+      .split("\n")
+      .slice(2)
+      .flatMap((row) => [...(row.split("|")[1] ?? "").matchAll(/`(\w+)`/g)].map((match) => match[1]));
+    expect(documented.sort()).toEqual(Object.keys(stackConfigSchema.shape).sort());
   });
 
   it("validate the tenant props, naming the key: maxWebhooksPerTenant, tenantIdPath, defaultTenantId", () => {
