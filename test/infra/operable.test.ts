@@ -14,6 +14,7 @@ import type { AlarmName } from "#lib/constructs/operations.ts";
 import { functionAccess } from "#lib/function-access.ts";
 import { stackConfigFromContext } from "#lib/stack-config.ts";
 import { type Resource, readable, removeSynthOutput, synthesize, withoutHash } from "#test/support/synth.ts";
+import { alarmsIn } from "../../bench/cost.ts";
 
 let synthesized: ReturnType<typeof synthesize>;
 let template: Template;
@@ -584,6 +585,19 @@ describe("alarms a pager can trust", () => {
         .flatMap((name) => [`Errors ${name}Function`, `Throttles ${name}Function`])
         .sort(),
     );
+  });
+
+  it("cost: the model counts 11 alarms reading 19 metrics in the template, as the README says", () => {
+    const metrics = Object.values(EXPECTED_ALARMS).reduce<number>(
+      (sum, alarm) =>
+        sum +
+        ((alarm as { Metrics?: { MetricStat?: unknown }[] }).Metrics?.filter((m) => m.MetricStat).length ??
+          1),
+      0,
+    );
+    expect(alarmsIn(template.toJSON() as Parameters<typeof alarmsIn>[0])).toEqual({ alarms: 11, metrics });
+    expect(metrics).toBe(19);
+    expect(readFileSync("README.md", "utf8")).toContain("plus 11 alarms reading 19 metrics ($1.90:");
   });
 
   it("notify the topic on alarm and on recovery when an e-mail is configured", () => {
