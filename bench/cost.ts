@@ -1,14 +1,48 @@
 /**
  * `npm run cost`: dollars per million deliveries from the call counts and handler time measured by `npm run bench`
  * (bench/measurements.json), with the list prices below. Printed, and written into BENCHMARKS.md by the bench.
+ * The alarms' fixed cost comes from the stack itself: its template is synthesized (without bundling) and counted.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApp } from "#lib/app.ts";
+
+interface TemplateResources {
+  readonly Resources: Record<string, { Type: string; Properties?: { Metrics?: { MetricStat?: unknown }[] } }>;
+}
+
+/**
+ * Alarms and the metrics they read in a synthesized template: CloudWatch bills an alarm per metric it reads, so a
+ * single-metric alarm counts one and a metric-math alarm each metric of its expression (not the expression).
+ */
+export function alarmsIn(template: TemplateResources): { alarms: number; metrics: number } {
+  const alarms = Object.values(template.Resources).filter(
+    (resource) => resource.Type === "AWS::CloudWatch::Alarm",
+  );
+  const metrics = alarms.reduce(
+    (sum, alarm) =>
+      sum + (alarm.Properties?.Metrics?.filter((query) => query.MetricStat !== undefined).length ?? 1),
+    0,
+  );
+  return { alarms: alarms.length, metrics };
+}
+
+/** The alarms of the stack as `cdk deploy` creates it with the default props. */
+export function stackAlarms(): { alarms: number; metrics: number } {
+  const outdir = mkdtempSync(join(tmpdir(), "sw-cost-"));
+  try {
+    const { app, stack } = createApp({
+      outdir,
+      context: { stage: "cost", "aws:cdk:bundling-stacks": [] },
+    });
+    return alarmsIn(app.synth().getStackArtifact(stack.artifactId).template as TemplateResources);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
 
 /** us-east-1 list prices, one table. Check them before relying on the result. */
-export /** lib/constructs/operations.ts: 5 single-metric alarms, and metric-math alarms on 2, 2, 3 and 2 metrics. */
-const ALARMS = 9;
-const ALARM_METRICS = 14;
-
 const PRICES = {
   lambdaGbSecondArm: {
     usd: 0.0000133334,
@@ -155,7 +189,10 @@ export function costPerMillionDeliveries(
   return { lines, total: Object.values(lines).reduce((sum, value) => sum + value, 0) };
 }
 
-export function costMarkdown(measured: Measurements): string {
+export function costMarkdown(
+  measured: Measurements,
+  alarms: { alarms: number; metrics: number } = stackAlarms(),
+): string {
   const scenarios: [number, "api" | "eventbridge"][] = [
     [1, "api"],
     [1, "eventbridge"],
@@ -188,7 +225,7 @@ export function costMarkdown(measured: Measurements): string {
     `| **total** | ${computed.map((row) => `**$${row.total.toFixed(2)}**`).join(" | ")} |`,
     `| EventBridge API destinations, for comparison (events put + invocations; no fan-out management, signatures, retries history or redrive API) | $${apiDestinations(1).toFixed(2)} | $${apiDestinations(1).toFixed(2)} | $${apiDestinations(10).toFixed(2)} | $${apiDestinations(10).toFixed(2)} |`,
     "",
-    `Fixed monthly cost: **$${PRICES.secretMonth.usd.toFixed(2)} per webhook** (one Secrets Manager secret each), plus ${ALARMS} alarms reading ${ALARM_METRICS} metrics ($${(ALARM_METRICS * PRICES.alarmMonth.usd).toFixed(2)}: a metric-math alarm is billed per metric) and the dashboard ($${PRICES.dashboardMonth.usd.toFixed(2)}). 1,000 webhooks: $${(1000 * PRICES.secretMonth.usd).toFixed(0)} a month in secrets.`,
+    `Fixed monthly cost: **$${PRICES.secretMonth.usd.toFixed(2)} per webhook** (one Secrets Manager secret each), plus ${alarms.alarms} alarms reading ${alarms.metrics} metrics ($${(alarms.metrics * PRICES.alarmMonth.usd).toFixed(2)}: a metric-math alarm is billed per metric) and the dashboard ($${PRICES.dashboardMonth.usd.toFixed(2)}). 1,000 webhooks: $${(1000 * PRICES.secretMonth.usd).toFixed(0)} a month in secrets.`,
     "",
     "| price | USD | unit | source | as of |",
     "| --- | --- | --- | --- | --- |",

@@ -1,6 +1,7 @@
 /**
  * Everything the handlers need, least-privilege and observable: the table and queues (from the shared
- * definitions), three functions, the management API, the EventBridge ingest rule, alarms and a dashboard.
+ * definitions), four functions, the management API, the EventBridge ingest rule, the reconciler's schedule, alarms
+ * and a dashboard.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
@@ -197,6 +198,7 @@ export class WebhooksStack extends Stack {
     output("ApiLogGroup", api.logGroup.logGroupName, "Logs of the api function");
     output("PublishLogGroup", publish.logGroup.logGroupName, "Logs of the publish function");
     output("DeliverLogGroup", deliver.logGroup.logGroupName, "Logs of the deliver function");
+    output("ReconcileLogGroup", reconcile.logGroup.logGroupName, "Logs of the reconcile function");
     output("ApiAccessLogGroup", this.managementApi.accessLogs.logGroupName, "API Gateway access logs");
     if (pattern)
       output(

@@ -363,6 +363,7 @@ export class Operations extends Construct {
           props.deliver.metricThrottles(),
           props.publish.metricThrottles(),
           props.api.metricThrottles(),
+          props.reconcile.metricThrottles(),
         ],
         right: [props.deliver.metricDuration({ statistic: "p99" })],
         width: 12,

@@ -6,11 +6,15 @@ import { readFileSync } from "node:fs";
 import type { Template } from "aws-cdk-lib/assertions";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "#core/config.ts";
 import { requestModels } from "#core/request-models.ts";
+import { RECONCILE_INTERVAL_MINUTES } from "#core/resource-definitions.ts";
 import { createApp } from "#lib/app.ts";
 import type { AlarmName } from "#lib/constructs/operations.ts";
+import { functionAccess } from "#lib/function-access.ts";
 import { stackConfigFromContext } from "#lib/stack-config.ts";
 import { type Resource, readable, removeSynthOutput, synthesize, withoutHash } from "#test/support/synth.ts";
+import { alarmsIn } from "../../bench/cost.ts";
 
 let synthesized: ReturnType<typeof synthesize>;
 let template: Template;
@@ -26,8 +30,10 @@ afterAll(removeSynthOutput);
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
+type Role = "Api" | "Publish" | "Deliver" | "Reconcile";
+
 /** `Allow <resource> <action>` lines of one function role's policies, every statement split per action. */
-function grantsOf(role: "Api" | "Publish" | "Deliver"): string[] {
+function grantsOf(role: Role): string[] {
   const policies = resources.filter(
     ([, resource]) =>
       resource.Type === "AWS::IAM::Policy" &&
@@ -65,12 +71,15 @@ describe("least privilege, per function, by action and resource", () => {
       [
         ...logs("Publish"),
         ...XRAY,
+        // A resumed fan-out reads which of its deliveries already exist.
+        "Allow StorageWebhooks.Arn dynamodb:BatchGetItem",
         "Allow StorageWebhooks.Arn dynamodb:GetItem",
         "Allow StorageWebhooks.Arn dynamodb:PutItem",
         "Allow StorageWebhooks.Arn dynamodb:Query",
         "Allow StorageWebhooks.Arn dynamodb:UpdateItem",
         "Allow StorageDeliveryQueue.Arn sqs:SendMessage",
-        // Lambda's on-failure destination for asynchronous (EventBridge) invocations.
+        // Lambda's on-failure destination for asynchronous (EventBridge) invocations, and where publish itself
+        // keeps EventBridge events no tenant can take.
         "Allow IngestDeadLetterQueue.Arn sqs:SendMessage",
       ].sort(),
     );
@@ -94,7 +103,23 @@ describe("least privilege, per function, by action and resource", () => {
     );
   });
 
-  it("api: queries exactly gsi1 and gsi2, manages secrets on the stack prefix, deletes them only with a recovery window", () => {
+  it("reconcile: queries the due index (gsi3) and the table's own key, re-enqueues; no DLQ, no secrets, no other index", () => {
+    expect(grantsOf("Reconcile")).toEqual(
+      [
+        ...logs("Reconcile"),
+        ...XRAY,
+        "Allow StorageWebhooks.Arn dynamodb:BatchGetItem",
+        "Allow StorageWebhooks.Arn dynamodb:GetItem",
+        "Allow StorageWebhooks.Arn dynamodb:PutItem",
+        "Allow StorageWebhooks.Arn dynamodb:Query",
+        "Allow StorageWebhooks.Arn dynamodb:UpdateItem",
+        "Allow StorageWebhooks.Arn/index/gsi3 dynamodb:Query",
+        "Allow StorageDeliveryQueue.Arn sqs:SendMessage",
+      ].sort(),
+    );
+  });
+
+  it("api: queries exactly gsi1, gsi2 and gsi4, manages secrets on the stack prefix, deletes them only with a recovery window", () => {
     expect(grantsOf("Api")).toEqual(
       [
         ...logs("Api"),
@@ -107,6 +132,7 @@ describe("least privilege, per function, by action and resource", () => {
         "Allow StorageWebhooks.Arn dynamodb:UpdateItem",
         "Allow StorageWebhooks.Arn/index/gsi1 dynamodb:Query",
         "Allow StorageWebhooks.Arn/index/gsi2 dynamodb:Query",
+        "Allow StorageWebhooks.Arn/index/gsi4 dynamodb:Query",
         "Allow StorageDeliveryQueue.Arn sqs:SendMessage",
         "Allow StorageDeliveryDeadLetterQueue.Arn sqs:ChangeMessageVisibility",
         "Allow StorageDeliveryDeadLetterQueue.Arn sqs:DeleteMessage",
@@ -123,13 +149,44 @@ describe("least privilege, per function, by action and resource", () => {
 
   it("grants nothing through managed or inline policies on the function roles, and no Scan anywhere", () => {
     for (const [id, role] of resources.filter(([, resource]) => resource.Type === "AWS::IAM::Role")) {
-      if (!/^(Api|Publish|Deliver)Role/.test(id)) continue;
+      if (!/^(Api|Publish|Deliver|Reconcile)Role/.test(id)) continue;
       expect(role.Properties?.ManagedPolicyArns, id).toBeUndefined();
       expect(role.Properties?.Policies, id).toBeUndefined();
     }
     const policies = resources.filter(([, resource]) => resource.Type === "AWS::IAM::Policy");
-    expect(policies.length).toBeGreaterThanOrEqual(3);
+    expect(policies.length).toBeGreaterThanOrEqual(4);
     expect(JSON.stringify(policies)).not.toMatch(/dynamodb:Scan|dynamodb:\*|sqs:\*|secretsmanager:\*/);
+  });
+
+  it("docs/operations.md's table says the same, function by function", () => {
+    const runbook = readFileSync("docs/operations.md", "utf8");
+    const start = runbook.indexOf("\n| function ");
+    const rows = runbook
+      .slice(start + 1, runbook.indexOf("\n\n", start))
+      .split("\n")
+      .slice(2)
+      .map((row) => row.split("|").map((cell) => cell.trim()));
+    expect(rows.map((cells) => cells[1]).sort()).toEqual(Object.keys(functionAccess).sort());
+    const names = (actions: readonly string[]) => actions.map((action) => action.replace(/^\w+:/, "")).sort();
+    for (const [, name = "", table = "", indexes = "", sqs = "", secrets = ""] of rows) {
+      const access = functionAccess[name as keyof typeof functionAccess];
+      // A note in parentheses ("PutItem (in transactions)") says how an action is used; the action is what counts.
+      expect(
+        table
+          .replace(/ \([^)]*\)/g, "")
+          .split(", ")
+          .sort(),
+        name,
+      ).toEqual(names(access.table));
+      const indexNames = Object.keys(access.indexes).sort();
+      expect(indexes, name).toBe(
+        indexNames.length === 0 ? "none" : `${indexNames.map((index) => `\`${index}\``).join(", ")}: Query`,
+      );
+      for (const action of names([...access.deliveryQueue, ...access.deadLetterQueue]))
+        expect(sqs, `${name} ${action}`).toContain(action);
+      for (const action of names(access.secrets)) expect(secrets, `${name} ${action}`).toContain(action);
+      if (access.secrets.length === 0) expect(secrets, name).toBe("none");
+    }
   });
 
   it("a broader grant changes these lists, so one of the tests above fails", () => {
@@ -157,13 +214,21 @@ describe("least privilege, per function, by action and resource", () => {
 
 describe("cdk-nag acknowledgements say what is true", () => {
   const acknowledgements = () => synthesized.stack.acknowledgements;
-  const policyOf = (name: "api" | "publish" | "deliver") =>
-    grantsOf(({ api: "Api", publish: "Publish", deliver: "Deliver" } as const)[name]);
+  type Name = "api" | "publish" | "deliver" | "reconcile";
+  const policyOf = (name: Name) =>
+    grantsOf(({ api: "Api", publish: "Publish", deliver: "Deliver", reconcile: "Reconcile" } as const)[name]);
+  const indexesOf = (name: Name) => policyOf(name).filter((grant) => grant.includes("/index/"));
 
   it("acknowledges no index wildcard: each role names the exact indexes it queries, or none", () => {
     expect(acknowledgements().some((ack) => ack.rule.includes("/index/"))).toBe(false);
-    expect(policyOf("publish").some((grant) => grant.includes("/index/"))).toBe(false);
-    expect(policyOf("deliver").some((grant) => grant.includes("/index/"))).toBe(false);
+    expect(indexesOf("publish")).toEqual([]);
+    expect(indexesOf("deliver")).toEqual([]);
+    expect(indexesOf("reconcile")).toEqual(["Allow StorageWebhooks.Arn/index/gsi3 dynamodb:Query"]);
+    expect(indexesOf("api")).toEqual([
+      "Allow StorageWebhooks.Arn/index/gsi1 dynamodb:Query",
+      "Allow StorageWebhooks.Arn/index/gsi2 dynamodb:Query",
+      "Allow StorageWebhooks.Arn/index/gsi4 dynamodb:Query",
+    ]);
   });
 
   it("X-Ray: each role's only `*` resource holds exactly the two X-Ray actions that take no resource", () => {
@@ -172,8 +237,9 @@ describe("cdk-nag acknowledgements say what is true", () => {
       "api function role",
       "deliver function role",
       "publish function role",
+      "reconcile function role",
     ]);
-    for (const name of ["api", "publish", "deliver"] as const)
+    for (const name of ["api", "publish", "deliver", "reconcile"] as const)
       expect(
         policyOf(name)
           .filter((grant) => grant.startsWith("Allow * "))
@@ -188,6 +254,7 @@ describe("cdk-nag acknowledgements say what is true", () => {
     for (const ack of secretAcks)
       expect(ack.rule).toContain("secret:serverless-webhooks/ServerlessWebhooks-test/*");
     expect(policyOf("publish").some((grant) => grant.includes("<stack secrets>"))).toBe(false);
+    expect(policyOf("reconcile").some((grant) => grant.includes("<stack secrets>"))).toBe(false);
     expect(secretAcks.find((ack) => ack.where.startsWith("deliver"))?.reason).toMatch(/reading values/);
     expect(policyOf("deliver").filter((grant) => grant.includes("<stack secrets>"))).toEqual([
       "Allow <stack secrets> secretsmanager:GetSecretValue",
@@ -204,6 +271,37 @@ describe("cdk-nag acknowledgements say what is true", () => {
     });
     const mapping = resources.find(([, resource]) => resource.Type === "AWS::Lambda::EventSourceMapping");
     expect(mapping?.[1].Properties?.DestinationConfig).toBeUndefined();
+  });
+
+  it("the reconciler's hold: only its schedule invokes it, and EventBridge does not retry a run it cannot deliver", () => {
+    const lambdaDlq = acknowledgements().filter((ack) => ack.rule === "Serverless-LambdaDLQ");
+    expect(lambdaDlq.map((ack) => ack.where).sort()).toEqual([
+      "api function",
+      "deliver function",
+      "publish function",
+      "reconcile function",
+    ]);
+    expect(lambdaDlq.find((ack) => ack.where === "reconcile function")?.reason).toMatch(
+      /Run by a schedule .* idempotent/,
+    );
+    const eventBusDlq = acknowledgements().filter((ack) => ack.rule === "Serverless-EventBusDLQ");
+    expect(eventBusDlq.map((ack) => ack.where)).toEqual(["reconciler schedule"]);
+    expect(eventBusDlq[0]?.scope).toBe(synthesized.stack.reconcileSchedule);
+    // Who may invoke the reconciler: the schedule rule, nothing else (no API route, no event source mapping).
+    const invokers = resources
+      .filter(([, resource]) => resource.Type === "AWS::Lambda::Permission")
+      .map(([, permission]) => readable(permission.Properties))
+      .filter(
+        (permission) => (permission as { FunctionName: string }).FunctionName === "ReconcileFunction.Arn",
+      );
+    expect(invokers).toEqual([
+      {
+        Action: "lambda:InvokeFunction",
+        FunctionName: "ReconcileFunction.Arn",
+        Principal: "events.amazonaws.com",
+        SourceArn: "ReconcileSchedule.Arn",
+      },
+    ]);
   });
 });
 
@@ -336,7 +434,7 @@ const EXPECTED_ALARMS: Record<AlarmName, unknown> = {
   LambdaThrottles: {
     Metrics: [
       {
-        Expression: "FILL(api, 0) + FILL(publish, 0) + FILL(deliver, 0)",
+        Expression: "FILL(api, 0) + FILL(publish, 0) + FILL(deliver, 0) + FILL(reconcile, 0)",
         Id: "expr_1",
         Label: "Throttled invocations (all functions)",
         ReturnData: true,
@@ -344,6 +442,7 @@ const EXPECTED_ALARMS: Record<AlarmName, unknown> = {
       query("api", throttles("ApiFunction")),
       query("publish", throttles("PublishFunction")),
       query("deliver", throttles("DeliverFunction")),
+      query("reconcile", throttles("ReconcileFunction")),
     ],
     ComparisonOperator: "GreaterThanThreshold",
     Threshold: 0,
@@ -354,11 +453,51 @@ const EXPECTED_ALARMS: Record<AlarmName, unknown> = {
   StrandedWorkFound: {
     Namespace: "ServerlessWebhooks",
     MetricName: "StrandedWorkFound",
+    // Powertools adds `service` to every metric; an alarm without it would watch a metric that never gets data.
+    Dimensions: [{ Name: "service", Value: "serverless-webhooks" }],
     Statistic: "Sum",
     Period: 900,
     ComparisonOperator: "GreaterThanThreshold",
     Threshold: 0,
     EvaluationPeriods: 1,
+    TreatMissingData: "notBreaching",
+  },
+  UnroutableEvents: {
+    Metrics: [
+      {
+        Expression: "FILL(missing, 0) + FILL(invalid, 0) + FILL(unknown, 0)",
+        Id: "expr_1",
+        Label: "Unroutable EventBridge events",
+        ReturnData: true,
+      },
+      query(
+        "missing",
+        customMetric("UnroutableEvents", { reason: "missing_tenant", service: "serverless-webhooks" }),
+      ),
+      query(
+        "invalid",
+        customMetric("UnroutableEvents", { reason: "invalid_tenant", service: "serverless-webhooks" }),
+      ),
+      query(
+        "unknown",
+        customMetric("UnroutableEvents", { reason: "unknown_tenant", service: "serverless-webhooks" }),
+      ),
+    ],
+    ComparisonOperator: "GreaterThanThreshold",
+    Threshold: 0,
+    EvaluationPeriods: 1,
+    TreatMissingData: "notBreaching",
+  },
+  ReconcilerErrors: {
+    Namespace: "AWS/Lambda",
+    MetricName: "Errors",
+    Dimensions: [{ Name: "FunctionName", Value: "ReconcileFunction" }],
+    Statistic: "Sum",
+    Period: 900,
+    ComparisonOperator: "GreaterThanThreshold",
+    Threshold: 0,
+    EvaluationPeriods: 2,
+    DatapointsToAlarm: 2,
     TreatMissingData: "notBreaching",
   },
   DeliverErrors: {
@@ -436,6 +575,37 @@ describe("alarms a pager can trust", () => {
     }
   });
 
+  it("the dashboard graphs errors and throttles of all four functions (the LambdaThrottles runbook starts there)", () => {
+    const dashboards = resources.filter(([, resource]) => resource.Type === "AWS::CloudWatch::Dashboard");
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.parse(String(readable(dashboards[0]?.[1].Properties?.DashboardBody))) as {
+      widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
+    };
+    const widget = body.widgets.find((candidate) => candidate.properties.title === "Functions");
+    const lambdaMetrics = (widget?.properties.metrics ?? [])
+      .filter((line) => line[0] === "AWS/Lambda" && line[1] !== "Duration")
+      .map((line) => `${String(line[1])} ${String(line[3])}`)
+      .sort();
+    expect(lambdaMetrics).toEqual(
+      ["Api", "Deliver", "Publish", "Reconcile"]
+        .flatMap((name) => [`Errors ${name}Function`, `Throttles ${name}Function`])
+        .sort(),
+    );
+  });
+
+  it("cost: the model counts 11 alarms reading 19 metrics in the template, as the README says", () => {
+    const metrics = Object.values(EXPECTED_ALARMS).reduce<number>(
+      (sum, alarm) =>
+        sum +
+        ((alarm as { Metrics?: { MetricStat?: unknown }[] }).Metrics?.filter((m) => m.MetricStat).length ??
+          1),
+      0,
+    );
+    expect(alarmsIn(template.toJSON() as Parameters<typeof alarmsIn>[0])).toEqual({ alarms: 11, metrics });
+    expect(metrics).toBe(19);
+    expect(readFileSync("README.md", "utf8")).toContain("plus 11 alarms reading 19 metrics ($1.90:");
+  });
+
   it("notify the topic on alarm and on recovery when an e-mail is configured", () => {
     const withEmail = synthesize({ alarmEmail: "oncall@example.com" });
     const alarms = withEmail.resources.filter(([, resource]) => resource.Type === "AWS::CloudWatch::Alarm");
@@ -447,12 +617,17 @@ describe("alarms a pager can trust", () => {
   });
 });
 
-describe("EventBridge ingest forwards only what was asked for", () => {
-  const rules = (synth: ReturnType<typeof synthesize>) =>
-    synth.resources.filter(([, resource]) => resource.Type === "AWS::Events::Rule");
+const rulesOf = (synth: ReturnType<typeof synthesize>) =>
+  synth.resources.filter(([, resource]) => resource.Type === "AWS::Events::Rule");
 
-  it("has no rule unless sources are named", () => {
+describe("EventBridge ingest forwards only what was asked for", () => {
+  /** The ingest rule, if any: every rule but the reconciler's schedule (below). */
+  const rules = (synth: ReturnType<typeof synthesize>) =>
+    rulesOf(synth).filter(([id]) => withoutHash(id) !== "ReconcileSchedule");
+
+  it("has no rule unless sources are named (the reconciler's schedule is the only rule then)", () => {
     expect(rules(synthesized)).toEqual([]);
+    expect(rulesOf(synthesized).map(([id]) => withoutHash(id))).toEqual(["ReconcileSchedule"]);
     expect(synthesized.template?.toJSON().Outputs.IngestEventPattern).toBeUndefined();
   });
 
@@ -499,6 +674,33 @@ describe("EventBridge ingest forwards only what was asked for", () => {
   });
 });
 
+describe("the reconciler's schedule", () => {
+  it("runs the reconcile function every 5 minutes on the default bus, without retries (the next run retries)", () => {
+    expect(RECONCILE_INTERVAL_MINUTES).toBe(5);
+    const schedules = rulesOf(synthesized).filter(([id]) => withoutHash(id) === "ReconcileSchedule");
+    expect(schedules.map(([, rule]) => readable(rule.Properties))).toEqual([
+      {
+        Description: "Runs the reconciler",
+        ScheduleExpression: "rate(5 minutes)",
+        State: "ENABLED",
+        Targets: [{ Arn: "ReconcileFunction.Arn", Id: "Target0", RetryPolicy: { MaximumRetryAttempts: 0 } }],
+      },
+    ]);
+  });
+
+  it("is there with an ingest rule too, and stays the reconciler's alone", () => {
+    const custom = synthesize({ eventSources: "com.example.orders" });
+    const targets = rulesOf(custom).map(([id, rule]) => [
+      withoutHash(id),
+      (readable(rule.Properties?.Targets) as { Arn: string }[]).map((target) => target.Arn),
+    ]);
+    expect(targets.sort()).toEqual([
+      ["IngestRule", ["PublishFunction.Arn"]],
+      ["ReconcileSchedule", ["ReconcileFunction.Arn"]],
+    ]);
+  });
+});
+
 describe("request models", () => {
   it("are the shared draft-04 schemas local mode validates against, one per body-bearing route", () => {
     const models = resources.filter(([, resource]) => resource.Type === "AWS::ApiGateway::Model");
@@ -540,6 +742,7 @@ describe("deploy inputs and outputs", () => {
         "ApiLogGroup",
         "PublishLogGroup",
         "DeliverLogGroup",
+        "ReconcileLogGroup",
         "ApiAccessLogGroup",
       ].sort(),
     );
@@ -560,6 +763,7 @@ describe("deploy inputs and outputs", () => {
         "PublishLogs",
         "DeliverLogs",
         "ApiLogs",
+        "ReconcileLogs",
         "ManagementApiAccessLogs",
         "ManagementApiCloudWatchRole",
         "ManagementApiAccount",
@@ -577,6 +781,101 @@ describe("deploy inputs and outputs", () => {
     expect(pinned.stack.region).toBe("eu-west-1");
     expect(pinned.stack.account).toBe("123456789012");
     expect(() => createApp({ context: { region: "Europe" } })).toThrow(/region/);
+  });
+
+  it("tenant props reach the functions: MAX_WEBHOOKS_PER_TENANT on all, TENANT_ID_PATH and DEFAULT_TENANT_ID on publish", () => {
+    const SHARED = [
+      "NODE_OPTIONS",
+      "POWERTOOLS_SERVICE_NAME",
+      "POWERTOOLS_LOG_LEVEL",
+      "POWERTOOLS_METRICS_NAMESPACE",
+      "RETRY_SCHEDULE_SECONDS",
+      "ALLOW_HTTP_DESTINATIONS",
+      "ALLOWED_PORTS",
+      "ALLOW_PRIVATE_DESTINATIONS",
+      "ALLOW_AUTHORIZATION_HEADER",
+      "RETENTION_DAYS",
+      "MAX_WEBHOOKS_PER_TENANT",
+      "TABLE_NAME",
+      "DELIVERY_QUEUE_URL",
+      "DEAD_LETTER_QUEUE_URL",
+      "SECRET_NAME_PREFIX",
+    ];
+    const TENANT_KEYS = [
+      "MAX_WEBHOOKS_PER_TENANT",
+      "TENANT_ID_PATH",
+      "DEFAULT_TENANT_ID",
+      "INGEST_DEAD_LETTER_QUEUE_URL",
+    ];
+    const environments = (synth: ReturnType<typeof synthesize>) =>
+      Object.fromEntries(
+        synth.resources
+          .filter(([, resource]) => resource.Type === "AWS::Lambda::Function")
+          .map(([id, fn]) => [
+            withoutHash(id).replace(/Function$/, ""),
+            readable(
+              (fn.Properties?.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
+            ) as Record<string, string>,
+          ]),
+      );
+    const tenantVariables = (synth: ReturnType<typeof synthesize>) =>
+      Object.fromEntries(
+        Object.entries(environments(synth)).map(([name, variables]) => [
+          name,
+          Object.fromEntries(Object.entries(variables).filter(([key]) => TENANT_KEYS.includes(key))),
+        ]),
+      );
+
+    const defaults = environments(synthesized);
+    expect(
+      Object.fromEntries(Object.entries(defaults).map(([name, vars]) => [name, Object.keys(vars).sort()])),
+    ).toEqual({
+      Api: [...SHARED].sort(),
+      Deliver: [...SHARED].sort(),
+      Publish: [...SHARED, "TENANT_ID_PATH", "INGEST_DEAD_LETTER_QUEUE_URL"].sort(),
+      Reconcile: [...SHARED].sort(),
+    });
+    expect(tenantVariables(synthesized)).toEqual({
+      Api: { MAX_WEBHOOKS_PER_TENANT: "50" },
+      Deliver: { MAX_WEBHOOKS_PER_TENANT: "50" },
+      Publish: {
+        MAX_WEBHOOKS_PER_TENANT: "50",
+        TENANT_ID_PATH: "detail.tenantId",
+        INGEST_DEAD_LETTER_QUEUE_URL: "IngestDeadLetterQueue",
+      },
+      Reconcile: { MAX_WEBHOOKS_PER_TENANT: "50" },
+    });
+
+    const tenants = synthesize({
+      maxWebhooksPerTenant: "7",
+      tenantIdPath: "detail.customer.id",
+      defaultTenantId: "acme",
+    });
+    expect(tenantVariables(tenants)).toEqual({
+      Api: { MAX_WEBHOOKS_PER_TENANT: "7" },
+      Deliver: { MAX_WEBHOOKS_PER_TENANT: "7" },
+      Publish: {
+        MAX_WEBHOOKS_PER_TENANT: "7",
+        TENANT_ID_PATH: "detail.customer.id",
+        DEFAULT_TENANT_ID: "acme",
+        INGEST_DEAD_LETTER_QUEUE_URL: "IngestDeadLetterQueue",
+      },
+      Reconcile: { MAX_WEBHOOKS_PER_TENANT: "7" },
+    });
+    // The names are the ones the functions read (functions/core/config.ts), not look-alikes it would ignore.
+    const publish = parseConfig({
+      ...environments(tenants).Publish,
+      AWS_REGION: "eu-west-1",
+      DELIVERY_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/q",
+      DEAD_LETTER_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/d",
+      INGEST_DEAD_LETTER_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/i",
+    });
+    expect(publish).toMatchObject({
+      maxWebhooksPerTenant: 7,
+      tenantIdPath: "detail.customer.id",
+      defaultTenantId: "acme",
+      ingestDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/1/i",
+    });
   });
 
   it("-c values take the environment variables' forms: a comma-separated schedule as RETRY_SCHEDULE_SECONDS", () => {

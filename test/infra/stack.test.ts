@@ -12,6 +12,7 @@ import {
   webhooksTable,
 } from "#core/resource-definitions.ts";
 import { createApp } from "#lib/app.ts";
+import { stackConfigFromContext, stackConfigSchema } from "#lib/stack-config.ts";
 import type { WebhooksStack } from "#lib/webhooks-stack.ts";
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -67,13 +68,47 @@ describe("cdk-nag", () => {
     expect(String(broken.error)).toMatch(/LambdaEventSourceSQSVisibilityTimeout/);
   });
 
-  it("lists every acknowledgement, with its reason, in the README", () => {
+  it("lists every acknowledgement, with its reason, in the README's table, and nothing no longer acknowledged", () => {
     const readme = readFileSync("README.md", "utf8");
+    const start = readme.indexOf("\n### cdk-nag acknowledgements\n");
+    expect(start).toBeGreaterThan(-1);
+    const section = readme.slice(start, readme.indexOf("\n### ", start + 1));
+    // | `Rule` (`qualifier`) | where | reason |, the header and separator rows left out.
+    const rows = section
+      .split("\n")
+      .filter((line) => line.startsWith("| `"))
+      .map((line) => {
+        const [rule = "", where = "", reason = ""] = line
+          .split("|")
+          .slice(1, -1)
+          .map((cell) => cell.trim());
+        const [base = "", qualifier] = [...rule.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
+        return { base, qualifier, where, reason };
+      });
+    // With alarmEmail the stack has one more (the e-mail subscription's); acknowledgements exist before synth.
+    const withEmail = createApp({
+      context: { stage: "test", alarmEmail: "oncall@example.com", "aws:cdk:bundling-stacks": [] },
+    }).stack.acknowledgements;
+    const acknowledgements = [...synthesized.stack.acknowledgements, ...withEmail];
     expect(synthesized.stack.acknowledgements.length).toBeGreaterThan(5);
-    for (const acknowledgement of synthesized.stack.acknowledgements) {
-      expect(acknowledgement.reason.length).toBeGreaterThan(40);
-      expect(readme, acknowledgement.rule).toContain(acknowledgement.rule.replace(/\[.*$/, ""));
+    const matches = (row: (typeof rows)[number], rule: string) =>
+      rule.replace(/\[.*$/, "") === row.base &&
+      (row.qualifier === undefined ||
+        new RegExp(row.qualifier.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace("<prefix>", ".*")).test(
+          rule,
+        ));
+    for (const acknowledgement of acknowledgements) {
+      expect(acknowledgement.reason.length, acknowledgement.rule).toBeGreaterThan(40);
+      const listed = rows.filter((row) => matches(row, acknowledgement.rule));
+      expect(listed, acknowledgement.rule).toHaveLength(1);
+      expect(listed[0]?.where.length, acknowledgement.rule).toBeGreaterThan(0);
+      expect(listed[0]?.reason.length, acknowledgement.rule).toBeGreaterThan(40);
     }
+    for (const row of rows)
+      expect(
+        acknowledgements.some((acknowledgement) => matches(row, acknowledgement.rule)),
+        `${row.base} ${row.qualifier ?? ""}`,
+      ).toBe(true);
   });
 });
 
@@ -122,7 +157,11 @@ describe("functions", () => {
   const functions = () => ofType("AWS::Lambda::Function");
 
   it("run Node 24 on arm64 with tracing, explicit memory and timeout, source maps, and their own log group", () => {
-    expect(functions()).toHaveLength(3);
+    expect(
+      functions()
+        .map(([id]) => id.replace(/Function[0-9A-F]{8}$/, ""))
+        .sort(),
+    ).toEqual(["Api", "Deliver", "Publish", "Reconcile"]);
     for (const [, fn] of functions()) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs24.x",
@@ -137,6 +176,7 @@ describe("functions", () => {
             // Caller-supplied environment survives the construct's own variables and the use* helpers.
             POWERTOOLS_SERVICE_NAME: "serverless-webhooks",
             RETRY_SCHEDULE_SECONDS: "5,300,1800,7200,18000,36000,36000",
+            MAX_WEBHOOKS_PER_TENANT: "50",
           }),
         },
       });
@@ -144,14 +184,18 @@ describe("functions", () => {
     }
   });
 
-  it("export the handler their handler string names, from a bundle under 400 KiB", async () => {
-    const assets = functions().map(([, fn]) => {
+  it("export the handler their handler string names, from a bundle under 400 KiB (all four, reconcile included)", async () => {
+    const assets = functions().map(([id, fn]) => {
       const key = String((fn.Properties?.Code as { S3Key?: string } | undefined)?.S3Key);
       return {
+        name: id.replace(/Function[0-9A-F]{8}$/, ""),
         dir: join(synthesized.outdir, `asset.${key.replace(/\.zip$/, "")}`),
         handler: fn.Properties?.Handler as string,
       };
     });
+    // Four distinct bundles: no function ships another's code.
+    expect(assets.map((asset) => asset.name).sort()).toEqual(["Api", "Deliver", "Publish", "Reconcile"]);
+    expect(new Set(assets.map((asset) => asset.dir)).size).toBe(4);
     const env = {
       AWS_REGION: "us-east-1",
       TABLE_NAME: "t",
@@ -160,15 +204,16 @@ describe("functions", () => {
       SECRET_NAME_PREFIX: "p/",
     };
     Object.assign(process.env, env);
-    const sizes: number[] = [];
-    for (const { dir, handler } of assets) {
+    const sizes: Record<string, number> = {};
+    for (const { name, dir, handler } of assets) {
       const [file, exported] = handler.split(".") as [string, string];
       const bundle = join(dir, `${file}.mjs`);
-      sizes.push(statSync(bundle).size);
+      sizes[name] = statSync(bundle).size;
       const module = (await import(bundle)) as Record<string, unknown>;
       expect(typeof module[exported], bundle).toBe("function");
     }
-    for (const size of sizes) expect(size).toBeLessThan(400 * 1024);
+    expect(Object.keys(sizes).sort()).toEqual(["Api", "Deliver", "Publish", "Reconcile"]);
+    for (const [name, size] of Object.entries(sizes)) expect(size, name).toBeLessThan(400 * 1024);
   });
 
   it("feed deliveries through an event source mapping that reports batch item failures", () => {
@@ -207,6 +252,46 @@ describe("queues and table", () => {
     for (const [, policy] of policies) {
       expect(JSON.stringify(policy.Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
     }
+  });
+
+  it("has exactly four indexes: gsi1 and gsi2 ALL, gsi3 KEYS_ONLY, gsi4 INCLUDE with the envelope's small fields", () => {
+    const key = (name: string) => [
+      { AttributeName: `${name}pk`, KeyType: "HASH" },
+      { AttributeName: `${name}sk`, KeyType: "RANGE" },
+    ];
+    const tables = ofType("AWS::DynamoDB::GlobalTable");
+    expect(tables).toHaveLength(1);
+    const { GlobalSecondaryIndexes, AttributeDefinitions } = tables[0]?.[1].Properties ?? {};
+    // Exactly, not a partial match: an attribute added to a projection, or any other index change, fails here.
+    expect({ GlobalSecondaryIndexes, AttributeDefinitions }).toEqual({
+      GlobalSecondaryIndexes: [
+        { IndexName: "gsi1", KeySchema: key("gsi1"), Projection: { ProjectionType: "ALL" } },
+        { IndexName: "gsi2", KeySchema: key("gsi2"), Projection: { ProjectionType: "ALL" } },
+        // The reconciler reads only the keys of due work, then the items themselves.
+        { IndexName: "gsi3", KeySchema: key("gsi3"), Projection: { ProjectionType: "KEYS_ONLY" } },
+        // A tenant's event listing: never the body (up to 256 KiB), which an ALL projection would write twice.
+        {
+          IndexName: "gsi4",
+          KeySchema: key("gsi4"),
+          Projection: {
+            ProjectionType: "INCLUDE",
+            NonKeyAttributes: ["id", "tenantId", "type", "timestamp", "source", "createdAt"],
+          },
+        },
+      ],
+      AttributeDefinitions: [
+        "pk",
+        "sk",
+        "gsi1pk",
+        "gsi1sk",
+        "gsi2pk",
+        "gsi2sk",
+        "gsi3pk",
+        "gsi3sk",
+        "gsi4pk",
+        "gsi4sk",
+      ].map((name) => ({ AttributeName: name, AttributeType: "S" })),
+    });
   });
 
   it("builds the table from the shared definition, with PITR and TTL", () => {
@@ -275,8 +360,8 @@ describe("least privilege", () => {
 });
 
 describe("operations", () => {
-  it("has nine alarms (each one's metric and threshold: test/infra/operable.test.ts) and a dashboard", () => {
-    expect(ofType("AWS::CloudWatch::Alarm")).toHaveLength(9);
+  it("has eleven alarms (each one's metric and threshold: test/infra/operable.test.ts) and a dashboard", () => {
+    expect(ofType("AWS::CloudWatch::Alarm")).toHaveLength(11);
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
     template.resourceCountIs("AWS::SNS::Topic", 0);
   });
@@ -304,5 +389,53 @@ describe("props", () => {
     expect(() => createApp({ context: { stage: "dev", retryScheduleSeconds: "[1, 99999]" } })).toThrow(
       /retryScheduleSeconds/,
     );
+  });
+
+  it("are all in the README's props table, and the table names no prop that does not exist", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const start = readme.indexOf("\n| key ");
+    expect(start).toBeGreaterThan(-1);
+    const table = readme.slice(start + 1, readme.indexOf("\n\n", start));
+    const documented = table
+      .split("\n")
+      .slice(2)
+      .flatMap((row) => [...(row.split("|")[1] ?? "").matchAll(/`(\w+)`/g)].map((match) => match[1]));
+    expect(documented.sort()).toEqual(Object.keys(stackConfigSchema.shape).sort());
+  });
+
+  it("validate the tenant props, naming the key: maxWebhooksPerTenant, tenantIdPath, defaultTenantId", () => {
+    const app = (context: Record<string, unknown>) => () =>
+      createApp({ context: { stage: "dev", ...context } });
+    // As `-c key=value` gives them (strings), and as cdk.json may hold them.
+    for (const bad of ["0", "10001", "1.5", "-1", "fifty", 0])
+      expect(app({ maxWebhooksPerTenant: bad }), String(bad)).toThrow(
+        /invalid stack configuration: maxWebhooksPerTenant: /,
+      );
+    for (const bad of [
+      "tenantId",
+      "detail",
+      "detail.",
+      "details.tenantId",
+      "$.detail.tenantId",
+      "detail.tenant id",
+    ])
+      expect(app({ tenantIdPath: bad }), bad).toThrow(
+        /invalid stack configuration: tenantIdPath: .*under detail/,
+      );
+    for (const bad of ["", "acme corp", "acme/eu", "a".repeat(65), "tenant:1"])
+      expect(app({ defaultTenantId: bad }), bad).toThrow(
+        /invalid stack configuration: defaultTenantId: a tenant id/,
+      );
+
+    const read = (context: Record<string, unknown>) =>
+      stackConfigFromContext((key) => ({ stage: "dev", ...context })[key]);
+    expect(read({})).toMatchObject({ maxWebhooksPerTenant: 50, tenantIdPath: "detail.tenantId" });
+    expect(read({}).defaultTenantId).toBeUndefined();
+    expect(read({ maxWebhooksPerTenant: "1" }).maxWebhooksPerTenant).toBe(1);
+    expect(read({ maxWebhooksPerTenant: 10_000 }).maxWebhooksPerTenant).toBe(10_000);
+    expect(read({ tenantIdPath: "detail.customer.id", defaultTenantId: "acme_EU-1.x" })).toMatchObject({
+      tenantIdPath: "detail.customer.id",
+      defaultTenantId: "acme_EU-1.x",
+    });
   });
 });
