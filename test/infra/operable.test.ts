@@ -95,12 +95,13 @@ describe("least privilege, per function, by action and resource", () => {
     );
   });
 
-  it("api: queries exactly gsi1 and gsi2, manages secrets on the stack prefix, deletes them only with a recovery window", () => {
+  it("api: queries exactly gsi1, gsi2 and gsi4, manages secrets on the stack prefix, deletes them only with a recovery window", () => {
     expect(grantsOf("Api")).toEqual(
       [
         ...logs("Api"),
         ...XRAY,
         "Allow StorageWebhooks.Arn dynamodb:BatchGetItem",
+        "Allow StorageWebhooks.Arn dynamodb:BatchWriteItem",
         "Allow StorageWebhooks.Arn dynamodb:DeleteItem",
         "Allow StorageWebhooks.Arn dynamodb:GetItem",
         "Allow StorageWebhooks.Arn dynamodb:PutItem",
@@ -108,6 +109,7 @@ describe("least privilege, per function, by action and resource", () => {
         "Allow StorageWebhooks.Arn dynamodb:UpdateItem",
         "Allow StorageWebhooks.Arn/index/gsi1 dynamodb:Query",
         "Allow StorageWebhooks.Arn/index/gsi2 dynamodb:Query",
+        "Allow StorageWebhooks.Arn/index/gsi4 dynamodb:Query",
         "Allow StorageDeliveryQueue.Arn sqs:SendMessage",
         "Allow StorageDeliveryDeadLetterQueue.Arn sqs:ChangeMessageVisibility",
         "Allow StorageDeliveryDeadLetterQueue.Arn sqs:DeleteMessage",
