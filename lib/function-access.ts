@@ -100,9 +100,11 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     secrets: [],
   },
   api: {
-    // Webhooks and their subscription items (transactions of puts and deletes), events (a test event is stored and
-    // marked fanned out), deliveries; listings on gsi1 (webhooks, an event's deliveries, a webhook's attempts) and
-    // gsi2 (failed deliveries by time).
+    // Tenants (put and delete, the webhook count updated in the webhook transactions), webhooks and their
+    // subscription items (transactions of puts, updates and deletes), events (a test event is stored and marked
+    // fanned out), deliveries (the records of deliveries restarted by recover and redrive, in batches); listings
+    // on the tenant's partition (webhooks), gsi1 (tenants, an event's deliveries, a webhook's attempts), gsi2
+    // (failed deliveries by time) and gsi4 (a tenant's events).
     table: [
       "dynamodb:GetItem",
       "dynamodb:BatchGetItem",
@@ -110,6 +112,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
+      "dynamodb:BatchWriteItem",
     ],
     indexes: { gsi1: ["dynamodb:Query"], gsi2: ["dynamodb:Query"], gsi4: ["dynamodb:Query"] },
     deliveryQueue: ["sqs:SendMessage"],

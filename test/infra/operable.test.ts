@@ -125,6 +125,7 @@ describe("least privilege, per function, by action and resource", () => {
         ...logs("Api"),
         ...XRAY,
         "Allow StorageWebhooks.Arn dynamodb:BatchGetItem",
+        "Allow StorageWebhooks.Arn dynamodb:BatchWriteItem",
         "Allow StorageWebhooks.Arn dynamodb:DeleteItem",
         "Allow StorageWebhooks.Arn dynamodb:GetItem",
         "Allow StorageWebhooks.Arn dynamodb:PutItem",

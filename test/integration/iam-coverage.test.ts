@@ -36,6 +36,8 @@ let resources: ProvisionedResources;
 let fns: Record<FunctionName, Fn>;
 let receiver: Receiver;
 const used: Partial<Record<FunctionName, string[]>> = {};
+/** An event published to a tenant that was deleted before its delivery came up. */
+let leavingEvent = { tenant: "", id: "" };
 
 function runtimeFor(clients: AwsClients, secretPrefix: string): Fn {
   const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
@@ -109,31 +111,42 @@ beforeAll(async () => {
   };
   const base = receiver.url.replace(/\/hooks$/, "");
 
+  // Tenants: create one (and update it, idempotently), list, read it with its webhook count.
+  const tenant = "t_iam";
+  const at = (path: string, of = tenant) => `/tenants/${of}${path}`;
+  await call("PUT", `/tenants/${tenant}`, { name: "IAM", metadata: { plan: "pro" } });
+  await call("PUT", `/tenants/${tenant}`, { name: "IAM tenant" });
+  await call("GET", "/tenants?limit=10");
+
   // Management: create three webhooks, list (both ways), read, update (dropping a pattern), rotate, test.
-  const ok = await call("POST", "/webhooks", { url: `${base}/ok`, eventTypes: ["order.*", "audit.seen"] });
-  const failing = await call("POST", "/webhooks", { url: `${base}/fail`, eventTypes: ["order.*"] });
-  const gone = await call("POST", "/webhooks", { url: `${base}/gone`, eventTypes: ["order.*"] });
-  await call("GET", "/webhooks?limit=10");
-  await call("GET", "/webhooks?event_type=order.completed&active=true");
-  await call("GET", `/webhooks/${ok.id}`);
-  await call("PATCH", `/webhooks/${ok.id}`, { eventTypes: ["order.*"] });
-  await call("POST", `/webhooks/${ok.id}/rotate-secret`, { gracePeriodSeconds: 60 });
-  await call("POST", `/webhooks/${ok.id}/test`);
+  const ok = await call("POST", at("/webhooks"), {
+    url: `${base}/ok`,
+    eventTypes: ["order.*", "audit.seen"],
+  });
+  const failing = await call("POST", at("/webhooks"), { url: `${base}/fail`, eventTypes: ["order.*"] });
+  const gone = await call("POST", at("/webhooks"), { url: `${base}/gone`, eventTypes: ["order.*"] });
+  await call("GET", `/tenants/${tenant}`);
+  await call("GET", at("/webhooks?limit=10"));
+  await call("GET", at("/webhooks?event_type=order.completed&active=true"));
+  await call("GET", at(`/webhooks/${ok.id}`));
+  await call("PATCH", at(`/webhooks/${ok.id}`), { eventTypes: ["order.*"] });
+  await call("POST", at(`/webhooks/${ok.id}/rotate-secret`), { gracePeriodSeconds: 60 });
+  await call("POST", at(`/webhooks/${ok.id}/test`));
 
   // Publish: through the API (and the same id again), and from EventBridge with a body too big to travel inline.
-  const published = await call("POST", "/events", {
+  const published = await call("POST", at("/events"), {
     id: "evt_iam_1",
     type: "order.completed",
     data: { n: 1 },
   });
-  await call("POST", "/events", { id: "evt_iam_1", type: "order.completed", data: { n: 1 } });
+  await call("POST", at("/events"), { id: "evt_iam_1", type: "order.completed", data: { n: 1 } });
   const large = fixture<Record<string, unknown>>("eventbridge/custom-order-completed.json");
   await publish(
     {
       ...large,
       id: "iam-large-1",
       "detail-type": "order.completed",
-      detail: { blob: "x".repeat(INLINE_BODY_LIMIT_BYTES + 100) },
+      detail: { tenantId: tenant, blob: "x".repeat(INLINE_BODY_LIMIT_BYTES + 100) },
     } as unknown as APIGatewayProxyEvent,
     {} as never,
   );
@@ -141,19 +154,32 @@ beforeAll(async () => {
   // Deliver: 200s, 500 → retry → DLQ, 410 → webhook disabled and DLQ.
   await drain();
 
-  // Follow-ups: the event, a delivery and its attempts, a webhook's attempts, a retry, the DLQ, recovery, delete.
-  const event = (await call("GET", `/events/${published.eventId}`)) as {
+  // Follow-ups: the events, an event, a delivery and its attempts, a webhook's attempts, a retry, the DLQ,
+  // recovery, delete.
+  await call("GET", at("/events?limit=10"));
+  await call("GET", at("/events?type=order.completed"));
+  const event = (await call("GET", at(`/events/${published.eventId}`))) as {
     deliveries: { id: string; webhookId: string }[];
   };
   const delivered = event.deliveries.find((delivery) => delivery.webhookId === ok.id);
-  await call("GET", `/deliveries/${delivered?.id}`);
-  await call("GET", `/deliveries/${delivered?.id}/attempts`);
-  await call("GET", `/webhooks/${failing.id}/attempts?status=failed`);
-  await call("POST", `/deliveries/${delivered?.id}/retry`);
-  await call("GET", "/dlq?limit=10");
-  await call("POST", "/dlq/redrive", { webhookId: gone.id });
-  await call("POST", `/webhooks/${failing.id}/recover`, { since: "2000-01-01T00:00:00Z" });
-  await call("DELETE", `/webhooks/${gone.id}`);
+  await call("GET", at(`/deliveries/${delivered?.id}`));
+  await call("GET", at(`/deliveries/${delivered?.id}/attempts`));
+  await call("GET", at(`/webhooks/${failing.id}/attempts?status=failed`));
+  await call("POST", at(`/deliveries/${delivered?.id}/retry`));
+  await call("GET", `/dlq?limit=10&tenant_id=${tenant}`);
+  await call("POST", "/dlq/redrive", { tenantId: tenant, webhookId: gone.id });
+  await call("POST", at(`/webhooks/${failing.id}/recover`), { since: "2000-01-01T00:00:00Z" });
+  await call("DELETE", at(`/webhooks/${gone.id}`));
+
+  // A second tenant, deleted with a webhook in it and an event on its way: the delivery ends dropped.
+  const leaving = "t_iam-leaving";
+  await call("PUT", `/tenants/${leaving}`, { name: "Leaving" });
+  await call("POST", at("/webhooks", leaving), { url: `${base}/ok`, eventTypes: ["*"] });
+  leavingEvent = {
+    tenant: leaving,
+    id: (await call("POST", at("/events", leaving), { type: "order.completed", data: {} })).eventId as string,
+  };
+  await call("DELETE", `/tenants/${leaving}`);
   await drain();
 
   for (const name of ["api", "publish", "deliver"] as const)
@@ -166,7 +192,7 @@ afterAll(async () => {
 });
 
 describe("each function's IAM grants match what its code calls", () => {
-  it("drove every outcome: deliveries succeeded, retried, were dead-lettered and disabled a webhook", async () => {
+  it("drove every outcome: deliveries succeeded, retried, were dead-lettered, disabled a webhook and were dropped with their tenant", async () => {
     const paths = receiver.requests.map((request) => request.path);
     expect(paths.filter((path) => path.endsWith("/fail")).length).toBeGreaterThanOrEqual(2);
     expect(paths.some((path) => path.endsWith("/gone"))).toBe(true);
@@ -179,6 +205,11 @@ describe("each function's IAM grants match what its code calls", () => {
       }),
     );
     expect(Messages.length).toBeGreaterThan(0);
+    const dropped = await fns.deliver.runtime.deliveries.deliveriesOfEvent(
+      leavingEvent.tenant,
+      leavingEvent.id,
+    );
+    expect(dropped.items).toMatchObject([{ status: "dropped", reason: "tenant_deleted" }]);
   });
 
   for (const name of ["api", "publish", "deliver"] as const) {

@@ -1,10 +1,10 @@
 /**
- * Secrets stay secret, checked everywhere at once: after a realistic run (webhooks created and rotated, events
- * published through the API and EventBridge, deliveries that succeed, fail, retry, time out, hit a 410 and end in
- * the DLQ, then retried, recovered and redriven), no signing secret — the `whsec_…` string, its key part, the key
- * in another encoding, or any 16-character piece of it — appears in any DynamoDB item, any message (body or
- * attribute) in the delivery queue or the DLQ, any API response other than the one-time reveals on create and
- * rotate, any request a receiver got, or any line the handlers logged.
+ * Secrets stay secret, checked everywhere at once: after a realistic run (tenants created, updated and deleted,
+ * webhooks created and rotated, events published through the API and EventBridge, deliveries that succeed, fail,
+ * retry, time out, hit a 410 and end in the DLQ, then retried, recovered and redriven), no signing secret — the
+ * `whsec_…` string, its key part, the key in another encoding, or any 16-character piece of it — appears in any
+ * DynamoDB item, any message (body or attribute) in the delivery queue or the DLQ, any API response other than
+ * the one-time reveals on create and rotate, any request a receiver got, or any line the handlers logged.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { type AttributeValue, ScanCommand, type ScanCommandOutput } from "@aws-sdk/client-dynamodb";
@@ -141,7 +141,7 @@ describe("a realistic run, scanned for secrets everywhere", () => {
         return response;
       };
       const create = async (receiver: Receiver, body: Record<string, unknown>) => {
-        const created = await call("POST", "/webhooks", { url: receiver.url, ...body }, true);
+        const created = await call("POST", pipeline.under("/webhooks"), { url: receiver.url, ...body }, true);
         expect(created.status, created.body).toBe(201);
         return created.json.id as string;
       };
@@ -158,14 +158,43 @@ describe("a realistic run, scanned for secrets everywhere", () => {
       };
       // Rotations: one with a grace window (two signatures on its deliveries), then another within it (the
       // oldest drops out), one without grace.
-      await call("POST", `/webhooks/${ids.flaky}/rotate-secret`, { gracePeriodSeconds: 600 }, true);
-      await call("POST", `/webhooks/${ids.healthy}/rotate-secret`, { gracePeriodSeconds: 600 }, true);
-      await call("POST", `/webhooks/${ids.healthy}/rotate-secret`, { gracePeriodSeconds: 600 }, true);
-      await call("POST", `/webhooks/${ids.down}/rotate-secret`, { gracePeriodSeconds: 0 }, true);
+      await call(
+        "POST",
+        pipeline.under(`/webhooks/${ids.flaky}/rotate-secret`),
+        { gracePeriodSeconds: 600 },
+        true,
+      );
+      await call(
+        "POST",
+        pipeline.under(`/webhooks/${ids.healthy}/rotate-secret`),
+        { gracePeriodSeconds: 600 },
+        true,
+      );
+      await call(
+        "POST",
+        pipeline.under(`/webhooks/${ids.healthy}/rotate-secret`),
+        { gracePeriodSeconds: 600 },
+        true,
+      );
+      await call(
+        "POST",
+        pipeline.under(`/webhooks/${ids.down}/rotate-secret`),
+        { gracePeriodSeconds: 0 },
+        true,
+      );
       // Refused requests, which must not echo anything either.
-      await call("POST", "/webhooks", { url: "ftp://x", eventTypes: ["a"], secret: secrets[0] });
-      await call("POST", `/webhooks/${ids.flaky}/rotate-secret`, { gracePeriodSeconds: -1 }, true);
-      await call("PATCH", `/webhooks/${ids.flaky}`, { headers: { Authorization: "x" } });
+      await call("POST", pipeline.under("/webhooks"), {
+        url: "ftp://x",
+        eventTypes: ["a"],
+        secret: secrets[0],
+      });
+      await call(
+        "POST",
+        pipeline.under(`/webhooks/${ids.flaky}/rotate-secret`),
+        { gracePeriodSeconds: -1 },
+        true,
+      );
+      await call("PATCH", pipeline.under(`/webhooks/${ids.flaky}`), { headers: { Authorization: "x" } });
 
       const published: string[] = [];
       for (const [type, data] of [
@@ -180,40 +209,66 @@ describe("a realistic run, scanned for secrets everywhere", () => {
         });
         published.push(response.json.eventId as string);
       }
-      await pipeline.publishEventBridge(fixture("eventbridge/custom-order-completed.json"));
-      await call("POST", `/webhooks/${ids.flaky}/test`);
+      const fromEventBridge = fixture<{ detail: Record<string, unknown> }>(
+        "eventbridge/custom-order-completed.json",
+      );
+      await pipeline.publishEventBridge({
+        ...fromEventBridge,
+        detail: { ...fromEventBridge.detail, tenantId: pipeline.tenantId },
+      });
+      await call("POST", pipeline.under(`/webhooks/${ids.flaky}/test`));
       await pipeline.drain(30_000);
       await reconcile({}, {} as never);
 
       // Everything the API shows about what happened.
-      await call("GET", "/webhooks");
-      await call("GET", "/webhooks?event_type=order.created&active=true");
+      await call("GET", "/tenants");
+      await call("GET", `/tenants/${pipeline.tenantId}`);
+      await call("GET", pipeline.under("/events"));
+      await call("GET", pipeline.under("/events?type=order.created"));
+      await call("GET", pipeline.under("/webhooks"));
+      await call("GET", pipeline.under("/webhooks?event_type=order.created&active=true"));
       for (const id of Object.values(ids)) {
-        await call("GET", `/webhooks/${id}`);
-        await call("GET", `/webhooks/${id}/attempts`);
+        await call("GET", pipeline.under(`/webhooks/${id}`));
+        await call("GET", pipeline.under(`/webhooks/${id}/attempts`));
       }
       const deliveries: string[] = [];
       for (const eventId of published) {
-        const event = await call("GET", `/events/${eventId}`);
+        const event = await call("GET", pipeline.under(`/events/${eventId}`));
         deliveries.push(...((event.json.deliveries as { id: string }[] | undefined) ?? []).map((d) => d.id));
       }
       for (const id of deliveries) {
-        await call("GET", `/deliveries/${id}`);
-        await call("GET", `/deliveries/${id}/attempts`);
+        await call("GET", pipeline.under(`/deliveries/${id}`));
+        await call("GET", pipeline.under(`/deliveries/${id}/attempts`));
       }
       await call("GET", "/dlq");
       await call("GET", `/dlq?webhook_id=${ids.down}`);
       // Start failed work again: retry one, recover one webhook's failures, redrive the 410's letters.
-      for (const id of deliveries) await call("POST", `/deliveries/${id}/retry`);
-      await call("POST", `/webhooks/${ids.slow}/recover`, {
+      for (const id of deliveries) await call("POST", pipeline.under(`/deliveries/${id}/retry`));
+      await call("POST", pipeline.under(`/webhooks/${ids.slow}/recover`), {
         since: new Date(Date.now() - 3_600_000).toISOString(),
       });
       await call("POST", "/dlq/redrive", { webhookId: ids.gone });
-      await call("PATCH", `/webhooks/${ids.gone}`, { active: true, description: "back" });
+      await call("PATCH", pipeline.under(`/webhooks/${ids.gone}`), { active: true, description: "back" });
       await pipeline.drain(30_000);
       await reconcile({}, {} as never);
-      await call("DELETE", `/webhooks/${ids.healthy}`);
-      await call("GET", `/webhooks/${ids.healthy}`);
+      await call("DELETE", pipeline.under(`/webhooks/${ids.healthy}`));
+      // A second tenant with a webhook that receives one event, then the tenant deleted with it.
+      const leaving = "t_scan-leaving";
+      await call("PUT", `/tenants/${leaving}`, { name: "Leaving", metadata: { plan: "trial" } });
+      await call("PUT", `/tenants/${leaving}`, { name: "Leaving soon" });
+      const leavingHook = await call(
+        "POST",
+        pipeline.under("/webhooks", leaving),
+        { url: receivers.healthy.url, eventTypes: ["*"] },
+        true,
+      );
+      await pipeline.publishApi({ type: "order.created", data: { tenant: "leaving" } }, leaving);
+      await pipeline.drain(30_000);
+      await call("GET", pipeline.under(`/webhooks/${leavingHook.json.id}`, leaving));
+      await call("GET", `/tenants/${leaving}`);
+      expect((await call("DELETE", `/tenants/${leaving}`)).status).toBe(204);
+      expect((await call("GET", `/tenants/${leaving}`)).status).toBe(404);
+      await call("GET", pipeline.under(`/webhooks/${ids.healthy}`));
       // Work left in the queues for the scan: fresh events, not yet delivered.
       for (const type of ["order.created", "invoice.paid"]) {
         const response = await pipeline.publishApi({ type, data: { left: true } });
@@ -235,10 +290,15 @@ describe("a realistic run, scanned for secrets everywhere", () => {
   });
 
   it("ran the paths worth scanning", () => {
-    expect(secrets).toHaveLength(9);
+    expect(secrets).toHaveLength(10);
     for (const secret of secrets) expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    const kinds = sources.items.map((item) => item.where.split(" ")[1]?.split("#")[0]);
-    for (const kind of ["WEBHOOK", "SUB", "EVENT", "DELIVERY"]) expect(kinds, kind).toContain(kind);
+    const kinds = sources.items.map(({ where }) => {
+      const [, pk = "", sk = ""] = /^item (\S+) \/ (\S+)$/.exec(where) ?? [];
+      if (pk.includes("#EVENT#")) return "EVENT";
+      if (pk.startsWith("TENANT#")) return sk === "META" ? "TENANT" : sk.split("#")[0];
+      return pk.split("#")[0];
+    });
+    for (const kind of ["TENANT", "WEBHOOK", "SUB", "EVENT", "DELIVERY"]) expect(kinds, kind).toContain(kind);
     expect(sources.items.some((item) => item.where.includes("ATTEMPT#"))).toBe(true);
     expect(sources.delivery.length).toBeGreaterThan(0);
     expect(sources.dlq.length).toBeGreaterThan(0);
@@ -255,6 +315,9 @@ describe("a realistic run, scanned for secrets everywhere", () => {
     expect(receivers.flaky.requests.some((request) => request.headers["x-webhook-signature-256"])).toBe(true);
     expect(receivers.slow.requests.length).toBeGreaterThan(1);
     expect(receivers.gone.requests.length).toBeGreaterThan(0);
+    // The EventBridge event reached its tenant's webhooks, and so did the second tenant's event.
+    expect(receivers.healthy.requests.some((request) => request.body.includes("ord_1002"))).toBe(true);
+    expect(receivers.healthy.requests.some((request) => request.body.includes('"leaving"'))).toBe(true);
   });
 
   it("finds no secret in any item, message, response, delivered request or log line", () => {

@@ -12,12 +12,13 @@ export function apiEvent(
   body?: unknown,
   overrides: Partial<APIGatewayProxyEvent> = {},
 ): APIGatewayProxyEvent {
-  const base = fixture<APIGatewayProxyEvent>("api-gateway/post-events.json");
+  const base = fixture<APIGatewayProxyEvent>("api-gateway/post-tenants-tenantid-events.json");
   return {
     ...base,
     httpMethod: method,
     path,
     resource: path,
+    pathParameters: null,
     requestContext: { ...base.requestContext, httpMethod: method, path: `/prod${path}`, resourcePath: path },
     body: body === undefined ? null : typeof body === "string" ? body : JSON.stringify(body),
     ...overrides,
