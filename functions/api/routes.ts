@@ -68,6 +68,7 @@ export function routeContext(runtime: Runtime): RouteContext {
   return {
     runtime,
     deps: {
+      maxWebhooksPerTenant: runtime.config.maxWebhooksPerTenant,
       tenants: runtime.tenants,
       webhooks: runtime.webhooks,
       secrets: runtime.secrets,
@@ -100,6 +101,7 @@ export function routeContext(runtime: Runtime): RouteContext {
               if (!(error instanceof NotFoundError)) throw error;
             },
           ),
+        deleteEvents: (tenantId, limit) => runtime.events.deleteSome(tenantId, limit),
       },
       now: runtime.now,
     },
@@ -157,7 +159,12 @@ async function getTenantRoute(event: ProxyRequest, { runtime }: RouteContext): P
 }
 
 async function deleteTenantRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  await deleteTenant(tenantOf(event), context.tenantDeps);
+  const { complete } = await deleteTenant(tenantOf(event), context.tenantDeps);
+  if (!complete)
+    return jsonResponse(202, {
+      deleting: true,
+      detail: "the delete goes on: repeat DELETE until it answers 204",
+    });
   return { statusCode: 204, headers: {}, body: "" };
 }
 
@@ -293,6 +300,7 @@ async function listEventsRoute(event: ProxyRequest, { runtime }: RouteContext): 
 
 async function getEventRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
   const tenantId = tenantOf(event);
+  await requireTenant(runtime.tenants, tenantId);
   const id = event.pathParameters?.eventId ?? "";
   if (!EVENT_ID_PATTERN.test(id)) throw new NotFoundError(`event ${id.slice(0, 64)}`);
   const stored = await runtime.events.get(tenantId, id);
@@ -303,24 +311,23 @@ async function getEventRoute(event: ProxyRequest, { runtime }: RouteContext): Pr
 }
 
 async function getDeliveryRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  return jsonResponse(
-    200,
-    await requireDelivery(runtime.deliveries, tenantOf(event), idOf(event, "delivery")),
-  );
+  const tenant = await requireTenant(runtime.tenants, tenantOf(event));
+  return jsonResponse(200, await requireDelivery(runtime.deliveries, tenant, idOf(event, "delivery")));
 }
 
 async function deliveryAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
   const id = idOf(event, "delivery");
   const query = parseWith(pageQuery, queryOf(event), "query");
-  await requireDelivery(runtime.deliveries, tenantId, id);
+  const tenant = await requireTenant(runtime.tenants, tenantOf(event));
+  await requireDelivery(runtime.deliveries, tenant, id);
   const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfDelivery(id));
   const page = await runtime.deliveries.attemptsOfDelivery(id, query.limit ?? 50, cursor);
   return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
 }
 
 async function retryRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  return jsonResponse(202, await retryDelivery(tenantOf(event), idOf(event, "delivery"), context.recovery));
+  const tenant = await requireTenant(context.runtime.tenants, tenantOf(event));
+  return jsonResponse(202, await retryDelivery(tenant, idOf(event, "delivery"), context.recovery));
 }
 
 async function dlqRoute(event: ProxyRequest, { dlq }: RouteContext): Promise<HttpResponse> {

@@ -9,6 +9,7 @@
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -18,7 +19,7 @@ import {
 import type { EventSummary, FanOutLease, StoredEvent } from "#core/publish.ts";
 import { TtlCache } from "#core/ttl-cache.ts";
 import { batchGetItems } from "./batch-get.ts";
-import { expiresAt, keys, withoutKeys } from "./table-keys.ts";
+import { backoffMs, expiresAt, keys, sleep, withoutKeys } from "./table-keys.ts";
 
 type EventItem = Omit<StoredEvent, "data">;
 
@@ -193,6 +194,37 @@ export class DynamoEventRepository {
       items: (page.Items ?? []).map((item) => withoutKeys<EventSummary>(item)),
       cursor: page.LastEvaluatedKey,
     };
+  }
+
+  /** Deletes up to `limit` of a tenant's events (found through its listing); answers how many. */
+  async deleteSome(tenantId: string, limit: number): Promise<number> {
+    const page = await this.#documents.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: "gsi4",
+        KeyConditionExpression: "gsi4pk = :pk",
+        ExpressionAttributeValues: { ":pk": keys.eventListing(tenantId, "", "").gsi4pk },
+        ProjectionExpression: "pk, sk",
+        Limit: limit,
+      }),
+    );
+    const items = page.Items ?? [];
+    for (let start = 0; start < items.length; start += 25) {
+      let requests: { DeleteRequest: { Key: Record<string, unknown> } }[] = items
+        .slice(start, start + 25)
+        .map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } }));
+      for (let round = 0; requests.length > 0; round += 1) {
+        if (round >= 6) throw new Error("BatchWriteItem kept returning unprocessed deletes");
+        if (round > 0) await sleep(backoffMs(round));
+        const response = await this.#documents.send(
+          new BatchWriteCommand({ RequestItems: { [this.#table]: requests } }),
+        );
+        requests = (response.UnprocessedItems?.[this.#table] ?? []).flatMap((request) =>
+          request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key } }] : [],
+        );
+      }
+    }
+    return items.length;
   }
 
   /**

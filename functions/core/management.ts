@@ -2,7 +2,7 @@
  * The management use cases behind the API, over injected ports: webhooks (create, update, delete, rotate,
  * test). Recovery of deliveries (retry, recover, redrive) is in `recovery.ts`.
  */
-import { ConflictError, NotFoundError, PreconditionFailedError } from "./errors.ts";
+import { ConflictError, NotFoundError, PreconditionFailedError, WebhookLimitError } from "./errors.ts";
 import { deliveryIdFor, newWebhookId } from "./ids.ts";
 import type { Webhook } from "./model.ts";
 import { buildStoredEvent, type PublishDeps, publishNew } from "./publish.ts";
@@ -28,6 +28,8 @@ export interface SecretIssuer {
 export interface ManagementDeps extends PublishDeps {
   readonly webhooks: WebhookStore;
   readonly secrets: SecretIssuer;
+  /** The stack's per-tenant limit, checked before a secret is made (the create transaction enforces it exactly). */
+  readonly maxWebhooksPerTenant?: number;
 }
 
 /** What the API shows of a webhook: never a secret, nor the internal secret version ids. */
@@ -58,7 +60,10 @@ export async function requireWebhook(deps: Pick<ManagementDeps, "webhooks">, ten
 
 /** Creates a webhook for an existing tenant, within its limit (409 naming `maxWebhooksPerTenant` past it). */
 export async function createWebhook(tenantId: string, input: CreateWebhookInput, deps: ManagementDeps) {
-  await requireTenant(deps.tenants, tenantId);
+  const tenant = await requireTenant(deps.tenants, tenantId);
+  // Checked again, exactly, by the create transaction; this early check only spares a secret for a refused create.
+  if (deps.maxWebhooksPerTenant !== undefined && tenant.webhookCount >= deps.maxWebhooksPerTenant)
+    throw new WebhookLimitError(deps.maxWebhooksPerTenant);
   const id = newWebhookId();
   const owner = secretOwner(tenantId, id);
   const issued = await deps.secrets.create(owner);

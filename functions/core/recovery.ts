@@ -10,6 +10,7 @@ import { copyStanding, isLive, newCopyNumber } from "./delivery-copies.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 import type { Delivery, DeliveryMessage } from "./model.ts";
 import { type DeliveryEnqueuer, deliveryMessage, type StoredEvent } from "./publish.ts";
+import type { Tenant } from "./tenants.ts";
 
 export interface RecoveryDeliveryStore {
   getDelivery(id: string): Promise<Delivery | undefined>;
@@ -65,23 +66,28 @@ export function messageFor(event: StoredEvent, delivery: Delivery): DeliveryMess
 }
 
 /** Re-enqueues one settled delivery now: a new series of attempts, same event and therefore the same webhook-id. */
-/** One of this tenant's deliveries; another tenant's id is not found, exactly like an id that does not exist. */
+/**
+ * One of this tenant's deliveries; another tenant's id is not found, exactly like an id that does not exist, and
+ * so is a delivery older than the tenant (left by an earlier tenant of the same id, deleted since).
+ */
 export async function requireDelivery(
   deliveries: Pick<RecoveryDeliveryStore, "getDelivery">,
-  tenantId: string,
+  tenant: Pick<Tenant, "id" | "createdAt">,
   deliveryId: string,
 ): Promise<Delivery> {
   const delivery = await deliveries.getDelivery(deliveryId);
-  if (delivery?.tenantId !== tenantId) throw new NotFoundError(`delivery ${deliveryId}`);
+  if (delivery?.tenantId !== tenant.id || delivery.createdAt < tenant.createdAt)
+    throw new NotFoundError(`delivery ${deliveryId}`);
   return delivery;
 }
 
 export async function retryDelivery(
-  tenantId: string,
+  tenant: Pick<Tenant, "id" | "createdAt">,
   deliveryId: string,
   deps: RecoveryDeps,
 ): Promise<Delivery> {
-  const delivery = await requireDelivery(deps.deliveries, tenantId, deliveryId);
+  const tenantId = tenant.id;
+  const delivery = await requireDelivery(deps.deliveries, tenant, deliveryId);
   if (isLive(delivery)) {
     throw new ConflictError(
       `delivery ${deliveryId} is still ${delivery.status}; it will be attempted again by itself`,

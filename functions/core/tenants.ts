@@ -60,12 +60,16 @@ export interface TenantContents {
   /** One page of the tenant's webhook ids (any order); empty when none is left. */
   webhookIds(tenantId: string, limit: number): Promise<string[]>;
   deleteWebhook(tenantId: string, webhookId: string): Promise<void>;
+  /** Deletes up to `limit` of the tenant's events; answers how many it deleted (0: none is left). */
+  deleteEvents(tenantId: string, limit: number): Promise<number>;
 }
 
 export interface TenantDeps {
   readonly tenants: TenantStore;
   readonly contents: TenantContents;
   readonly now: () => Date;
+  /** How long one delete call may work before it answers that the delete goes on (API Gateway allows 29 s). */
+  readonly deleteBudgetMs?: number;
 }
 
 export const isTenantId = (id: string) => TENANT_ID_PATTERN.test(id);
@@ -96,18 +100,26 @@ export async function putTenant(id: string, input: PutTenantInput, deps: TenantD
 }
 
 /**
- * Deletes a tenant: first marks it (publishes answer 404 and waiting deliveries end `dropped` as
- * `tenant_deleted` from then on), then removes its webhooks, their subscriptions and secrets, then the tenant.
- * A delete that stops midway is finished by repeating it.
+ * Deletes a tenant: first marks it (publishes answer 404, and waiting deliveries end `dropped` as
+ * `tenant_deleted`, from then on), then removes its webhooks with their subscriptions and secrets, and its events
+ * (so that a tenant created again under the same id starts empty), then the tenant. Answers `complete: false`
+ * when the budget ran out first: the tenant stays marked, and repeating the delete goes on where it stopped.
+ * Deliveries and attempts are left to expire (`RETENTION_DAYS`): no route reaches them once their tenant is gone,
+ * nor from a tenant created again later (they are older than it).
  */
-export async function deleteTenant(id: string, deps: TenantDeps): Promise<void> {
+export async function deleteTenant(id: string, deps: TenantDeps): Promise<{ complete: boolean }> {
   const tenant = isTenantId(id) ? await deps.tenants.get(id) : undefined;
   if (!tenant) throw new NotFoundError(`tenant ${id.slice(0, 64)}`);
   if (!tenant.deleting) await deps.tenants.markDeleting(id, deps.now().toISOString());
+  const deadline = deps.now().getTime() + (deps.deleteBudgetMs ?? 20_000);
+  const inTime = () => deps.now().getTime() < deadline;
   for (;;) {
     const ids = await deps.contents.webhookIds(id, 25);
     if (ids.length === 0) break;
     await Promise.all(ids.map((webhookId) => deps.contents.deleteWebhook(id, webhookId)));
+    if (!inTime()) return { complete: false };
   }
+  while ((await deps.contents.deleteEvents(id, 100)) > 0) if (!inTime()) return { complete: false };
   await deps.tenants.remove(id);
+  return { complete: true };
 }

@@ -157,6 +157,7 @@ function tenantPorts(webhooksOf: Record<string, number>) {
       },
     },
     contents: {
+      deleteEvents: async () => 0,
       webhookIds: async (tenantId, limit) => {
         const page = [...(webhooks.get(tenantId) ?? [])].slice(0, limit);
         log.push(`page ${tenantId} ${page.length}`);
