@@ -1,8 +1,9 @@
 /**
  * The chaos suite's bookkeeping: what must hold between one (event, webhook) pair's delivery record, its attempt
- * log (both as the management API serves them), its letters in the DLQ, and the requests the receivers saw.
- * Pure functions over plain data, so that each property can be shown to reject a bad history on its own
- * (test/unit/chaos-ledger.test.ts) before the chaos run relies on it.
+ * log (both as the management API serves them), its letters in the DLQ, and the requests the receivers saw; and
+ * that no request, attempt or letter crosses from one tenant to another. Pure functions over plain data, so
+ * that each property can be shown to reject a bad history on its own (test/unit/chaos-ledger.test.ts) before
+ * the chaos run relies on it.
  */
 import type { Attempt, Delivery } from "#core/model.ts";
 import type { SeenRequest } from "./chaos-receiver.ts";
@@ -10,6 +11,8 @@ import type { SeenRequest } from "./chaos-receiver.ts";
 /** One message found in the DLQ: its delivery, the reason given, and the (series, copy) its body carries. */
 export interface Letter {
   readonly deliveryId: string;
+  /** The `tenantId` attribute, when the letter has one. */
+  readonly tenantId?: string | undefined;
   readonly reason: string;
   readonly series: number;
   readonly copy: number;
@@ -118,6 +121,8 @@ export function letterProblems(view: PairView): string[] {
       );
     if (letter.attempts !== undefined && letter.attempts !== record.attempts)
       problems.push(`a letter says ${letter.attempts} attempts, the record ${record.attempts}`);
+    if (letter.tenantId !== undefined && letter.tenantId !== record.tenantId)
+      problems.push(`a letter of tenant ${letter.tenantId}, the record's is ${record.tenantId}`);
   }
   return problems;
 }
@@ -174,6 +179,45 @@ export function backwardStep(seen: readonly SeenRequest[]): { after: number; lat
   return undefined;
 }
 
+/**
+ * Tenants never mix within a pair: every attempt in the log (served under the record's tenant) carries the
+ * record's tenant. (Which webhook a request reached is `crossTenantProblems`.)
+ */
+export function pairTenantProblems(view: Pick<PairView, "record" | "attempts">): string[] {
+  const others = new Set(
+    view.attempts.flatMap((attempt) => (attempt.tenantId === view.record.tenantId ? [] : [attempt.tenantId])),
+  );
+  return [...others].map(
+    (tenant) => `an attempt of tenant ${tenant} in the log of tenant ${view.record.tenantId}`,
+  );
+}
+
+/** What the run knows of its tenants: whose each webhook is, and which event ids each tenant published. */
+export interface TenantDirectory {
+  /** The tenant of a webhook (by id), or undefined for a path no webhook has. */
+  webhookTenant(webhookId: string): string | undefined;
+  /** Whether this tenant published an event with this id. */
+  published(tenantId: string, eventId: string): boolean;
+}
+
+/**
+ * No request ever reaches a webhook of another tenant than its event's: the webhook whose URL it reached
+ * belongs to a tenant that published its event id (`webhook-id`), and the body it carries is that tenant's
+ * (its producers name themselves in `data.tenant`, which tells apart events of several tenants under one id).
+ * A request to a path no webhook has is one too many as well.
+ */
+export function crossTenantProblems(seen: SeenRequest, tenants: TenantDirectory): string[] {
+  const where = `${seen.receiver} saw ${seen.eventId} (${seen.deliveryId}) at webhook ${seen.webhookId}`;
+  const tenant = tenants.webhookTenant(seen.webhookId);
+  if (tenant === undefined) return [`${where}, which no tenant has`];
+  const problems: string[] = [];
+  if (!tenants.published(tenant, seen.eventId))
+    problems.push(`${where} of tenant ${tenant}, which never published that event`);
+  if (seen.bodyTenant !== undefined && seen.bodyTenant !== tenant)
+    problems.push(`${where} of tenant ${tenant}, carrying the body tenant ${seen.bodyTenant} published`);
+  return problems;
+}
+
 /** Every problem of one pair, each naming the delivery. */
 export function pairProblems(view: PairView): string[] {
   return [
@@ -181,5 +225,6 @@ export function pairProblems(view: PairView): string[] {
     ...attemptLogProblems(view),
     ...letterProblems(view),
     ...receiverProblems(view),
+    ...pairTenantProblems(view),
   ].map((problem) => `${view.record.id} (${view.record.eventId} → ${view.record.webhookId}): ${problem}`);
 }

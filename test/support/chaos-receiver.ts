@@ -1,7 +1,8 @@
 /**
- * Misbehaving webhook receivers for the chaos suite. Each one logs every request it sees (which delivery, which
- * attempt number, when it arrived, what it answered), so that the test can hold the platform's attempt log
- * against what the receivers actually lived through.
+ * Misbehaving webhook receivers for the chaos suite. Each one serves the webhooks of several tenants, one path
+ * per webhook (`/hooks/{webhookId}`, verified with that webhook's secret), and logs every request it sees (which
+ * webhook's URL, which delivery, which attempt number, when it arrived, what it answered), so that the test can
+ * hold the platform's attempt log against what the receivers actually lived through.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -27,6 +28,8 @@ export const SLOW_ANSWER_MS = 900;
 /** One request as the receiver saw it. */
 export interface SeenRequest {
   readonly receiver: string;
+  /** The webhook whose URL the request reached: the last segment of its path. */
+  readonly webhookId: string;
   /** `x-webhook-delivery-id` */
   readonly deliveryId: string;
   /** `webhook-id`: the event id */
@@ -39,6 +42,8 @@ export interface SeenRequest {
   answer?: number | "reset";
   /** Answered only after the sender's deadline had passed (the slow receiver): the sender saw a timeout. */
   late?: boolean;
+  /** The body's `data.tenant` (the chaos run's producers name their tenant there); set once the body arrived. */
+  bodyTenant?: string;
 }
 
 export interface ChaosReceiver {
@@ -46,14 +51,14 @@ export interface ChaosReceiver {
   readonly name: string;
   readonly behaviour: Behaviour;
   readonly port: number;
-  readonly url: string;
   /** Every request, in arrival order. */
   readonly requests: SeenRequest[];
-  /** webhook-id → times acknowledged with a 2xx after verifying. */
+  /** `${webhookId} ${webhook-id}` (webhook, event) → times acknowledged with a 2xx after verifying. */
   readonly acknowledged: Map<string, number>;
+  /** Requests refused with a 401: no webhook at the path, or a signature its secret does not verify. */
   unverified: number;
-  /** The webhook's signing secret; set once the webhook exists. */
-  secret: string;
+  /** Serves a webhook at its own path, verified with its secret; answers that webhook's URL. */
+  serve(webhookId: string, secret: string): string;
   close(): Promise<void>;
 }
 
@@ -65,6 +70,16 @@ function misbehave(behaviour: Behaviour, roll: number): number | "reset" | "slow
   if (behaviour === "slow" && roll < 0.1) return "slow";
   if (behaviour === "resetting" && roll < 0.1) return "reset";
   return undefined;
+}
+
+/** `data.tenant` of an event envelope, if the body is one that names it. */
+function bodyTenant(body: string): string | undefined {
+  try {
+    const tenant = (JSON.parse(body) as { data?: { tenant?: unknown } }).data?.tenant;
+    return typeof tenant === "string" ? tenant : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function verifies(secret: string, body: string, headers: Record<string, string>): boolean {
@@ -81,21 +96,24 @@ export async function startChaosReceiver(
   random: () => number,
   name: string = behaviour,
 ): Promise<ChaosReceiver> {
+  /** webhook id → its signing secret. */
+  const secrets = new Map<string, string>();
   const receiver: ChaosReceiver = {
     name,
     behaviour,
     port: 0,
-    url: "",
     requests: [],
     acknowledged: new Map(),
     unverified: 0,
-    secret: "",
+    serve: () => "",
     close: async () => undefined,
   };
   const server: Server = createServer((request, response) => {
     const header = (key: string) => String(request.headers[key] ?? "");
+    const path = new URL(request.url ?? "/", "http://receiver").pathname;
     const seen: SeenRequest = {
       receiver: name,
+      webhookId: path.split("/").at(-1) ?? "",
       deliveryId: header("x-webhook-delivery-id"),
       eventId: header("webhook-id"),
       attempt: Number(header("x-webhook-attempt")),
@@ -105,6 +123,9 @@ export async function startChaosReceiver(
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const tenant = bodyTenant(body);
+      if (tenant !== undefined) seen.bodyTenant = tenant;
       const misbehaviour = misbehave(behaviour, random());
       const answer = (status: number) => {
         seen.answer = status;
@@ -117,12 +138,13 @@ export async function startChaosReceiver(
       }
       if (typeof misbehaviour === "number") return answer(misbehaviour);
       const verifyAndAnswer = () => {
-        const body = Buffer.concat(chunks).toString("utf8");
-        if (!verifies(receiver.secret, body, request.headers as Record<string, string>)) {
+        const secret = secrets.get(seen.webhookId);
+        if (!secret || !verifies(secret, body, request.headers as Record<string, string>)) {
           receiver.unverified += 1;
           return answer(401);
         }
-        receiver.acknowledged.set(seen.eventId, (receiver.acknowledged.get(seen.eventId) ?? 0) + 1);
+        const pair = `${seen.webhookId} ${seen.eventId}`;
+        receiver.acknowledged.set(pair, (receiver.acknowledged.get(pair) ?? 0) + 1);
         answer(204);
       };
       if (misbehaviour === "slow") {
@@ -135,7 +157,10 @@ export async function startChaosReceiver(
   const { port } = server.address() as AddressInfo;
   return Object.assign(receiver, {
     port,
-    url: `http://127.0.0.1:${port}/hooks`,
+    serve: (webhookId: string, secret: string) => {
+      secrets.set(webhookId, secret);
+      return `http://127.0.0.1:${port}/hooks/${webhookId}`;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

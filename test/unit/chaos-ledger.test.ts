@@ -7,12 +7,15 @@ import type { Attempt, Delivery } from "#core/model.ts";
 import {
   attemptLogProblems,
   backwardStep,
+  crossTenantProblems,
   type Letter,
   letterProblems,
   outcomeProblems,
   type PairView,
   pairProblems,
+  pairTenantProblems,
   receiverProblems,
+  type TenantDirectory,
 } from "#test/support/chaos-ledger.ts";
 import type { SeenRequest } from "#test/support/chaos-receiver.ts";
 
@@ -49,11 +52,13 @@ const attempt = (number: number, changes: Partial<Attempt> = {}): Attempt => ({
 
 const seen = (attemptNumber: number, arrivedAt: number, answer: SeenRequest["answer"]): SeenRequest => ({
   receiver: "flaky",
+  webhookId: "wh_1",
   deliveryId: "dlv_1",
   eventId: "evt_1",
   attempt: attemptNumber,
   arrivedAt,
   answer,
+  bodyTenant: "t_1",
 });
 
 /** Delivered at the second attempt, after a 500; the receiver saw both. */
@@ -68,6 +73,7 @@ const delivered = (): PairView => ({
 
 const letter = (changes: Partial<Letter> = {}): Letter => ({
   deliveryId: "dlv_1",
+  tenantId: "t_1",
   reason: "exhausted:http_500",
   series: 0,
   copy: 0,
@@ -188,5 +194,39 @@ describe("the chaos suite's properties", () => {
         seen: sequence(1, 2, 1, 2).map((request, index) => ({ ...request, answer: index === 3 ? 204 : 500 })),
       }),
     ).toEqual(["second live chain: receivers saw attempt 2 and then 1"]);
+  });
+
+  it("reject a letter or an attempt of another tenant than the record's", () => {
+    expect(letterProblems({ ...exhausted(), letters: [letter({ tenantId: "t_2" })] })).toEqual([
+      "a letter of tenant t_2, the record's is t_1",
+    ]);
+    const view = delivered();
+    expect(pairTenantProblems(view)).toEqual([]);
+    expect(pairTenantProblems({ ...view, attempts: [attempt(1, { tenantId: "t_2" }), attempt(2)] })).toEqual([
+      "an attempt of tenant t_2 in the log of tenant t_1",
+    ]);
+  });
+
+  it("reject a request that reached a webhook of another tenant than its event's", () => {
+    // t_1 published evt_1 and evt_shared, t_2 published evt_2 and evt_shared; wh_1 is t_1's, wh_2 is t_2's.
+    const tenants: TenantDirectory = {
+      webhookTenant: (webhookId) => ({ wh_1: "t_1", wh_2: "t_2" })[webhookId],
+      published: (tenantId, eventId) =>
+        eventId === "evt_shared" || (tenantId === "t_1" ? eventId === "evt_1" : eventId === "evt_2"),
+    };
+    expect(crossTenantProblems(seen(1, 1000, 204), tenants)).toEqual([]);
+    expect(crossTenantProblems({ ...seen(1, 1000, 204), webhookId: "wh_2" }, tenants)).toEqual([
+      "flaky saw evt_1 (dlv_1) at webhook wh_2 of tenant t_2, which never published that event",
+      "flaky saw evt_1 (dlv_1) at webhook wh_2 of tenant t_2, carrying the body tenant t_1 published",
+    ]);
+    // One id published by both tenants: only the body tells whose event went where.
+    const shared = { ...seen(1, 1000, 204), eventId: "evt_shared" };
+    expect(crossTenantProblems({ ...shared, webhookId: "wh_2", bodyTenant: "t_2" }, tenants)).toEqual([]);
+    expect(crossTenantProblems({ ...shared, webhookId: "wh_2" }, tenants)).toEqual([
+      "flaky saw evt_shared (dlv_1) at webhook wh_2 of tenant t_2, carrying the body tenant t_1 published",
+    ]);
+    expect(crossTenantProblems({ ...seen(1, 1000, 401), webhookId: "wh_9" }, tenants)).toEqual([
+      "flaky saw evt_1 (dlv_1) at webhook wh_9, which no tenant has",
+    ]);
   });
 });
