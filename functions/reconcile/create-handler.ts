@@ -4,10 +4,11 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import { publishDeps, type Runtime } from "#aws/runtime.ts";
 import { DUE_SHARDS } from "#aws/table-keys.ts";
-import { type ReconcileResult, reconcile } from "#core/reconcile.ts";
+import { type ReconcileDeps, type ReconcileResult, reconcile } from "#core/reconcile.ts";
 
-export async function runReconciler(runtime: Runtime): Promise<ReconcileResult> {
-  const result = await reconcile({
+/** The reconciler's ports, from one function's runtime. */
+export function reconcileDeps(runtime: Runtime): ReconcileDeps {
+  return {
     due: runtime.deliveries,
     shards: DUE_SHARDS,
     deliveries: runtime.deliveries,
@@ -16,7 +17,11 @@ export async function runReconciler(runtime: Runtime): Promise<ReconcileResult> 
     publish: publishDeps(runtime),
     now: runtime.now,
     graceSeconds: runtime.config.reconcileGraceSeconds,
-  });
+  };
+}
+
+export async function runReconciler(runtime: Runtime): Promise<ReconcileResult> {
+  const result = await reconcile(reconcileDeps(runtime));
   const found = result.deliveriesReenqueued + result.fanOutsResumed;
   // Zero is emitted too: the alarm then tells "nothing stranded" from "the reconciler stopped running".
   runtime.metrics.addMetric("StrandedWorkFound", MetricUnit.Count, found);

@@ -6,16 +6,18 @@
  * no grant covers (it would be AccessDenied on AWS).
  */
 import { Logger } from "@aws-lambda-powertools/logger";
-import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { PurgeQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "#aws/clients.ts";
 import { createRuntime, type Runtime } from "#aws/runtime.ts";
 import { parseConfig } from "#core/config.ts";
-import { INLINE_BODY_LIMIT_BYTES } from "#core/publish.ts";
+import { buildStoredEvent, INLINE_BODY_LIMIT_BYTES } from "#core/publish.ts";
+import { reconcile } from "#core/reconcile.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
+import { reconcileDeps } from "#functions/reconcile/create-handler.ts";
 import { EVENT_SOURCE_MAPPING_ACTIONS, type FunctionName, functionAccess } from "#lib/function-access.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
@@ -52,7 +54,6 @@ function runtimeFor(clients: AwsClients, secretPrefix: string): Fn {
     ALLOW_HTTP_DESTINATIONS: "true",
     ALLOWED_PORTS: "1-65535",
     ALLOW_PRIVATE_DESTINATIONS: "loopback",
-    WEBHOOK_CACHE_TTL_MS: "0",
     DEPENDENCY_BACKOFF_SECONDS: "1",
   });
   const runtime = createRuntime(config, {
@@ -70,6 +71,7 @@ beforeAll(async () => {
     api: runtimeFor(localClients(), secretPrefix),
     publish: runtimeFor(localClients(), secretPrefix),
     deliver: runtimeFor(localClients(), secretPrefix),
+    reconcile: runtimeFor(localClients(), secretPrefix),
   };
   // /ok answers 200, /fail 500, /gone 410.
   receiver = await startReceiver((request) => ({
@@ -151,6 +153,14 @@ beforeAll(async () => {
     {} as never,
   );
 
+  // A repeat of a publish whose first publisher died mid-fan-out (its lease ran out): the repeat takes over.
+  const interrupted = { id: "evt_iam_interrupted", type: "order.completed", data: { n: 2 } };
+  await fns.api.runtime.events.createIfAbsent(buildStoredEvent(tenant, interrupted, new Date(), "api"), {
+    generation: 0,
+    until: new Date(0).toISOString(),
+  });
+  await call("POST", at("/events"), interrupted);
+
   // Deliver: 200s, 500 → retry → DLQ, 410 → webhook disabled and DLQ.
   await drain();
 
@@ -182,7 +192,33 @@ beforeAll(async () => {
   await call("DELETE", `/tenants/${leaving}`);
   await drain();
 
-  for (const name of ["api", "publish", "deliver"] as const)
+  // Reconcile: a retrying delivery whose message was lost, and a fan-out a repeat was told is under way while
+  // its publisher died. Run with no grace, so both are due now.
+  const stranded = (
+    await call("POST", at("/events"), { id: "evt_iam_stranded", type: "order.completed", data: {} })
+  ).eventId as string;
+  await poller.pollOnce(0);
+  await localClients().sqs.send(new PurgeQueueCommand({ QueueUrl: resources.deliveryQueueUrl }));
+  const orphan = buildStoredEvent(
+    tenant,
+    { id: "evt_iam_orphan", type: "order.completed", data: {} },
+    new Date(),
+    "api",
+  );
+  await fns.publish.runtime.events.createIfAbsent(orphan, {
+    generation: 0,
+    until: new Date(0).toISOString(),
+  });
+  await fns.publish.runtime.events.markDue(tenant, orphan.id, new Date(0).toISOString());
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const reconciled = await reconcile({
+    ...reconcileDeps(fns.reconcile.runtime),
+    graceSeconds: 0,
+  });
+  expect(reconciled.deliveriesReenqueued + reconciled.fanOutsResumed, stranded).toBeGreaterThanOrEqual(2);
+  await drain();
+
+  for (const name of ["api", "publish", "deliver", "reconcile"] as const)
     used[name] = grantsUsed(fns[name].calls.inputs, resources);
 }, 90_000);
 
@@ -212,7 +248,7 @@ describe("each function's IAM grants match what its code calls", () => {
     expect(dropped.items).toMatchObject([{ status: "dropped", reason: "tenant_deleted" }]);
   });
 
-  for (const name of ["api", "publish", "deliver"] as const) {
+  for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
     it(`${name}: the calls it made need exactly the declared grants`, () => {
       const exempt =
         name === "deliver"
@@ -222,10 +258,12 @@ describe("each function's IAM grants match what its code calls", () => {
     });
   }
 
-  it("no function scans, and only the api queries an index", () => {
-    for (const name of ["api", "publish", "deliver"] as const) {
+  it("no function scans, and only the api and the reconciler (its due index) query an index", () => {
+    for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
       expect(used[name]?.some((grant) => grant.endsWith("dynamodb:Scan"))).toBe(false);
-      expect(used[name]?.some((grant) => grant.startsWith("index/"))).toBe(name === "api");
+      expect(used[name]?.some((grant) => grant.startsWith("index/"))).toBe(
+        name === "api" || name === "reconcile",
+      );
     }
   });
 
