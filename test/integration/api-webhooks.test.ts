@@ -3,6 +3,16 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { secretOwner } from "#core/signing-secrets.ts";
 import { type Pipeline, startPipeline } from "#test/support/pipeline.ts";
+
+/** What API Gateway's request model answers for a body it refuses: a problem document naming `body`. */
+const GATEWAY_REFUSAL = {
+  type: "about:blank",
+  title: "Invalid request",
+  status: 400,
+  detail: "Invalid request body",
+  errors: [{ field: "body", message: "Invalid request body" }],
+};
+
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 
 let pipeline: Pipeline;
@@ -186,7 +196,7 @@ describe("POST /tenants/{tenantId}/webhooks", () => {
 
   it("refuses malformed JSON and an empty body with 400", async () => {
     for (const bad of ["{not json", "", [1, 2]]) {
-      expect((await create(bad)).json, String(bad)).toEqual({ message: "Invalid request body" });
+      expect((await create(bad)).json, String(bad)).toEqual(GATEWAY_REFUSAL);
       expect((await pipeline.lambdaApi("POST", pipeline.under("/webhooks"), bad)).status, String(bad)).toBe(
         400,
       );
@@ -419,9 +429,9 @@ describe("POST /tenants/{tenantId}/webhooks/{webhookId}/rotate-secret", () => {
       new StandardWebhook(secret).verify(request?.body ?? "", request?.headers as Record<string, string>);
     }
     // No body at all is refused, as API Gateway refuses it; `{}` takes the defaults.
-    expect((await pipeline.api("POST", pipeline.under(`/webhooks/${id}/rotate-secret`))).json).toEqual({
-      message: "Invalid request body",
-    });
+    expect((await pipeline.api("POST", pipeline.under(`/webhooks/${id}/rotate-secret`))).json).toEqual(
+      GATEWAY_REFUSAL,
+    );
     const defaulted = await pipeline.api("POST", pipeline.under(`/webhooks/${id}/rotate-secret`), {});
     expect(Date.parse(defaulted.json.previousSecretValidUntil as string) - Date.now()).toBeGreaterThan(
       86_000_000,
