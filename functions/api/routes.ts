@@ -351,7 +351,7 @@ async function redriveRoute(
       // The moved messages outrank these records, so a failed write here cannot send anything twice.
       const unwritten = await runtime.deliveries
         .saveAll(moved)
-        .catch(() => new Set(moved.map(({ id }) => id)));
+        .catch(() => new Set(moved.map(({ delivery }) => delivery.id)));
       if (unwritten.size > 0)
         runtime.logger.warn("redrive: delivery records not reset", { deliveries: unwritten.size });
     },

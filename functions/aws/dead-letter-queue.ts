@@ -12,8 +12,8 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { type Delivery, type DeliveryMessage, deliveryMessageSchema } from "#core/model.ts";
-import type { LetterSettlement } from "#core/recovery.ts";
+import { type DeliveryMessage, deliveryMessageSchema } from "#core/model.ts";
+import type { LetterSettlement, Restart } from "#core/recovery.ts";
 
 const HOLD_SECONDS = 120;
 
@@ -161,7 +161,7 @@ export class DeadLetterQueue {
   async redrive(
     options: LetterFilter & { limit: number; deadlineMs?: number },
     settle: (letters: readonly DeliveryMessage[]) => Promise<readonly LetterSettlement[]>,
-    recordMoved: (moved: readonly Delivery[]) => Promise<void>,
+    recordMoved: (moved: readonly Restart[]) => Promise<void>,
   ): Promise<RedriveResult> {
     const keep: Message[] = [];
     let moved = 0;

@@ -18,8 +18,9 @@ import {
   type RecordOutcome,
   webhookKey,
 } from "#core/deliver.ts";
-import { isLive } from "#core/delivery-copies.ts";
+import { isLive, isResetFor } from "#core/delivery-copies.ts";
 import type { Attempt, Delivery, Webhook } from "#core/model.ts";
+import type { Restart } from "#core/recovery.ts";
 import type { Tenant } from "#core/tenants.ts";
 import { batchGetItems, batchGetRecords } from "./batch-get.ts";
 import { backoffMs, expiresAt, keys, sleep, withoutKeys } from "./table-keys.ts";
@@ -276,11 +277,9 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
     return state;
   }
 
-  /** Writes delivery records (resets before new series); returns the ids not written. */
-  async saveAll(deliveries: readonly Delivery[]): Promise<Set<string>> {
-    const outcome = await this.record(
-      deliveries.map((delivery) => ({ delivery, expectedUpdatedAt: undefined })),
-    );
+  /** Writes restarted records, each conditional on the record it replaces; returns the ids not written. */
+  async saveAll(restarts: readonly Restart[]): Promise<Set<string>> {
+    const outcome = await this.record(restarts);
     return new Set([...outcome.failed, ...outcome.superseded]);
   }
 
@@ -324,8 +323,20 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
           reason.Code === "ConditionalCheckFailed" ? [items[index]?.deliveryId ?? ""] : [],
         ),
       );
-      for (const id of refused) superseded.add(id);
-      return pending.filter((record) => !refused.has(record.delivery.id));
+      if (refused.size === 0) return [...pending];
+      // A restart of this very series recorded after the message read the older record: write on top of it.
+      const current = await this.getDeliveries([...refused]);
+      const rebased = new Map<string, DeliveryRecord>();
+      for (const record of pending) {
+        if (!refused.has(record.delivery.id)) continue;
+        const now = current.get(record.delivery.id);
+        if (record.expectedUpdatedAt !== undefined && now && isResetFor(now, record.delivery))
+          rebased.set(record.delivery.id, { ...record, expectedUpdatedAt: now.updatedAt });
+        else superseded.add(record.delivery.id);
+      }
+      return pending.flatMap((record) =>
+        refused.has(record.delivery.id) ? (rebased.get(record.delivery.id) ?? []) : [record],
+      );
     }
   }
 

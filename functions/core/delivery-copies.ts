@@ -42,3 +42,17 @@ export const isLive = (delivery: Delivery) => delivery.status === "pending" || d
 export function newCopyNumber(random: () => number = Math.random): number {
   return 1 + Math.floor(random() * 0x3fff_ffff);
 }
+
+/**
+ * Whether `current` is the record a manual retry, recover or redrive wrote for the very series and copy `written`
+ * belongs to, after the message had already been read against the older record: the message outranks the record
+ * it read and owns the new series, so its outcome stands on top of this reset (not a second chain).
+ */
+export function isResetFor(current: Delivery, written: Delivery): boolean {
+  return (
+    current.status === "pending" &&
+    current.attempts === 0 &&
+    (current.series ?? 0) === (written.series ?? 0) &&
+    (current.copy ?? 0) === (written.copy ?? 0)
+  );
+}

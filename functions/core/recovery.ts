@@ -17,8 +17,11 @@ export interface RecoveryDeliveryStore {
   getDeliveries(ids: readonly string[]): Promise<Map<string, Delivery>>;
   /** Writes `next` only if the record is still `expected`; false when it moved on meanwhile. */
   replaceIfUnchanged(expected: Delivery, next: Delivery): Promise<boolean>;
-  /** Writes the records; returns the ids not written. */
-  saveAll(deliveries: readonly Delivery[]): Promise<Set<string>>;
+  /**
+   * Writes the restarted records, each only if its record is still the one read (`expectedUpdatedAt`): a delivery
+   * the new message already reached keeps what that attempt recorded. Returns the ids not written.
+   */
+  saveAll(restarts: readonly Restart[]): Promise<Set<string>>;
   /** A webhook's deliveries that ended failed and were last updated within [since, until), up to `limit`. */
   failedDeliveriesOfWebhook(
     webhookId: string,
@@ -26,6 +29,12 @@ export interface RecoveryDeliveryStore {
     until: string,
     limit: number,
   ): Promise<Delivery[]>;
+}
+
+/** A new series' record, and the `updatedAt` of the record it replaces. */
+export interface Restart {
+  readonly delivery: Delivery;
+  readonly expectedUpdatedAt: string;
 }
 
 export interface RecoveryEventStore {
@@ -100,8 +109,12 @@ export async function retryDelivery(
   await deps.queue.enqueue([messageFor(event, next)]);
   // The message outranks the old record, so it is attempted even if this write fails or loses a race.
   const recorded = await deps.deliveries.replaceIfUnchanged(delivery, next).catch(() => true);
-  if (!recorded) throw new ConflictError(`delivery ${deliveryId} changed meanwhile; read it again`);
-  return next;
+  if (recorded) return next;
+  // The record moved on: the new series' message may already have been attempted (and recorded) — then the retry
+  // is under way; anything else means another change won the race.
+  const now = await deps.deliveries.getDelivery(deliveryId);
+  if (now && (now.series ?? 0) === next.series && (now.copy ?? 0) === next.copy) return now;
+  throw new ConflictError(`delivery ${deliveryId} changed meanwhile; read it again`);
 }
 
 export const RECOVER_LIMIT = 1000;
@@ -132,16 +145,20 @@ export async function recoverFailures(
   const copy = newCopyNumber(deps.random);
   const restarted = chosen.flatMap((delivery) => {
     const event = events.get(delivery.eventId);
-    return event ? [{ event, next: newSeries(delivery, now, copy) }] : [];
+    return event ? [{ event, previous: delivery, next: newSeries(delivery, now, copy) }] : [];
   });
   await deps.queue.enqueue(restarted.map(({ event, next }) => messageFor(event, next)));
-  await deps.deliveries.saveAll(restarted.map(({ next }) => next)).catch(() => undefined);
+  await deps.deliveries
+    .saveAll(
+      restarted.map(({ next, previous }) => ({ delivery: next, expectedUpdatedAt: previous.updatedAt })),
+    )
+    .catch(() => undefined);
   return { recovered: restarted.length, truncated: failed.length > RECOVER_LIMIT };
 }
 
 export type LetterSettlement =
   | { readonly action: "discard"; readonly why: string }
-  | { readonly action: "move"; readonly message: DeliveryMessage; readonly next?: Delivery | undefined };
+  | { readonly action: "move"; readonly message: DeliveryMessage; readonly next?: Restart | undefined };
 
 /**
  * What a redrive does with each DLQ letter, decided against the delivery's current record: a delivery since
@@ -167,6 +184,10 @@ export async function settleLetters(
     moving.add(letter.deliveryId);
     if (!record) return { action: "move", message: letter };
     const next = newSeries(record, now, newCopyNumber(deps.random));
-    return { action: "move", message: { ...letter, series: next.series, copy: next.copy }, next };
+    return {
+      action: "move",
+      message: { ...letter, series: next.series, copy: next.copy },
+      next: { delivery: next, expectedUpdatedAt: record.updatedAt },
+    };
   });
 }

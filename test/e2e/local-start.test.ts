@@ -56,6 +56,7 @@ describe("npm start", () => {
       expect(queues.QueueUrls?.map((url) => url.split("/").pop()).sort()).toEqual([
         "local-DeliveryDeadLetterQueue",
         "local-DeliveryQueue",
+        "local-IngestDeadLetterQueue",
       ]);
       const children = descendantsOf(pid);
       expect(children.length, `round ${round}: npm start runs the java engine as a child`).toBeGreaterThan(0);
