@@ -172,6 +172,60 @@ describe("the deliver Lambda when its dependencies fail", () => {
     expect(documents.commandCalls(TransactWriteCommand)).toHaveLength(2);
   });
 
+  it("a message whose series was reset by a redrive after it read the record records on top of the reset", async () => {
+    // The batch read finds no record; by the time the outcome is written, the redrive's reset (pending, the same
+    // series and copy as the message, no attempt) is there: the write is retried on top of it, not dropped.
+    const reset = {
+      pk: "DELIVERY#dlv_1",
+      sk: "META",
+      id: "dlv_1",
+      tenantId: webhook.tenantId,
+      eventId: "evt_1",
+      webhookId: "wh_1",
+      eventType: "order.paid",
+      status: "pending",
+      attempts: 0,
+      series: 0,
+      copy: 0,
+      createdAt: now.toISOString(),
+      updatedAt: "2026-11-28T12:00:00.500Z",
+    };
+    documents
+      .on(BatchGetCommand)
+      .callsFake((input: { RequestItems: Record<string, { Keys: { pk: string }[] }> }) => {
+        const keys = input.RequestItems.t?.Keys ?? [];
+        return keys.length === 1 && keys[0]?.pk === "DELIVERY#dlv_1"
+          ? { Responses: { t: [reset] } }
+          : webhookOnly();
+      });
+    const conditions: (string | undefined)[][] = [];
+    documents
+      .on(TransactWriteCommand)
+      .callsFake(
+        (input: { TransactItems: { Put?: { ExpressionAttributeValues?: Record<string, string> } }[] }) => {
+          conditions.push(
+            input.TransactItems.map((item) => item.Put?.ExpressionAttributeValues?.[":expected"]),
+          );
+          if (conditions.length > 1) return {};
+          throw new TransactionCanceledException({
+            message: "Transaction cancelled",
+            $metadata: {},
+            CancellationReasons: input.TransactItems.map((_, index) => ({
+              Code: index === 0 ? "ConditionalCheckFailed" : "None",
+            })),
+          });
+        },
+      );
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
+    const { deps } = adapters();
+    expect(failed(await deliverBatch([records[0] as QueueRecord], deps))).toEqual([]);
+    // First try: no record expected; second: on top of the reset, the attempt with it.
+    expect(conditions).toEqual([
+      [undefined, undefined],
+      [reset.updatedAt, undefined],
+    ]);
+  });
+
   it("a copy whose record moved on meanwhile is superseded: its write refused, its message deleted, no DLQ, no retry", async () => {
     documents.on(BatchGetCommand).resolves(webhookOnly());
     documents.on(TransactWriteCommand).callsFake((input: { TransactItems: unknown[] }) => {

@@ -1,0 +1,126 @@
+/**
+ * The ledger's conditional write against DynamoDB Local: one transaction per batch, each delivery put conditional
+ * on the record its batch read, the attempt landing with it or not at all. This is what keeps two copies of one
+ * delivery processed at once from both recording (docs/delivery.md, "One live chain of attempts per delivery").
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { DynamoDeliveryRepository } from "#aws/delivery-repository.ts";
+import type { Attempt, Delivery } from "#core/model.ts";
+import { isolatedResources, localClients } from "#test/support/local-aws.ts";
+
+let ledger: DynamoDeliveryRepository;
+
+beforeAll(async () => {
+  const clients = localClients();
+  const resources = await isolatedResources(clients);
+  ledger = new DynamoDeliveryRepository(clients.documents, resources.tableName, 30);
+});
+
+const delivery = (id: string, changes: Partial<Delivery> = {}): Delivery => ({
+  id,
+  tenantId: "t_ledger",
+  eventId: `evt_${id}`,
+  webhookId: "wh_ledger",
+  eventType: "order.paid",
+  status: "retrying",
+  attempts: 1,
+  series: 0,
+  copy: 0,
+  createdAt: "2026-12-01T00:00:00.000Z",
+  updatedAt: "2026-12-01T00:00:01.000Z",
+  ...changes,
+});
+
+const attempt = (of: Delivery, status: Attempt["status"]): Attempt => ({
+  deliveryId: of.id,
+  tenantId: of.tenantId,
+  webhookId: of.webhookId,
+  eventId: of.eventId,
+  eventType: of.eventType,
+  attempt: of.attempts,
+  series: of.series ?? 0,
+  status,
+  durationMs: 1,
+  timestamp: of.updatedAt,
+});
+
+describe("the ledger's conditional write (DynamoDB Local)", () => {
+  it("of two copies that read no record, the second to write is superseded and its attempt never lands", async () => {
+    const first = delivery("dlv_race_1", { status: "retrying", attempts: 1 });
+    const second = delivery("dlv_race_1", {
+      status: "delivered",
+      attempts: 1,
+      updatedAt: "2026-12-01T00:00:02.000Z",
+    });
+    const one = await ledger.record([
+      { delivery: first, attempt: attempt(first, "failed"), expectedUpdatedAt: null },
+    ]);
+    const two = await ledger.record([
+      { delivery: second, attempt: attempt(second, "succeeded"), expectedUpdatedAt: null },
+    ]);
+    expect([...one.superseded, ...one.failed]).toEqual([]);
+    expect([...two.superseded]).toEqual(["dlv_race_1"]);
+    expect(await ledger.getDelivery("dlv_race_1")).toMatchObject({ status: "retrying", attempts: 1 });
+    const log = await ledger.attemptsOfDelivery("dlv_race_1");
+    expect(log.items.map((item) => item.status)).toEqual(["failed"]);
+  });
+
+  it("a write against a record that moved on since it was read is superseded; against the one read, it lands", async () => {
+    const read = delivery("dlv_race_2");
+    await ledger.record([{ delivery: read, expectedUpdatedAt: null }]);
+    const moved = delivery("dlv_race_2", { attempts: 2, updatedAt: "2026-12-01T00:00:05.000Z" });
+    expect(
+      (await ledger.record([{ delivery: moved, expectedUpdatedAt: read.updatedAt }])).superseded.size,
+    ).toBe(0);
+    const stale = delivery("dlv_race_2", {
+      status: "delivered",
+      attempts: 2,
+      updatedAt: "2026-12-01T00:00:06.000Z",
+    });
+    const outcome = await ledger.record([{ delivery: stale, expectedUpdatedAt: read.updatedAt }]);
+    expect([...outcome.superseded]).toEqual(["dlv_race_2"]);
+    expect(await ledger.getDelivery("dlv_race_2")).toMatchObject({ status: "retrying", attempts: 2 });
+  });
+
+  it("a write that meets the reset of its own new series (recorded after it read) lands on top of it", async () => {
+    const failed = delivery("dlv_race_3", { status: "failed", attempts: 8, reason: "exhausted:http_500" });
+    await ledger.record([{ delivery: failed, expectedUpdatedAt: null }]);
+    // The redriven message (series 1, copy 7) read the failed record; the redrive's reset landed after that read.
+    const reset = delivery("dlv_race_3", {
+      status: "pending",
+      attempts: 0,
+      series: 1,
+      copy: 7,
+      updatedAt: "2026-12-01T00:00:09.000Z",
+    });
+    await ledger.saveAll([{ delivery: reset, expectedUpdatedAt: failed.updatedAt }]);
+    const outcome = delivery("dlv_race_3", {
+      status: "delivered",
+      attempts: 1,
+      series: 1,
+      copy: 7,
+      updatedAt: "2026-12-01T00:00:10.000Z",
+    });
+    const written = await ledger.record([
+      { delivery: outcome, attempt: attempt(outcome, "succeeded"), expectedUpdatedAt: failed.updatedAt },
+    ]);
+    expect([...written.superseded, ...written.failed]).toEqual([]);
+    expect(await ledger.getDelivery("dlv_race_3")).toMatchObject({
+      status: "delivered",
+      series: 1,
+      attempts: 1,
+    });
+  });
+
+  it("a restart's reset lands only over the record it read (an attempt recorded first is kept)", async () => {
+    const failed = delivery("dlv_race_4", { status: "failed", attempts: 8 });
+    await ledger.record([{ delivery: failed, expectedUpdatedAt: null }]);
+    const attempted = delivery("dlv_race_4", { status: "delivered", attempts: 1, series: 1, copy: 3 });
+    await ledger.record([{ delivery: { ...attempted, updatedAt: "2026-12-01T00:00:11.000Z" } }]);
+    const reset = delivery("dlv_race_4", { status: "pending", attempts: 0, series: 1, copy: 3 });
+    expect([...(await ledger.saveAll([{ delivery: reset, expectedUpdatedAt: failed.updatedAt }]))]).toEqual([
+      "dlv_race_4",
+    ]);
+    expect(await ledger.getDelivery("dlv_race_4")).toMatchObject({ status: "delivered", attempts: 1 });
+  });
+});
