@@ -1,7 +1,7 @@
 /** What a redrive does with each DLQ letter, decided against the delivery's current record (`settleLetters`). */
 import { describe, expect, it } from "vitest";
 import type { Delivery, DeliveryMessage } from "#core/model.ts";
-import { settleLetters } from "#core/recovery.ts";
+import { recoverFailures, settleLetters } from "#core/recovery.ts";
 
 const NOW = new Date("2026-12-01T12:00:00.000Z");
 
@@ -86,5 +86,58 @@ describe("a redrive settles each letter against the delivery's current record", 
 
   it("moves a letter with no record as it is (never attempted)", async () => {
     expect(await settle([letter()], undefined)).toEqual([{ action: "move", message: letter() }]);
+  });
+});
+
+describe("recover enqueues before it records", () => {
+  it("an enqueue that fails writes nothing: the deliveries stay failed, and the call fails", async () => {
+    const saved: unknown[] = [];
+    const deps = {
+      deliveries: {
+        getDelivery: async () => undefined,
+        getDeliveries: async () => new Map(),
+        replaceIfUnchanged: async () => true,
+        saveAll: async (restarts: readonly unknown[]) => {
+          saved.push(...restarts);
+          return new Set<string>();
+        },
+        failedDeliveriesOfWebhook: async () => [record()],
+      },
+      events: {
+        get: async () => undefined,
+        getMany: async () =>
+          new Map([
+            [
+              "evt_1",
+              {
+                id: "evt_1",
+                tenantId: "t_1",
+                type: "order.paid",
+                timestamp: "",
+                version: "1.0",
+                source: "api",
+                data: {},
+                body: "{}",
+                fingerprint: "",
+                createdAt: "",
+              },
+            ],
+          ]),
+      },
+      queue: {
+        enqueue: async (): Promise<void> => {
+          throw new Error("SQS unavailable");
+        },
+      },
+      now: () => NOW,
+    };
+    const window = { since: "2026-12-01T00:00:00.000Z", until: "2026-12-01T12:00:00.000Z" };
+    await expect(recoverFailures("t_1", "wh_1", window, deps)).rejects.toThrow("SQS unavailable");
+    expect(saved).toEqual([]);
+    deps.queue.enqueue = async () => undefined;
+    expect(await recoverFailures("t_1", "wh_1", window, deps)).toEqual({ recovered: 1, truncated: false });
+    expect(saved).toMatchObject([
+      { delivery: { series: 1, status: "pending" }, expectedUpdatedAt: record().updatedAt },
+    ]);
   });
 });
