@@ -34,7 +34,7 @@ describe("npm start", () => {
     for (const round of [1, 2]) {
       const { run, clients, api } = await startLocal();
       if (round === 1) {
-        const created = await fetch(`${api}/webhooks`, {
+        const created = await fetch(`${api}/tenants/demo/webhooks`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ url: "https://hooks.example.com/in", eventTypes: ["kept.*"] }),
@@ -42,8 +42,8 @@ describe("npm start", () => {
         webhookId = ((await created.json()) as { id: string }).id;
       } else {
         // The webhook (DynamoDB) and its signing secret (the Secrets Manager emulator's file) survived the restart.
-        expect((await fetch(`${api}/webhooks/${webhookId}`)).status).toBe(200);
-        const rotated = await fetch(`${api}/webhooks/${webhookId}/rotate-secret`, {
+        expect((await fetch(`${api}/tenants/demo/webhooks/${webhookId}`)).status).toBe(200);
+        const rotated = await fetch(`${api}/tenants/demo/webhooks/${webhookId}/rotate-secret`, {
           method: "POST",
           body: "{}",
         });
