@@ -1,7 +1,7 @@
 /**
  * Calls the deployed management API with SigV4 (IAM auth), using the AWS SDK's own signer and default credential
  * chain (environment, SSO, shared config and credentials files, container and instance roles): no Python, no
- * awscurl. `scripts/api.ts` is the command line (`npm run api -- GET /webhooks`).
+ * awscurl. `scripts/api.ts` is the command line (`npm run api -- GET /tenants`).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { Sha256 } from "@aws-crypto/sha256-js";

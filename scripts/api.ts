@@ -1,11 +1,11 @@
 /**
  * `npm run api -- <METHOD> <path> [body]`: one SigV4-signed request to the deployed management API.
  *
- *   npm run api -- GET /webhooks
- *   npm run api -- POST /webhooks '{"url":"https://hooks.example.com/in","eventTypes":["order.*"]}'
+ *   npm run api -- GET /tenants
+ *   npm run api -- POST /tenants/acme/webhooks '{"url":"https://hooks.example.com/in","eventTypes":["order.*"]}'
  *   npm run api -- POST /dlq/redrive @redrive.json          (a body from a file)
  *   npm run api -- --stage prod GET /dlq                    (pick a stack in cdk-outputs.json)
- *   npm run api -- -H 'If-Match: "1"' PATCH /webhooks/wh_… '{"active":false}'   (extra headers, signed too)
+ *   npm run api -- -H 'If-Match: "1"' PATCH /tenants/acme/webhooks/wh_… '{"active":false}'   (extra headers, signed too)
  *
  * The base URL is SW_API_URL, or the ApiUrl output in cdk-outputs.json (`cdk deploy --outputs-file
  * cdk-outputs.json`; SW_OUTPUTS_FILE or --outputs to use another file). Credentials come from the AWS SDK's
