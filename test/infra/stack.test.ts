@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
@@ -13,30 +12,7 @@ import {
 } from "#core/resource-definitions.ts";
 import { createApp } from "#lib/app.ts";
 import { stackConfigFromContext, stackConfigSchema } from "#lib/stack-config.ts";
-import type { WebhooksStack } from "#lib/webhooks-stack.ts";
-
-type Resource = { Type: string; Properties?: Record<string, unknown> };
-const outdirs: string[] = [];
-
-function synthesize(context: Record<string, unknown> = {}, mutate?: (stack: WebhooksStack) => void) {
-  const outdir = mkdtempSync(join(tmpdir(), "sw-synth-"));
-  outdirs.push(outdir);
-  const { app, stack } = createApp({ outdir, context: { stage: "test", ...context } });
-  mutate?.(stack);
-  let error: unknown;
-  try {
-    app.synth();
-  } catch (caught) {
-    error = caught;
-  }
-  const reportPath = join(outdir, "validation-report.json");
-  const report = existsSync(reportPath)
-    ? (JSON.parse(readFileSync(reportPath, "utf8")) as {
-        pluginReports: { conclusion: string; violations: { ruleName: string }[] }[];
-      })
-    : undefined;
-  return { outdir, stack, error, report };
-}
+import { type Resource, removeSynthOutput, synthesize } from "#test/support/synth.ts";
 
 let synthesized: ReturnType<typeof synthesize>;
 let template: Template;
@@ -44,13 +20,11 @@ let resources: [string, Resource][];
 const ofType = (type: string) => resources.filter(([, resource]) => resource.Type === type);
 
 beforeAll(() => {
-  synthesized = synthesize();
+  synthesized = synthesize({}, { bundle: true });
   template = Template.fromStack(synthesized.stack);
   resources = Object.entries(template.toJSON().Resources as Record<string, Resource>);
 });
-afterAll(() => {
-  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(removeSynthOutput);
 
 describe("cdk-nag", () => {
   it("finds nothing unacknowledged in the AwsSolutions, Serverless and project packs", () => {
@@ -61,10 +35,16 @@ describe("cdk-nag", () => {
   });
 
   it("really applies the packs, including the SQS visibility rule for event source mappings", () => {
-    const broken = synthesize({}, (stack) => {
-      (stack.storage.deliveryQueue.node.defaultChild as CfnQueue).visibilityTimeout =
-        deliverFunctionTimeoutSeconds;
-    });
+    const broken = synthesize(
+      {},
+      {
+        bundle: true,
+        mutate: (stack) => {
+          (stack.storage.deliveryQueue.node.defaultChild as CfnQueue).visibilityTimeout =
+            deliverFunctionTimeoutSeconds;
+        },
+      },
+    );
     expect(String(broken.error)).toMatch(/LambdaEventSourceSQSVisibilityTimeout/);
   });
 
@@ -367,7 +347,9 @@ describe("operations", () => {
   });
 
   it("sends alarms to an SNS topic (TLS-only) when an email is configured", () => {
-    const withEmail = Template.fromStack(synthesize({ alarmEmail: "oncall@example.com" }).stack);
+    const withEmail = Template.fromStack(
+      synthesize({ alarmEmail: "oncall@example.com" }, { bundle: true }).stack,
+    );
     withEmail.hasResourceProperties("AWS::SNS::Subscription", {
       Protocol: "email",
       Endpoint: "oncall@example.com",
