@@ -2,7 +2,7 @@
  * AWS calls per delivery: 10,000 deliveries that succeed at once, and 10,000 that need one retry, counted per
  * service and operation. The event source mapping's receive/delete are reported apart (AWS runs those).
  */
-import { publish } from "#core/publish.ts";
+import { publish } from "#core/publishing/publish.ts";
 import { type CapacityTotals, meterCapacity } from "./capacity.ts";
 import { BENCH_TENANT, benchPipeline, benchReceiver } from "./local-pipeline.ts";
 

@@ -3,7 +3,7 @@
  * Local reports them with `ReturnConsumedCapacity: "INDEXES"` (table and each index apart). Run alone with
  * `node bench/capacity-units.ts`; `npm run bench` includes it.
  */
-import { publish } from "#core/publish.ts";
+import { publish } from "#core/publishing/publish.ts";
 import { type CapacityTotals, meterCapacity } from "./capacity.ts";
 import { BENCH_TENANT, benchPipeline, benchReceiver, stopEngines } from "./local-pipeline.ts";
 

@@ -1,5 +1,5 @@
 /** Fan-out cost: SDK calls and publish wall time per event, for N = 1, 10, 100 and 1,000 subscribers. */
-import { publish } from "#core/publish.ts";
+import { publish } from "#core/publishing/publish.ts";
 import { BENCH_TENANT, benchPipeline } from "./local-pipeline.ts";
 import { median } from "./stats.ts";
 

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { verifyWebhook } from "#core/webhook-verifier.ts";
+import { verifyWebhook } from "#core/signing/webhook-verifier.ts";
 import { findFreePort } from "#local/free-port.ts";
 import { descendantsOf, startCommand } from "#test/support/child-process.ts";
 

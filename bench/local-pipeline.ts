@@ -4,9 +4,9 @@ import type { AddressInfo } from "node:net";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { createAwsClients } from "#aws/clients.ts";
 import { createRuntime, publishDeps, type Runtime } from "#aws/runtime.ts";
-import { parseConfig } from "#core/config.ts";
-import { secretOwner } from "#core/signing-secrets.ts";
-import { newWebhookRecord } from "#core/webhooks.ts";
+import { newWebhookRecord } from "#core/management/webhooks.ts";
+import { parseConfig } from "#core/shared/config.ts";
+import { secretOwner } from "#core/signing/signing-secrets.ts";
 
 /** The one tenant the benchmarks publish to. */
 export const BENCH_TENANT = "bench";

@@ -6,9 +6,9 @@
 
 import { createHmac } from "node:crypto";
 import http from "node:http";
-import { type DeliverDeps, deliverBatch, webhookKey } from "#core/deliver.ts";
-import { deliveryIdFor } from "#core/ids.ts";
-import { secretOwner } from "#core/signing-secrets.ts";
+import { type DeliverDeps, deliverBatch, webhookKey } from "#core/delivery/deliver.ts";
+import { deliveryIdFor } from "#core/shared/ids.ts";
+import { secretOwner } from "#core/signing/signing-secrets.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { BENCH_TENANT, benchPipeline, benchReceiver } from "./local-pipeline.ts";
 import { median } from "./stats.ts";

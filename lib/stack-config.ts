@@ -5,14 +5,14 @@
  * comma-separated); a JSON array works too, and `cdk.json` may hold real arrays, numbers and booleans.
  */
 import { z } from "zod";
-import { deliveryQueue } from "#core/resource-definitions.ts";
 import {
   DEFAULT_RETRY_SCHEDULE_SECONDS,
   MAX_RETRY_DELAY_SECONDS,
   parseSchedule,
   worstCaseScheduleSeconds,
-} from "#core/retry-policy.ts";
-import { DEFAULT_MAX_WEBHOOKS_PER_TENANT, TENANT_ID_PATTERN } from "#core/tenants.ts";
+} from "#core/delivery/retry-policy.ts";
+import { deliveryQueue } from "#core/shared/resource-definitions.ts";
+import { DEFAULT_MAX_WEBHOOKS_PER_TENANT, TENANT_ID_PATTERN } from "#core/tenants/tenants.ts";
 
 const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
 const LOG_RETENTION_DAYS = [

@@ -9,7 +9,10 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { deliverFunctionTimeoutSeconds, RECONCILE_INTERVAL_MINUTES } from "#core/resource-definitions.ts";
+import {
+  deliverFunctionTimeoutSeconds,
+  RECONCILE_INTERVAL_MINUTES,
+} from "#core/shared/resource-definitions.ts";
 import { ManagementApi } from "./constructs/management-api.ts";
 import { Operations } from "./constructs/operations.ts";
 import { Storage } from "./constructs/storage.ts";

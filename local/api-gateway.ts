@@ -7,10 +7,14 @@
 import { randomUUID } from "node:crypto";
 import ajvDraft04 from "ajv-draft-04";
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { type ApiRoute, apiRoutes, matchRoute, type RouteTarget } from "#core/api-routes.ts";
-import { NotFoundError } from "#core/errors.ts";
-import { type HttpResponse, problemResponse } from "#core/http-response.ts";
-import { BAD_REQUEST_BODY_MESSAGE, BAD_REQUEST_BODY_TEMPLATE, requestModels } from "#core/request-models.ts";
+import { type ApiRoute, apiRoutes, matchRoute, type RouteTarget } from "#core/http/api-routes.ts";
+import { type HttpResponse, problemResponse } from "#core/http/http-response.ts";
+import {
+  BAD_REQUEST_BODY_MESSAGE,
+  BAD_REQUEST_BODY_TEMPLATE,
+  requestModels,
+} from "#core/http/request-models.ts";
+import { NotFoundError } from "#core/shared/errors.ts";
 
 /** API Gateway's answer when a request validator refuses the body (the stack's BAD_REQUEST_BODY response). */
 export const INVALID_BODY_RESPONSE: HttpResponse = {

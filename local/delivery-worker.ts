@@ -4,7 +4,7 @@
  * and restarts it; it can also scale local delivery out to several processes.
  */
 import { createRuntime } from "#aws/runtime.ts";
-import { parseConfig } from "#core/config.ts";
+import { parseConfig } from "#core/shared/config.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { createQueuePoller } from "./queue-poller.ts";
 

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { eventBridgeEventSchema, fromEventBridge, tenantOf } from "#core/eventbridge.ts";
+import { eventBridgeEventSchema, fromEventBridge, tenantOf } from "#core/publishing/eventbridge.ts";
 import { DEMO_TENANT_ID, EVENTBRIDGE_PATH } from "./paths.ts";
 
 const USAGE = "usage: npm run emit -- events/eventbridge/<file>.json [--new-id]";

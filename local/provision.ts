@@ -1,6 +1,6 @@
 /**
  * Creates the platform's tables and queues in the local engines from the same definitions the CDK stack uses
- * (`functions/core/resource-definitions.ts`). Idempotent, so a second `npm start` reuses what exists.
+ * (`functions/core/shared/resource-definitions.ts`). Idempotent, so a second `npm start` reuses what exists.
  */
 import {
   CreateTableCommand,
@@ -19,7 +19,7 @@ import {
   type QueueDefinition,
   type TableDefinition,
   webhooksTable,
-} from "#core/resource-definitions.ts";
+} from "#core/shared/resource-definitions.ts";
 
 export interface ProvisionedResources {
   readonly tableName: string;

@@ -7,7 +7,7 @@
  */
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
-import { createWebhookListener } from "#core/webhook-receiver.ts";
+import { createWebhookListener } from "#core/signing/webhook-receiver.ts";
 
 const { values } = parseArgs({
   options: {

@@ -7,8 +7,8 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import type { Runtime } from "#aws/runtime.ts";
-import { DomainError, NotFoundError } from "#core/errors.ts";
-import { type HttpResponse, problemResponse } from "#core/http-response.ts";
+import { type HttpResponse, problemResponse } from "#core/http/http-response.ts";
+import { DomainError, NotFoundError } from "#core/shared/errors.ts";
 import { routeContext, routeHandlers } from "./routes.ts";
 
 export function createApiHandler(runtime: Runtime) {

@@ -6,12 +6,17 @@
 import { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
 import type { Runtime } from "#aws/runtime.ts";
 import { cursorShapes } from "#aws/table-keys.ts";
-import { decodeCursor, encodeCursor } from "#core/cursor.ts";
-import { NotFoundError } from "#core/errors.ts";
-import { patternsMatching } from "#core/event-types.ts";
-import { headerOf, type ProxyRequest, parseJsonBody, parseWith, queryOf } from "#core/http-request.ts";
-import { type HttpResponse, jsonResponse } from "#core/http-response.ts";
-import { ID_SOURCES } from "#core/ids.ts";
+import {
+  type RecoveryDeps,
+  recoverFailures,
+  requireDelivery,
+  retryDelivery,
+  settleLetters,
+} from "#core/delivery/recovery.ts";
+import { maxAttemptsOf } from "#core/delivery/retry-policy.ts";
+import { decodeCursor, encodeCursor } from "#core/http/cursor.ts";
+import { headerOf, type ProxyRequest, parseJsonBody, parseWith, queryOf } from "#core/http/http-request.ts";
+import { type HttpResponse, jsonResponse } from "#core/http/http-response.ts";
 import {
   createWebhook,
   deleteWebhook,
@@ -20,25 +25,7 @@ import {
   sendTestEvent,
   updateWebhook,
   webhookResource,
-} from "#core/management.ts";
-import { EVENT_ID_PATTERN, type Webhook } from "#core/model.ts";
-import {
-  type RecoveryDeps,
-  recoverFailures,
-  requireDelivery,
-  retryDelivery,
-  settleLetters,
-} from "#core/recovery.ts";
-import { maxAttemptsOf } from "#core/retry-policy.ts";
-import {
-  deleteTenant,
-  isTenantId,
-  putTenant,
-  putTenantSchema,
-  requireTenant,
-  type TenantDeps,
-  tenantResource,
-} from "#core/tenants.ts";
+} from "#core/management/management.ts";
 import {
   attemptsQuery,
   dlqQuery,
@@ -49,7 +36,20 @@ import {
   redriveSchema,
   rotateSecretSchema,
   webhookSchemas,
-} from "#core/webhook-schemas.ts";
+} from "#core/management/webhook-schemas.ts";
+import { patternsMatching } from "#core/routing/event-types.ts";
+import { NotFoundError } from "#core/shared/errors.ts";
+import { ID_SOURCES } from "#core/shared/ids.ts";
+import { EVENT_ID_PATTERN, type Webhook } from "#core/shared/model.ts";
+import {
+  deleteTenant,
+  isTenantId,
+  putTenant,
+  putTenantSchema,
+  requireTenant,
+  type TenantDeps,
+  tenantResource,
+} from "#core/tenants/tenants.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

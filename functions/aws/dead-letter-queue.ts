@@ -12,8 +12,8 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { type DeliveryMessage, deliveryMessageSchema } from "#core/model.ts";
-import type { LetterSettlement, Restart } from "#core/recovery.ts";
+import type { LetterSettlement, Restart } from "#core/delivery/recovery.ts";
+import { type DeliveryMessage, deliveryMessageSchema } from "#core/shared/model.ts";
 
 const HOLD_SECONDS = 120;
 

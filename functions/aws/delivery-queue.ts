@@ -9,9 +9,9 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { DeadLetter, QueueActions } from "#core/deliver.ts";
-import type { DeliveryMessage } from "#core/model.ts";
-import type { DeliveryEnqueuer } from "#core/publish.ts";
+import type { DeadLetter, QueueActions } from "#core/delivery/deliver.ts";
+import type { DeliveryEnqueuer } from "#core/publishing/publish.ts";
+import type { DeliveryMessage } from "#core/shared/model.ts";
 import { backoffMs, sleep } from "./table-keys.ts";
 
 const MAX_BATCH = 10;

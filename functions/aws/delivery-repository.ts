@@ -17,11 +17,11 @@ import {
   type DeliveryRecord,
   type RecordOutcome,
   webhookKey,
-} from "#core/deliver.ts";
-import { isLive, isResetFor } from "#core/delivery-copies.ts";
-import type { Attempt, Delivery, Webhook } from "#core/model.ts";
-import type { Restart } from "#core/recovery.ts";
-import type { Tenant } from "#core/tenants.ts";
+} from "#core/delivery/deliver.ts";
+import { isLive, isResetFor } from "#core/delivery/delivery-copies.ts";
+import type { Restart } from "#core/delivery/recovery.ts";
+import type { Attempt, Delivery, Webhook } from "#core/shared/model.ts";
+import type { Tenant } from "#core/tenants/tenants.ts";
 import { batchGetItems, batchGetRecords } from "./batch-get.ts";
 import { backoffMs, expiresAt, keys, sleep, withoutKeys } from "./table-keys.ts";
 

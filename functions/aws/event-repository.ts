@@ -16,8 +16,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { EventSummary, FanOutLease, StoredEvent } from "#core/publish.ts";
-import { TtlCache } from "#core/ttl-cache.ts";
+import type { EventSummary, FanOutLease, StoredEvent } from "#core/publishing/publish.ts";
+import { TtlCache } from "#core/shared/ttl-cache.ts";
 import { batchGetItems } from "./batch-get.ts";
 import { backoffMs, expiresAt, keys, sleep, withoutKeys } from "./table-keys.ts";
 

@@ -4,9 +4,9 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { Config } from "#core/config.ts";
-import type { DeliverDeps, DeliverLog, DeliverMetrics } from "#core/deliver.ts";
-import type { PublishDeps } from "#core/publish.ts";
+import type { DeliverDeps, DeliverLog, DeliverMetrics } from "#core/delivery/deliver.ts";
+import type { PublishDeps } from "#core/publishing/publish.ts";
+import type { Config } from "#core/shared/config.ts";
 import { createGuardedSender, type GuardedSender, type Resolver } from "#functions/http/guarded-sender.ts";
 import { type AwsClients, createAwsClients } from "./clients.ts";
 import { SqsDeliveryQueue } from "./delivery-queue.ts";

@@ -14,8 +14,8 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { generateSigningSecret, SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing-secrets.ts";
-import { TtlCache } from "#core/ttl-cache.ts";
+import { TtlCache } from "#core/shared/ttl-cache.ts";
+import { generateSigningSecret, SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing/signing-secrets.ts";
 
 export class SigningSecretNotFoundError extends Error {
   constructor(webhookId: string, versionId?: string) {

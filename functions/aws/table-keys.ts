@@ -1,7 +1,7 @@
-/** Key layout of the single table (see `functions/core/resource-definitions.ts`). */
+/** Key layout of the single table (see `functions/core/shared/resource-definitions.ts`). */
 import { createHash } from "node:crypto";
-import type { CursorShape } from "#core/cursor.ts";
-import { ID_SOURCES } from "#core/ids.ts";
+import type { CursorShape } from "#core/http/cursor.ts";
+import { ID_SOURCES } from "#core/shared/ids.ts";
 
 /** Partitions of the sparse "due" index: spread so that no single index partition takes every write. */
 export const DUE_SHARDS = 16;

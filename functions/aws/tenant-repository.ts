@@ -6,7 +6,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { PutTenantInput, Tenant, TenantPage, TenantStore } from "#core/tenants.ts";
+import type { PutTenantInput, Tenant, TenantPage, TenantStore } from "#core/tenants/tenants.ts";
 import { keys, withoutKeys } from "./table-keys.ts";
 
 export class DynamoTenantRepository implements TenantStore {

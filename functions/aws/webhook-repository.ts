@@ -13,8 +13,8 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { ConflictError, NotFoundError, WebhookLimitError } from "#core/errors.ts";
-import type { Webhook } from "#core/model.ts";
+import { ConflictError, NotFoundError, WebhookLimitError } from "#core/shared/errors.ts";
+import type { Webhook } from "#core/shared/model.ts";
 import { batchGetRecords } from "./batch-get.ts";
 import { keys, withoutKeys } from "./table-keys.ts";
 

@@ -3,7 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { BatchMetrics, deliverDeps, type Runtime } from "#aws/runtime.ts";
-import { deliverBatch } from "#core/deliver.ts";
+import { deliverBatch } from "#core/delivery/deliver.ts";
 
 export function createDeliverHandler(runtime: Runtime) {
   return middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {

@@ -10,14 +10,14 @@ import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
-import type { HttpSender, SendResult } from "#core/deliver.ts";
-import type { TransportErrorClass } from "#core/delivery-outcome.ts";
+import type { HttpSender, SendResult } from "#core/delivery/deliver.ts";
+import type { TransportErrorClass } from "#core/delivery/delivery-outcome.ts";
 import {
   checkWebhookUrl,
   type DestinationPolicy,
   DestinationRefusedError,
   isAllowedAddress,
-} from "#core/destination-policy.ts";
+} from "#core/delivery/destination-policy.ts";
 
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 

@@ -11,12 +11,17 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { publishDeps, type Runtime } from "#aws/runtime.ts";
-import { NotFoundError, ValidationError } from "#core/errors.ts";
-import { eventBridgeEventSchema, fromEventBridge, isEventBridgeEvent, tenantOf } from "#core/eventbridge.ts";
-import { parseJsonBody } from "#core/http-request.ts";
-import { type HttpResponse, jsonResponse, problemResponse } from "#core/http-response.ts";
-import { MAX_EVENT_BYTES, publishRequestSchema } from "#core/model.ts";
-import { publish } from "#core/publish.ts";
+import { parseJsonBody } from "#core/http/http-request.ts";
+import { type HttpResponse, jsonResponse, problemResponse } from "#core/http/http-response.ts";
+import {
+  eventBridgeEventSchema,
+  fromEventBridge,
+  isEventBridgeEvent,
+  tenantOf,
+} from "#core/publishing/eventbridge.ts";
+import { publish } from "#core/publishing/publish.ts";
+import { NotFoundError, ValidationError } from "#core/shared/errors.ts";
+import { MAX_EVENT_BYTES, publishRequestSchema } from "#core/shared/model.ts";
 
 /**
  * One `PublishFailures` count per event not published, with dimension `ingest` (api | eventbridge): the

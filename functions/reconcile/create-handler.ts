@@ -4,7 +4,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import { publishDeps, type Runtime } from "#aws/runtime.ts";
 import { DUE_SHARDS } from "#aws/table-keys.ts";
-import { type ReconcileDeps, type ReconcileResult, reconcile } from "#core/reconcile.ts";
+import { type ReconcileDeps, type ReconcileResult, reconcile } from "#core/delivery/reconcile.ts";
 
 /** The reconciler's ports, from one function's runtime. */
 export function reconcileDeps(runtime: Runtime): ReconcileDeps {

@@ -8,8 +8,8 @@ import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { apiRoutes, type RouteTarget } from "#core/api-routes.ts";
-import { BAD_REQUEST_BODY_TEMPLATE } from "#core/request-models.ts";
+import { apiRoutes, type RouteTarget } from "#core/http/api-routes.ts";
+import { BAD_REQUEST_BODY_TEMPLATE } from "#core/http/request-models.ts";
 import { requestModels } from "./request-models.ts";
 
 export interface ManagementApiProps {

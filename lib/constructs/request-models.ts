@@ -1,9 +1,9 @@
 /**
  * The request models API Gateway validates bodies against: the plain JSON Schemas of
- * `functions/core/request-models.ts` (which local mode validates against too), in CDK's JsonSchema shape.
+ * `functions/core/http/request-models.ts` (which local mode validates against too), in CDK's JsonSchema shape.
  */
 import type { JsonSchema } from "aws-cdk-lib/aws-apigateway";
-import { type RequestSchema, requestModels as schemas } from "#core/request-models.ts";
+import { type RequestSchema, requestModels as schemas } from "#core/http/request-models.ts";
 
 /** `$schema` → `schema`, recursively; type names are the same strings as CDK's JsonSchemaType values. */
 export function toCdkJsonSchema(schema: RequestSchema): JsonSchema {

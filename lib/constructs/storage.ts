@@ -1,4 +1,4 @@
-/** The platform's table and queues, built from the shared definitions in `functions/core/resource-definitions.ts`. */
+/** The platform's table and queues, built from the shared definitions in `functions/core/shared/resource-definitions.ts`. */
 import { Duration, type RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as sqs from "aws-cdk-lib/aws-sqs";
@@ -10,7 +10,7 @@ import {
   type QueueDefinition,
   type TableDefinition,
   webhooksTable,
-} from "#core/resource-definitions.ts";
+} from "#core/shared/resource-definitions.ts";
 
 export interface StorageProps {
   /** Protects the table from `cdk destroy` and console deletes; on by default. */

@@ -12,7 +12,7 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing-secrets.ts";
+import { SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing/signing-secrets.ts";
 import type { FunctionAccess, SecretsAction, SqsAction } from "../function-access.ts";
 
 export interface WebhooksFunctionProps {

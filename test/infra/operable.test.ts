@@ -6,9 +6,9 @@ import { readFileSync } from "node:fs";
 import type { Template } from "aws-cdk-lib/assertions";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "#core/config.ts";
-import { requestModels } from "#core/request-models.ts";
-import { RECONCILE_INTERVAL_MINUTES } from "#core/resource-definitions.ts";
+import { requestModels } from "#core/http/request-models.ts";
+import { parseConfig } from "#core/shared/config.ts";
+import { RECONCILE_INTERVAL_MINUTES } from "#core/shared/resource-definitions.ts";
 import { createApp } from "#lib/app.ts";
 import type { AlarmName } from "#lib/constructs/operations.ts";
 import { functionAccess } from "#lib/function-access.ts";
@@ -863,7 +863,7 @@ describe("deploy inputs and outputs", () => {
       },
       Reconcile: { MAX_WEBHOOKS_PER_TENANT: "7" },
     });
-    // The names are the ones the functions read (functions/core/config.ts), not look-alikes it would ignore.
+    // The names are the ones the functions read (functions/core/shared/config.ts), not look-alikes it would ignore.
     const publish = parseConfig({
       ...environments(tenants).Publish,
       AWS_REGION: "eu-west-1",

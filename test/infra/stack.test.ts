@@ -3,13 +3,13 @@ import { join } from "node:path";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiRoutes } from "#core/api-routes.ts";
+import { apiRoutes } from "#core/http/api-routes.ts";
 import {
   deadLetterQueue,
   deliverFunctionTimeoutSeconds,
   deliveryQueue,
   webhooksTable,
-} from "#core/resource-definitions.ts";
+} from "#core/shared/resource-definitions.ts";
 import { createApp } from "#lib/app.ts";
 import { stackConfigFromContext, stackConfigSchema } from "#lib/stack-config.ts";
 import { type Resource, removeSynthOutput, synthesize } from "#test/support/synth.ts";

@@ -2,7 +2,7 @@ import type { LookupAddress } from "node:dns";
 import { readdirSync } from "node:fs";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiRoutes } from "#core/api-routes.ts";
+import { apiRoutes } from "#core/http/api-routes.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { fixture } from "#test/support/fixtures.ts";

@@ -10,10 +10,10 @@ import type { LookupAddress } from "node:dns";
 import { ScanCommand, type ScanCommandOutput } from "@aws-sdk/lib-dynamodb";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiRoute, apiRoutes } from "#core/api-routes.ts";
-import { checkWebhookUrl } from "#core/destination-policy.ts";
-import { MAX_DATA_DEPTH, type Webhook } from "#core/model.ts";
-import { webhookSchemas } from "#core/webhook-schemas.ts";
+import { checkWebhookUrl } from "#core/delivery/destination-policy.ts";
+import { type ApiRoute, apiRoutes } from "#core/http/api-routes.ts";
+import { webhookSchemas } from "#core/management/webhook-schemas.ts";
+import { MAX_DATA_DEPTH, type Webhook } from "#core/shared/model.ts";
 import { INVALID_BODY_RESPONSE } from "#local/api-gateway.ts";
 import { type Pipeline, startPipeline } from "#test/support/pipeline.ts";
 

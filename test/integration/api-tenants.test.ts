@@ -7,9 +7,9 @@ import { DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiRoute, apiRoutes } from "#core/api-routes.ts";
-import { deliveryIdFor, newEventId, newWebhookId } from "#core/ids.ts";
-import { secretOwner } from "#core/signing-secrets.ts";
+import { type ApiRoute, apiRoutes } from "#core/http/api-routes.ts";
+import { deliveryIdFor, newEventId, newWebhookId } from "#core/shared/ids.ts";
+import { secretOwner } from "#core/signing/signing-secrets.ts";
 import { type Pipeline, startPipeline } from "#test/support/pipeline.ts";
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 

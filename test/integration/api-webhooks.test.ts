@@ -1,7 +1,7 @@
 import { DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { secretOwner } from "#core/signing-secrets.ts";
+import { secretOwner } from "#core/signing/signing-secrets.ts";
 import { type Pipeline, startPipeline } from "#test/support/pipeline.ts";
 
 /** What API Gateway's request model answers for a body it refuses: a problem document naming `body`. */

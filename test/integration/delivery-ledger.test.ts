@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoDeliveryRepository } from "#aws/delivery-repository.ts";
-import type { Attempt, Delivery } from "#core/model.ts";
+import type { Attempt, Delivery } from "#core/shared/model.ts";
 import { isolatedResources, localClients } from "#test/support/local-aws.ts";
 
 let ledger: DynamoDeliveryRepository;

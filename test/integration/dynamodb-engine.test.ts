@@ -1,7 +1,7 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
-import { webhooksTable } from "#core/resource-definitions.ts";
+import { webhooksTable } from "#core/shared/resource-definitions.ts";
 import type { ProvisionedResources } from "#local/provision.ts";
 import { isolatedResources, localClients } from "#test/support/local-aws.ts";
 

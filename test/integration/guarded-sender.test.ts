@@ -1,6 +1,6 @@
 import { type AddressInfo, createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DestinationPolicy } from "#core/destination-policy.ts";
+import type { DestinationPolicy } from "#core/delivery/destination-policy.ts";
 import { createGuardedSender } from "#functions/http/guarded-sender.ts";
 
 /** A TCP listener that answers the first request of each connection with the raw bytes `answers[path]`, to send what no HTTP server would. */

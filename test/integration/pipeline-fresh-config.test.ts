@@ -4,7 +4,7 @@
  * just before), and the waiting delivery must follow the new configuration.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { verifyWebhook } from "#core/webhook-verifier.ts";
+import { verifyWebhook } from "#core/signing/webhook-verifier.ts";
 import { type Pipeline, startPipeline } from "#test/support/pipeline.ts";
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 

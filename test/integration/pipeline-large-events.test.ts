@@ -4,7 +4,7 @@
  */
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, describe, expect, it } from "vitest";
-import { MAX_EVENT_BYTES, serializeEnvelope } from "#core/model.ts";
+import { MAX_EVENT_BYTES, serializeEnvelope } from "#core/shared/model.ts";
 import { startPipeline } from "#test/support/pipeline.ts";
 import { startReceiver } from "#test/support/receivers.ts";
 

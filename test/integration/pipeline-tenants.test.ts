@@ -13,7 +13,7 @@ import {
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { deliveryIdFor } from "#core/ids.ts";
+import { deliveryIdFor } from "#core/shared/ids.ts";
 import { captureOutput } from "#test/support/capture-output.ts";
 import { localClients, uniquePrefix } from "#test/support/local-aws.ts";
 import { type Pipeline, type PipelineOptions, startPipeline } from "#test/support/pipeline.ts";

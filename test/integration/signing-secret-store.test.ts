@@ -1,9 +1,13 @@
 import { DescribeSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { describe, expect, it } from "vitest";
 import { SecretsManagerSigningSecretStore, SigningSecretNotFoundError } from "#aws/signing-secret-store.ts";
-import { signedRequestHeaders } from "#core/signing.ts";
-import { rotatedVersions, SECRET_RECOVERY_WINDOW_DAYS, signingVersions } from "#core/signing-secrets.ts";
-import { verifyWebhook } from "#core/webhook-verifier.ts";
+import { signedRequestHeaders } from "#core/signing/signing.ts";
+import {
+  rotatedVersions,
+  SECRET_RECOVERY_WINDOW_DAYS,
+  signingVersions,
+} from "#core/signing/signing-secrets.ts";
+import { verifyWebhook } from "#core/signing/webhook-verifier.ts";
 import { captureOutput } from "#test/support/capture-output.ts";
 import { localClients, uniquePrefix } from "#test/support/local-aws.ts";
 import { countSdkCalls } from "#test/support/sdk-call-counter.ts";

@@ -5,7 +5,7 @@ import {
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { deadLetterQueue, deliveryQueue } from "#core/resource-definitions.ts";
+import { deadLetterQueue, deliveryQueue } from "#core/shared/resource-definitions.ts";
 import type { ProvisionedResources } from "#local/provision.ts";
 import { isolatedResources, localClients } from "#test/support/local-aws.ts";
 

@@ -1,6 +1,6 @@
 import type { LookupAddress } from "node:dns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkWebhookUrl, strictDestinationPolicy } from "#core/destination-policy.ts";
+import { checkWebhookUrl, strictDestinationPolicy } from "#core/delivery/destination-policy.ts";
 import { guardedLookup } from "#functions/http/guarded-sender.ts";
 import { type Pipeline, startPipeline } from "#test/support/pipeline.ts";
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";

@@ -2,13 +2,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import middy from "@middy/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signedRequestHeaders } from "#core/signing.ts";
-import { generateSigningSecret } from "#core/signing-secrets.ts";
+import { signedRequestHeaders } from "#core/signing/signing.ts";
+import { generateSigningSecret } from "#core/signing/signing-secrets.ts";
 import {
   createWebhookListener,
   type ReceivedWebhook,
   verifyWebhookMiddleware,
-} from "#core/webhook-receiver.ts";
+} from "#core/signing/webhook-receiver.ts";
 
 const secret = generateSigningSecret();
 const body = JSON.stringify({ id: "evt_7", type: "user.created", data: { userId: "u1" } });

@@ -5,7 +5,7 @@
  * that each property can be shown to reject a bad history on its own (test/unit/chaos-ledger.test.ts) before
  * the chaos run relies on it.
  */
-import type { Attempt, Delivery } from "#core/model.ts";
+import type { Attempt, Delivery } from "#core/shared/model.ts";
 import type { SeenRequest } from "./chaos-receiver.ts";
 
 /** One message found in the DLQ: its delivery, the reason given, and the (series, copy) its body carries. */

@@ -1,4 +1,4 @@
-import type { Webhook } from "#core/model.ts";
+import type { Webhook } from "#core/shared/model.ts";
 
 /** A valid webhook record for unit tests that do not go through the API. */
 export function sampleWebhook(overrides: Partial<Webhook> = {}): Webhook {

@@ -3,7 +3,7 @@
  * at-least-once delivery legitimately produces), before the chaos run relies on them.
  */
 import { describe, expect, it } from "vitest";
-import type { Attempt, Delivery } from "#core/model.ts";
+import type { Attempt, Delivery } from "#core/shared/model.ts";
 import {
   attemptLogProblems,
   backwardStep,

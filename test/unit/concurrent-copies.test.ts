@@ -12,9 +12,9 @@ import {
   type QueueRecord,
   type SendResult,
   webhookKey,
-} from "#core/deliver.ts";
-import type { Attempt, Delivery, DeliveryMessage } from "#core/model.ts";
-import { generateSigningSecret } from "#core/signing-secrets.ts";
+} from "#core/delivery/deliver.ts";
+import type { Attempt, Delivery, DeliveryMessage } from "#core/shared/model.ts";
+import { generateSigningSecret } from "#core/signing/signing-secrets.ts";
 import { sampleWebhook } from "#test/support/sample-webhook.ts";
 
 const secret = generateSigningSecret();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "#core/config.ts";
-import { deliveryIdFor, newEventId, ulid } from "#core/ids.ts";
-import { TtlCache } from "#core/ttl-cache.ts";
+import { ConfigError, parseConfig } from "#core/shared/config.ts";
+import { deliveryIdFor, newEventId, ulid } from "#core/shared/ids.ts";
+import { TtlCache } from "#core/shared/ttl-cache.ts";
 
 const valid = {
   AWS_REGION: "eu-west-1",

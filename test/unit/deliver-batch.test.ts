@@ -7,10 +7,10 @@ import {
   type QueueRecord,
   type SendResult,
   webhookKey,
-} from "#core/deliver.ts";
-import type { Delivery, DeliveryMessage, Webhook } from "#core/model.ts";
-import { generateSigningSecret } from "#core/signing-secrets.ts";
-import { verifyWebhook } from "#core/webhook-verifier.ts";
+} from "#core/delivery/deliver.ts";
+import type { Delivery, DeliveryMessage, Webhook } from "#core/shared/model.ts";
+import { generateSigningSecret } from "#core/signing/signing-secrets.ts";
+import { verifyWebhook } from "#core/signing/webhook-verifier.ts";
 import { sqsFixture } from "#test/support/fixtures.ts";
 import { sampleWebhook } from "#test/support/sample-webhook.ts";
 

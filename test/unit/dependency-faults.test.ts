@@ -32,8 +32,8 @@ import { SecretsManagerSigningSecretStore } from "#aws/signing-secret-store.ts";
 import { keys } from "#aws/table-keys.ts";
 import { DynamoTenantRepository } from "#aws/tenant-repository.ts";
 import { DynamoWebhookRepository } from "#aws/webhook-repository.ts";
-import { type DeliverDeps, deliverBatch, type QueueRecord } from "#core/deliver.ts";
-import { publish } from "#core/publish.ts";
+import { type DeliverDeps, deliverBatch, type QueueRecord } from "#core/delivery/deliver.ts";
+import { publish } from "#core/publishing/publish.ts";
 import { sampleWebhook } from "#test/support/sample-webhook.ts";
 
 const documents = mockClient(DynamoDBDocumentClient);

@@ -8,7 +8,7 @@ import {
   isAllowedAddress,
   parsePortRanges,
   strictDestinationPolicy,
-} from "#core/destination-policy.ts";
+} from "#core/delivery/destination-policy.ts";
 
 const refused = (url: string, policy: DestinationPolicy = strictDestinationPolicy) => {
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DestinationPolicy } from "#core/destination-policy.ts";
+import type { DestinationPolicy } from "#core/delivery/destination-policy.ts";
 import { createGuardedSender } from "#functions/http/guarded-sender.ts";
 
 // Loopback over http is allowed so the URL passes the policy; none of these requests ever reaches a socket.

@@ -1,14 +1,14 @@
 /**
  * The local API Gateway shim refuses bodies exactly where the deployed API's request validator does: both use
- * the draft-04 models of functions/core/request-models.ts (the infra test checks the synthesized models are
+ * the draft-04 models of functions/core/http/request-models.ts (the infra test checks the synthesized models are
  * these objects), and a refused body gets API Gateway's own 400 answer without reaching the Lambda.
  */
 import ajvDraft04 from "ajv-draft-04";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { apiRoutes } from "#core/api-routes.ts";
-import type { HttpResponse } from "#core/http-response.ts";
-import { requestModels } from "#core/request-models.ts";
+import { apiRoutes } from "#core/http/api-routes.ts";
+import type { HttpResponse } from "#core/http/http-response.ts";
+import { requestModels } from "#core/http/request-models.ts";
 import { createLocalApi, INVALID_BODY_RESPONSE } from "#local/api-gateway.ts";
 
 const ROTATE = "/tenants/t_1/webhooks/wh_1/rotate-secret";

@@ -1,9 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError, PayloadTooLargeError } from "#core/errors.ts";
-import { patternsMatching } from "#core/event-types.ts";
-import { fromEventBridge } from "#core/eventbridge.ts";
-import { deliveryIdFor } from "#core/ids.ts";
-import type { Delivery, DeliveryMessage } from "#core/model.ts";
+import { fromEventBridge } from "#core/publishing/eventbridge.ts";
 import {
   FANOUT_LEASE_SECONDS,
   type FanOutLease,
@@ -11,8 +7,12 @@ import {
   type PublishDeps,
   publish,
   type StoredEvent,
-} from "#core/publish.ts";
-import type { Tenant } from "#core/tenants.ts";
+} from "#core/publishing/publish.ts";
+import { patternsMatching } from "#core/routing/event-types.ts";
+import { ConflictError, NotFoundError, PayloadTooLargeError } from "#core/shared/errors.ts";
+import { deliveryIdFor } from "#core/shared/ids.ts";
+import type { Delivery, DeliveryMessage } from "#core/shared/model.ts";
+import type { Tenant } from "#core/tenants/tenants.ts";
 import { fixture } from "#test/support/fixtures.ts";
 
 const TENANT = "t_1";

@@ -11,7 +11,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClients } from "#aws/clients.ts";
 import { createRuntime, type Runtime } from "#aws/runtime.ts";
-import { parseConfig } from "#core/config.ts";
+import { parseConfig } from "#core/shared/config.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { captureOutput } from "#test/support/capture-output.ts";
 import { apiEvent, fixture } from "#test/support/fixtures.ts";

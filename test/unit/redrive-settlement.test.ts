@@ -1,7 +1,7 @@
 /** What a redrive does with each DLQ letter, decided against the delivery's current record (`settleLetters`). */
 import { describe, expect, it } from "vitest";
-import type { Delivery, DeliveryMessage } from "#core/model.ts";
-import { recoverFailures, settleLetters } from "#core/recovery.ts";
+import { recoverFailures, settleLetters } from "#core/delivery/recovery.ts";
+import type { Delivery, DeliveryMessage } from "#core/shared/model.ts";
 
 const NOW = new Date("2026-12-01T12:00:00.000Z");
 

@@ -4,7 +4,7 @@ import {
   deliverFunctionTimeoutSeconds,
   deliveryQueue,
   webhooksTable,
-} from "#core/resource-definitions.ts";
+} from "#core/shared/resource-definitions.ts";
 import { createTableInput } from "#local/provision.ts";
 
 describe("resource definitions", () => {

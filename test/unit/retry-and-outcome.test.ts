@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { classifyAttempt, type Verdict } from "#core/delivery-outcome.ts";
+import { classifyAttempt, type Verdict } from "#core/delivery/delivery-outcome.ts";
 import {
   attemptLimit,
   DEFAULT_RETRY_SCHEDULE_SECONDS,
@@ -10,7 +10,7 @@ import {
   parseRetryAfter,
   parseSchedule,
   retryDelaySeconds,
-} from "#core/retry-policy.ts";
+} from "#core/delivery/retry-policy.ts";
 
 const now = new Date("2026-11-28T12:00:00Z");
 

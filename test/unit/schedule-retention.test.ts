@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { deliveryQueue } from "#core/resource-definitions.ts";
-import { DEFAULT_RETRY_SCHEDULE_SECONDS, worstCaseScheduleSeconds } from "#core/retry-policy.ts";
+import { DEFAULT_RETRY_SCHEDULE_SECONDS, worstCaseScheduleSeconds } from "#core/delivery/retry-policy.ts";
+import { deliveryQueue } from "#core/shared/resource-definitions.ts";
 import { stackConfigSchema } from "#lib/stack-config.ts";
 
 describe("a retry schedule must fit the delivery queue's retention", () => {

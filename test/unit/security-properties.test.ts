@@ -1,23 +1,23 @@
 import fc from "fast-check";
 import ipaddr from "ipaddr.js";
 import { describe, expect, it } from "vitest";
-import { type DeliverDeps, deliverBatch, type QueueRecord, webhookKey } from "#core/deliver.ts";
+import { type DeliverDeps, deliverBatch, type QueueRecord, webhookKey } from "#core/delivery/deliver.ts";
 import {
   checkWebhookUrl,
   type DestinationPolicy,
   DestinationRefusedError,
   isAllowedAddress,
   strictDestinationPolicy,
-} from "#core/destination-policy.ts";
-import type { Delivery, Webhook } from "#core/model.ts";
-import { deadLetterQueue, deliveryQueue } from "#core/resource-definitions.ts";
+} from "#core/delivery/destination-policy.ts";
 import {
   DEFAULT_RETRY_SCHEDULE_SECONDS,
   defaultRetryPolicy,
   MAX_RETRY_DELAY_SECONDS,
   retryDelaySeconds,
-} from "#core/retry-policy.ts";
-import { reservedHeaderReason, webhookSchemas } from "#core/webhook-schemas.ts";
+} from "#core/delivery/retry-policy.ts";
+import { reservedHeaderReason, webhookSchemas } from "#core/management/webhook-schemas.ts";
+import type { Delivery, Webhook } from "#core/shared/model.ts";
+import { deadLetterQueue, deliveryQueue } from "#core/shared/resource-definitions.ts";
 
 const httpPolicy: DestinationPolicy = { allowHttp: true, allowedPorts: [[1, 65_535]], allowPrivate: "none" };
 

@@ -2,8 +2,8 @@ import { verify as octokitVerify } from "@octokit/webhooks-methods";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
-import { signedRequestHeaders } from "#core/signing.ts";
-import { generateSigningSecret } from "#core/signing-secrets.ts";
+import { signedRequestHeaders } from "#core/signing/signing.ts";
+import { generateSigningSecret } from "#core/signing/signing-secrets.ts";
 
 const body = JSON.stringify({
   id: "evt_01JDQ8V7Z6X2C3B4N5M6K7J8H9",

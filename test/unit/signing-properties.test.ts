@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { signatureHeader } from "#core/signing.ts";
-import { verifyWebhook, WebhookVerificationError } from "#core/webhook-verifier.ts";
+import { signatureHeader } from "#core/signing/signing.ts";
+import { verifyWebhook, WebhookVerificationError } from "#core/signing/webhook-verifier.ts";
 
 const secretArb = fc
   .uint8Array({ minLength: 24, maxLength: 64 })

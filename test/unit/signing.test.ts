@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { PLATFORM_VERSION, signedRequestHeaders } from "#core/signing.ts";
+import { PLATFORM_VERSION, signedRequestHeaders } from "#core/signing/signing.ts";
 import {
   generateSigningSecret,
   MAX_ROTATION_GRACE_SECONDS,
   rotatedVersions,
   signingVersions,
-} from "#core/signing-secrets.ts";
-import { verifyWebhook } from "#core/webhook-verifier.ts";
+} from "#core/signing/signing-secrets.ts";
+import { verifyWebhook } from "#core/signing/webhook-verifier.ts";
 
 const base = {
   eventId: "evt_1",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError } from "#core/errors.ts";
-import { tenantOf } from "#core/eventbridge.ts";
+import { tenantOf } from "#core/publishing/eventbridge.ts";
+import { ConflictError, NotFoundError } from "#core/shared/errors.ts";
 import {
   deleteTenant,
   type PutTenantInput,
@@ -8,7 +8,7 @@ import {
   putTenantSchema,
   type Tenant,
   type TenantDeps,
-} from "#core/tenants.ts";
+} from "#core/tenants/tenants.ts";
 
 const NOW = new Date("2026-11-28T12:00:00Z");
 

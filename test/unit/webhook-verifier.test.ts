@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { signatureHeader } from "#core/signing.ts";
+import { signatureHeader } from "#core/signing/signing.ts";
 import {
   DuplicateWebhookError,
   InvalidTimestampError,
@@ -9,7 +9,7 @@ import {
   TimestampTooNewError,
   TimestampTooOldError,
   verifyWebhook,
-} from "#core/webhook-verifier.ts";
+} from "#core/signing/webhook-verifier.ts";
 
 // The Standard Webhooks specification's known-answer vector.
 const KAT = {

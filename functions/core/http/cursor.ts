@@ -3,7 +3,7 @@
  * position of the listing it is given to — the attributes that listing's positions have, no more and no fewer,
  * each of the shape that listing's items have — so a forged one is a 400, never a store error.
  */
-import { ValidationError } from "./errors.ts";
+import { ValidationError } from "../shared/errors.ts";
 
 export type Position = Record<string, string>;
 

@@ -3,8 +3,8 @@
  * and every key is partitioned by it, so one tenant's calls never read another's items.
  */
 import * as z from "zod/mini";
-import { ConflictError, NotFoundError } from "./errors.ts";
-import "./zod.ts";
+import { ConflictError, NotFoundError } from "../shared/errors.ts";
+import "../shared/zod.ts";
 
 /** The caller's own id for the tenant (e.g. its customer id). */
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;

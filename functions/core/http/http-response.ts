@@ -1,5 +1,5 @@
 /** API Gateway proxy responses: JSON bodies and RFC 9457 problem documents. */
-import { toProblem } from "./errors.ts";
+import { toProblem } from "../shared/errors.ts";
 
 export interface HttpResponse {
   readonly statusCode: number;

@@ -3,9 +3,9 @@
  * matching pattern, and enqueue one delivery message per webhook. Pure orchestration over injected ports.
  */
 
-import { ConflictError, PayloadTooLargeError } from "./errors.ts";
-import { patternsMatching } from "./event-types.ts";
-import { deliveryIdFor, newEventId } from "./ids.ts";
+import { patternsMatching } from "../routing/event-types.ts";
+import { ConflictError, PayloadTooLargeError } from "../shared/errors.ts";
+import { deliveryIdFor, newEventId } from "../shared/ids.ts";
 import {
   type Delivery,
   type DeliveryMessage,
@@ -15,8 +15,8 @@ import {
   type PublishRequest,
   requestFingerprint,
   serializeEnvelope,
-} from "./model.ts";
-import { requireTenant, type TenantStore } from "./tenants.ts";
+} from "../shared/model.ts";
+import { requireTenant, type TenantStore } from "../tenants/tenants.ts";
 
 /**
  * Bodies up to this size travel inside the message. SQS bills a request per 64 KiB chunk; ten messages of this

@@ -1,8 +1,8 @@
 /** Maps an EventBridge event (as another AWS service emits it) onto a publish request. */
 import * as z from "zod/mini";
-import "./zod.ts";
-import type { PublishRequest } from "./model.ts";
-import { TENANT_ID_PATTERN } from "./tenants.ts";
+import "../shared/zod.ts";
+import type { PublishRequest } from "../shared/model.ts";
+import { TENANT_ID_PATTERN } from "../tenants/tenants.ts";
 
 export const eventBridgeEventSchema = z.object({
   id: z.string().check(z.minLength(1), z.maxLength(120)),

@@ -10,9 +10,8 @@
  * and dead-letters it with the reason before SQS's `maxReceiveCount` could move it there without one.
  * Returns exactly the message ids to retry; never throws for one bad record.
  */
-import { copyStanding } from "./delivery-copies.ts";
-import { type AttemptResult, classifyAttempt, type Verdict } from "./delivery-outcome.ts";
-import { patternMatches } from "./event-types.ts";
+
+import { patternMatches } from "../routing/event-types.ts";
 import {
   type Attempt,
   type Delivery,
@@ -20,7 +19,11 @@ import {
   type DeliveryStatus,
   deliveryMessageSchema,
   type Webhook,
-} from "./model.ts";
+} from "../shared/model.ts";
+import { signedRequestHeaders } from "../signing/signing.ts";
+import { secretOwner, signingVersions } from "../signing/signing-secrets.ts";
+import { copyStanding } from "./delivery-copies.ts";
+import { type AttemptResult, classifyAttempt, type Verdict } from "./delivery-outcome.ts";
 import {
   attemptLimit,
   dependencyBackoffSeconds,
@@ -28,8 +31,6 @@ import {
   type RetryPolicy,
   retryDelaySeconds,
 } from "./retry-policy.ts";
-import { signedRequestHeaders } from "./signing.ts";
-import { secretOwner, signingVersions } from "./signing-secrets.ts";
 
 export const RESPONSE_BODY_LIMIT_BYTES = 4096;
 

@@ -2,9 +2,9 @@
 import { createHash } from "node:crypto";
 import * as z from "zod/mini";
 import "./zod.ts";
-import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from "./event-types.ts";
-import type { SignatureScheme } from "./signing.ts";
-import type { SecretVersions } from "./signing-secrets.ts";
+import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from "../routing/event-types.ts";
+import type { SignatureScheme } from "../signing/signing.ts";
+import type { SecretVersions } from "../signing/signing-secrets.ts";
 
 export const EVENT_VERSION = "1.0";
 /** Largest accepted event, measured as the serialized envelope that is delivered. */

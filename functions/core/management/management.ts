@@ -2,12 +2,18 @@
  * The management use cases behind the API, over injected ports: webhooks (create, update, delete, rotate,
  * test). Recovery of deliveries (retry, recover, redrive) is in `recovery.ts`.
  */
-import { ConflictError, NotFoundError, PreconditionFailedError, WebhookLimitError } from "./errors.ts";
-import { deliveryIdFor, newWebhookId } from "./ids.ts";
-import type { Webhook } from "./model.ts";
-import { buildStoredEvent, type PublishDeps, publishNew } from "./publish.ts";
-import { DEFAULT_ROTATION_GRACE_SECONDS, rotatedVersions, secretOwner } from "./signing-secrets.ts";
-import { requireTenant } from "./tenants.ts";
+
+import { buildStoredEvent, type PublishDeps, publishNew } from "../publishing/publish.ts";
+import {
+  ConflictError,
+  NotFoundError,
+  PreconditionFailedError,
+  WebhookLimitError,
+} from "../shared/errors.ts";
+import { deliveryIdFor, newWebhookId } from "../shared/ids.ts";
+import type { Webhook } from "../shared/model.ts";
+import { DEFAULT_ROTATION_GRACE_SECONDS, rotatedVersions, secretOwner } from "../signing/signing-secrets.ts";
+import { requireTenant } from "../tenants/tenants.ts";
 import type { CreateWebhookInput, UpdateWebhookInput } from "./webhook-schemas.ts";
 import { newWebhookRecord } from "./webhooks.ts";
 

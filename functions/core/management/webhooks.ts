@@ -1,6 +1,6 @@
 /** Building webhook records. (Validation of what a caller sends lives with the management API's schemas.) */
-import type { Webhook } from "./model.ts";
-import type { SignatureScheme } from "./signing.ts";
+import type { Webhook } from "../shared/model.ts";
+import type { SignatureScheme } from "../signing/signing.ts";
 
 export interface WebhookDraft {
   readonly url: string;

@@ -6,11 +6,12 @@
  * is attempted whether or not the record write lands (see `delivery-copies.ts`): a failure between the two
  * steps can neither strand a delivery nor run two chains of attempts for it.
  */
+
+import { type DeliveryEnqueuer, deliveryMessage, type StoredEvent } from "../publishing/publish.ts";
+import { ConflictError, NotFoundError } from "../shared/errors.ts";
+import type { Delivery, DeliveryMessage } from "../shared/model.ts";
+import type { Tenant } from "../tenants/tenants.ts";
 import { copyStanding, isLive, newCopyNumber } from "./delivery-copies.ts";
-import { ConflictError, NotFoundError } from "./errors.ts";
-import type { Delivery, DeliveryMessage } from "./model.ts";
-import { type DeliveryEnqueuer, deliveryMessage, type StoredEvent } from "./publish.ts";
-import type { Tenant } from "./tenants.ts";
 
 export interface RecoveryDeliveryStore {
   getDelivery(id: string): Promise<Delivery | undefined>;

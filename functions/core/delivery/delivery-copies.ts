@@ -12,7 +12,7 @@
  * The ordering decides which copy owns a delivery; the ledger's write (one transaction per batch, each delivery
  * conditional on the record its batch read) settles two copies that read the same record at the same instant.
  */
-import type { Delivery, DeliveryMessage } from "./model.ts";
+import type { Delivery, DeliveryMessage } from "../shared/model.ts";
 
 export type CopyStanding =
   /** No record yet, or this message starts a newer series: attempt from zero. */

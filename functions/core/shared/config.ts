@@ -1,15 +1,15 @@
 /** Runtime configuration, parsed once per container from the environment; fails fast naming the variable. */
 
 import * as z from "zod/mini";
-import { type DestinationPolicy, parsePortRanges } from "./destination-policy.ts";
-import { DEFAULT_RECONCILE_GRACE_SECONDS, deliveryQueue } from "./resource-definitions.ts";
+import { type DestinationPolicy, parsePortRanges } from "../delivery/destination-policy.ts";
 import {
   DEFAULT_RETRY_SCHEDULE_SECONDS,
   JITTER_RATIO,
   parseSchedule,
   type RetryPolicy,
-} from "./retry-policy.ts";
-import { DEFAULT_MAX_WEBHOOKS_PER_TENANT, TENANT_ID_PATTERN } from "./tenants.ts";
+} from "../delivery/retry-policy.ts";
+import { DEFAULT_MAX_WEBHOOKS_PER_TENANT, TENANT_ID_PATTERN } from "../tenants/tenants.ts";
+import { DEFAULT_RECONCILE_GRACE_SECONDS, deliveryQueue } from "./resource-definitions.ts";
 import "./zod.ts";
 
 const flag = z.pipe(

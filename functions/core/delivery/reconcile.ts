@@ -11,8 +11,14 @@
  * up after all, that one is discarded and the chain of attempts stays single; the fan-out is resumed like a
  * repeated publish. Running it twice, or alongside the deliver function, is harmless.
  */
-import type { Delivery, DeliveryMessage } from "./model.ts";
-import { type DeliveryEnqueuer, type PublishDeps, resumeFanOut, type StoredEvent } from "./publish.ts";
+
+import {
+  type DeliveryEnqueuer,
+  type PublishDeps,
+  resumeFanOut,
+  type StoredEvent,
+} from "../publishing/publish.ts";
+import type { Delivery, DeliveryMessage } from "../shared/model.ts";
 
 export interface DueIndex {
   /** Keys (`pk`) of the items due before `before` in one shard of the index. */

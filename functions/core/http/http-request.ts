@@ -1,6 +1,6 @@
 /** Reading API Gateway proxy requests at the edge: JSON bodies and query strings, through zod. */
 import type * as z from "zod/mini";
-import { PayloadTooLargeError, ValidationError } from "./errors.ts";
+import { PayloadTooLargeError, ValidationError } from "../shared/errors.ts";
 
 export interface ProxyRequest {
   readonly body?: string | null;

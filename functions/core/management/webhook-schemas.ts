@@ -4,11 +4,19 @@
  */
 
 import * as z from "zod/mini";
-import { checkWebhookUrl, type DestinationPolicy, DestinationRefusedError } from "./destination-policy.ts";
-import { MAX_EVENT_TYPE_LENGTH, MAX_PATTERNS_PER_WEBHOOK, SUBSCRIPTION_PATTERN } from "./event-types.ts";
-import { eventTypeSchema } from "./model.ts";
-import { MAX_ROTATION_GRACE_SECONDS } from "./signing-secrets.ts";
-import "./zod.ts";
+import {
+  checkWebhookUrl,
+  type DestinationPolicy,
+  DestinationRefusedError,
+} from "../delivery/destination-policy.ts";
+import {
+  MAX_EVENT_TYPE_LENGTH,
+  MAX_PATTERNS_PER_WEBHOOK,
+  SUBSCRIPTION_PATTERN,
+} from "../routing/event-types.ts";
+import { eventTypeSchema } from "../shared/model.ts";
+import { MAX_ROTATION_GRACE_SECONDS } from "../signing/signing-secrets.ts";
+import "../shared/zod.ts";
 
 export const MAX_HEADERS = 20;
 export const MAX_HEADER_VALUE_BYTES = 4096;
