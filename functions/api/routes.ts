@@ -168,8 +168,11 @@ async function deleteTenantRoute(event: ProxyRequest, context: RouteContext): Pr
   return { statusCode: 204, headers: {}, body: "" };
 }
 
-async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function listWebhooks(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const query = parseWith(listWebhooksQuery, queryOf(event), "query");
   await requireTenant(runtime.tenants, tenantId);
   const limit = query.limit ?? 50;
@@ -207,24 +210,34 @@ async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Pro
   return jsonResponse(200, { data: webhooks.map(webhookResource), nextCursor: next ?? null });
 }
 
-async function createRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function createRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId, basePath }: TenantScope,
+): Promise<HttpResponse> {
   const input = parseWith(context.schemas.create, parseJsonBody(event, MAX_BODY_BYTES));
   const { webhook, secret } = await createWebhook(tenantId, input, context.deps);
   return jsonResponse(
     201,
     { ...webhookResource(webhook), secret },
-    { location: `/tenants/${tenantId}/webhooks/${webhook.id}`, ...etag(webhook) },
+    { location: `${basePath}/webhooks/${webhook.id}`, ...etag(webhook) },
   );
 }
 
-async function getWebhookRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const webhook = await runtime.webhooks.require(tenantOf(event), idOf(event, "webhook"));
+async function getWebhookRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
+  const webhook = await runtime.webhooks.require(tenantId, idOf(event, "webhook"));
   return jsonResponse(200, webhookResource(webhook), etag(webhook));
 }
 
-async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function updateRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const input = parseWith(context.schemas.update, parseJsonBody(event, MAX_BODY_BYTES));
   const ifMatch = ifMatchVersion(event);
@@ -239,13 +252,20 @@ async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<
   return jsonResponse(200, webhookResource(webhook), etag(webhook));
 }
 
-async function deleteRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  await deleteWebhook(tenantOf(event), idOf(event, "webhook"), context.deps);
+async function deleteRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
+  await deleteWebhook(tenantId, idOf(event, "webhook"), context.deps);
   return { statusCode: 204, headers: {}, body: "" };
 }
 
-async function rotateRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function rotateRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const input = parseWith(rotateSecretSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
   const { webhook, secret } = await rotateSecret(tenantId, id, input.gracePeriodSeconds, context.deps);
@@ -256,12 +276,19 @@ async function rotateRoute(event: ProxyRequest, context: RouteContext): Promise<
   );
 }
 
-async function testRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  return jsonResponse(202, await sendTestEvent(tenantOf(event), idOf(event, "webhook"), context.deps));
+async function testRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
+  return jsonResponse(202, await sendTestEvent(tenantId, idOf(event, "webhook"), context.deps));
 }
 
-async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function webhookAttemptsRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const query = parseWith(attemptsQuery, queryOf(event), "query");
   await runtime.webhooks.require(tenantId, id);
@@ -279,8 +306,11 @@ const LATEST = Date.parse("9999-12-31T23:59:59.999Z");
 const storedTime = (iso: string) =>
   new Date(Math.min(Math.max(Date.parse(iso), EARLIEST), LATEST)).toISOString();
 
-async function recoverRoute(event: ProxyRequest, { runtime, recovery }: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function recoverRoute(
+  event: ProxyRequest,
+  { runtime, recovery }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const range = parseWith(recoverSchema, parseJsonBody(event, MAX_BODY_BYTES));
   await runtime.webhooks.require(tenantId, id);
@@ -289,8 +319,11 @@ async function recoverRoute(event: ProxyRequest, { runtime, recovery }: RouteCon
   return jsonResponse(202, await recoverFailures(tenantId, id, { since, until }, recovery));
 }
 
-async function listEventsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function listEventsRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const query = parseWith(eventsQuery, queryOf(event), "query");
   await requireTenant(runtime.tenants, tenantId);
   const cursor = decodeCursor(query.cursor, cursorShapes.eventListing(tenantId));
@@ -298,8 +331,11 @@ async function listEventsRoute(event: ProxyRequest, { runtime }: RouteContext): 
   return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
 }
 
-async function getEventRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function getEventRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   await requireTenant(runtime.tenants, tenantId);
   const id = event.pathParameters?.eventId ?? "";
   if (!EVENT_ID_PATTERN.test(id)) throw new NotFoundError(`event ${id.slice(0, 64)}`);
@@ -310,23 +346,35 @@ async function getEventRoute(event: ProxyRequest, { runtime }: RouteContext): Pr
   return jsonResponse(200, { ...envelope, deliveries: deliveries.items });
 }
 
-async function getDeliveryRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const tenant = await requireTenant(runtime.tenants, tenantOf(event));
+async function getDeliveryRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
+  const tenant = await requireTenant(runtime.tenants, tenantId);
   return jsonResponse(200, await requireDelivery(runtime.deliveries, tenant, idOf(event, "delivery")));
 }
 
-async function deliveryAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+async function deliveryAttemptsRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "delivery");
   const query = parseWith(pageQuery, queryOf(event), "query");
-  const tenant = await requireTenant(runtime.tenants, tenantOf(event));
+  const tenant = await requireTenant(runtime.tenants, tenantId);
   await requireDelivery(runtime.deliveries, tenant, id);
   const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfDelivery(id));
   const page = await runtime.deliveries.attemptsOfDelivery(id, query.limit ?? 50, cursor);
   return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
 }
 
-async function retryRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  const tenant = await requireTenant(context.runtime.tenants, tenantOf(event));
+async function retryRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
+  const tenant = await requireTenant(context.runtime.tenants, tenantId);
   return jsonResponse(202, await retryDelivery(tenant, idOf(event, "delivery"), context.recovery));
 }
 
@@ -361,16 +409,29 @@ async function redriveRoute(
 
 export type RouteHandler = (event: ProxyRequest, context: RouteContext) => Promise<HttpResponse>;
 
+/** Whose data a tenant route works on, and where its resources live for the caller (for `location`). */
+export interface TenantScope {
+  readonly tenantId: string;
+  /** `/tenants/<id>` on the management API, `/api` on the portal API. */
+  readonly basePath: string;
+}
+
+/**
+ * A route on one tenant's data. The front door decides the tenant: the management API from the path (IAM
+ * decides who may call it), the portal API from the verified token (functions/portal/).
+ */
+export type TenantRouteHandler = (
+  event: ProxyRequest,
+  context: RouteContext,
+  scope: TenantScope,
+) => Promise<HttpResponse>;
+
 const TENANT = "/tenants/{tenantId}";
 const WEBHOOK = `${TENANT}/webhooks/{webhookId}`;
 const DELIVERY = `${TENANT}/deliveries/{deliveryId}`;
 
-/** Keyed by `<METHOD> <resource>`, exactly as in `apiRoutes`. */
-export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
-  "GET /tenants": listTenantsRoute,
-  [`PUT ${TENANT}`]: putTenantRoute,
-  [`GET ${TENANT}`]: getTenantRoute,
-  [`DELETE ${TENANT}`]: deleteTenantRoute,
+/** The routes on one tenant's data, keyed by their management API `<METHOD> <resource>`. */
+export const tenantRouteHandlers: Readonly<Record<string, TenantRouteHandler>> = {
   [`POST ${TENANT}/webhooks`]: createRoute,
   [`GET ${TENANT}/webhooks`]: listWebhooks,
   [`GET ${WEBHOOK}`]: getWebhookRoute,
@@ -385,6 +446,23 @@ export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
   [`GET ${DELIVERY}`]: getDeliveryRoute,
   [`GET ${DELIVERY}/attempts`]: deliveryAttemptsRoute,
   [`POST ${DELIVERY}/retry`]: retryRoute,
+};
+
+/** The management API's front door to a tenant route: the tenant is the path's. */
+const fromPath =
+  (route: TenantRouteHandler): RouteHandler =>
+  (event, context) => {
+    const tenantId = tenantOf(event);
+    return route(event, context, { tenantId, basePath: `/tenants/${tenantId}` });
+  };
+
+/** Keyed by `<METHOD> <resource>`, exactly as in `apiRoutes` (those whose target is `api`). */
+export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
+  "GET /tenants": listTenantsRoute,
+  [`PUT ${TENANT}`]: putTenantRoute,
+  [`GET ${TENANT}`]: getTenantRoute,
+  [`DELETE ${TENANT}`]: deleteTenantRoute,
+  ...Object.fromEntries(Object.entries(tenantRouteHandlers).map(([key, route]) => [key, fromPath(route)])),
   "GET /dlq": dlqRoute,
   "POST /dlq/redrive": redriveRoute,
 };

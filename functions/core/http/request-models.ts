@@ -6,6 +6,8 @@
  * full rules and name the failing field.
  */
 
+import { PORTAL_CAPABILITIES } from "../portal/capabilities.ts";
+
 export interface RequestSchema {
   readonly $schema?: string;
   readonly type: string | readonly string[];
@@ -74,6 +76,18 @@ export const requestModels: Readonly<Record<string, RequestSchema>> = {
     },
     ["type", "data"],
   ),
+  "POST /tenants/{tenantId}/portal-sessions": object({
+    expiresInSeconds: integer(300, 604_800),
+    capabilities: {
+      type: "array",
+      minItems: 1,
+      maxItems: 5,
+      items: {
+        type: "string",
+        enum: PORTAL_CAPABILITIES,
+      },
+    },
+  }),
   "POST /dlq/redrive": object({ tenantId: string(64), webhookId: string(64), limit: integer(1, 1000) }),
 };
 

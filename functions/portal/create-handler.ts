@@ -1,0 +1,50 @@
+/**
+ * Portal Lambda: the portal API (bearer tokens) and the management API's session routes. Every failure becomes
+ * a problem document; an unexpected one is logged by name only — never with the request, whose Authorization
+ * header holds a token.
+ */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { SecretsManagerPortalKeyStore } from "#aws/portal-key-store.ts";
+import type { Runtime } from "#aws/runtime.ts";
+import { type HttpResponse, problemResponse } from "#core/http/http-response.ts";
+import { TooManyRequestsError } from "#core/portal/portal-tokens.ts";
+import { TenantRateLimiter } from "#core/portal/tenant-rate-limit.ts";
+import { DomainError, NotFoundError } from "#core/shared/errors.ts";
+import { routeContext } from "#functions/api/routes.ts";
+import type { PortalConfig } from "./portal-config.ts";
+import { type PortalContext, portalHandlers } from "./routes.ts";
+
+export function createPortalHandler(runtime: Runtime, portal: PortalConfig) {
+  const context: PortalContext = {
+    routes: routeContext(runtime),
+    keys: new SecretsManagerPortalKeyStore(runtime.clients.secretsManager, { secretId: portal.keySecretId }),
+    tokens: { issuer: portal.issuer, audience: portal.audience },
+    portalUrl: portal.url,
+    limiter: new TenantRateLimiter({ ratePerSecond: portal.ratePerSecond, burst: portal.burst }),
+  };
+  return middy(async (event: APIGatewayProxyEvent): Promise<HttpResponse> => {
+    const key = `${event.httpMethod} ${event.resource}`;
+    const route = portalHandlers[key];
+    try {
+      if (!route) throw new NotFoundError(`route ${key}`);
+      return await route(event, context);
+    } catch (error) {
+      if (!(error instanceof DomainError)) {
+        runtime.logger.error("request failed", {
+          route: key,
+          error: error instanceof Error ? error.name : "unknown",
+          requestId: event.requestContext?.requestId,
+        });
+      }
+      const problem = problemResponse(error);
+      if (error instanceof TooManyRequestsError)
+        return {
+          ...problem,
+          headers: { ...problem.headers, "retry-after": String(error.retryAfterSeconds) },
+        };
+      return problem;
+    }
+  }).use(injectLambdaContext(runtime.logger));
+}
