@@ -196,6 +196,28 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanup.push(async () => clearInterval(reconcileTimer));
 
     type Answer = { status: number; body: string | Buffer; headers?: Record<string, string> };
+    /** The page at `/portal/`, its API at `/portal/api/…` (CloudFront's two behaviours on AWS); else undefined. */
+    const servePortal = async (
+      method: string,
+      url: string,
+      headers: Record<string, string>,
+      body: string,
+    ): Promise<Answer | undefined> => {
+      const path = url.split("?")[0] ?? "/";
+      if (path === "/portal") return { status: 308, body: "", headers: { location: "/portal/" } };
+      if (path.startsWith("/portal/api/")) {
+        const answer = await portalApi({ method, url, headers, body });
+        return { status: answer.statusCode, body: answer.body, headers: answer.headers };
+      }
+      if (!path.startsWith("/portal/")) return undefined;
+      const file = portalPage.get(path === "/portal/" ? "index.html" : path.slice("/portal/".length));
+      if (!file || (method !== "GET" && method !== "HEAD")) return problem(404, "Not found");
+      return {
+        status: 200,
+        body: file.body,
+        headers: { "content-type": file.contentType, "cache-control": "no-cache", ...PORTAL_PAGE_HEADERS },
+      };
+    };
     const handle = async (request: IncomingMessage): Promise<Answer> => {
       const body = await readBody(request);
       const url = request.url ?? "/";
@@ -210,22 +232,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           typeof value === "string" ? [[name, value]] : [],
         ),
       );
-      const path = url.split("?")[0] ?? "/";
-      if (path === "/portal") return { status: 308, body: "", headers: { location: "/portal/" } };
-      if (path.startsWith("/portal/api/")) {
-        const answer = await portalApi({ method: request.method ?? "GET", url, headers, body });
-        return { status: answer.statusCode, body: answer.body, headers: answer.headers };
-      }
-      if (path.startsWith("/portal/")) {
-        const file = portalPage.get(path === "/portal/" ? "index.html" : path.slice("/portal/".length));
-        if (!file || (request.method !== "GET" && request.method !== "HEAD"))
-          return problem(404, "Not found");
-        return {
-          status: 200,
-          body: file.body,
-          headers: { "content-type": file.contentType, "cache-control": "no-cache", ...PORTAL_PAGE_HEADERS },
-        };
-      }
+      const portalAnswer = await servePortal(request.method ?? "GET", url, headers, body);
+      if (portalAnswer) return portalAnswer;
       const answer = await localApi({ method: request.method ?? "GET", url, headers, body });
       return { status: answer.statusCode, body: answer.body, headers: answer.headers };
     };

@@ -57,7 +57,6 @@ function useLoad<T>(load: () => Promise<T>, shell: Shell, deps: readonly unknown
   const [value, setValue] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [loading, setLoading] = useState(true);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on
   const reload = useCallback(() => {
     setLoading(true);
     setError(undefined);
@@ -151,15 +150,15 @@ function EndpointList({ shell }: { readonly shell: Shell }) {
         <ul class="cards">
           {pages.map((endpoint) => (
             <li key={endpoint.id} class="card">
-              <a
-                href={`#endpoint-${endpoint.id}`}
-                onClick={(event) => {
-                  event.preventDefault();
+              <button
+                type="button"
+                class="link"
+                onClick={() => {
                   shell.go({ name: "endpoint", id: endpoint.id });
                 }}
               >
                 <span class="mono url">{endpoint.url}</span>
-              </a>
+              </button>
               <span class={endpoint.active ? "badge ok" : "badge off"}>
                 {endpoint.active ? "active" : "disabled"}
               </span>
@@ -263,7 +262,12 @@ function EndpointForm({ shell, endpoint }: { readonly shell: Shell; readonly end
         .map((type) => type.trim())
         .filter((type) => type !== ""),
       headers: parseHeaders(headers),
-      description: description.trim() === "" ? null : description.trim(),
+      // Empty: none on create; on edit, null clears a description set before.
+      ...(description.trim() !== ""
+        ? { description: description.trim() }
+        : endpoint?.description
+          ? { description: null }
+          : {}),
       ...(endpoint ? { active, version: endpoint.version } : {}),
     };
     try {
@@ -275,8 +279,11 @@ function EndpointForm({ shell, endpoint }: { readonly shell: Shell; readonly end
         setSecret({ value: created.secret, id: created.id });
       }
     } catch (failure) {
-      if (failure instanceof ApiError && failure.issues.length > 0) setIssues(failure.issues);
-      setError(shell.fail(failure));
+      const message = shell.fail(failure);
+      if (failure instanceof ApiError && failure.issues.length > 0) {
+        setIssues(failure.issues);
+        setError("Please correct the fields marked above.");
+      } else setError(message);
     } finally {
       setSaving(false);
     }
@@ -409,15 +416,15 @@ function AttemptRows({
               <td>{formatTime(attempt.timestamp)}</td>
               <td>
                 {onOpen ? (
-                  <a
-                    href={`#delivery-${attempt.deliveryId}`}
-                    onClick={(event) => {
-                      event.preventDefault();
+                  <button
+                    type="button"
+                    class="link"
+                    onClick={() => {
                       onOpen(attempt);
                     }}
                   >
                     {attempt.eventType}
-                  </a>
+                  </button>
                 ) : (
                   attempt.eventType
                 )}
@@ -534,15 +541,15 @@ function EndpointDetail({ shell, id }: { readonly shell: Shell; readonly id: str
   return (
     <section aria-labelledby="detail-heading">
       <p>
-        <a
-          href="#endpoints"
-          onClick={(event) => {
-            event.preventDefault();
+        <button
+          type="button"
+          class="link"
+          onClick={() => {
             shell.go({ name: "list" });
           }}
         >
           ← All endpoints
-        </a>
+        </button>
       </p>
       <h2 id="detail-heading" tabIndex={-1} ref={heading} class="mono url">
         {webhook.url}
@@ -699,15 +706,15 @@ function DeliveryView({
   return (
     <section aria-labelledby="delivery-heading">
       <p>
-        <a
-          href={`#endpoint-${endpointId}`}
-          onClick={(event) => {
-            event.preventDefault();
+        <button
+          type="button"
+          class="link"
+          onClick={() => {
             shell.go({ name: "endpoint", id: endpointId });
           }}
         >
           ← Back to the endpoint
-        </a>
+        </button>
       </p>
       <h2 id="delivery-heading" tabIndex={-1} ref={heading}>
         Delivery
@@ -720,7 +727,7 @@ function DeliveryView({
           <dd>{delivery.value.eventType}</dd>
           <dt>Status</dt>
           <dd>
-            <span class={delivery.value.status === "succeeded" ? "badge ok" : "badge bad"}>
+            <span class={delivery.value.status === "delivered" ? "badge ok" : "badge bad"}>
               {delivery.value.status}
             </span>
             {delivery.value.reason ? ` (${delivery.value.reason})` : ""}
