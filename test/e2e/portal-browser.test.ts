@@ -65,7 +65,11 @@ afterAll(async () => {
 /** Runs a step with the process output captured (the stack runs in this process). */
 async function step(body: () => Promise<void>): Promise<void> {
   let failure: unknown;
-  const { output } = await captureOutput(() => body().catch((error: unknown) => void (failure = error)));
+  const { output } = await captureOutput(() =>
+    body().catch((error: unknown) => {
+      failure = error;
+    }),
+  );
   logs += output;
   if (failure) throw failure;
 }
