@@ -43,9 +43,11 @@ export interface FunctionAccess {
    * window of at least `SECRET_RECOVERY_WINDOW_DAYS`, and deleting without recovery is denied outright.
    */
   readonly secrets: readonly SecretsAction[];
+  /** Actions on the portal's signing key set (one secret, by ARN); only the portal function reads it. */
+  readonly portalKey: readonly "secretsmanager:GetSecretValue"[];
 }
 
-export type FunctionName = "api" | "publish" | "deliver" | "reconcile";
+export type FunctionName = "api" | "publish" | "deliver" | "reconcile" | "portal";
 
 /**
  * What Lambda's SQS event source mapping does with the deliver function's role (AWS documents these three as
@@ -73,6 +75,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     deliveryQueue: ["sqs:SendMessage"],
     deadLetterQueue: [],
     secrets: [],
+    portalKey: [],
   },
   deliver: {
     // Large bodies (GetItem), the batch's deliveries, webhooks and tenants (BatchGetItem), attempts and deliveries
@@ -82,6 +85,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     deliveryQueue: [...EVENT_SOURCE_MAPPING_ACTIONS, "sqs:ChangeMessageVisibility"],
     deadLetterQueue: ["sqs:SendMessage"],
     secrets: ["secretsmanager:GetSecretValue"],
+    portalKey: [],
   },
   reconcile: {
     // The sparse "due" index (gsi3, keys only), then the items themselves: live deliveries (BatchGetItem), a
@@ -98,6 +102,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     deliveryQueue: ["sqs:SendMessage"],
     deadLetterQueue: [],
     secrets: [],
+    portalKey: [],
   },
   api: {
     // Tenants (put and delete, the webhook count updated in the webhook transactions), webhooks and their
@@ -129,5 +134,34 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
       "secretsmanager:PutSecretValue",
       "secretsmanager:DeleteSecret",
     ],
+    portalKey: [],
+  },
+  portal: {
+    // The management routes on one tenant's data (the same code as the api's, through its token), and the
+    // session routes: the tenant (GetItem; a revoke's UpdateItem), webhooks and subscriptions (transactions of
+    // puts, updates and deletes; BatchGetItem for a listing by event type), test events (PutItem, UpdateItem),
+    // deliveries restarted by recover (BatchWriteItem); gsi1 (a webhook's or delivery's attempts, an event's
+    // deliveries), gsi2 (failed deliveries by time), gsi4 (the tenant's events). No tenant listing or deletion,
+    // no DLQ, no publishing.
+    table: [
+      "dynamodb:GetItem",
+      "dynamodb:BatchGetItem",
+      "dynamodb:Query",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:BatchWriteItem",
+    ],
+    indexes: { gsi1: ["dynamodb:Query"], gsi2: ["dynamodb:Query"], gsi4: ["dynamodb:Query"] },
+    deliveryQueue: ["sqs:SendMessage"],
+    deadLetterQueue: [],
+    // Webhooks' signing secrets as the api handles them (create, rotate, delete); never reads a value.
+    secrets: [
+      "secretsmanager:CreateSecret",
+      "secretsmanager:TagResource",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:DeleteSecret",
+    ],
+    portalKey: ["secretsmanager:GetSecretValue"],
   },
 };

@@ -82,6 +82,7 @@ export class ManagementApi extends Construct {
     const integrations = {
       api: new apigateway.LambdaIntegration(props.targets.api, { allowTestInvoke: false }),
       publish: new apigateway.LambdaIntegration(props.targets.publish, { allowTestInvoke: false }),
+      portal: new apigateway.LambdaIntegration(props.targets.portal, { allowTestInvoke: false }),
     };
 
     for (const route of apiRoutes) {
