@@ -140,7 +140,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     // The management routes on one tenant's data (the same code as the api's, through its token), and the
     // session routes: the tenant (GetItem; a revoke's UpdateItem), webhooks and subscriptions (transactions of
     // puts, updates and deletes; BatchGetItem for a listing by event type), test events (PutItem, UpdateItem),
-    // deliveries restarted by recover (BatchWriteItem); gsi1 (a webhook's or delivery's attempts, an event's
+    // deliveries restarted by recover (transactions of puts); gsi1 (a webhook's or delivery's attempts, an event's
     // deliveries), gsi2 (failed deliveries by time), gsi4 (the tenant's events). No tenant listing or deletion,
     // no DLQ, no publishing.
     table: [
@@ -150,7 +150,6 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
-      "dynamodb:BatchWriteItem",
     ],
     indexes: { gsi1: ["dynamodb:Query"], gsi2: ["dynamodb:Query"], gsi4: ["dynamodb:Query"] },
     deliveryQueue: ["sqs:SendMessage"],

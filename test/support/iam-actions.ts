@@ -6,7 +6,13 @@
  */
 import type { FunctionAccess } from "#lib/function-access.ts";
 
-export type ResourceKind = "table" | `index/${string}` | "deliveryQueue" | "deadLetterQueue" | "secrets";
+export type ResourceKind =
+  | "table"
+  | `index/${string}`
+  | "deliveryQueue"
+  | "deadLetterQueue"
+  | "secrets"
+  | "portalKey";
 
 export interface Grant {
   readonly resource: ResourceKind;
@@ -17,6 +23,8 @@ export interface ResourceNames {
   readonly tableName: string;
   readonly deliveryQueueUrl: string;
   readonly deadLetterQueueUrl: string;
+  /** The portal's key set: calls naming it are on that one secret, not under the signing secrets' prefix. */
+  readonly portalKeySecretId?: string;
 }
 
 const key = (grant: Grant) => `${grant.resource} ${grant.action}`;
@@ -100,9 +108,10 @@ function dynamoGrants(name: string, input: Record<string, unknown>, names: Resou
   }
 }
 
-function secretsGrants(name: string, input: Record<string, unknown>): Grant[] {
+function secretsGrants(name: string, input: Record<string, unknown>, names: ResourceNames): Grant[] {
   const action = `secretsmanager:${name.replace(/Command$/, "")}`;
-  const grants: Grant[] = [{ resource: "secrets", action }];
+  const onPortalKey = names.portalKeySecretId !== undefined && input.SecretId === names.portalKeySecretId;
+  const grants: Grant[] = [{ resource: onPortalKey ? "portalKey" : "secrets", action }];
   if (name === "CreateSecretCommand" && Array.isArray(input.Tags) && input.Tags.length > 0)
     grants.push({ resource: "secrets", action: "secretsmanager:TagResource" });
   return grants;
@@ -120,7 +129,7 @@ export function grantsUsed(
     if (name in SQS_ACTIONS) return sqsGrant(name, input, names);
     if (DYNAMO_COMMANDS.test(name)) return dynamoGrants(name, input, names);
     if (/^(CreateSecret|PutSecretValue|GetSecretValue|DeleteSecret|DescribeSecret)Command$/.test(name))
-      return secretsGrants(name, input);
+      return secretsGrants(name, input, names);
     throw new Error(`no IAM mapping for ${name}`);
   });
   return [...new Set(grants.map(key))].sort();
@@ -136,6 +145,7 @@ export function grantsDeclared(access: FunctionAccess, exclude: readonly Grant[]
     ...access.deliveryQueue.map((action) => ({ resource: "deliveryQueue" as const, action })),
     ...access.deadLetterQueue.map((action) => ({ resource: "deadLetterQueue" as const, action })),
     ...access.secrets.map((action) => ({ resource: "secrets" as const, action })),
+    ...access.portalKey.map((action) => ({ resource: "portalKey" as const, action })),
   ];
   const excluded = new Set(exclude.map(key));
   return [...new Set(grants.map(key))].filter((grant) => !excluded.has(grant)).sort();
