@@ -107,13 +107,13 @@ export class WebhooksStack extends Stack {
     });
     // The customer portal: its own function (the management routes on one tenant's data, reached with a token,
     // and the session routes the management API sends it), its own API, page bucket and distribution.
-    this.portal = new Portal(this, "Portal", {
+    this.portal = new Portal(this, "CustomerPortal", {
       throttleRatePerSecond: config.portalThrottleRatePerSecond,
       throttleBurst: config.portalThrottleBurst,
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
-    const portal = new WebhooksFunction(this, "PortalFunction", {
+    const portal = new WebhooksFunction(this, "Portal", {
       ...shared,
       entry: "functions/portal/handler.ts",
       description: "Customer portal API and portal sessions",

@@ -3,8 +3,8 @@
  * Errors travel as named domain errors to the single mapping in `problemResponse`.
  */
 
-import { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
-import type { Runtime } from "#aws/runtime.ts";
+import type { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
+import type { ManagementRuntime } from "#aws/management-runtime.ts";
 import { cursorShapes } from "#aws/table-keys.ts";
 import {
   type RecoveryDeps,
@@ -56,15 +56,19 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const WEBHOOK_ID = new RegExp(`^${ID_SOURCES.webhook}$`);
 
 export interface RouteContext {
-  readonly runtime: Runtime;
+  readonly runtime: ManagementRuntime;
   readonly deps: ManagementDeps;
   readonly recovery: RecoveryDeps;
   readonly tenantDeps: TenantDeps;
   readonly schemas: ReturnType<typeof webhookSchemas>;
+}
+
+/** The api's routes also read and redrive the DLQ (the portal's never do). */
+export interface ApiRouteContext extends RouteContext {
   readonly dlq: DeadLetterQueue;
 }
 
-export function routeContext(runtime: Runtime): RouteContext {
+export function routeContext(runtime: ManagementRuntime): RouteContext {
   return {
     runtime,
     deps: {
@@ -105,7 +109,6 @@ export function routeContext(runtime: Runtime): RouteContext {
       },
       now: runtime.now,
     },
-    dlq: new DeadLetterQueue(runtime.clients.sqs, runtime.config),
   };
 }
 
@@ -378,7 +381,7 @@ async function retryRoute(
   return jsonResponse(202, await retryDelivery(tenant, idOf(event, "delivery"), context.recovery));
 }
 
-async function dlqRoute(event: ProxyRequest, { dlq }: RouteContext): Promise<HttpResponse> {
+async function dlqRoute(event: ProxyRequest, { dlq }: ApiRouteContext): Promise<HttpResponse> {
   const query = parseWith(dlqQuery, queryOf(event), "query");
   const { messages, truncated } = await dlq.peek(query.limit ?? 50, {
     tenantId: query.tenant_id,
@@ -389,7 +392,7 @@ async function dlqRoute(event: ProxyRequest, { dlq }: RouteContext): Promise<Htt
 
 async function redriveRoute(
   event: ProxyRequest,
-  { runtime, dlq, recovery }: RouteContext,
+  { runtime, dlq, recovery }: ApiRouteContext,
 ): Promise<HttpResponse> {
   const input = parseWith(redriveSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
   const result = await dlq.redrive(
@@ -407,7 +410,7 @@ async function redriveRoute(
   return jsonResponse(200, result);
 }
 
-export type RouteHandler = (event: ProxyRequest, context: RouteContext) => Promise<HttpResponse>;
+export type RouteHandler = (event: ProxyRequest, context: ApiRouteContext) => Promise<HttpResponse>;
 
 /** Whose data a tenant route works on, and where its resources live for the caller (for `location`). */
 export interface TenantScope {

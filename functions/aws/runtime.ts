@@ -2,21 +2,16 @@
  * Wires the adapters once per container: SDK clients, repositories, caches, the guarded HTTP sender, logger and
  * metrics. Handlers build one `Runtime` at init and hand its ports to the pure core.
  */
-import { Logger } from "@aws-lambda-powertools/logger";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { DeliverDeps, DeliverLog, DeliverMetrics } from "#core/delivery/deliver.ts";
 import type { PublishDeps } from "#core/publishing/publish.ts";
 import type { Config } from "#core/shared/config.ts";
 import { createGuardedSender, type GuardedSender, type Resolver } from "#functions/http/guarded-sender.ts";
-import { type AwsClients, createAwsClients } from "./clients.ts";
-import { SqsDeliveryQueue } from "./delivery-queue.ts";
-import { DynamoDeliveryRepository } from "./delivery-repository.ts";
-import { DynamoEventRepository } from "./event-repository.ts";
-import { SecretsManagerSigningSecretStore } from "./signing-secret-store.ts";
-import { DynamoTenantRepository } from "./tenant-repository.ts";
-import { DynamoWebhookRepository } from "./webhook-repository.ts";
+import type { AwsClients } from "./clients.ts";
+import { createManagementRuntime, type ManagementRuntime, SERVICE_NAME } from "./management-runtime.ts";
 
-export const SERVICE_NAME = "serverless-webhooks";
+export { SERVICE_NAME };
 export const METRICS_NAMESPACE = "ServerlessWebhooks";
 
 export interface RuntimeOptions {
@@ -28,50 +23,20 @@ export interface RuntimeOptions {
   readonly random?: () => number;
 }
 
-export interface Runtime {
-  readonly config: Config;
-  readonly clients: AwsClients;
-  readonly tenants: DynamoTenantRepository;
-  readonly webhooks: DynamoWebhookRepository;
-  readonly events: DynamoEventRepository;
-  readonly deliveries: DynamoDeliveryRepository;
-  readonly queue: SqsDeliveryQueue;
-  readonly secrets: SecretsManagerSigningSecretStore;
+export interface Runtime extends ManagementRuntime {
   readonly http: GuardedSender;
-  readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly now: () => Date;
-  readonly random: () => number;
 }
 
 export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
-  const clients = options.clients ?? createAwsClients({ region: config.region, endpoints: config.endpoints });
-  const now = options.now ?? (() => new Date());
-  const webhooks = new DynamoWebhookRepository(
-    clients.documents,
-    config.tableName,
-    config.maxWebhooksPerTenant,
-  );
   return {
-    config,
-    clients,
-    tenants: new DynamoTenantRepository(clients.documents, config.tableName),
-    webhooks,
-    events: new DynamoEventRepository(clients.documents, config.tableName, config.retentionDays),
-    deliveries: new DynamoDeliveryRepository(clients.documents, config.tableName, config.retentionDays),
-    queue: new SqsDeliveryQueue(clients.sqs, config, now),
-    secrets: new SecretsManagerSigningSecretStore(clients.secretsManager, {
-      namePrefix: config.secretNamePrefix,
-    }),
+    ...createManagementRuntime(config, options),
     http: createGuardedSender({
       policy: config.destinationPolicy,
       timeoutMs: config.deliveryTimeoutMs,
       ...(options.resolver ? { resolver: options.resolver } : {}),
     }),
-    logger: options.logger ?? new Logger({ serviceName: SERVICE_NAME }),
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
-    now,
-    random: options.random ?? Math.random,
   };
 }
 

@@ -6,8 +6,8 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent } from "aws-lambda";
+import type { ManagementRuntime } from "#aws/management-runtime.ts";
 import { SecretsManagerPortalKeyStore } from "#aws/portal-key-store.ts";
-import type { Runtime } from "#aws/runtime.ts";
 import { type HttpResponse, problemResponse } from "#core/http/http-response.ts";
 import { TooManyRequestsError } from "#core/portal/portal-tokens.ts";
 import { TenantRateLimiter } from "#core/portal/tenant-rate-limit.ts";
@@ -16,7 +16,7 @@ import { routeContext } from "#functions/api/routes.ts";
 import type { PortalConfig } from "./portal-config.ts";
 import { type PortalContext, portalHandlers } from "./routes.ts";
 
-export function createPortalHandler(runtime: Runtime, portal: PortalConfig) {
+export function createPortalHandler(runtime: ManagementRuntime, portal: PortalConfig) {
   const context: PortalContext = {
     routes: routeContext(runtime),
     keys: new SecretsManagerPortalKeyStore(runtime.clients.secretsManager, { secretId: portal.keySecretId }),

@@ -167,6 +167,8 @@ export class Portal extends Construct {
       distribution: this.distribution,
       distributionPaths: ["/index.html", "/app.js", "/styles.css"],
       memoryLimit: 256,
+      // Removing the stack removes the page too, so an unprotected stack can delete its (then empty) bucket.
+      retainOnDelete: false,
     });
   }
 

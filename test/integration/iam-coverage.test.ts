@@ -89,7 +89,10 @@ beforeAll(async () => {
   );
   const portal = createPortalHandler(
     fns.portal.runtime,
-    parsePortalConfig({ PORTAL_KEY_SECRET_ID: portalKeySecretId, PORTAL_URL: "https://portal.example.test/" }),
+    parsePortalConfig({
+      PORTAL_KEY_SECRET_ID: portalKeySecretId,
+      PORTAL_URL: "https://portal.example.test/",
+    }),
   );
   // /ok answers 200, /fail 500, /gone 410.
   receiver = await startReceiver((request) => ({
