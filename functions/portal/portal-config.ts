@@ -1,6 +1,6 @@
 /** The portal function's own settings, on top of the shared configuration; fails fast naming the variable. */
 import * as z from "zod/mini";
-import { ConfigError } from "#core/shared/config.ts";
+import { parseEnvironment } from "#core/shared/config.ts";
 
 const positive = (fallback: number, max: number) =>
   z._default(
@@ -28,10 +28,7 @@ export interface PortalConfig {
 }
 
 export function parsePortalConfig(environment: Readonly<Record<string, string | undefined>>): PortalConfig {
-  const parsed = portalEnvironment.safeParse(environment);
-  if (!parsed.success)
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
-  const env = parsed.data;
+  const env = parseEnvironment(portalEnvironment, environment);
   return {
     keySecretId: env.PORTAL_KEY_SECRET_ID,
     url: env.PORTAL_URL,

@@ -19,11 +19,11 @@ import * as s3deploy from "aws-cdk-lib/aws-s3-deployment";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { PORTAL_CONTENT_SECURITY_POLICY, portalRoutes } from "#core/http/portal-routes.ts";
-import { BAD_REQUEST_BODY_TEMPLATE } from "#core/http/request-models.ts";
 import { writePortalPage } from "../../portal/build.ts";
+import { answerBadBodiesWithProblems, loggedStage } from "./management-api.ts";
 import { requestModels } from "./request-models.ts";
 
-/** The API stage the distribution's `/api/*` behaviour forwards to. */
+/** The API stage the distribution's `/api/*` behaviour forwards to (`loggedStage`'s). */
 const STAGE = "v1";
 
 export interface PortalProps {
@@ -66,36 +66,15 @@ export class Portal extends Construct {
       description: "Serverless Webhooks customer portal API (bearer tokens, verified by the portal function)",
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       cloudWatchRole: false,
-      deployOptions: {
-        stageName: STAGE,
-        tracingEnabled: true,
-        metricsEnabled: true,
-        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false,
-        throttlingRateLimit: props.throttleRatePerSecond,
-        throttlingBurstLimit: props.throttleBurst,
-        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
-        // No caller identity or headers: the token travels in Authorization, which access logs never include.
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
-          caller: false,
-          httpMethod: true,
-          ip: true,
-          protocol: true,
-          requestTime: true,
-          resourcePath: true,
-          responseLength: true,
-          status: true,
-          user: false,
-        }),
-      },
+      deployOptions: loggedStage({
+        throttleRatePerSecond: props.throttleRatePerSecond,
+        throttleBurst: props.throttleBurst,
+        accessLogs: this.accessLogs,
+        callerIdentity: false,
+      }),
     });
     this.api.node.tryRemoveChild("Endpoint");
-    this.api.addGatewayResponse("BadRequestBody", {
-      type: apigateway.ResponseType.BAD_REQUEST_BODY,
-      statusCode: "400",
-      responseHeaders: { "Content-Type": "'application/problem+json'" },
-      templates: { "application/json": BAD_REQUEST_BODY_TEMPLATE },
-    });
+    answerBadBodiesWithProblems(this.api);
 
     const bucketDir = writePortalPage(mkdtempSync(join(tmpdir(), "portal-page-")));
     this.bucket = new s3.Bucket(this, "Page", {
