@@ -98,7 +98,7 @@ export type ListOperation = {
 export type Item<K extends ListOperation> = Result<K> extends { data: (infer T)[] } ? T : never;
 
 export type ParamsArgument<K extends OperationKey> =
-  {} extends Params<K> ? [params?: Params<K>] : [params: Params<K>];
+  Partial<Params<K>> extends Params<K> ? [params?: Params<K>] : [params: Params<K>];
 
 // ── The client ───────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -156,29 +156,31 @@ export class WebhooksClient {
     idempotent = IDEMPOTENT.has(request.method.toUpperCase()),
   ): Promise<RawResponse> {
     const maxAttempts = Math.max(1, this.#options.retry?.maxAttempts ?? 4);
-    const baseDelay = this.#options.retry?.baseDelayMs ?? 200;
-    const maxDelay = this.#options.retry?.maxDelayMs ?? 20_000;
-    const random = this.#options.random ?? Math.random;
-    const sleep = this.#options.sleep ?? sleepFor;
     for (let attempt = 1; ; attempt++) {
-      let response: RawResponse | undefined;
-      let failure: unknown;
-      try {
-        response = await this.#send(request);
-      } catch (error) {
-        failure = error;
-      }
+      const outcome = await this.#send(request).then(
+        (response) => ({ response }),
+        (failure: unknown) => ({ failure }),
+      );
+      const response = "response" in outcome ? outcome.response : undefined;
       const retryable = response
         ? RETRYABLE.has(response.status) && (response.status === 429 || idempotent)
         : idempotent;
       if (!retryable || attempt >= maxAttempts) {
-        if (response) return response;
-        throw failure;
+        if ("response" in outcome) return outcome.response;
+        throw outcome.failure;
       }
-      const backoff = random() * Math.min(maxDelay, baseDelay * 2 ** (attempt - 1));
-      const asked = response ? retryAfterMs(response.headers.get("retry-after")) : undefined;
-      await sleep(Math.min(maxDelay, Math.max(backoff, asked ?? 0)));
+      await this.#wait(attempt, response);
     }
+  }
+
+  /** Full-jitter exponential backoff, or longer when `Retry-After` asks, never past `maxDelayMs`. */
+  async #wait(attempt: number, response: RawResponse | undefined): Promise<void> {
+    const baseDelay = this.#options.retry?.baseDelayMs ?? 200;
+    const maxDelay = this.#options.retry?.maxDelayMs ?? 20_000;
+    const backoff =
+      (this.#options.random ?? Math.random)() * Math.min(maxDelay, baseDelay * 2 ** (attempt - 1));
+    const asked = response ? retryAfterMs(response.headers.get("retry-after")) : undefined;
+    await (this.#options.sleep ?? sleepFor)(Math.min(maxDelay, Math.max(backoff, asked ?? 0)));
   }
 
   async #send(request: RawRequest): Promise<RawResponse> {
