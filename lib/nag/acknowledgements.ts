@@ -1,6 +1,6 @@
 /**
  * Every cdk-nag finding this stack accepts, acknowledged on the construct it concerns (never stack-wide), each
- * with its reason. The README lists them. Anything not here fails the synth.
+ * with its reason. docs/deploy.md lists them. Anything not here fails the synth.
  */
 import { Token, Validations } from "aws-cdk-lib";
 import { Topic } from "aws-cdk-lib/aws-sns";

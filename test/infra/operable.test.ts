@@ -594,7 +594,7 @@ describe("alarms a pager can trust", () => {
     );
   });
 
-  it("cost: the model counts 11 alarms reading 19 metrics in the template, as the README says", () => {
+  it("cost: the model counts 11 alarms reading 19 metrics in the template, as docs/deploy.md says", () => {
     const metrics = Object.values(EXPECTED_ALARMS).reduce<number>(
       (sum, alarm) =>
         sum +
@@ -604,7 +604,7 @@ describe("alarms a pager can trust", () => {
     );
     expect(alarmsIn(template.toJSON() as Parameters<typeof alarmsIn>[0])).toEqual({ alarms: 11, metrics });
     expect(metrics).toBe(19);
-    expect(readFileSync("README.md", "utf8")).toContain("plus 11 alarms reading 19 metrics ($1.90:");
+    expect(readFileSync("docs/deploy.md", "utf8")).toContain("plus 11 alarms reading 19 metrics ($1.90:");
   });
 
   it("notify the topic on alarm and on recovery when an e-mail is configured", () => {
@@ -752,7 +752,7 @@ describe("deploy inputs and outputs", () => {
       expect(outputs, named).toContain(named.replaceAll("`", ""));
   });
 
-  it("teardown keeps what the README says: with deletionProtection the data and logs; always the API Gateway account role", () => {
+  it("teardown keeps what docs/deploy.md says: with deletionProtection the data and logs; always the API Gateway account role", () => {
     const retained = (synth: ReturnType<typeof synthesize>) =>
       synth.resources
         .filter(([, resource]) => (resource as { DeletionPolicy?: string }).DeletionPolicy === "Retain")

@@ -48,11 +48,11 @@ describe("cdk-nag", () => {
     expect(String(broken.error)).toMatch(/LambdaEventSourceSQSVisibilityTimeout/);
   });
 
-  it("lists every acknowledgement, with its reason, in the README's table, and nothing no longer acknowledged", () => {
-    const readme = readFileSync("README.md", "utf8");
-    const start = readme.indexOf("\n### cdk-nag acknowledgements\n");
+  it("lists every acknowledgement, with its reason, in docs/deploy.md's table, and nothing no longer acknowledged", () => {
+    const readme = readFileSync("docs/deploy.md", "utf8");
+    const start = readme.indexOf("\n## cdk-nag acknowledgements\n");
     expect(start).toBeGreaterThan(-1);
-    const section = readme.slice(start, readme.indexOf("\n### ", start + 1));
+    const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
     // | `Rule` (`qualifier`) | where | reason |, the header and separator rows left out.
     const rows = section
       .split("\n")
@@ -373,8 +373,8 @@ describe("props", () => {
     );
   });
 
-  it("are all in the README's props table, and the table names no prop that does not exist", () => {
-    const readme = readFileSync("README.md", "utf8");
+  it("are all in docs/deploy.md's props table, and the table names no prop that does not exist", () => {
+    const readme = readFileSync("docs/deploy.md", "utf8");
     const start = readme.indexOf("\n| key ");
     expect(start).toBeGreaterThan(-1);
     const table = readme.slice(start + 1, readme.indexOf("\n\n", start));
