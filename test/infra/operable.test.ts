@@ -214,7 +214,7 @@ describe("least privilege, per function, by action and resource", () => {
 });
 
 describe("cdk-nag acknowledgements say what is true", () => {
-  const acknowledgements = () => synthesized.stack.acknowledgements;
+  const acknowledgements = () => synthesized.webhooks.acknowledgements;
   type Name = "api" | "publish" | "deliver" | "reconcile";
   const policyOf = (name: Name) =>
     grantsOf(({ api: "Api", publish: "Publish", deliver: "Deliver", reconcile: "Reconcile" } as const)[name]);
@@ -287,7 +287,7 @@ describe("cdk-nag acknowledgements say what is true", () => {
     );
     const eventBusDlq = acknowledgements().filter((ack) => ack.rule === "Serverless-EventBusDLQ");
     expect(eventBusDlq.map((ack) => ack.where)).toEqual(["reconciler schedule"]);
-    expect(eventBusDlq[0]?.scope).toBe(synthesized.stack.reconcileSchedule);
+    expect(eventBusDlq[0]?.scope).toBe(synthesized.webhooks.reconcileSchedule);
     // Who may invoke the reconciler: the schedule rule, nothing else (no API route, no event source mapping).
     const invokers = resources
       .filter(([, resource]) => resource.Type === "AWS::Lambda::Permission")
@@ -539,7 +539,7 @@ describe("alarms a pager can trust", () => {
     expect(alarms.map(([id]) => withoutHash(id).replace(/^Operations/, "")).sort()).toEqual(
       [...names].sort(),
     );
-    expect(Object.keys(synthesized.stack.operations.alarms).sort()).toEqual([...names].sort());
+    expect(Object.keys(synthesized.webhooks.operations.alarms).sort()).toEqual([...names].sort());
   });
 
   for (const name of Object.keys(EXPECTED_ALARMS) as AlarmName[]) {

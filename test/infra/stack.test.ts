@@ -68,9 +68,9 @@ describe("cdk-nag", () => {
     // With alarmEmail the stack has one more (the e-mail subscription's); acknowledgements exist before synth.
     const withEmail = createApp({
       context: { stage: "test", alarmEmail: "oncall@example.com", "aws:cdk:bundling-stacks": [] },
-    }).stack.acknowledgements;
-    const acknowledgements = [...synthesized.stack.acknowledgements, ...withEmail];
-    expect(synthesized.stack.acknowledgements.length).toBeGreaterThan(5);
+    }).stack.webhooks.acknowledgements;
+    const acknowledgements = [...synthesized.webhooks.acknowledgements, ...withEmail];
+    expect(synthesized.webhooks.acknowledgements.length).toBeGreaterThan(5);
     const matches = (row: (typeof rows)[number], rule: string) =>
       rule.replace(/\[.*$/, "") === row.base &&
       (row.qualifier === undefined ||
