@@ -40,6 +40,7 @@ export class Webhooks extends Construct {
   readonly operations: Operations;
   readonly acknowledgements: Acknowledgement[];
   readonly reconcileSchedule: events.Rule;
+  readonly #publish: lambda.IFunction;
   /** `ApiUrl`, `TableName`, the queues, log groups, …: what `cdk-outputs.json` holds for `npm run api`. */
   readonly outputs: Readonly<Record<string, WebhooksOutput>>;
 
@@ -152,20 +153,14 @@ export class Webhooks extends Construct {
       onFailure: { bind: () => ({ destination: ingestDeadLetterQueue.queueArn }) },
     });
     // Only what was asked for: exact sources (and detail-types), never "everything but aws.*" on a shared bus.
+    this.#publish = publish.function;
     const pattern = ingestEventPattern(config);
     if (pattern) {
-      this.ingestRule = new events.Rule(this, "IngestRule", {
-        description: "Events published to webhooks",
-        eventBus: events.EventBus.fromEventBusName(this, "Bus", config.eventBusName),
-        eventPattern: pattern,
-        targets: [
-          new targets.LambdaFunction(publish.function, {
-            deadLetterQueue: this.ingestDeadLetterQueue,
-            retryAttempts: 185,
-            maxEventAge: Duration.hours(24),
-          }),
-        ],
-      });
+      this.ingestRule = this.routeEvents(
+        "IngestRule",
+        pattern,
+        events.EventBus.fromEventBusName(this, "Bus", config.eventBusName),
+      );
     }
 
     this.operations = new Operations(this, "Operations", {
@@ -221,5 +216,25 @@ export class Webhooks extends Construct {
         `EventBridge pattern on bus ${config.eventBusName}`,
       );
     this.outputs = outputs;
+  }
+
+  /**
+   * Publishes the events matching `pattern` on `bus` (the account's default bus unless given) as webhook events,
+   * with the ingest rule's retries and dead-letter queue. The tenant comes from `tenantIdPath`, or is
+   * `defaultTenantId` for events that name none (an AWS service's).
+   */
+  routeEvents(id: string, pattern: events.EventPattern, bus?: events.IEventBus): events.Rule {
+    return new events.Rule(this, id, {
+      description: "Events published to webhooks",
+      ...(bus ? { eventBus: bus } : {}),
+      eventPattern: pattern,
+      targets: [
+        new targets.LambdaFunction(this.#publish, {
+          deadLetterQueue: this.ingestDeadLetterQueue,
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
   }
 }
