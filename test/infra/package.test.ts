@@ -1,182 +1,252 @@
 /**
- * The npm package as a user gets it: `npm pack` (its `prepack` builds `dist/`), then `npm install <tarball>` into a
- * fresh project outside the repository whose node_modules holds only the package's declared dependencies (linked
- * from this checkout's install: no network). There, each export must import from a plain `.mjs` file and work,
- * and type-check from a `.ts` file with real types (a wrong call must not compile).
+ * What `npm pack` ships works in a project that is not this repository: the tarball's `serverless-webhooks/cdk`
+ * export imports and type-checks from a fresh project, and the `examples/` app synthesizes there with `cdk synth`,
+ * its functions built from the package's prebuilt bundles (an installed package carries no sources to bundle);
+ * `serverless-webhooks/client` imports from a plain `.mjs` file and calls a real HTTP server, and type-checks with
+ * the contract's types (a wrong call does not compile).
  *
- * A new export (e.g. `./cdk`): add it to package.json `exports` and `files`, its entry to tsconfig.build.json,
- * and a row to `exportsUnderTest` below.
+ * The fresh project gets the tarball unpacked as `node_modules/serverless-webhooks` and the repository's installed
+ * dependencies linked beside it: the same packages `npm install <tarball>` would fetch, without the network.
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { execFile, execFileSync } from "node:child_process";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:http";
+import { builtinModules } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const run = promisify(execFile);
-const repo = new URL("../..", import.meta.url).pathname;
-const manifest = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as {
-  name: string;
-  dependencies: Record<string, string>;
-  exports: Record<string, unknown>;
-};
-
-interface ExportUnderTest {
-  readonly subpath: string;
-  /** Runs under node in the fresh project; prints what the test expects on stdout. */
-  readonly mjs: (baseUrl: string) => string;
-  readonly expectedOutput: unknown;
-  /** Must type-check, except the line after `@ts-expect-error`. */
-  readonly ts: string;
-}
-
-const exportsUnderTest: readonly ExportUnderTest[] = [
-  {
-    subpath: "client",
-    mjs: (baseUrl) => `
-      import { createClient, listTenants, ApiProblem } from "serverless-webhooks/client";
-      const client = createClient({ baseUrl: ${JSON.stringify(baseUrl)}, auth: { type: "bearer", token: "t0k" } });
-      const page = await listTenants(client, { query: { limit: "1" } });
-      const failure = await client.call("GET /tenants/{tenantId}", { path: { tenantId: "gone" } }).catch((e) => e);
-      console.log(JSON.stringify({ page, problem: failure instanceof ApiProblem ? failure.status : "none" }));
-    `,
-    expectedOutput: { page: { data: [], nextCursor: null }, problem: 404 },
-    ts: `
-      import { createClient, createWebhook, type Result } from "serverless-webhooks/client";
-      const client = createClient({ baseUrl: "https://abc.execute-api.eu-west-1.amazonaws.com/v1" });
-      export async function run(): Promise<string> {
-        const created: Result<"POST /tenants/{tenantId}/webhooks"> = await createWebhook(client, {
-          path: { tenantId: "acme" },
-          body: { url: "https://hooks.example.com", eventTypes: ["order.*"] },
-        });
-        // @ts-expect-error: eventTypes is required
-        await createWebhook(client, { path: { tenantId: "acme" }, body: { url: "https://x" } });
-        return created.secret;
-      }
-    `,
-  },
-];
-
-const work = mkdtempSync(join(tmpdir(), "sw-pack-"));
-let server: Server;
-let baseUrl: string;
-let packedFiles: string[] = [];
-
-beforeAll(async () => {
-  server = createServer((request, response) => {
-    const found = request.url?.startsWith("/v1/tenants?") && request.headers.authorization === "Bearer t0k";
-    response.writeHead(found ? 200 : 404, {
-      "content-type": found ? "application/json" : "application/problem+json",
-    });
-    response.end(
-      JSON.stringify(
-        found
-          ? { data: [], nextCursor: null }
-          : { type: "about:blank", title: "Not found", status: 404, detail: "tenant gone was not found" },
-      ),
-    );
+const root = resolve(import.meta.dirname, "../..");
+/** A typical client user: typed calls, pagination, problem handling. */
+const CLIENT_USE = `import { ApiProblem, createClient, createWebhook, type Result } from "serverless-webhooks/client";
+const client = createClient({ baseUrl: "https://abc.execute-api.eu-west-1.amazonaws.com/v1" });
+export async function run(): Promise<string[]> {
+  const created: Result<"POST /tenants/{tenantId}/webhooks"> = await createWebhook(client, {
+    path: { tenantId: "acme" },
+    body: { url: "https://hooks.example.com/in", eventTypes: ["order.*"] },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  const urls: string[] = [created.url];
+  for await (const webhook of client.paginate("GET /tenants/{tenantId}/webhooks", { path: { tenantId: "acme" } }))
+    urls.push(webhook.url);
+  try {
+    await client.call("DELETE /tenants/{tenantId}", { path: { tenantId: "acme" } });
+  } catch (error) {
+    if (error instanceof ApiProblem) urls.push(error.problem.detail);
+  }
+  return urls;
+}
+`;
+const bin = (name: string) => join(root, "node_modules/.bin", name);
+let work: string;
+let project: string;
+let packed: string[];
 
-  const packed = await run("npm", ["pack", "--json", "--pack-destination", work], { cwd: repo });
-  const [result] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as {
-    filename: string;
-    files: { path: string }[];
-  }[];
-  if (!result) throw new Error("npm pack answered nothing");
-  packedFiles = result.files.map((file) => file.path);
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "sw-pack-"));
+  const output = execFileSync("npm", ["pack", "--json", "--pack-destination", work], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const [report] = JSON.parse(output) as { filename: string; files: { path: string }[] }[];
+  if (!report) throw new Error("npm pack reported nothing");
+  packed = report.files.map((file) => file.path);
 
-  const project = join(work, "project");
-  mkdirSync(project);
+  project = join(work, "fresh-project");
+  const installed = join(project, "node_modules", "serverless-webhooks");
+  mkdirSync(installed, { recursive: true });
+  execFileSync("tar", ["-xzf", join(work, report.filename), "-C", installed, "--strip-components=1"]);
+  for (const name of readdirSync(join(root, "node_modules"))) {
+    if (name === ".bin" || name === "serverless-webhooks") continue;
+    symlinkSync(join(root, "node_modules", name), join(project, "node_modules", name));
+  }
   writeFileSync(
     join(project, "package.json"),
-    JSON.stringify({ name: "consumer", private: true, type: "module" }),
+    JSON.stringify({ name: "fresh", private: true, type: "module" }),
   );
-  const link = (dependency: string) => {
-    mkdirSync(dirname(join(project, "node_modules", dependency)), { recursive: true });
-    symlinkSync(join(repo, "node_modules", dependency), join(project, "node_modules", dependency));
-  };
-  // Only what the package declares: an import of anything undeclared cannot resolve.
-  for (const dependency of Object.keys(manifest.dependencies)) link(dependency);
-  await run(
-    "npm",
-    ["install", join(work, result.filename), "--offline", "--no-audit", "--no-fund", "--ignore-scripts"],
-    { cwd: project },
+  writeFileSync(
+    join(project, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "es2024",
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        strict: true,
+        noEmit: true,
+        allowImportingTsExtensions: true,
+        skipLibCheck: true,
+        types: ["node"],
+      },
+      include: ["*.ts"],
+    }),
   );
-  // The consumer's own @types/node (npm install would have pruned it as extraneous before).
-  link("@types/node");
+  cpSync(join(root, "examples/s3-uploads/app.ts"), join(project, "app.ts"));
+  cpSync(join(root, "examples/s3-uploads/cdk.json"), join(project, "cdk.json"));
 }, 170_000);
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  rmSync(work, { recursive: true, force: true });
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
-describe("the npm package", () => {
-  it("packs the built exports, their declarations and the OpenAPI document, and no sources or tests", () => {
-    for (const entry of exportsUnderTest) {
-      expect(packedFiles).toContain(`dist/${entry.subpath}/index.js`);
-      expect(packedFiles).toContain(`dist/${entry.subpath}/index.d.ts`);
-    }
-    expect(packedFiles).toContain("docs/openapi.json");
-    expect(packedFiles.filter((file) => /\.ts$/.test(file) && !file.endsWith(".d.ts"))).toEqual([]);
-    expect(packedFiles.filter((file) => file.startsWith("test/") || file.includes("node_modules"))).toEqual(
-      [],
+describe("npm pack", () => {
+  it("ships the built entries and the prebuilt functions, not the sources or the tests", () => {
+    expect(packed).toEqual(
+      expect.arrayContaining([
+        "package.json",
+        "dist/cdk/index.js",
+        "dist/cdk/index.d.ts",
+        "dist/client/index.js",
+        "dist/client/index.d.ts",
+        "docs/openapi.json",
+        ...["api", "publish", "deliver", "reconcile"].map((name) => `dist/lambda/${name}/index.mjs`),
+      ]),
     );
+    expect(packed.filter((path) => /^(functions|lib|test|local|bench)\//.test(path))).toEqual([]);
   });
 
-  it("declares an export for each entry, types first", () => {
-    for (const entry of exportsUnderTest)
-      expect(manifest.exports[`./${entry.subpath}`]).toEqual({
-        types: `./dist/${entry.subpath}/index.d.ts`,
-        import: `./dist/${entry.subpath}/index.js`,
-      });
-  });
-
-  it.each(exportsUnderTest)(
-    "serverless-webhooks/$subpath imports and works from a plain .mjs file",
-    async (entry) => {
-      const project = join(work, "project");
-      const file = join(project, `use-${entry.subpath}.mjs`);
-      writeFileSync(file, entry.mjs(baseUrl));
-      const { stdout } = await run(process.execPath, [file], { cwd: project });
-      expect(JSON.parse(stdout)).toEqual(entry.expectedOutput);
-    },
-  );
-
-  it("type-checks against the packed declarations (strict, library checks on), and refuses a wrong call", async () => {
-    const project = join(work, "project");
-    for (const entry of exportsUnderTest) writeFileSync(join(project, `use-${entry.subpath}.ts`), entry.ts);
+  it("imports serverless-webhooks/cdk from a fresh project", () => {
+    const script = join(project, "import.mjs");
     writeFileSync(
-      join(project, "tsconfig.json"),
-      JSON.stringify({
-        compilerOptions: {
-          target: "es2024",
-          module: "nodenext",
-          moduleResolution: "nodenext",
-          strict: true,
-          noEmit: true,
-          types: ["node"],
-          skipLibCheck: false,
-        },
-        files: exportsUnderTest.map((entry) => `use-${entry.subpath}.ts`),
-      }),
+      script,
+      'const cdk = await import("serverless-webhooks/cdk");\nconsole.log(typeof cdk.Webhooks, Object.keys(cdk).sort().join(","));\n',
     );
-    const tsc = join(repo, "node_modules", ".bin", "tsc");
-    await expect(run(tsc, ["-p", "tsconfig.json"], { cwd: project })).resolves.toBeDefined();
-    // Without the expectation the wrong call must fail: the types are real, not `any`.
-    for (const entry of exportsUnderTest)
-      writeFileSync(
-        join(project, `use-${entry.subpath}.ts`),
-        entry.ts.replace(/\/\/ @ts-expect-error.*\n/, ""),
+    const printed = execFileSync(process.execPath, [script], { cwd: project, encoding: "utf8" });
+    expect(printed.trim()).toBe("function Webhooks");
+  });
+
+  it("type-checks the example app and a client user against the package's declarations", () => {
+    // One tsc run over the example, a client user and two files with a wrong call: only the wrong files may fail.
+    writeFileSync(
+      join(project, "wrong.ts"),
+      'import { Webhooks } from "serverless-webhooks/cdk";\nexport const props: ConstructorParameters<typeof Webhooks>[2] = { maxConcurrency: "many" };\n',
+    );
+    writeFileSync(join(project, "client-use.ts"), CLIENT_USE);
+    writeFileSync(
+      join(project, "client-wrong.ts"),
+      'import { createClient, createWebhook } from "serverless-webhooks/client";\n' +
+        'await createWebhook(createClient({ baseUrl: "https://x" }), { path: { tenantId: "a" }, body: { url: "https://x" } });\n',
+    );
+    let output = "";
+    try {
+      execFileSync(bin("tsc"), ["-p", join(project, "tsconfig.json")], { cwd: project, encoding: "utf8" });
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout ?? error);
+    } finally {
+      rmSync(join(project, "wrong.ts"));
+      rmSync(join(project, "client-wrong.ts"));
+    }
+    expect(output).toMatch(
+      /(^|\n)wrong\.ts\(2,\d+\).*maxConcurrency|(^|\n)wrong\.ts\(2,\d+\).*'string' is not assignable/s,
+    );
+    // The client's request types are the handlers' schemas: a webhook without eventTypes does not compile.
+    expect(output).toMatch(/client-wrong\.ts\(2,\d+\).*eventTypes/s);
+    expect(output).not.toContain("app.ts");
+    expect(output).not.toContain("client-use.ts");
+  });
+
+  it("imports serverless-webhooks/client from a plain .mjs file, and it calls a real server", async () => {
+    const server = createServer((request, response) => {
+      const found = request.url === "/v1/tenants?limit=1" && request.headers.authorization === "Bearer t0k";
+      response.writeHead(found ? 200 : 404, {
+        "content-type": found ? "application/json" : "application/problem+json",
+      });
+      response.end(
+        JSON.stringify(
+          found
+            ? { data: [], nextCursor: null }
+            : { type: "about:blank", title: "Not found", status: 404, detail: "tenant gone was not found" },
+        ),
       );
-    await expect(run(tsc, ["-p", "tsconfig.json"], { cwd: project })).rejects.toMatchObject({
-      stdout: expect.stringMatching(/TS2741|TS2345|TS2322/),
     });
+    await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const script = join(project, "client.mjs");
+    writeFileSync(
+      script,
+      `import { ApiProblem, createClient, listTenants } from "serverless-webhooks/client";
+const client = createClient({ baseUrl: ${JSON.stringify(baseUrl)}, auth: { type: "bearer", token: "t0k" } });
+const page = await listTenants(client, { query: { limit: "1" } });
+const failure = await client.call("GET /tenants/{tenantId}", { path: { tenantId: "gone" } }).catch((e) => e);
+console.log(JSON.stringify({ page, problem: failure instanceof ApiProblem ? failure.problem.status : "none" }));
+`,
+    );
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [script], { cwd: project });
+      expect(JSON.parse(stdout)).toEqual({ page: { data: [], nextCursor: null }, problem: 404 });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it("the client's build imports only node built-ins and the package's declared dependencies", () => {
+    const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      peerDependencies: Record<string, string>;
+    };
+    const declared = new Set([
+      ...Object.keys(manifest.dependencies),
+      ...Object.keys(manifest.peerDependencies),
+    ]);
+    const bundle = readFileSync(
+      join(project, "node_modules/serverless-webhooks/dist/client/index.js"),
+      "utf8",
+    );
+    const specifiers = [...bundle.matchAll(/(?:from\s*|import\(\s*)["']([^"'.][^"']*)["']/g)].map((match) =>
+      String(match[1]),
+    );
+    expect(specifiers.length).toBeGreaterThan(0);
+    const packageOf = (specifier: string) =>
+      specifier
+        .split("/")
+        .slice(0, specifier.startsWith("@") ? 2 : 1)
+        .join("/");
+    const undeclared = specifiers.filter(
+      (specifier) =>
+        !specifier.startsWith("node:") &&
+        !builtinModules.includes(specifier) &&
+        !declared.has(packageOf(specifier)),
+    );
+    expect(undeclared).toEqual([]);
+  });
+
+  it("synthesizes the examples/ app with cdk synth, its functions from the prebuilt bundles", () => {
+    const out = join(project, "cdk.out");
+    execFileSync(bin("cdk"), ["synth", "--quiet", "-o", out], { cwd: project, stdio: "ignore" });
+    const template = JSON.parse(readFileSync(join(out, "UploadsWithWebhooks.template.json"), "utf8")) as {
+      Resources: Record<
+        string,
+        { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }
+      >;
+    };
+    const resources = Object.values(template.Resources);
+    const functions = resources.filter((resource) => resource.Type === "AWS::Lambda::Function");
+    const ours = functions.filter(
+      (fn) => fn.Properties.Handler === "index.handler" && fn.Properties.Runtime === "nodejs24.x",
+    );
+    expect(ours).toHaveLength(4);
+    // Each asset is a copy of the package's prebuilt bundle (CDK stages the directory under cdk.out).
+    for (const fn of ours) {
+      const asset = fn.Metadata?.["aws:asset:path"] ?? "";
+      expect(readdirSync(join(out, asset)).sort()).toEqual(["index.mjs", "index.mjs.map"]);
+    }
+    const rules = resources.filter((resource) => resource.Type === "AWS::Events::Rule");
+    expect(rules.map((rule) => rule.Properties.EventPattern)).toContainEqual({
+      source: ["aws.s3"],
+      "detail-type": ["Object Created"],
+      detail: { bucket: { name: [{ Ref: expect.stringMatching(/^Uploads/) }] } },
+    });
+    expect(resources.some((resource) => resource.Type === "AWS::ApiGateway::RestApi")).toBe(true);
   });
 });
