@@ -43,6 +43,8 @@ function jsonSchema(schema: z.ZodMiniType, io: "input" | "output"): JsonSchema {
       // A transform or refine has no JSON Schema; what it accepts is described by the parts that do.
       override: ({ zodSchema, jsonSchema: output }) => {
         if (zodSchema._zod.def.type === "custom" && Object.keys(output).length === 0) output.type = "object";
+        // zod spells RFC 3339 out as a 400-character regex; `format` says the same to a reader and a generator.
+        if (output.format === "date-time") delete output.pattern;
       },
     }) as JsonSchema,
   );
