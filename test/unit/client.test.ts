@@ -4,9 +4,8 @@
  * that it offers one function per documented operation.
  */
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from "vitest";
+import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 import * as clientModule from "../../client/index.ts";
 import {
   ApiProblem,
@@ -21,59 +20,39 @@ import {
   retryAfterMs,
 } from "../../client/index.ts";
 
-interface Received {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
+/** What the server answers, in order (then 200 `{}`): a status with a JSON body, or a dropped connection. */
 interface Reply {
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
-  /** Drop the connection without answering. */
   readonly hangUp?: boolean;
 }
 
-let server: Server;
+let server: Receiver;
 let base: string;
-let received: Received[] = [];
 let replies: Reply[] = [];
+const received = () => server.requests;
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      received.push({
-        method: request.method ?? "",
-        url: request.url ?? "",
-        headers: request.headers,
-        body: Buffer.concat(chunks).toString("utf8"),
-      });
-      const reply = replies.shift() ?? { status: 200, body: {} };
-      if (reply.hangUp) {
-        request.socket.destroy();
-        return;
-      }
-      const problem =
-        reply.status >= 400 && typeof reply.body === "object" && reply.body && "title" in reply.body;
-      response.writeHead(reply.status, {
+  server = await startReceiver(() => {
+    const reply = replies.shift() ?? { status: 200, body: {} };
+    if (reply.hangUp) return { reset: true };
+    const problem =
+      reply.status >= 400 && typeof reply.body === "object" && reply.body !== null && "title" in reply.body;
+    return {
+      status: reply.status,
+      headers: {
         "content-type": problem ? "application/problem+json" : "application/json",
         ...reply.headers,
-      });
-      response.end(reply.body === undefined ? "" : JSON.stringify(reply.body));
-    });
+      },
+      body: reply.body === undefined ? "" : JSON.stringify(reply.body),
+    };
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  base = server.url;
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => server.close());
 beforeEach(() => {
-  received = [];
+  server.requests.length = 0;
   replies = [];
 });
 
@@ -106,9 +85,9 @@ describe("requests", () => {
       body: { url: "https://hooks.example.com/in", eventTypes: ["order.*"] },
     });
     expect(created.secret).toBe("whsec_x");
-    expect(received[0]).toMatchObject({ method: "POST", url: "/v1/tenants/acme%2Feu/webhooks" });
-    expect(received[0]?.headers["content-type"]).toBe("application/json");
-    expect(JSON.parse(received[0]?.body ?? "")).toEqual({
+    expect(received()[0]).toMatchObject({ method: "POST", path: "/hooks/tenants/acme%2Feu/webhooks" });
+    expect(received()[0]?.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(received()[0]?.body ?? "")).toEqual({
       url: "https://hooks.example.com/in",
       eventTypes: ["order.*"],
     });
@@ -117,18 +96,18 @@ describe("requests", () => {
       path: { tenantId: "acme" },
       query: { limit: "2", event_type: "order.paid" },
     });
-    expect(received[1]).toMatchObject({
+    expect(received()[1]).toMatchObject({
       method: "GET",
-      url: "/v1/tenants/acme/webhooks?limit=2&event_type=order.paid",
+      path: "/hooks/tenants/acme/webhooks?limit=2&event_type=order.paid",
     });
-    expect(received[1]?.body).toBe("");
+    expect(received()[1]?.body).toBe("");
 
     await client().call("PATCH /tenants/{tenantId}/webhooks/{webhookId}", {
       path: { tenantId: "acme", webhookId: "wh_1" },
       body: { active: false },
       headers: { "If-Match": '"3"' },
     });
-    expect(received[2]?.headers["if-match"]).toBe('"3"');
+    expect(received()[2]?.headers["if-match"]).toBe('"3"');
   });
 
   it("carries a portal token as a bearer token, from a string or a function", async () => {
@@ -136,7 +115,7 @@ describe("requests", () => {
     await getTenant(client({ auth: { type: "bearer", token: async () => "tok_2" } }), {
       path: { tenantId: "a" },
     });
-    expect(received.map((request) => request.headers.authorization)).toEqual([
+    expect(received().map((request) => request.headers.authorization)).toEqual([
       "Bearer tok_1",
       "Bearer tok_2",
     ]);
@@ -150,10 +129,10 @@ describe("requests", () => {
         credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret", sessionToken: "TOKEN" },
       },
     }).call("GET /dlq");
-    expect(received[0]?.headers.authorization).toMatch(
+    expect(received()[0]?.headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=.*host/,
     );
-    expect(received[0]?.headers["x-amz-security-token"]).toBe("TOKEN");
+    expect(received()[0]?.headers["x-amz-security-token"]).toBe("TOKEN");
   });
 });
 
@@ -197,7 +176,7 @@ describe("retries", () => {
       { status: 200, body: { id: "a" } },
     ];
     await expect(getTenant(client(), { path: { tenantId: "a" } })).resolves.toEqual({ id: "a" });
-    expect(received).toHaveLength(3);
+    expect(received()).toHaveLength(3);
     expect(waits).toEqual([100, 200]); // 0.5 × 200 ms, 0.5 × 400 ms
   });
 
@@ -219,7 +198,7 @@ describe("retries", () => {
       .call("GET /tenants")
       .catch((caught: unknown) => caught)) as ApiProblem;
     expect(error.status).toBe(502);
-    expect(received).toHaveLength(3);
+    expect(received()).toHaveLength(3);
   });
 
   it("never repeats a create or a PATCH after a 5xx (it may have run), but does after a 429 (it did not)", async () => {
@@ -230,7 +209,7 @@ describe("retries", () => {
         body: { url: "https://x.example", eventTypes: ["a"] },
       }),
     ).rejects.toBeInstanceOf(ApiProblem);
-    expect(received).toHaveLength(1);
+    expect(received()).toHaveLength(1);
 
     replies = [{ status: 500, body: problem(500, "oops") }];
     await expect(
@@ -239,7 +218,7 @@ describe("retries", () => {
         body: { active: true },
       }),
     ).rejects.toBeInstanceOf(ApiProblem);
-    expect(received).toHaveLength(2);
+    expect(received()).toHaveLength(2);
 
     replies = [
       { status: 429, body: { message: "Too Many Requests" } },
@@ -249,7 +228,7 @@ describe("retries", () => {
       path: { tenantId: "a" },
       body: { url: "https://x.example", eventTypes: ["a"] },
     });
-    expect(received).toHaveLength(4);
+    expect(received()).toHaveLength(4);
   });
 
   it("retries a publish after a 5xx or a dropped connection with the same event id, one it chose when none was given", async () => {
@@ -262,8 +241,8 @@ describe("retries", () => {
       path: { tenantId: "a" },
       body: { type: "a.b", data: {} },
     });
-    expect(received).toHaveLength(3);
-    const ids = received.map((request) => (JSON.parse(request.body) as { id: string }).id);
+    expect(received()).toHaveLength(3);
+    const ids = received().map((request) => (JSON.parse(request.body) as { id: string }).id);
     expect(ids[0]).toMatch(/^evt_[0-9a-f]{32}$/);
     expect(new Set(ids).size).toBe(1);
     replies = [{ status: 202, body: {} }];
@@ -271,7 +250,7 @@ describe("retries", () => {
       path: { tenantId: "a" },
       body: { id: "order-42", type: "a.b", data: {} },
     });
-    expect(JSON.parse(received.at(-1)?.body ?? "").id).toBe("order-42");
+    expect(JSON.parse(received().at(-1)?.body ?? "").id).toBe("order-42");
   });
 
   it("retries a GET whose connection dropped, and rethrows the network error once out of attempts", async () => {
@@ -301,9 +280,9 @@ describe("pagination", () => {
     }))
       ids.push(webhook.id);
     expect(ids).toEqual(["1", "2", "3"]);
-    expect(received.map((request) => request.url)).toEqual([
-      "/v1/tenants/acme/webhooks?limit=2&active=true",
-      "/v1/tenants/acme/webhooks?limit=2&active=true&cursor=c1",
+    expect(received().map((request) => request.path)).toEqual([
+      "/hooks/tenants/acme/webhooks?limit=2&active=true",
+      "/hooks/tenants/acme/webhooks?limit=2&active=true&cursor=c1",
     ]);
   });
 });
