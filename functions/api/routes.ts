@@ -6,6 +6,7 @@
 import type { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
 import type { ManagementRuntime } from "#aws/management-runtime.ts";
 import { cursorShapes } from "#aws/table-keys.ts";
+import type { OperationKey, Operations, ResponseBody } from "#core/contract/api-contract.ts";
 import {
   type RecoveryDeps,
   recoverFailures,
@@ -54,6 +55,16 @@ import {
 const MAX_BODY_BYTES = 64 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const WEBHOOK_ID = new RegExp(`^${ID_SOURCES.webhook}$`);
+
+/** A JSON answer whose body the compiler checks against the contract's schema for this route and status. */
+function reply<K extends OperationKey, S extends keyof Operations[K]["responses"] & number>(
+  _operation: K,
+  status: S,
+  body: ResponseBody<K, S>,
+  headers: Record<string, string> = {},
+): HttpResponse {
+  return jsonResponse(status, body, headers);
+}
 
 export interface RouteContext {
   readonly runtime: ManagementRuntime;
@@ -140,7 +151,7 @@ async function listTenantsRoute(event: ProxyRequest, { runtime }: RouteContext):
   const query = parseWith(pageQuery, queryOf(event), "query");
   const cursor = decodeCursor(query.cursor, cursorShapes.tenantListing());
   const page = await runtime.tenants.list(query.limit ?? 50, cursor);
-  return jsonResponse(200, {
+  return reply("GET /tenants", 200, {
     data: page.tenants.filter((tenant) => !tenant.deleting).map(tenantResource),
     nextCursor: encodeCursor(page.cursor) ?? null,
   });
@@ -150,7 +161,8 @@ async function putTenantRoute(event: ProxyRequest, context: RouteContext): Promi
   const id = tenantOf(event);
   const input = parseWith(putTenantSchema, parseJsonBody(event, MAX_BODY_BYTES));
   const { tenant, created } = await putTenant(id, input, context.tenantDeps);
-  return jsonResponse(
+  return reply(
+    "PUT /tenants/{tenantId}",
     created ? 201 : 200,
     tenantResource(tenant),
     created ? { location: `/tenants/${id}` } : {},
@@ -158,13 +170,17 @@ async function putTenantRoute(event: ProxyRequest, context: RouteContext): Promi
 }
 
 async function getTenantRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  return jsonResponse(200, tenantResource(await requireTenant(runtime.tenants, tenantOf(event))));
+  return reply(
+    "GET /tenants/{tenantId}",
+    200,
+    tenantResource(await requireTenant(runtime.tenants, tenantOf(event))),
+  );
 }
 
 async function deleteTenantRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
   const { complete } = await deleteTenant(tenantOf(event), context.tenantDeps);
   if (!complete)
-    return jsonResponse(202, {
+    return reply("DELETE /tenants/{tenantId}", 202, {
       deleting: true,
       detail: "the delete goes on: repeat DELETE until it answers 204",
     });
@@ -183,7 +199,7 @@ async function listWebhooks(
   if (query.event_type === undefined) {
     const cursor = decodeCursor(query.cursor, cursorShapes.webhookListing(tenantId));
     const page = await runtime.webhooks.list(tenantId, limit, cursor, active);
-    return jsonResponse(200, {
+    return reply("GET /tenants/{tenantId}/webhooks", 200, {
       data: page.webhooks.map(webhookResource),
       nextCursor: encodeCursor(page.cursor) ?? null,
     });
@@ -210,7 +226,10 @@ async function listWebhooks(
     remaining.length > limit && last !== undefined
       ? encodeCursor({ eventType: type, after: last })
       : undefined;
-  return jsonResponse(200, { data: webhooks.map(webhookResource), nextCursor: next ?? null });
+  return reply("GET /tenants/{tenantId}/webhooks", 200, {
+    data: webhooks.map(webhookResource),
+    nextCursor: next ?? null,
+  });
 }
 
 async function createRoute(
@@ -220,7 +239,8 @@ async function createRoute(
 ): Promise<HttpResponse> {
   const input = parseWith(context.schemas.create, parseJsonBody(event, MAX_BODY_BYTES));
   const { webhook, secret } = await createWebhook(tenantId, input, context.deps);
-  return jsonResponse(
+  return reply(
+    "POST /tenants/{tenantId}/webhooks",
     201,
     { ...webhookResource(webhook), secret },
     { location: `${basePath}/webhooks/${webhook.id}`, ...etag(webhook) },
@@ -233,7 +253,7 @@ async function getWebhookRoute(
   { tenantId }: TenantScope,
 ): Promise<HttpResponse> {
   const webhook = await runtime.webhooks.require(tenantId, idOf(event, "webhook"));
-  return jsonResponse(200, webhookResource(webhook), etag(webhook));
+  return reply("GET /tenants/{tenantId}/webhooks/{webhookId}", 200, webhookResource(webhook), etag(webhook));
 }
 
 async function updateRoute(
@@ -252,7 +272,12 @@ async function updateRoute(
     ifMatch !== undefined,
     context.deps,
   );
-  return jsonResponse(200, webhookResource(webhook), etag(webhook));
+  return reply(
+    "PATCH /tenants/{tenantId}/webhooks/{webhookId}",
+    200,
+    webhookResource(webhook),
+    etag(webhook),
+  );
 }
 
 async function deleteRoute(
@@ -272,7 +297,8 @@ async function rotateRoute(
   const id = idOf(event, "webhook");
   const input = parseWith(rotateSecretSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
   const { webhook, secret } = await rotateSecret(tenantId, id, input.gracePeriodSeconds, context.deps);
-  return jsonResponse(
+  return reply(
+    "POST /tenants/{tenantId}/webhooks/{webhookId}/rotate-secret",
     200,
     { secret, previousSecretValidUntil: webhook.previousSecretValidUntil ?? null, version: webhook.version },
     etag(webhook),
@@ -284,7 +310,11 @@ async function testRoute(
   context: RouteContext,
   { tenantId }: TenantScope,
 ): Promise<HttpResponse> {
-  return jsonResponse(202, await sendTestEvent(tenantId, idOf(event, "webhook"), context.deps));
+  return reply(
+    "POST /tenants/{tenantId}/webhooks/{webhookId}/test",
+    202,
+    await sendTestEvent(tenantId, idOf(event, "webhook"), context.deps),
+  );
 }
 
 async function webhookAttemptsRoute(
@@ -297,7 +327,10 @@ async function webhookAttemptsRoute(
   await runtime.webhooks.require(tenantId, id);
   const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfWebhook(id));
   const page = await runtime.deliveries.attemptsOfWebhook(id, query.limit ?? 50, cursor, query.status);
-  return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
+  return reply("GET /tenants/{tenantId}/webhooks/{webhookId}/attempts", 200, {
+    data: page.items,
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
 }
 
 /**
@@ -319,7 +352,11 @@ async function recoverRoute(
   await runtime.webhooks.require(tenantId, id);
   const since = storedTime(range.since);
   const until = storedTime(range.until ?? runtime.now().toISOString());
-  return jsonResponse(202, await recoverFailures(tenantId, id, { since, until }, recovery));
+  return reply(
+    "POST /tenants/{tenantId}/webhooks/{webhookId}/recover",
+    202,
+    await recoverFailures(tenantId, id, { since, until }, recovery),
+  );
 }
 
 async function listEventsRoute(
@@ -331,7 +368,10 @@ async function listEventsRoute(
   await requireTenant(runtime.tenants, tenantId);
   const cursor = decodeCursor(query.cursor, cursorShapes.eventListing(tenantId));
   const page = await runtime.events.list(tenantId, query.limit ?? 50, cursor, query.type);
-  return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
+  return reply("GET /tenants/{tenantId}/events", 200, {
+    data: page.items,
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
 }
 
 async function getEventRoute(
@@ -346,7 +386,10 @@ async function getEventRoute(
   if (!stored) throw new NotFoundError(`event ${id}`);
   const deliveries = await runtime.deliveries.deliveriesOfEvent(tenantId, id);
   const { body: _body, fingerprint: _fingerprint, recipients: _recipients, ...envelope } = stored;
-  return jsonResponse(200, { ...envelope, deliveries: deliveries.items });
+  return reply("GET /tenants/{tenantId}/events/{eventId}", 200, {
+    ...envelope,
+    deliveries: deliveries.items,
+  });
 }
 
 async function getDeliveryRoute(
@@ -355,7 +398,11 @@ async function getDeliveryRoute(
   { tenantId }: TenantScope,
 ): Promise<HttpResponse> {
   const tenant = await requireTenant(runtime.tenants, tenantId);
-  return jsonResponse(200, await requireDelivery(runtime.deliveries, tenant, idOf(event, "delivery")));
+  return reply(
+    "GET /tenants/{tenantId}/deliveries/{deliveryId}",
+    200,
+    await requireDelivery(runtime.deliveries, tenant, idOf(event, "delivery")),
+  );
 }
 
 async function deliveryAttemptsRoute(
@@ -369,7 +416,10 @@ async function deliveryAttemptsRoute(
   await requireDelivery(runtime.deliveries, tenant, id);
   const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfDelivery(id));
   const page = await runtime.deliveries.attemptsOfDelivery(id, query.limit ?? 50, cursor);
-  return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
+  return reply("GET /tenants/{tenantId}/deliveries/{deliveryId}/attempts", 200, {
+    data: page.items,
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
 }
 
 async function retryRoute(
@@ -378,7 +428,11 @@ async function retryRoute(
   { tenantId }: TenantScope,
 ): Promise<HttpResponse> {
   const tenant = await requireTenant(context.runtime.tenants, tenantId);
-  return jsonResponse(202, await retryDelivery(tenant, idOf(event, "delivery"), context.recovery));
+  return reply(
+    "POST /tenants/{tenantId}/deliveries/{deliveryId}/retry",
+    202,
+    await retryDelivery(tenant, idOf(event, "delivery"), context.recovery),
+  );
 }
 
 async function dlqRoute(event: ProxyRequest, { dlq }: ApiRouteContext): Promise<HttpResponse> {
@@ -387,7 +441,7 @@ async function dlqRoute(event: ProxyRequest, { dlq }: ApiRouteContext): Promise<
     tenantId: query.tenant_id,
     webhookId: query.webhook_id,
   });
-  return jsonResponse(200, { data: messages, truncated });
+  return reply("GET /dlq", 200, { data: messages, truncated });
 }
 
 async function redriveRoute(
@@ -407,7 +461,7 @@ async function redriveRoute(
         runtime.logger.warn("redrive: delivery records not reset", { deliveries: unwritten.size });
     },
   );
-  return jsonResponse(200, result);
+  return reply("POST /dlq/redrive", 200, result);
 }
 
 export type RouteHandler = (event: ProxyRequest, context: ApiRouteContext) => Promise<HttpResponse>;

@@ -3,6 +3,7 @@
  * test). Recovery of deliveries (retry, recover, redrive) is in `recovery.ts`.
  */
 
+import type { WebhookResource } from "../contract/api-contract.ts";
 import { buildStoredEvent, type PublishDeps, publishNew } from "../publishing/publish.ts";
 import {
   ConflictError,
@@ -39,12 +40,12 @@ export interface ManagementDeps extends PublishDeps {
 }
 
 /** What the API shows of a webhook: never a secret, nor the internal secret version ids. */
-export function webhookResource(webhook: Webhook) {
+export function webhookResource(webhook: Webhook): WebhookResource {
   return {
     id: webhook.id,
     url: webhook.url,
-    eventTypes: webhook.eventTypes,
-    headers: webhook.headers,
+    eventTypes: [...webhook.eventTypes],
+    headers: { ...webhook.headers },
     description: webhook.description ?? null,
     active: webhook.active,
     disabledReason: webhook.disabledReason ?? null,
