@@ -1,10 +1,12 @@
 /**
  * `npm run portal-link -- <tenantId> [--expires <seconds>] [--capability <name>]…`: mints a customer portal
  * session on the deployed stack (a SigV4-signed `POST /tenants/{tenantId}/portal-sessions`, like `npm run api`)
- * and prints only its link. `--local` mints on `npm start` at http://127.0.0.1:3000 (SW_PORT) instead.
+ * through the typed client and prints only its link. `--local` mints on `npm start` (SW_URL, or 127.0.0.1 on
+ * SW_PORT, 3000) instead.
  */
 import { parseArgs } from "node:util";
-import { callApi, resolveApiUrl } from "./api-client.ts";
+import { createClient } from "../client/index.ts";
+import { resolveApiUrl } from "./api-client.ts";
 
 const USAGE =
   "usage: npm run portal-link -- [--local] [--stage <stage>] [--expires <seconds>] [--capability <name>]… <tenantId>";
@@ -31,26 +33,18 @@ async function main(): Promise<number> {
     ...(values.capability ? { capabilities: values.capability } : {}),
   });
   const path = `/tenants/${encodeURIComponent(tenantId)}/portal-sessions`;
-  let status: number;
-  let text: string;
-  if (values.local) {
-    const response = await fetch(`http://127.0.0.1:${process.env.SW_PORT ?? "3000"}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body,
-    });
-    status = response.status;
-    text = await response.text();
-  } else {
-    const baseUrl = resolveApiUrl({
-      env: process.env,
-      outputsFile: values.outputs ?? process.env.SW_OUTPUTS_FILE ?? "cdk-outputs.json",
-      stage: values.stage,
-    });
-    const response = await callApi({ method: "POST", path, body, headers: {} }, { baseUrl });
-    status = response.status;
-    text = response.body;
-  }
+  const baseUrl = values.local
+    ? (process.env.SW_URL ?? `http://127.0.0.1:${process.env.SW_PORT ?? "3000"}`)
+    : resolveApiUrl({
+        env: process.env,
+        outputsFile: values.outputs ?? process.env.SW_OUTPUTS_FILE ?? "cdk-outputs.json",
+        stage: values.stage,
+      });
+  // The typed client's raw request: SigV4-signed (default credential chain) unless local.
+  const client = createClient({ baseUrl, ...(values.local ? { auth: { type: "none" as const } } : {}) });
+  const response = await client.raw({ method: "POST", path, body, headers: {} });
+  const status = response.status;
+  const text = response.body;
   if (status !== 201) {
     console.error(`HTTP ${status}: ${text}`);
     return 1;

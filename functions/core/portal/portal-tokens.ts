@@ -18,28 +18,11 @@ import { type Capability, PORTAL_CAPABILITIES } from "./capabilities.ts";
 
 export { type Capability, PORTAL_CAPABILITIES };
 
-export const MIN_SESSION_SECONDS = 300;
-export const MAX_SESSION_SECONDS = 604_800;
-export const DEFAULT_SESSION_SECONDS = 3600;
+import { type CreateSessionInput, DEFAULT_SESSION_SECONDS } from "./sessions.ts";
+
 const ALGORITHM = "HS256";
 
-export const createSessionSchema = z.strictObject({
-  expiresInSeconds: z.optional(
-    z
-      .number()
-      .check(
-        z.refine(Number.isInteger, "an integer"),
-        z.minimum(MIN_SESSION_SECONDS, `${MIN_SESSION_SECONDS}–${MAX_SESSION_SECONDS} seconds`),
-        z.maximum(MAX_SESSION_SECONDS, `${MIN_SESSION_SECONDS}–${MAX_SESSION_SECONDS} seconds`),
-      ),
-  ),
-  capabilities: z.optional(
-    z
-      .array(z.enum(PORTAL_CAPABILITIES, `one of ${PORTAL_CAPABILITIES.join(", ")}`))
-      .check(z.minLength(1, "at least one capability")),
-  ),
-});
-export type CreateSessionInput = z.infer<typeof createSessionSchema>;
+export { type CreateSessionInput, createSessionSchema } from "./sessions.ts";
 
 /** 401: the token is missing, malformed, forged, expired, revoked, or its tenant is gone. */
 export class UnauthorizedError extends DomainError {
