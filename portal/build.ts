@@ -4,8 +4,8 @@
  * for the bucket deployment. Offline: everything comes from node_modules.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import { buildSync } from "esbuild";
 
 const PAGE = new URL("page/", import.meta.url).pathname;
 
@@ -15,6 +15,8 @@ export interface PortalFile {
 }
 
 export function buildPortalPage(): ReadonlyMap<string, PortalFile> {
+  // Loaded only when building: an installed package ships the page prebuilt (dist/portal-page), not esbuild.
+  const { buildSync } = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
   const bundle = buildSync({
     entryPoints: [join(PAGE, "main.tsx")],
     bundle: true,

@@ -28,5 +28,8 @@ export const lambdaName = (entry: string) => entry.split("/").at(-2) ?? entry;
 /** Where the package build puts a Lambda's prebuilt bundle (`index.mjs` and its source map). */
 export const prebuiltLambdaDir = (name: string) => `${PACKAGE_ROOT}dist/lambda/${name}`;
 
+/** Where the package build puts the customer portal's built page (index.html, app.js, styles.css). */
+export const prebuiltPortalPageDir = `${PACKAGE_ROOT}dist/portal-page`;
+
 /** Sources win when present, so this repository always bundles what it has; an installed package has only the prebuilt. */
 export const hasSources = (entry: string) => existsSync(`${PACKAGE_ROOT}${entry}`);

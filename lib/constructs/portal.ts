@@ -20,6 +20,7 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { PORTAL_CONTENT_SECURITY_POLICY, portalRoutes } from "#core/http/portal-routes.ts";
 import { writePortalPage } from "../../portal/build.ts";
+import { hasSources, prebuiltPortalPageDir } from "./lambda-bundling.ts";
 import { answerBadBodiesWithProblems, loggedStage } from "./management-api.ts";
 import { requestModels } from "./request-models.ts";
 
@@ -76,7 +77,10 @@ export class Portal extends Construct {
     this.api.node.tryRemoveChild("Endpoint");
     answerBadBodiesWithProblems(this.api);
 
-    const bucketDir = writePortalPage(mkdtempSync(join(tmpdir(), "portal-page-")));
+    // Built from source in this repository; an installed package has it prebuilt.
+    const bucketDir = hasSources("portal/page/main.tsx")
+      ? writePortalPage(mkdtempSync(join(tmpdir(), "portal-page-")))
+      : prebuiltPortalPageDir;
     this.bucket = new s3.Bucket(this, "Page", {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
