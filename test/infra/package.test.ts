@@ -235,7 +235,7 @@ console.log(JSON.stringify({ page, problem: failure instanceof ApiProblem ? fail
     const ours = functions.filter(
       (fn) => fn.Properties.Handler === "index.handler" && fn.Properties.Runtime === "nodejs24.x",
     );
-    expect(ours).toHaveLength(4);
+    expect(ours).toHaveLength(5);
     // Each asset is a copy of the package's prebuilt bundle (CDK stages the directory under cdk.out).
     for (const fn of ours) {
       const asset = fn.Metadata?.["aws:asset:path"] ?? "";

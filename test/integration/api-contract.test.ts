@@ -118,6 +118,14 @@ describe("every route answers as docs/openapi.json says", () => {
     await pipeline.drain();
   });
 
+  it("customer portal sessions", async () => {
+    const { api, under } = pipeline;
+    expect((await api("POST", under("/portal-sessions"), { expiresInSeconds: 600 })).status).toBe(201);
+    expect((await api("POST", under("/portal-sessions"), { expiresInSeconds: 10 })).status).toBe(400);
+    expect((await api("POST", under("/portal-sessions/revoke"))).status).toBe(200);
+    expect((await api("POST", "/tenants/nobody/portal-sessions/revoke")).status).toBe(404);
+  });
+
   it("the gateway's own answers: unknown routes and methods are problem documents", async () => {
     expect((await pipeline.api("GET", "/nowhere")).status).toBe(404);
     expect((await pipeline.api("PUT", "/tenants")).status).toBe(405);

@@ -2,7 +2,9 @@
  * The publish → queue → deliver pipeline over the real local engines: the real handlers, a private table and
  * queues, and the local event-source-mapping poller. Loopback destinations are allowed only when a test asks.
  */
+import { randomBytes } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
+import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
 import { createRuntime, type Runtime, type RuntimeOptions } from "#aws/runtime.ts";
@@ -12,6 +14,8 @@ import { newWebhookId } from "#core/shared/ids.ts";
 import { secretOwner } from "#core/signing/signing-secrets.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import { createPortalHandler } from "#functions/portal/create-handler.ts";
+import { parsePortalConfig } from "#functions/portal/portal-config.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
@@ -61,9 +65,25 @@ export async function startPipeline(options: PipelineOptions = {}) {
   });
   const publishHandler = createPublishHandler(runtime);
   const apiHandler = createApiHandler(runtime);
+  // The portal function serves the management API's session routes; its key set lives in the emulator.
+  const portalKeySecretId = `serverless-webhooks/${uniquePrefix()}/portal-signing-keys`;
+  await clients.secretsManager.send(
+    new CreateSecretCommand({
+      Name: portalKeySecretId,
+      SecretString: JSON.stringify({ current: "k1", k1: randomBytes(32).toString("base64url") }),
+    }),
+  );
+  const portalHandler = createPortalHandler(
+    runtime,
+    parsePortalConfig({
+      PORTAL_KEY_SECRET_ID: portalKeySecretId,
+      PORTAL_URL: "https://portal.example.test/",
+    }),
+  );
   const targets = {
     api: (event: APIGatewayProxyEvent) => apiHandler(event, {} as never),
     publish: async (event: APIGatewayProxyEvent) => (await publishHandler(event, {} as never)) ?? undefined,
+    portal: (event: APIGatewayProxyEvent) => portalHandler(event, {} as never),
   };
   // As deployed: API Gateway's request models first. And without them, to test the Lambda's own validation.
   const localApi = createLocalApi(targets);
