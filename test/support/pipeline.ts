@@ -67,7 +67,8 @@ export async function startPipeline(options: PipelineOptions = {}) {
   const apiHandler = createApiHandler(runtime);
   // The portal function serves the management API's session routes; its key set lives in the emulator.
   const portalKeySecretId = `serverless-webhooks/${uniquePrefix()}/portal-signing-keys`;
-  await clients.secretsManager.send(
+  // Through a client nobody counts: the deployment creates this secret, not a function.
+  await localClients().secretsManager.send(
     new CreateSecretCommand({
       Name: portalKeySecretId,
       SecretString: JSON.stringify({ current: "k1", k1: randomBytes(32).toString("base64url") }),
