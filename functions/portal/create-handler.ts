@@ -29,7 +29,10 @@ export function createPortalHandler(runtime: ManagementRuntime, portal: PortalCo
     const route = portalHandlers[key];
     try {
       if (!route) throw new NotFoundError(`route ${key}`);
-      return await route(event, context);
+      const response = await route(event, context);
+      // The route and status only: never the request, whose Authorization header holds a token.
+      runtime.logger.debug("portal call", { route: key, status: response.statusCode });
+      return response;
     } catch (error) {
       if (!(error instanceof DomainError)) {
         runtime.logger.error("request failed", {

@@ -137,7 +137,7 @@ describe("the customer portal in Chromium", () => {
       await visible(page.getByRole("heading", { name: "Endpoints" }));
       // The token left the address bar and the history entry at once.
       expect(page.url()).toBe(`${stack.portalUrl}`);
-      expect(await page.getByText("No endpoints yet").count()).toBe(1);
+      await visible(page.getByText("No endpoints yet"));
       await shoot(page, "01-empty-list");
       await expectAccessible(page, "empty list");
 
