@@ -23,13 +23,15 @@ import {
   type ManagementDeps,
   rotateSecret,
   sendTestEvent,
+  testWebhookFilter,
   updateWebhook,
-  webhookResource,
+  webhookResources,
 } from "#core/management/management.ts";
 import {
   attemptsQuery,
   dlqQuery,
   eventsQuery,
+  filterTestSchema,
   listWebhooksQuery,
   pageQuery,
   recoverSchema,
@@ -37,10 +39,24 @@ import {
   rotateSecretSchema,
   webhookSchemas,
 } from "#core/management/webhook-schemas.ts";
+import {
+  archiveEventType,
+  type CatalogueDeps,
+  eventTypeListQuery,
+  eventTypeResource,
+  getEventType,
+  listEventTypes,
+  liveEventTypes,
+  putEventType,
+  putEventTypeSchema,
+} from "#core/routing/catalogue.ts";
 import { patternsMatching } from "#core/routing/event-types.ts";
+import { openApiDocument } from "#core/routing/openapi.ts";
+import { loadSchemaEngine } from "#core/routing/schema-engine.ts";
 import { NotFoundError } from "#core/shared/errors.ts";
 import { ID_SOURCES } from "#core/shared/ids.ts";
-import { EVENT_ID_PATTERN, type Webhook } from "#core/shared/model.ts";
+import { EVENT_ID_PATTERN, MAX_EVENT_BYTES, type Webhook } from "#core/shared/model.ts";
+import { PLATFORM_VERSION } from "#core/signing/signing.ts";
 import {
   deleteTenant,
   isTenantId,
@@ -62,6 +78,7 @@ export interface RouteContext {
   readonly tenantDeps: TenantDeps;
   readonly schemas: ReturnType<typeof webhookSchemas>;
   readonly dlq: DeadLetterQueue;
+  readonly catalogue: CatalogueDeps;
 }
 
 export function routeContext(runtime: Runtime): RouteContext {
@@ -77,6 +94,7 @@ export function routeContext(runtime: Runtime): RouteContext {
       subscriptions: runtime.webhooks,
       queue: runtime.queue,
       now: runtime.now,
+      catalogue: { strict: runtime.config.strictEventTypes, store: runtime.eventTypes },
     },
     recovery: {
       deliveries: runtime.deliveries,
@@ -106,6 +124,7 @@ export function routeContext(runtime: Runtime): RouteContext {
       now: runtime.now,
     },
     dlq: new DeadLetterQueue(runtime.clients.sqs, runtime.config),
+    catalogue: { store: runtime.eventTypes, schemas: loadSchemaEngine, now: runtime.now },
   };
 }
 
@@ -168,7 +187,11 @@ async function deleteTenantRoute(event: ProxyRequest, context: RouteContext): Pr
   return { statusCode: 204, headers: {}, body: "" };
 }
 
-async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+const shown = async (webhook: Webhook, context: RouteContext) =>
+  (await webhookResources([webhook], context.deps.catalogue))[0];
+
+async function listWebhooks(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const { runtime } = context;
   const tenantId = tenantOf(event);
   const query = parseWith(listWebhooksQuery, queryOf(event), "query");
   await requireTenant(runtime.tenants, tenantId);
@@ -178,7 +201,7 @@ async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Pro
     const cursor = decodeCursor(query.cursor, cursorShapes.webhookListing(tenantId));
     const page = await runtime.webhooks.list(tenantId, limit, cursor, active);
     return jsonResponse(200, {
-      data: page.webhooks.map(webhookResource),
+      data: await webhookResources(page.webhooks, context.deps.catalogue),
       nextCursor: encodeCursor(page.cursor) ?? null,
     });
   }
@@ -204,7 +227,10 @@ async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Pro
     remaining.length > limit && last !== undefined
       ? encodeCursor({ eventType: type, after: last })
       : undefined;
-  return jsonResponse(200, { data: webhooks.map(webhookResource), nextCursor: next ?? null });
+  return jsonResponse(200, {
+    data: await webhookResources(webhooks, context.deps.catalogue),
+    nextCursor: next ?? null,
+  });
 }
 
 async function createRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
@@ -213,14 +239,14 @@ async function createRoute(event: ProxyRequest, context: RouteContext): Promise<
   const { webhook, secret } = await createWebhook(tenantId, input, context.deps);
   return jsonResponse(
     201,
-    { ...webhookResource(webhook), secret },
+    { ...(await shown(webhook, context)), secret },
     { location: `/tenants/${tenantId}/webhooks/${webhook.id}`, ...etag(webhook) },
   );
 }
 
-async function getWebhookRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const webhook = await runtime.webhooks.require(tenantOf(event), idOf(event, "webhook"));
-  return jsonResponse(200, webhookResource(webhook), etag(webhook));
+async function getWebhookRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const webhook = await context.runtime.webhooks.require(tenantOf(event), idOf(event, "webhook"));
+  return jsonResponse(200, await shown(webhook, context), etag(webhook));
 }
 
 async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
@@ -236,7 +262,7 @@ async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<
     ifMatch !== undefined,
     context.deps,
   );
-  return jsonResponse(200, webhookResource(webhook), etag(webhook));
+  return jsonResponse(200, await shown(webhook, context), etag(webhook));
 }
 
 async function deleteRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
@@ -258,6 +284,14 @@ async function rotateRoute(event: ProxyRequest, context: RouteContext): Promise<
 
 async function testRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
   return jsonResponse(202, await sendTestEvent(tenantOf(event), idOf(event, "webhook"), context.deps));
+}
+
+async function filterTestRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
+  const id = idOf(event, "webhook");
+  // An event as large as a publish may carry, plus a filter.
+  const input = parseWith(filterTestSchema, parseJsonBody(event, MAX_EVENT_BYTES + 8192));
+  return jsonResponse(200, await testWebhookFilter(tenantId, id, input, context.deps));
 }
 
 async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
@@ -359,6 +393,49 @@ async function redriveRoute(
   return jsonResponse(200, result);
 }
 
+const typeNameOf = (event: ProxyRequest) => event.pathParameters?.name ?? "";
+
+async function putEventTypeRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const name = typeNameOf(event);
+  const input = parseWith(putEventTypeSchema, parseJsonBody(event, MAX_BODY_BYTES));
+  const { eventType, created } = await putEventType(name, input, catalogue);
+  return jsonResponse(
+    created ? 201 : 200,
+    eventTypeResource(eventType),
+    created ? { location: `/event-types/${encodeURIComponent(name)}` } : {},
+  );
+}
+
+async function listEventTypesRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const query = parseWith(eventTypeListQuery, queryOf(event), "query");
+  const cursor = decodeCursor(query.cursor, cursorShapes.eventTypeListing());
+  const page = await listEventTypes(query.limit ?? 100, cursor, query.archived === "true", catalogue);
+  return jsonResponse(200, {
+    data: page.items.map(eventTypeResource),
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
+}
+
+async function getEventTypeRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  return jsonResponse(200, eventTypeResource(await getEventType(typeNameOf(event), catalogue)));
+}
+
+async function archiveEventTypeRoute(
+  event: ProxyRequest,
+  { catalogue }: RouteContext,
+): Promise<HttpResponse> {
+  await archiveEventType(typeNameOf(event), catalogue);
+  return { statusCode: 204, headers: {}, body: "" };
+}
+
+async function openApiRoute(_event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const document = openApiDocument(await liveEventTypes(catalogue), {
+    title: "Serverless Webhooks: event types",
+    version: PLATFORM_VERSION,
+  });
+  return jsonResponse(200, document);
+}
+
 export type RouteHandler = (event: ProxyRequest, context: RouteContext) => Promise<HttpResponse>;
 
 const TENANT = "/tenants/{tenantId}";
@@ -378,6 +455,7 @@ export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
   [`DELETE ${WEBHOOK}`]: deleteRoute,
   [`POST ${WEBHOOK}/rotate-secret`]: rotateRoute,
   [`POST ${WEBHOOK}/test`]: testRoute,
+  [`POST ${WEBHOOK}/filter-test`]: filterTestRoute,
   [`GET ${WEBHOOK}/attempts`]: webhookAttemptsRoute,
   [`POST ${WEBHOOK}/recover`]: recoverRoute,
   [`GET ${TENANT}/events`]: listEventsRoute,
@@ -387,4 +465,9 @@ export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
   [`POST ${DELIVERY}/retry`]: retryRoute,
   "GET /dlq": dlqRoute,
   "POST /dlq/redrive": redriveRoute,
+  "GET /event-types": listEventTypesRoute,
+  "GET /event-types/openapi.json": openApiRoute,
+  "PUT /event-types/{name}": putEventTypeRoute,
+  "GET /event-types/{name}": getEventTypeRoute,
+  "DELETE /event-types/{name}": archiveEventTypeRoute,
 };

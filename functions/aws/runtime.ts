@@ -6,12 +6,15 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { DeliverDeps, DeliverLog, DeliverMetrics } from "#core/delivery/deliver.ts";
 import type { PublishDeps } from "#core/publishing/publish.ts";
+import { catalogueValidator, type DataValidator } from "#core/routing/catalogue.ts";
+import { loadSchemaEngine } from "#core/routing/schema-engine.ts";
 import type { Config } from "#core/shared/config.ts";
 import { createGuardedSender, type GuardedSender, type Resolver } from "#functions/http/guarded-sender.ts";
 import { type AwsClients, createAwsClients } from "./clients.ts";
 import { SqsDeliveryQueue } from "./delivery-queue.ts";
 import { DynamoDeliveryRepository } from "./delivery-repository.ts";
 import { DynamoEventRepository } from "./event-repository.ts";
+import { DynamoEventTypeRepository } from "./event-type-repository.ts";
 import { SecretsManagerSigningSecretStore } from "./signing-secret-store.ts";
 import { DynamoTenantRepository } from "./tenant-repository.ts";
 import { DynamoWebhookRepository } from "./webhook-repository.ts";
@@ -34,6 +37,10 @@ export interface Runtime {
   readonly tenants: DynamoTenantRepository;
   readonly webhooks: DynamoWebhookRepository;
   readonly events: DynamoEventRepository;
+  /** The global event-type catalogue. */
+  readonly eventTypes: DynamoEventTypeRepository;
+  /** Publish-time validation of `data`, for the types that ask for it (cached per container). */
+  readonly validation: DataValidator;
   readonly deliveries: DynamoDeliveryRepository;
   readonly queue: SqsDeliveryQueue;
   readonly secrets: SecretsManagerSigningSecretStore;
@@ -52,11 +59,14 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     config.tableName,
     config.maxWebhooksPerTenant,
   );
+  const eventTypes = new DynamoEventTypeRepository(clients.documents, config.tableName);
   return {
     config,
     clients,
     tenants: new DynamoTenantRepository(clients.documents, config.tableName),
     webhooks,
+    eventTypes,
+    validation: catalogueValidator(eventTypes, loadSchemaEngine, () => now().getTime()),
     events: new DynamoEventRepository(clients.documents, config.tableName, config.retentionDays),
     deliveries: new DynamoDeliveryRepository(clients.documents, config.tableName, config.retentionDays),
     queue: new SqsDeliveryQueue(clients.sqs, config, now),
@@ -83,6 +93,7 @@ export function publishDeps(runtime: Runtime): PublishDeps {
     queue: runtime.queue,
     deliveries: runtime.deliveries,
     now: runtime.now,
+    validation: runtime.validation,
   };
 }
 

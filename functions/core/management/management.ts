@@ -5,6 +5,14 @@
 
 import { buildStoredEvent, type PublishDeps, publishNew } from "../publishing/publish.ts";
 import {
+  deprecatedTypesIn,
+  eventTypeNotices,
+  requireCataloguedPatterns,
+  type SubscriptionCatalogue,
+} from "../routing/catalogue.ts";
+import { patternMatches } from "../routing/event-types.ts";
+import { type FilterResult, matchFilter } from "../routing/filter.ts";
+import {
   ConflictError,
   NotFoundError,
   PreconditionFailedError,
@@ -14,7 +22,7 @@ import { deliveryIdFor, newWebhookId } from "../shared/ids.ts";
 import type { Webhook } from "../shared/model.ts";
 import { DEFAULT_ROTATION_GRACE_SECONDS, rotatedVersions, secretOwner } from "../signing/signing-secrets.ts";
 import { requireTenant } from "../tenants/tenants.ts";
-import type { CreateWebhookInput, UpdateWebhookInput } from "./webhook-schemas.ts";
+import type { CreateWebhookInput, FilterTestInput, UpdateWebhookInput } from "./webhook-schemas.ts";
 import { newWebhookRecord } from "./webhooks.ts";
 
 export interface WebhookStore {
@@ -36,6 +44,8 @@ export interface ManagementDeps extends PublishDeps {
   readonly secrets: SecretIssuer;
   /** The stack's per-tenant limit, checked before a secret is made (the create transaction enforces it exactly). */
   readonly maxWebhooksPerTenant?: number;
+  /** The event-type catalogue subscriptions are checked against (strict mode); none: any pattern. */
+  readonly catalogue?: SubscriptionCatalogue | undefined;
 }
 
 /** What the API shows of a webhook: never a secret, nor the internal secret version ids. */
@@ -44,6 +54,7 @@ export function webhookResource(webhook: Webhook) {
     id: webhook.id,
     url: webhook.url,
     eventTypes: webhook.eventTypes,
+    filter: webhook.filter ?? null,
     headers: webhook.headers,
     description: webhook.description ?? null,
     active: webhook.active,
@@ -55,6 +66,46 @@ export function webhookResource(webhook: Webhook) {
     updatedAt: webhook.updatedAt,
     version: webhook.version,
   };
+}
+
+/**
+ * Webhooks as the API shows them, each with `eventTypeNotices`: the types it subscribes to by name that the
+ * catalogue marks deprecated or archived (one batch read for all of them).
+ */
+export async function webhookResources(
+  webhooks: readonly Webhook[],
+  catalogue: SubscriptionCatalogue | undefined,
+) {
+  const flagged = await deprecatedTypesIn(
+    webhooks.flatMap((webhook) => webhook.eventTypes),
+    catalogue,
+  );
+  return webhooks.map((webhook) => ({
+    ...webhookResource(webhook),
+    eventTypeNotices: eventTypeNotices(webhook.eventTypes, flagged),
+  }));
+}
+
+/**
+ * Would this webhook receive `event`? Its patterns first (a miss names `type`), then its filter — or a draft
+ * filter given instead, to try one before saving it. An event without a source is judged as the publish API
+ * would store it (`source: "api"`).
+ */
+export async function testWebhookFilter(
+  tenantId: string,
+  id: string,
+  input: FilterTestInput,
+  deps: Pick<ManagementDeps, "webhooks">,
+): Promise<FilterResult> {
+  const webhook = await requireWebhook(deps, tenantId, id);
+  const { event } = input;
+  if (!webhook.eventTypes.some((pattern) => patternMatches(pattern, event.type)))
+    return { matches: false, failedClause: { path: "type", clause: webhook.eventTypes } };
+  return matchFilter(input.filter ?? webhook.filter, {
+    type: event.type,
+    source: event.source ?? "api",
+    data: event.data,
+  });
 }
 
 /** One of this tenant's webhooks; another tenant's id is not found, exactly like an id that does not exist. */
@@ -70,6 +121,7 @@ export async function createWebhook(tenantId: string, input: CreateWebhookInput,
   // Checked again, exactly, by the create transaction; this early check only spares a secret for a refused create.
   if (deps.maxWebhooksPerTenant !== undefined && tenant.webhookCount >= deps.maxWebhooksPerTenant)
     throw new WebhookLimitError(deps.maxWebhooksPerTenant);
+  await requireCataloguedPatterns(input.eventTypes, deps.catalogue);
   const id = newWebhookId();
   const owner = secretOwner(tenantId, id);
   const issued = await deps.secrets.create(owner);
@@ -100,13 +152,22 @@ export async function updateWebhook(
     const message = `webhook ${id} is at version ${current.version}, not ${expectedVersion}`;
     throw ifMatch ? new PreconditionFailedError(message) : new ConflictError(message);
   }
-  const { version: _version, description, maxAttempts, ...changes } = input;
+  // Only the patterns this update adds: a subscription made before a type was archived keeps working.
+  if (input.eventTypes) {
+    const added = input.eventTypes.filter((pattern) => !current.eventTypes.includes(pattern));
+    const eventTypes = input.eventTypes;
+    await requireCataloguedPatterns(added, deps.catalogue, "eventTypes", (pattern) =>
+      eventTypes.indexOf(pattern),
+    );
+  }
+  const { version: _version, description, maxAttempts, filter, ...changes } = input;
   const active = changes.active ?? current.active;
   const next: Webhook = {
     ...current,
     ...changes,
     ...(description !== undefined ? { description: description ?? undefined } : {}),
     ...(maxAttempts !== undefined ? { maxAttempts: maxAttempts ?? undefined } : {}),
+    ...(filter !== undefined ? { filter: filter ?? undefined } : {}),
     eventTypes: changes.eventTypes ? [...new Set(changes.eventTypes)] : current.eventTypes,
     active,
     disabledReason: active

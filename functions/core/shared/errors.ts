@@ -86,6 +86,18 @@ export class PayloadTooLargeError extends DomainError {
   }
 }
 
+/** A request well formed but refused by a rule of the platform (e.g. strict event types); names the fields. */
+export class UnprocessableError extends DomainError {
+  readonly status = 422;
+  readonly title = "Unprocessable request";
+  readonly issues: readonly FieldIssue[];
+  constructor(issues: readonly FieldIssue[]) {
+    super(issues.map((issue) => `${issue.field}: ${issue.message}`).join("; "));
+    this.name = "UnprocessableError";
+    this.issues = issues;
+  }
+}
+
 export interface ProblemDocument {
   readonly type: string;
   readonly title: string;
@@ -102,7 +114,9 @@ export function toProblem(error: unknown): ProblemDocument {
       title: error.title,
       status: error.status,
       detail: error.message,
-      ...(error instanceof ValidationError ? { errors: error.issues } : {}),
+      ...(error instanceof ValidationError || error instanceof UnprocessableError
+        ? { errors: error.issues }
+        : {}),
     };
   }
   return {

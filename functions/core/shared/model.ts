@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import * as z from "zod/mini";
 import "./zod.ts";
 import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from "../routing/event-types.ts";
+import type { Filter } from "../routing/filter.ts";
 import type { SignatureScheme } from "../signing/signing.ts";
 import type { SecretVersions } from "../signing/signing-secrets.ts";
 
@@ -91,6 +92,8 @@ export interface Webhook extends SecretVersions {
   readonly tenantId: string;
   readonly url: string;
   readonly eventTypes: readonly string[];
+  /** A payload filter (EventBridge content-filter syntax) applied after the type match; none: every event. */
+  readonly filter?: Filter | undefined;
   readonly headers: Readonly<Record<string, string>>;
   readonly description?: string | undefined;
   readonly active: boolean;
