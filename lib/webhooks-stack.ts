@@ -9,6 +9,7 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { LAZY_MODULES } from "#core/routing/lazy-modules.ts";
 import {
   deliverFunctionTimeoutSeconds,
   RECONCILE_INTERVAL_MINUTES,
@@ -69,6 +70,7 @@ export class WebhooksStack extends Stack {
     const publish = new WebhooksFunction(this, "Publish", {
       ...shared,
       entry: "functions/publish/handler.ts",
+      lazyModules: LAZY_MODULES,
       description: "Stores each event once and fans it out to the delivery queue",
       memorySize: 512,
       timeout: Duration.seconds(30),
@@ -86,6 +88,7 @@ export class WebhooksStack extends Stack {
     const api = new WebhooksFunction(this, "Api", {
       ...shared,
       entry: "functions/api/handler.ts",
+      lazyModules: LAZY_MODULES,
       description: "Management API: webhooks, deliveries, DLQ",
       memorySize: 512,
       timeout: Duration.seconds(29),
@@ -96,6 +99,7 @@ export class WebhooksStack extends Stack {
     const reconcile = new WebhooksFunction(this, "Reconcile", {
       ...shared,
       entry: "functions/reconcile/handler.ts",
+      lazyModules: LAZY_MODULES,
       description: "Re-enqueues stranded deliveries and unfinished fan-outs",
       memorySize: 512,
       timeout: Duration.seconds(120),

@@ -39,20 +39,9 @@ import {
   rotateSecretSchema,
   webhookSchemas,
 } from "#core/management/webhook-schemas.ts";
-import {
-  archiveEventType,
-  type CatalogueDeps,
-  eventTypeListQuery,
-  eventTypeResource,
-  getEventType,
-  listEventTypes,
-  liveEventTypes,
-  putEventType,
-  putEventTypeSchema,
-} from "#core/routing/catalogue.ts";
+import type { CatalogueDeps } from "#core/routing/catalogue-admin.ts";
 import { patternsMatching } from "#core/routing/event-types.ts";
-import { openApiDocument } from "#core/routing/openapi.ts";
-import { loadSchemaEngine } from "#core/routing/schema-engine.ts";
+import { loadCatalogueTools } from "#core/routing/lazy-modules.ts";
 import { NotFoundError } from "#core/shared/errors.ts";
 import { ID_SOURCES } from "#core/shared/ids.ts";
 import { EVENT_ID_PATTERN, MAX_EVENT_BYTES, type Webhook } from "#core/shared/model.ts";
@@ -124,7 +113,7 @@ export function routeContext(runtime: Runtime): RouteContext {
       now: runtime.now,
     },
     dlq: new DeadLetterQueue(runtime.clients.sqs, runtime.config),
-    catalogue: { store: runtime.eventTypes, schemas: loadSchemaEngine, now: runtime.now },
+    catalogue: { store: runtime.eventTypes, now: runtime.now },
   };
 }
 
@@ -395,41 +384,47 @@ async function redriveRoute(
 
 const typeNameOf = (event: ProxyRequest) => event.pathParameters?.name ?? "";
 
+// The catalogue's routes load its tools (use cases, ajv, the OpenAPI export) on first use.
+
 async function putEventTypeRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const tools = await loadCatalogueTools();
   const name = typeNameOf(event);
-  const input = parseWith(putEventTypeSchema, parseJsonBody(event, MAX_BODY_BYTES));
-  const { eventType, created } = await putEventType(name, input, catalogue);
+  const input = parseWith(tools.putEventTypeSchema, parseJsonBody(event, MAX_BODY_BYTES));
+  const { eventType, created } = await tools.putEventType(name, input, catalogue);
   return jsonResponse(
     created ? 201 : 200,
-    eventTypeResource(eventType),
+    tools.eventTypeResource(eventType),
     created ? { location: `/event-types/${encodeURIComponent(name)}` } : {},
   );
 }
 
 async function listEventTypesRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
-  const query = parseWith(eventTypeListQuery, queryOf(event), "query");
+  const tools = await loadCatalogueTools();
+  const query = parseWith(tools.eventTypeListQuery, queryOf(event), "query");
   const cursor = decodeCursor(query.cursor, cursorShapes.eventTypeListing());
-  const page = await listEventTypes(query.limit ?? 100, cursor, query.archived === "true", catalogue);
+  const page = await tools.listEventTypes(query.limit ?? 100, cursor, query.archived === "true", catalogue);
   return jsonResponse(200, {
-    data: page.items.map(eventTypeResource),
+    data: page.items.map(tools.eventTypeResource),
     nextCursor: encodeCursor(page.cursor) ?? null,
   });
 }
 
 async function getEventTypeRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
-  return jsonResponse(200, eventTypeResource(await getEventType(typeNameOf(event), catalogue)));
+  const tools = await loadCatalogueTools();
+  return jsonResponse(200, tools.eventTypeResource(await tools.getEventType(typeNameOf(event), catalogue)));
 }
 
 async function archiveEventTypeRoute(
   event: ProxyRequest,
   { catalogue }: RouteContext,
 ): Promise<HttpResponse> {
-  await archiveEventType(typeNameOf(event), catalogue);
+  await (await loadCatalogueTools()).archiveEventType(typeNameOf(event), catalogue);
   return { statusCode: 204, headers: {}, body: "" };
 }
 
 async function openApiRoute(_event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
-  const document = openApiDocument(await liveEventTypes(catalogue), {
+  const tools = await loadCatalogueTools();
+  const document = tools.openApiDocument(await tools.liveEventTypes(catalogue), {
     title: "Serverless Webhooks: event types",
     version: PLATFORM_VERSION,
   });

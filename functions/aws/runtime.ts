@@ -7,7 +7,7 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { DeliverDeps, DeliverLog, DeliverMetrics } from "#core/delivery/deliver.ts";
 import type { PublishDeps } from "#core/publishing/publish.ts";
 import { catalogueValidator, type DataValidator } from "#core/routing/catalogue.ts";
-import { loadSchemaEngine } from "#core/routing/schema-engine.ts";
+import { loadCatalogueTools } from "#core/routing/lazy-modules.ts";
 import type { Config } from "#core/shared/config.ts";
 import { createGuardedSender, type GuardedSender, type Resolver } from "#functions/http/guarded-sender.ts";
 import { type AwsClients, createAwsClients } from "./clients.ts";
@@ -66,7 +66,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     tenants: new DynamoTenantRepository(clients.documents, config.tableName),
     webhooks,
     eventTypes,
-    validation: catalogueValidator(eventTypes, loadSchemaEngine, () => now().getTime()),
+    validation: catalogueValidator(eventTypes, loadCatalogueTools, () => now().getTime()),
     events: new DynamoEventRepository(clients.documents, config.tableName, config.retentionDays),
     deliveries: new DynamoDeliveryRepository(clients.documents, config.tableName, config.retentionDays),
     queue: new SqsDeliveryQueue(clients.sqs, config, now),

@@ -4,6 +4,7 @@
  * memory and timeout. The `use*` helpers set an environment variable and grant exactly what the function's
  * declared access (lib/function-access.ts) lists, together, and never drop environment the caller passed in.
  */
+import { basename } from "node:path";
 import { ArnFormat, type Duration, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -25,6 +26,11 @@ export interface WebhooksFunctionProps {
   readonly logRemovalPolicy: RemovalPolicy;
   readonly environment?: Readonly<Record<string, string>>;
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Modules the handler imports on first use (`LAZY_MODULES`), each bundled beside it as `<name>.mjs` instead
+   * of into the handler's bundle: off the cold start of every invocation that does not need them.
+   */
+  readonly lazyModules?: readonly string[];
 }
 
 const PROJECT_ROOT = new URL("../..", import.meta.url).pathname;
@@ -35,6 +41,24 @@ export interface FunctionResources {
   readonly deliveryQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   readonly secretPrefix: string;
+}
+
+/** Bundles each lazy module as `<name>.mjs` next to the handler's `index.mjs`, with the same esbuild. */
+function lazyModuleHooks(modules: readonly string[]) {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir: string, outputDir: string) =>
+      modules.map((module) => {
+        const name = basename(module).replace(/\.ts$/, ".mjs");
+        return [
+          `"${PROJECT_ROOT}node_modules/.bin/esbuild"`,
+          `"${inputDir}/${module}"`,
+          "--bundle --platform=node --format=esm --target=node24 --minify --log-level=warning",
+          `--outfile="${outputDir}/${name}"`,
+        ].join(" ");
+      }),
+  };
 }
 
 export class WebhooksFunction extends Construct {
@@ -94,6 +118,7 @@ export class WebhooksFunction extends Construct {
         esbuildArgs: {
           "--alias:@aws-sdk/credential-provider-node": `${PROJECT_ROOT}functions/aws/lambda-credentials.ts`,
         },
+        ...(props.lazyModules?.length ? { commandHooks: lazyModuleHooks(props.lazyModules) } : {}),
       },
     });
   }

@@ -11,11 +11,13 @@ import {
   type SubscriptionCatalogue,
 } from "../routing/catalogue.ts";
 import { patternMatches } from "../routing/event-types.ts";
-import { type FilterResult, matchFilter } from "../routing/filter.ts";
+import type { Filter, FilterResult } from "../routing/filter.ts";
+import { loadFilterEngine } from "../routing/lazy-modules.ts";
 import {
   ConflictError,
   NotFoundError,
   PreconditionFailedError,
+  ValidationError,
   WebhookLimitError,
 } from "../shared/errors.ts";
 import { deliveryIdFor, newWebhookId } from "../shared/ids.ts";
@@ -97,11 +99,14 @@ export async function testWebhookFilter(
   input: FilterTestInput,
   deps: Pick<ManagementDeps, "webhooks">,
 ): Promise<FilterResult> {
+  await requireValidFilter(input.filter);
   const webhook = await requireWebhook(deps, tenantId, id);
   const { event } = input;
   if (!webhook.eventTypes.some((pattern) => patternMatches(pattern, event.type)))
     return { matches: false, failedClause: { path: "type", clause: webhook.eventTypes } };
-  return matchFilter(input.filter ?? webhook.filter, {
+  const filter = input.filter ?? webhook.filter;
+  if (!filter) return { matches: true };
+  return (await loadFilterEngine()).matchFilter(filter, {
     type: event.type,
     source: event.source ?? "api",
     data: event.data,
@@ -115,12 +120,20 @@ export async function requireWebhook(deps: Pick<ManagementDeps, "webhooks">, ten
   return webhook;
 }
 
+/** A filter's rules, each issue naming its path (`filter.data.amount[0].numeric`); nothing to check without one. */
+export async function requireValidFilter(filter: Filter | null | undefined, field = "filter"): Promise<void> {
+  if (!filter) return;
+  const issues = (await loadFilterEngine()).validateFilter(filter, field);
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
 /** Creates a webhook for an existing tenant, within its limit (409 naming `maxWebhooksPerTenant` past it). */
 export async function createWebhook(tenantId: string, input: CreateWebhookInput, deps: ManagementDeps) {
   const tenant = await requireTenant(deps.tenants, tenantId);
   // Checked again, exactly, by the create transaction; this early check only spares a secret for a refused create.
   if (deps.maxWebhooksPerTenant !== undefined && tenant.webhookCount >= deps.maxWebhooksPerTenant)
     throw new WebhookLimitError(deps.maxWebhooksPerTenant);
+  await requireValidFilter(input.filter);
   await requireCataloguedPatterns(input.eventTypes, deps.catalogue);
   const id = newWebhookId();
   const owner = secretOwner(tenantId, id);
@@ -152,6 +165,7 @@ export async function updateWebhook(
     const message = `webhook ${id} is at version ${current.version}, not ${expectedVersion}`;
     throw ifMatch ? new PreconditionFailedError(message) : new ConflictError(message);
   }
+  await requireValidFilter(input.filter);
   // Only the patterns this update adds: a subscription made before a type was archived keeps working.
   if (input.eventTypes) {
     const added = input.eventTypes.filter((pattern) => !current.eventTypes.includes(pattern));

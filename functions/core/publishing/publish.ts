@@ -5,7 +5,8 @@
 
 import type { DataValidator } from "../routing/catalogue.ts";
 import { patternsMatching } from "../routing/event-types.ts";
-import { type Filter, matchFilter } from "../routing/filter.ts";
+import type { Filter } from "../routing/filter.ts";
+import { loadFilterEngine } from "../routing/lazy-modules.ts";
 import { ConflictError, PayloadTooLargeError } from "../shared/errors.ts";
 import { deliveryIdFor, newEventId } from "../shared/ids.ts";
 import {
@@ -156,10 +157,15 @@ async function subscribedWebhooks(event: StoredEvent, subscriptions: Subscriptio
   const perPattern = await Promise.all(
     patternsMatching(event.type).map((pattern) => subscriptions.activeSubscriptions(event.tenantId, pattern)),
   );
+  const subscribed = perPattern.flat();
+  // The filter engine loads only once a subscriber has a filter.
+  const engine = subscribed.some((subscription) => subscription.filter)
+    ? await loadFilterEngine()
+    : undefined;
   const judged = new Map<string, boolean>();
-  for (const subscription of perPattern.flat()) {
+  for (const subscription of subscribed) {
     if (judged.has(subscription.webhookId)) continue;
-    judged.set(subscription.webhookId, matchFilter(subscription.filter, event).matches);
+    judged.set(subscription.webhookId, engine?.matchFilter(subscription.filter, event).matches ?? true);
   }
   return [...judged].filter(([, matches]) => matches).map(([webhookId]) => webhookId);
 }

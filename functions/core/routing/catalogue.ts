@@ -2,15 +2,13 @@
  * The event-type catalogue: which event types the platform emits, what each carries (a JSON Schema of `data`, an
  * example), which are deprecated, and which are archived (no new subscriptions; existing ones keep working). It
  * is global — the SaaS running the stack defines its event types once, for every tenant — so operators write it
- * and tenants only read it. Use cases over injected ports, for every front door (operator API, portal API).
+ * and tenants only read it. This module holds what subscribing and publishing need on every request (strict
+ * mode, deprecation notices, validation at publish); the operators' use cases are in `catalogue-admin.ts`, loaded
+ * on first use (`loadCatalogueTools`).
  */
-import * as z from "zod/mini";
-import { type FieldIssue, NotFoundError, UnprocessableError, ValidationError } from "../shared/errors.ts";
-import { nestsWithin } from "../shared/model.ts";
+import { type FieldIssue, UnprocessableError, ValidationError } from "../shared/errors.ts";
 import { TtlCache } from "../shared/ttl-cache.ts";
-import "../shared/zod.ts";
-import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH, patternMatches } from "./event-types.ts";
-import type { SchemaEngine } from "./schema-engine.ts";
+import type { CatalogueTools } from "./lazy-modules.ts";
 
 export const CATALOGUE_LIMITS = {
   /** Catalogued types, archived ones included: the OpenAPI export of all of them stays within a Lambda response. */
@@ -20,9 +18,6 @@ export const CATALOGUE_LIMITS = {
   maxSchemaDepth: 32,
   maxDescriptionLength: 1024,
 } as const;
-
-/** Not a type name: `GET /event-types/openapi.json` is the catalogue's OpenAPI document. */
-export const RESERVED_TYPE_NAMES = new Set(["openapi.json"]);
 
 /**
  * How long a warm publish container trusts what it read of a type (validation on or off, the schema): a PUT or a
@@ -66,172 +61,6 @@ export interface EventTypeStore {
   anyLiveWithPrefix(prefix: string): Promise<boolean>;
   /** These types, where they exist. */
   getMany(names: readonly string[]): Promise<Map<string, EventTypeDefinition>>;
-}
-
-export interface CatalogueDeps {
-  readonly store: EventTypeStore;
-  readonly schemas: () => Promise<SchemaEngine>;
-  readonly now: () => Date;
-}
-
-const jsonObject = (maxBytes: number, what: string) =>
-  z.pipe(
-    z.custom<unknown>((value) => nestsWithin(value, CATALOGUE_LIMITS.maxSchemaDepth), {
-      message: `nested at most ${CATALOGUE_LIMITS.maxSchemaDepth} levels deep`,
-    }),
-    z
-      .record(z.string(), z.json())
-      .check(
-        z.refine(
-          (value) => Buffer.byteLength(JSON.stringify(value)) <= maxBytes,
-          `${what} is at most ${maxBytes} bytes as JSON`,
-        ),
-      ),
-  );
-
-export const putEventTypeSchema = z
-  .strictObject({
-    description: z
-      .string()
-      .check(
-        z.minLength(1),
-        z.maxLength(
-          CATALOGUE_LIMITS.maxDescriptionLength,
-          `at most ${CATALOGUE_LIMITS.maxDescriptionLength} characters`,
-        ),
-      ),
-    schema: z.optional(jsonObject(CATALOGUE_LIMITS.maxSchemaBytes, "a schema")),
-    example: z.optional(jsonObject(CATALOGUE_LIMITS.maxExampleBytes, "an example")),
-    deprecated: z.optional(z.boolean()),
-    validate: z.optional(z.boolean()),
-  })
-  .check(
-    z.refine((input) => !input.validate || input.schema !== undefined, {
-      message: "validation needs a schema",
-      path: ["validate"],
-    }),
-  );
-export type PutEventTypeInput = z.infer<typeof putEventTypeSchema>;
-
-export const eventTypeListQuery = z.strictObject({
-  limit: z.optional(
-    z.pipe(
-      z.string().check(z.regex(/^\d{1,3}$/, "an integer from 1 to 200")),
-      z.pipe(z.transform(Number), z.number().check(z.minimum(1), z.maximum(200))),
-    ),
-  ),
-  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
-  archived: z.optional(z.enum(["true", "false"])),
-});
-
-/** A path's type name; anything that could not be one is simply not found. */
-export function requireTypeName(name: string): string {
-  if (name.length > MAX_EVENT_TYPE_LENGTH || !EVENT_TYPE_PATTERN.test(name) || RESERVED_TYPE_NAMES.has(name))
-    throw new NotFoundError(`event type ${name.slice(0, 64)}`);
-  return name;
-}
-
-/** What the API shows of a type. */
-export function eventTypeResource(definition: EventTypeDefinition) {
-  return {
-    name: definition.name,
-    description: definition.description,
-    schema: definition.schema ?? null,
-    example: definition.example ?? null,
-    deprecated: definition.deprecated,
-    validate: definition.validate,
-    archived: definition.archivedAt !== undefined,
-    archivedAt: definition.archivedAt ?? null,
-    createdAt: definition.createdAt,
-    updatedAt: definition.updatedAt,
-    version: definition.version,
-  };
-}
-
-/**
- * Creates or replaces a type (and un-archives it). The schema must compile (400 naming its path) and the example
- * must match it (400 naming the example's field). Answers whether it was created.
- */
-export async function putEventType(
-  rawName: string,
-  input: PutEventTypeInput,
-  deps: CatalogueDeps,
-): Promise<{ eventType: EventTypeDefinition; created: boolean }> {
-  if (RESERVED_TYPE_NAMES.has(rawName))
-    throw new ValidationError([{ field: "name", message: `${rawName} is reserved` }]);
-  const name = requireTypeName(rawName);
-  if (input.schema !== undefined) {
-    const engine = await deps.schemas();
-    const issues = engine.schemaIssues(input.schema);
-    if (issues.length > 0) throw new ValidationError(issues);
-    if (input.example !== undefined) {
-      const exampleIssues = engine.dataIssues(
-        `example:${JSON.stringify(input.schema)}`,
-        input.schema,
-        input.example,
-        "example",
-      );
-      if (exampleIssues.length > 0) throw new ValidationError(exampleIssues);
-    }
-  }
-  const at = deps.now().toISOString();
-  const current = await deps.store.get(name);
-  const next: EventTypeDefinition = {
-    name,
-    description: input.description,
-    ...(input.schema ? { schema: input.schema } : {}),
-    ...(input.example ? { example: input.example } : {}),
-    deprecated: input.deprecated ?? false,
-    validate: input.validate ?? false,
-    createdAt: current?.createdAt ?? at,
-    updatedAt: at,
-    version: (current?.version ?? 0) + 1,
-  };
-  if (current) await deps.store.replace(current, next);
-  else await deps.store.create(next);
-  return { eventType: next, created: current === undefined };
-}
-
-export async function getEventType(name: string, deps: Pick<CatalogueDeps, "store">) {
-  const found = await deps.store.get(requireTypeName(name));
-  if (!found) throw new NotFoundError(`event type ${name}`);
-  return found;
-}
-
-/** Archives a type: no new subscriptions; existing ones, publishing and validation carry on. Idempotent. */
-export async function archiveEventType(name: string, deps: CatalogueDeps): Promise<EventTypeDefinition> {
-  const current = await getEventType(name, deps);
-  if (current.archivedAt) return current;
-  const at = deps.now().toISOString();
-  const next = { ...current, archivedAt: at, updatedAt: at, version: current.version + 1 };
-  await deps.store.replace(current, next);
-  return next;
-}
-
-/** A page of the catalogue by name; archived types only when asked for. */
-export async function listEventTypes(
-  limit: number,
-  cursor: Record<string, unknown> | undefined,
-  includeArchived: boolean,
-  deps: Pick<CatalogueDeps, "store">,
-): Promise<EventTypePage> {
-  const page = await deps.store.list(limit, cursor);
-  return {
-    items: page.items.filter((item) => includeArchived || item.archivedAt === undefined),
-    cursor: page.cursor,
-  };
-}
-
-/** Every catalogued (non-archived) type, for the OpenAPI export. */
-export async function liveEventTypes(deps: Pick<CatalogueDeps, "store">): Promise<EventTypeDefinition[]> {
-  const all: EventTypeDefinition[] = [];
-  let cursor: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.store.list(100, cursor);
-    all.push(...page.items.filter((item) => item.archivedAt === undefined));
-    cursor = page.cursor;
-  } while (cursor);
-  return all;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -304,10 +133,6 @@ export function eventTypeNotices(
   });
 }
 
-/** Whether any catalogued, non-archived type matches the pattern (for portal pickers). */
-export const typesMatching = (pattern: string, types: readonly EventTypeDefinition[]) =>
-  types.filter((type) => type.archivedAt === undefined && patternMatches(pattern, type.name));
-
 // ---------------------------------------------------------------------------------------------------------------
 // Publish-time validation
 
@@ -330,7 +155,7 @@ export interface DataValidator {
  */
 export function catalogueValidator(
   catalogue: PublishCatalogue,
-  schemas: () => Promise<SchemaEngine>,
+  schemas: () => Promise<CatalogueTools>,
   now: () => number = Date.now,
 ): DataValidator {
   const cache = new TtlCache<Awaited<ReturnType<PublishCatalogue["validationOf"]>>>({

@@ -10,7 +10,7 @@
  * Validation is iterative where input depth is unbounded, and every limit below is checked before evaluation
  * could cost more than the bounded filter allows. Evaluation never throws on a validated filter.
  */
-import { nestsWithin } from "../shared/model.ts";
+import { nestsWithin } from "../shared/nesting.ts";
 
 export type Filter = Readonly<Record<string, unknown>>;
 

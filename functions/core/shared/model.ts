@@ -6,6 +6,7 @@ import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from "../routing/event-type
 import type { Filter } from "../routing/filter.ts";
 import type { SignatureScheme } from "../signing/signing.ts";
 import type { SecretVersions } from "../signing/signing-secrets.ts";
+import { nestsWithin } from "./nesting.ts";
 
 export const EVENT_VERSION = "1.0";
 /** Largest accepted event, measured as the serialized envelope that is delivered. */
@@ -25,17 +26,7 @@ export const eventTypeSchema = z
  */
 export const MAX_DATA_DEPTH = 64;
 
-/** Whether no object or array lies deeper than `limit` levels in `value`; iterative, so any depth is safe. */
-export function nestsWithin(value: unknown, limit: number): boolean {
-  const pending: [unknown, number][] = [[value, 1]];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [current, depth] = next;
-    if (typeof current !== "object" || current === null) continue;
-    if (depth > limit) return false;
-    for (const child of Object.values(current)) pending.push([child, depth + 1]);
-  }
-  return true;
-}
+export { nestsWithin };
 
 /** Any JSON object nested at most `MAX_DATA_DEPTH` levels; the depth is checked before anything recurses. */
 const eventDataSchema = z.pipe(

@@ -1,6 +1,7 @@
 /**
  * JSON Schema (2020-12, the dialect of OpenAPI 3.1) through ajv: checking an operator's schema, and validating
- * event data against it. Loaded only where needed (`schema-engine.ts`): ajv is a third of a bundle's budget.
+ * event data against it. Part of the catalogue tools, loaded only where needed (`lazy-modules.ts`): ajv is a
+ * third of a bundle's budget.
  * Schemas are compiled with ajv's strict schema checks (unknown keywords and formats are refused), never fetch a
  * remote `$ref`, and each compiled validator is kept per container, by type and version.
  */
