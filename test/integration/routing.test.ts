@@ -3,6 +3,7 @@
  * webhooks only, the cost of a filtered fan-out, filter-test), and the event-type catalogue (CRUD, strict-mode
  * refusals, archived and deprecated types, publish-time validation opt-in, the OpenAPI export).
  */
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { validate as validateOpenApi } from "@readme/openapi-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CATALOGUE_CACHE_SECONDS } from "#core/routing/catalogue.ts";
@@ -323,6 +324,29 @@ describe("the event-type catalogue", () => {
     // Refused events are not stored.
     const events = await pipeline.api("GET", pipeline.under("/events?type=payment.settled"));
     expect(events.json.data).toHaveLength(2);
+    // From EventBridge, data the schema refuses is kept in the ingest DLQ with its reason, not retried.
+    await pipeline.publishEventBridge({
+      version: "0",
+      id: "a1b2c3",
+      "detail-type": "payment.settled",
+      source: "com.example.payments",
+      account: "123456789012",
+      time: "2026-12-01T10:00:00Z",
+      region: "us-east-1",
+      resources: [],
+      detail: { tenantId: pipeline.tenantId, amount: "12" },
+    });
+    const { Messages = [] } = await pipeline.clients.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: pipeline.resources.ingestDeadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    expect(Messages.map((message) => message.MessageAttributes?.reason?.StringValue)).toEqual([
+      "invalid_data",
+    ]);
+    expect(Messages[0]?.MessageAttributes?.detail?.StringValue).toContain("data.amount");
     // An uncatalogued type is never validated.
     expect((await pipeline.publishApi({ type: "free.form", data: { anything: [1, "x"] } })).statusCode).toBe(
       202,
