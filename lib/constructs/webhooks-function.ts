@@ -4,7 +4,6 @@
  * memory and timeout. The `use*` helpers set an environment variable and grant exactly what the function's
  * declared access (lib/function-access.ts) lists, together, and never drop environment the caller passed in.
  */
-import { basename } from "node:path";
 import { ArnFormat, type Duration, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -15,6 +14,16 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing/signing-secrets.ts";
 import type { FunctionAccess, SecretsAction, SqsAction } from "../function-access.ts";
+import {
+  esbuildCommand,
+  hasSources,
+  LAMBDA_BUNDLING,
+  lambdaName,
+  lazyBundleName,
+  lazyModulesOf,
+  PACKAGE_ROOT,
+  prebuiltLambdaDir,
+} from "./lambda-bundling.ts";
 
 export interface WebhooksFunctionProps {
   /** Path of the handler module, relative to the project root (e.g. `functions/api/handler.ts`). */
@@ -26,14 +35,7 @@ export interface WebhooksFunctionProps {
   readonly logRemovalPolicy: RemovalPolicy;
   readonly environment?: Readonly<Record<string, string>>;
   readonly reservedConcurrentExecutions?: number;
-  /**
-   * Modules the handler imports on first use (`LAZY_MODULES`), each bundled beside it as `<name>.mjs` instead
-   * of into the handler's bundle: off the cold start of every invocation that does not need them.
-   */
-  readonly lazyModules?: readonly string[];
 }
-
-const PROJECT_ROOT = new URL("../..", import.meta.url).pathname;
 
 /** The platform resources a function's access is granted on. */
 export interface FunctionResources {
@@ -43,26 +45,8 @@ export interface FunctionResources {
   readonly secretPrefix: string;
 }
 
-/** Bundles each lazy module as `<name>.mjs` next to the handler's `index.mjs`, with the same esbuild. */
-function lazyModuleHooks(modules: readonly string[]) {
-  return {
-    beforeBundling: () => [],
-    beforeInstall: () => [],
-    afterBundling: (inputDir: string, outputDir: string) =>
-      modules.map((module) => {
-        const name = basename(module).replace(/\.ts$/, ".mjs");
-        return [
-          `"${PROJECT_ROOT}node_modules/.bin/esbuild"`,
-          `"${inputDir}/${module}"`,
-          "--bundle --platform=node --format=esm --target=node24 --minify --log-level=warning",
-          `--outfile="${outputDir}/${name}"`,
-        ].join(" ");
-      }),
-  };
-}
-
 export class WebhooksFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: WebhooksFunctionProps) {
@@ -82,12 +66,8 @@ export class WebhooksFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-    this.function = new NodejsFunction(this, "Function", {
+    const common = {
       role,
-      entry: `${PROJECT_ROOT}${props.entry}`,
-      handler: "handler",
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -103,24 +83,44 @@ export class WebhooksFunction extends Construct {
         NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: "node24",
-        platform: "node",
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ["module", "main"],
-        // Bundle the AWS SDK too: a pinned, tree-shaken SDK instead of whatever the runtime ships.
-        externalModules: [],
-        // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
-        banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
-        esbuildArgs: {
-          "--alias:@aws-sdk/credential-provider-node": `${PROJECT_ROOT}functions/aws/lambda-credentials.ts`,
-        },
-        ...(props.lazyModules?.length ? { commandHooks: lazyModuleHooks(props.lazyModules) } : {}),
-      },
-    });
+    };
+    this.function = hasSources(props.entry)
+      ? new NodejsFunction(this, "Function", {
+          ...common,
+          entry: `${PACKAGE_ROOT}${props.entry}`,
+          handler: "handler",
+          projectRoot: PACKAGE_ROOT,
+          depsLockFilePath: `${PACKAGE_ROOT}package-lock.json`,
+          bundling: {
+            format: OutputFormat.ESM,
+            target: LAMBDA_BUNDLING.target,
+            platform: LAMBDA_BUNDLING.platform,
+            minify: LAMBDA_BUNDLING.minify,
+            sourceMap: LAMBDA_BUNDLING.sourcemap,
+            sourcesContent: LAMBDA_BUNDLING.sourcesContent,
+            mainFields: [...LAMBDA_BUNDLING.mainFields],
+            // Bundle the AWS SDK too: a pinned, tree-shaken SDK instead of whatever the runtime ships.
+            externalModules: [],
+            banner: LAMBDA_BUNDLING.banner,
+            esbuildArgs: Object.fromEntries(
+              Object.entries(LAMBDA_BUNDLING.alias).map(([module, path]) => [`--alias:${module}`, path]),
+            ),
+            commandHooks: {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              // The modules this function loads on first use, beside its index.mjs.
+              afterBundling: (inputDir: string, outputDir: string) =>
+                lazyModulesOf(lambdaName(props.entry)).map((module) =>
+                  esbuildCommand(`${inputDir}/${module}`, `${outputDir}/${lazyBundleName(module)}`),
+                ),
+            },
+          },
+        })
+      : new lambda.Function(this, "Function", {
+          ...common,
+          code: lambda.Code.fromAsset(prebuiltLambdaDir(lambdaName(props.entry))),
+          handler: "index.handler",
+        });
   }
 
   setEnvironment(name: string, value: string): this {

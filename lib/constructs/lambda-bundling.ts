@@ -1,0 +1,71 @@
+/**
+ * How every Lambda bundle is built, in one place: CDK's NodejsFunction bundles from source when the sources are
+ * there (this repository), and the package build (`scripts/build-package.ts`) prebuilds the same bundles for
+ * users of `serverless-webhooks/cdk`, whose installed package carries no sources to bundle.
+ */
+import { existsSync } from "node:fs";
+import { basename } from "node:path";
+import { LAZY_MODULES } from "#core/routing/lazy-modules.ts";
+
+/** The package root: this file sits two levels below it, in `lib/constructs/` or (built) in `dist/cdk/`. */
+export const PACKAGE_ROOT = new URL("../..", import.meta.url).pathname;
+
+export const LAMBDA_BUNDLING = {
+  target: "node24",
+  format: "esm",
+  platform: "node",
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  mainFields: ["module", "main"],
+  // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
+  banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+  // Lambda always provides credentials in the environment; the default chain's SSO/STS/ini providers weigh ~140 KB.
+  alias: { "@aws-sdk/credential-provider-node": `${PACKAGE_ROOT}functions/aws/lambda-credentials.ts` },
+} as const;
+
+/** `functions/api/handler.ts` → `api`: the folder of a Lambda's entry, and the name of its prebuilt bundle. */
+export const lambdaName = (entry: string) => entry.split("/").at(-2) ?? entry;
+
+/** Where the package build puts a Lambda's prebuilt bundle (`index.mjs` and its source map). */
+export const prebuiltLambdaDir = (name: string) => `${PACKAGE_ROOT}dist/lambda/${name}`;
+
+/** Sources win when present, so this repository always bundles what it has; an installed package has only the prebuilt. */
+export const hasSources = (entry: string) => existsSync(`${PACKAGE_ROOT}${entry}`);
+
+/**
+ * Modules a Lambda imports on first use (`functions/core/routing/lazy-modules.ts`), by Lambda name: each is built
+ * with the same options as a separate `<module>.mjs` beside the handler's `index.mjs`, off its cold start.
+ * Every function that fans out (api's test events, publish, reconcile) or manages routing has them.
+ */
+const LAZY_MODULES_OF: Readonly<Record<string, readonly string[]>> = {
+  api: LAZY_MODULES,
+  publish: LAZY_MODULES,
+  reconcile: LAZY_MODULES,
+};
+
+export const lazyModulesOf = (name: string): readonly string[] => LAZY_MODULES_OF[name] ?? [];
+
+/** `functions/core/routing/filter.ts` → `filter.mjs` */
+export const lazyBundleName = (module: string) => basename(module).replace(/\.ts$/, ".mjs");
+
+/** esbuild's command-line flags for `LAMBDA_BUNDLING` (CDK's bundling hooks run shell commands). */
+export function esbuildCommand(entry: string, outfile: string): string {
+  const quote = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+  return [
+    quote(`${PACKAGE_ROOT}node_modules/.bin/esbuild`),
+    quote(entry),
+    "--bundle",
+    `--platform=${LAMBDA_BUNDLING.platform}`,
+    `--format=${LAMBDA_BUNDLING.format}`,
+    `--target=${LAMBDA_BUNDLING.target}`,
+    "--minify",
+    "--sourcemap",
+    "--sources-content=false",
+    `--main-fields=${LAMBDA_BUNDLING.mainFields.join(",")}`,
+    quote(`--banner:js=${LAMBDA_BUNDLING.banner}`),
+    ...Object.entries(LAMBDA_BUNDLING.alias).map(([module, path]) => quote(`--alias:${module}=${path}`)),
+    "--log-level=warning",
+    quote(`--outfile=${outfile}`),
+  ].join(" ");
+}
