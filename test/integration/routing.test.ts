@@ -162,18 +162,16 @@ describe("payload filters", () => {
       data: { meter: "m-1", unit: "kWh", value: 42 },
     });
     expect(published.json.deliveries).toBe(60);
-    const counts = Object.fromEntries(pipeline.calls.calls.map((name) => [name, pipeline.calls.count(name)]));
-    expect(counts).toEqual({
+    expect(pipeline.calls.counts()).toEqual({
       GetItemCommand: 1,
       PutItemCommand: 1,
       QueryCommand: 4,
       SendMessageBatchCommand: 6,
       UpdateItemCommand: 1,
     });
-    const queried = pipeline.calls.inputs
-      .filter((call) => call.name === "QueryCommand")
-      .map((call) => (call.input.ExpressionAttributeValues as Record<string, string>)[":pk"]);
-    expect(queried.sort()).toEqual(patterns.map((pattern) => `SUB#${pipeline.tenantId}#${pattern}`).sort());
+    expect(pipeline.calls.queriedPartitions()).toEqual(
+      patterns.map((pattern) => `SUB#${pipeline.tenantId}#${pattern}`).sort(),
+    );
     for (const id of ids)
       await pipeline.runtime.webhooks.delete(await pipeline.runtime.webhooks.require(pipeline.tenantId, id));
     await pipeline.drain(60_000);

@@ -15,8 +15,8 @@ export abstract class DomainError extends Error {
 }
 
 export class ValidationError extends DomainError {
-  readonly status = 400;
-  readonly title = "Invalid request";
+  readonly status: number = 400;
+  readonly title: string = "Invalid request";
   readonly issues: readonly FieldIssue[];
   constructor(issues: readonly FieldIssue[]) {
     super(issues.map((issue) => `${issue.field}: ${issue.message}`).join("; "));
@@ -87,14 +87,12 @@ export class PayloadTooLargeError extends DomainError {
 }
 
 /** A request well formed but refused by a rule of the platform (e.g. strict event types); names the fields. */
-export class UnprocessableError extends DomainError {
-  readonly status = 422;
-  readonly title = "Unprocessable request";
-  readonly issues: readonly FieldIssue[];
+export class UnprocessableError extends ValidationError {
+  override readonly status: number = 422;
+  override readonly title: string = "Unprocessable request";
   constructor(issues: readonly FieldIssue[]) {
-    super(issues.map((issue) => `${issue.field}: ${issue.message}`).join("; "));
+    super(issues);
     this.name = "UnprocessableError";
-    this.issues = issues;
   }
 }
 
@@ -114,9 +112,7 @@ export function toProblem(error: unknown): ProblemDocument {
       title: error.title,
       status: error.status,
       detail: error.message,
-      ...(error instanceof ValidationError || error instanceof UnprocessableError
-        ? { errors: error.issues }
-        : {}),
+      ...(error instanceof ValidationError ? { errors: error.issues } : {}),
     };
   }
   return {
