@@ -10,11 +10,13 @@
  * The base URL is SW_API_URL, or the ApiUrl output in cdk-outputs.json (`cdk deploy --outputs-file
  * cdk-outputs.json`; SW_OUTPUTS_FILE or --outputs to use another file). Credentials come from the AWS SDK's
  * default chain (AWS_PROFILE, SSO, environment, …); the region from the URL. Prints the response body to stdout
- * and `HTTP <status>` to stderr; exits 1 on a 4xx or 5xx.
+ * and `HTTP <status>` to stderr; exits 1 on a 4xx or 5xx. The requests go through the typed client
+ * (`serverless-webhooks/client`, docs/client.md); use it directly from code.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { callApi, resolveApiUrl } from "./api-client.ts";
+import { createClient } from "../client/index.ts";
+import { resolveApiUrl } from "./api-client.ts";
 
 const USAGE =
   "usage: npm run api -- [--stage <stage>] [--outputs <file>] [-H 'Name: value']… <METHOD> <path> [<json> | @<file>]";
@@ -48,7 +50,8 @@ async function main(): Promise<number> {
     stage: values.stage,
   });
   const headers = Object.fromEntries((values.header ?? []).map(header));
-  const response = await callApi({ method, path, body, headers }, { baseUrl });
+  // The typed client's raw request: signed (default credential chain), retried only where that is safe.
+  const response = await createClient({ baseUrl }).raw({ method, path, body, headers });
   console.error(`HTTP ${response.status} ${response.url.href}`);
   let text = response.body;
   try {

@@ -3,6 +3,7 @@
  * the Lambda bundles prebuilt, so an installed package needs neither our sources nor esbuild. Output: `dist/`.
  *
  *   dist/cdk/index.js, index.d.ts   `serverless-webhooks/cdk` (the `Webhooks` construct)
+ *   dist/client/index.js, index.d.ts `serverless-webhooks/client` (the typed API client, docs/client.md)
  *   dist/lambda/<name>/index.mjs    each function's bundle, as CDK's NodejsFunction builds it from source
  *   dist/types/…                    declarations the entries' index.d.ts re-export
  */
@@ -18,7 +19,7 @@ import {
 } from "../lib/constructs/lambda-bundling.ts";
 
 /** Public entries: subpath export name → source module. */
-export const PACKAGE_ENTRIES = { cdk: "lib/webhooks.ts" } as const;
+export const PACKAGE_ENTRIES = { cdk: "lib/webhooks.ts", client: "client/index.ts" } as const;
 
 const root = PACKAGE_ROOT;
 const dist = join(root, "dist");

@@ -11,6 +11,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { publishDeps, type Runtime } from "#aws/runtime.ts";
+import type { ResponseBody } from "#core/contract/api-contract.ts";
 import { parseJsonBody } from "#core/http/http-request.ts";
 import { type HttpResponse, jsonResponse, problemResponse } from "#core/http/http-response.ts";
 import {
@@ -54,7 +55,11 @@ export async function publishFromApi(event: APIGatewayProxyEvent, runtime: Runti
       deliveries: result.deliveries,
       duplicate: result.duplicate,
     });
-    return jsonResponse(202, { eventId: result.eventId, deliveries: result.deliveries });
+    const body: ResponseBody<"POST /tenants/{tenantId}/events", 202> = {
+      eventId: result.eventId,
+      deliveries: result.deliveries,
+    };
+    return jsonResponse(202, body);
   } catch (error) {
     const response = problemResponse(error);
     if (response.statusCode >= 500) {

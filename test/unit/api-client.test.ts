@@ -1,5 +1,5 @@
 /**
- * `npm run api`'s SigV4 caller, against a real HTTP server on 127.0.0.1: the request that arrives carries a
+ * `npm run api`'s SigV4 caller (the typed client's raw request), against a real HTTP server on 127.0.0.1: the request that arrives carries a
  * SigV4 Authorization for execute-api in the right region whose signature the SDK's own verifier-side
  * computation reproduces, and the path joins onto an ApiUrl with or without a trailing slash.
  */
@@ -12,7 +12,19 @@ import { join } from "node:path";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callApi, joinApiUrl, regionOf, resolveApiUrl } from "../../scripts/api-client.ts";
+import { createClient, joinApiUrl, regionOf } from "../../client/index.ts";
+import { resolveApiUrl } from "../../scripts/api-client.ts";
+
+type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+/** One request through the typed client's signed raw request (what `npm run api` sends). */
+const callApi = (
+  request: { method: string; path: string; body?: string },
+  target: { baseUrl: string; region: string; credentials: Credentials },
+) =>
+  createClient({
+    baseUrl: target.baseUrl,
+    auth: { type: "iam", region: target.region, credentials: target.credentials },
+  }).raw(request);
 
 interface Received {
   readonly method: string;

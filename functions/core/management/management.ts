@@ -3,6 +3,7 @@
  * test). Recovery of deliveries (retry, recover, redrive) is in `recovery.ts`.
  */
 
+import type { WebhookResource } from "../contract/api-contract.ts";
 import { buildStoredEvent, type PublishDeps, publishNew } from "../publishing/publish.ts";
 import {
   deprecatedTypesIn,
@@ -51,13 +52,13 @@ export interface ManagementDeps extends PublishDeps {
 }
 
 /** What the API shows of a webhook: never a secret, nor the internal secret version ids. */
-export function webhookResource(webhook: Webhook) {
+export function webhookResource(webhook: Webhook): Omit<WebhookResource, "eventTypeNotices"> {
   return {
     id: webhook.id,
     url: webhook.url,
-    eventTypes: webhook.eventTypes,
+    eventTypes: [...webhook.eventTypes],
     filter: webhook.filter ?? null,
-    headers: webhook.headers,
+    headers: { ...webhook.headers },
     description: webhook.description ?? null,
     active: webhook.active,
     disabledReason: webhook.disabledReason ?? null,

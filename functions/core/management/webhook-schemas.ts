@@ -166,8 +166,8 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
         maxAttempts: z.optional(z.nullable(fields.maxAttempts)),
         signatureScheme: z.optional(fields.signatureScheme),
         active: z.optional(z.boolean()),
-        /** Alternative to `If-Match`: the version the caller last read. */
-        version: z.optional(integer(1, Number.MAX_SAFE_INTEGER)),
+        /** Alternative to `If-Match`: the version the caller last read (as the gateway model, at most 1e12). */
+        version: z.optional(integer(1, 1e12)),
       })
       .check(
         z.refine(

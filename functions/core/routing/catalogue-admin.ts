@@ -3,16 +3,12 @@
  * API; the portal reads through `listEventTypes` and `getEventType`). Loaded on first use with the schema tools
  * (`loadCatalogueTools`): no function pays for them at cold start.
  */
-import * as z from "zod/mini";
 import { NotFoundError, ValidationError } from "../shared/errors.ts";
-import { nestsWithin } from "../shared/nesting.ts";
-import "../shared/zod.ts";
-import {
-  CATALOGUE_LIMITS,
-  type EventTypeDefinition,
-  type EventTypePage,
-  type EventTypeStore,
-} from "./catalogue.ts";
+import type { EventTypeDefinition, EventTypePage, EventTypeStore } from "./catalogue.ts";
+
+export { eventTypeListQuery, putEventTypeSchema } from "./catalogue-schemas.ts";
+
+import type { PutEventTypeInput } from "./catalogue-schemas.ts";
 import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from "./event-types.ts";
 import { dataIssues, schemaIssues } from "./schema-tools.ts";
 
@@ -23,56 +19,6 @@ export interface CatalogueDeps {
   readonly store: EventTypeStore;
   readonly now: () => Date;
 }
-
-const jsonObject = (maxBytes: number, what: string) =>
-  z.pipe(
-    z.custom<unknown>((value) => nestsWithin(value, CATALOGUE_LIMITS.maxSchemaDepth), {
-      message: `nested at most ${CATALOGUE_LIMITS.maxSchemaDepth} levels deep`,
-    }),
-    z
-      .record(z.string(), z.json())
-      .check(
-        z.refine(
-          (value) => Buffer.byteLength(JSON.stringify(value)) <= maxBytes,
-          `${what} is at most ${maxBytes} bytes as JSON`,
-        ),
-      ),
-  );
-
-export const putEventTypeSchema = z
-  .strictObject({
-    description: z
-      .string()
-      .check(
-        z.minLength(1),
-        z.maxLength(
-          CATALOGUE_LIMITS.maxDescriptionLength,
-          `at most ${CATALOGUE_LIMITS.maxDescriptionLength} characters`,
-        ),
-      ),
-    schema: z.optional(jsonObject(CATALOGUE_LIMITS.maxSchemaBytes, "a schema")),
-    example: z.optional(jsonObject(CATALOGUE_LIMITS.maxExampleBytes, "an example")),
-    deprecated: z.optional(z.boolean()),
-    validate: z.optional(z.boolean()),
-  })
-  .check(
-    z.refine((input) => !input.validate || input.schema !== undefined, {
-      message: "validation needs a schema",
-      path: ["validate"],
-    }),
-  );
-export type PutEventTypeInput = z.infer<typeof putEventTypeSchema>;
-
-export const eventTypeListQuery = z.strictObject({
-  limit: z.optional(
-    z.pipe(
-      z.string().check(z.regex(/^\d{1,3}$/, "an integer from 1 to 200")),
-      z.pipe(z.transform(Number), z.number().check(z.minimum(1), z.maximum(200))),
-    ),
-  ),
-  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
-  archived: z.optional(z.enum(["true", "false"])),
-});
 
 /** A path's type name; anything that could not be one is simply not found. */
 export function requireTypeName(name: string): string {
