@@ -17,7 +17,7 @@ let clockOffsetMs = 0;
 
 beforeAll(async () => {
   pipeline = await startPipeline({
-    environment: { MAX_WEBHOOKS_PER_TENANT: "200" },
+    environment: { MAX_WEBHOOKS_PER_TENANT: "150" },
     runtime: { now: () => new Date(Date.now() + clockOffsetMs) },
   });
   receiver = await startReceiver();
@@ -137,10 +137,10 @@ describe("payload filters", () => {
     await pipeline.api("DELETE", pipeline.under(`/webhooks/${webhook.json.id}`));
   });
 
-  it("a fan-out to 120 filtered webhooks still costs one Query per matching pattern, and no other read", async () => {
+  it("a fan-out to 100 filtered webhooks still costs one Query per matching pattern, and no other read", async () => {
     const patterns = ["meter.reading.taken", "meter.reading.*", "meter.*", "*"];
     const ids: string[] = [];
-    for (let index = 0; index < 120; index += 1) {
+    for (let index = 0; index < 100; index += 1) {
       const webhook = await pipeline.createWebhook({
         url: receiver.url,
         eventTypes: [patterns[index % patterns.length] as string],
@@ -161,12 +161,12 @@ describe("payload filters", () => {
       type: "meter.reading.taken",
       data: { meter: "m-1", unit: "kWh", value: 42 },
     });
-    expect(published.json.deliveries).toBe(60);
+    expect(published.json.deliveries).toBe(50);
     expect(pipeline.calls.counts()).toEqual({
       GetItemCommand: 1,
       PutItemCommand: 1,
       QueryCommand: 4,
-      SendMessageBatchCommand: 6,
+      SendMessageBatchCommand: 5,
       UpdateItemCommand: 1,
     });
     expect(pipeline.calls.queriedPartitions()).toEqual(
@@ -175,7 +175,7 @@ describe("payload filters", () => {
     for (const id of ids)
       await pipeline.runtime.webhooks.delete(await pipeline.runtime.webhooks.require(pipeline.tenantId, id));
     await pipeline.drain(60_000);
-  });
+  }, 180_000);
 });
 
 describe("the event-type catalogue", () => {

@@ -42,7 +42,7 @@ export const problemSchema = z
     detail: z.string(),
     errors: z.optional(
       z.array(z.object({ field: z.string(), message: z.string() })).register(z.globalRegistry, {
-        description: "One entry per failing field (400 only).",
+        description: "One entry per failing field (400; 422 for a subscription no catalogued type matches).",
       }),
     ),
   })
@@ -352,7 +352,7 @@ export const operations = {
     auth: "iam",
     body: defaultWebhookSchemas.create,
     responses: { 201: createdWebhookSchema },
-    errors: [400, 404, 409, 413],
+    errors: [400, 404, 409, 413, 422],
     responseHeaders: { 201: { Location: "The webhook's path.", ...etag } },
   },
   [`GET ${TENANT}/webhooks`]: {
@@ -381,7 +381,7 @@ export const operations = {
     body: defaultWebhookSchemas.update,
     headers: { "If-Match": 'The version last read, e.g. `"3"` (from `ETag`).' },
     responses: { 200: webhookSchema },
-    errors: [400, 404, 409, 412, 413],
+    errors: [400, 404, 409, 412, 413, 422],
     responseHeaders: { 200: etag },
   },
   [`DELETE ${WEBHOOK}`]: {
