@@ -6,6 +6,7 @@
  *   npm run api -- POST /dlq/redrive @redrive.json          (a body from a file)
  *   npm run api -- --stage prod GET /dlq                    (pick a stack in cdk-outputs.json)
  *   npm run api -- -H 'If-Match: "1"' PATCH /tenants/acme/webhooks/wh_… '{"active":false}'   (extra headers, signed too)
+ *   npm run api -- --local GET /tenants/demo/webhooks       (the local stack of `npm start`: no IAM there)
  *
  * The base URL is SW_API_URL, or the ApiUrl output in cdk-outputs.json (`cdk deploy --outputs-file
  * cdk-outputs.json`; SW_OUTPUTS_FILE or --outputs to use another file). Credentials come from the AWS SDK's
@@ -19,7 +20,10 @@ import { createClient } from "../client/index.ts";
 import { resolveApiUrl } from "./api-client.ts";
 
 const USAGE =
-  "usage: npm run api -- [--stage <stage>] [--outputs <file>] [-H 'Name: value']… <METHOD> <path> [<json> | @<file>]";
+  "usage: npm run api -- [--local | --stage <stage> | --outputs <file>] [-H 'Name: value']… <METHOD> <path> [<json> | @<file>]";
+
+/** The local stack's API (`npm start`): SW_URL, else 127.0.0.1 on SW_PORT (3000), as `npm run emit` finds it. */
+const localUrl = (env: NodeJS.ProcessEnv) => env.SW_URL ?? `http://127.0.0.1:${env.SW_PORT ?? "3000"}`;
 
 /** `-H 'If-Match: "1"'` → ["if-match", '"1"']. */
 function header(text: string): [string, string] {
@@ -32,6 +36,7 @@ async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
+      local: { type: "boolean" },
       stage: { type: "string" },
       outputs: { type: "string" },
       header: { type: "string", short: "H", multiple: true },
@@ -44,14 +49,17 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   const body = rawBody?.startsWith("@") ? readFileSync(rawBody.slice(1), "utf8") : rawBody;
-  const baseUrl = resolveApiUrl({
-    env: process.env,
-    outputsFile: values.outputs ?? process.env.SW_OUTPUTS_FILE ?? "cdk-outputs.json",
-    stage: values.stage,
-  });
+  const baseUrl = values.local
+    ? localUrl(process.env)
+    : resolveApiUrl({
+        env: process.env,
+        outputsFile: values.outputs ?? process.env.SW_OUTPUTS_FILE ?? "cdk-outputs.json",
+        stage: values.stage,
+      });
   const headers = Object.fromEntries((values.header ?? []).map(header));
-  // The typed client's raw request: signed (default credential chain), retried only where that is safe.
-  const response = await createClient({ baseUrl }).raw({ method, path, body, headers });
+  // The typed client's raw request: signed (default credential chain) unless local, retried only where safe.
+  const client = createClient({ baseUrl, ...(values.local ? { auth: { type: "none" as const } } : {}) });
+  const response = await client.raw({ method, path, body, headers });
   console.error(`HTTP ${response.status} ${response.url.href}`);
   let text = response.body;
   try {
