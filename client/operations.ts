@@ -90,3 +90,23 @@ export const peekDeadLetters = /*#__PURE__*/ operation("GET /dlq");
 
 /** Move dead letters back to the delivery queue (optionally one tenant's or webhook's). */
 export const redriveDeadLetters = /*#__PURE__*/ operation("POST /dlq/redrive");
+
+/** Would this webhook receive an event, and which clause of its filter failed. */
+export const testWebhookFilter = /*#__PURE__*/ operation(
+  "POST /tenants/{tenantId}/webhooks/{webhookId}/filter-test",
+);
+
+/** The event-type catalogue (global), by name. */
+export const listEventTypes = /*#__PURE__*/ operation("GET /event-types");
+
+/** The catalogue as an OpenAPI 3.1 document of the webhooks receivers get. */
+export const exportEventTypes = /*#__PURE__*/ operation("GET /event-types/openapi.json");
+
+/** Create or replace a catalogued event type. */
+export const putEventType = /*#__PURE__*/ operation("PUT /event-types/{name}");
+
+/** One catalogued event type. */
+export const getEventType = /*#__PURE__*/ operation("GET /event-types/{name}");
+
+/** Archive an event type. */
+export const archiveEventType = /*#__PURE__*/ operation("DELETE /event-types/{name}");

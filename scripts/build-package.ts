@@ -12,7 +12,13 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { build } from "esbuild";
-import { LAMBDA_BUNDLING, PACKAGE_ROOT, prebuiltPortalPageDir } from "../lib/constructs/lambda-bundling.ts";
+import {
+  LAMBDA_BUNDLING,
+  lazyBundleName,
+  lazyModulesOf,
+  PACKAGE_ROOT,
+  prebuiltPortalPageDir,
+} from "../lib/constructs/lambda-bundling.ts";
 import { writePortalPage } from "../portal/build.ts";
 
 /** Public entries: subpath export name → source module. */
@@ -27,16 +33,21 @@ async function buildLambdas(): Promise<void> {
     .map((entry) => entry.name)
     .filter((name) => readdirSync(join(root, "functions", name)).includes("handler.ts"));
   for (const name of names) {
-    await build({
-      entryPoints: [join(root, "functions", name, "handler.ts")],
-      outfile: join(dist, "lambda", name, "index.mjs"),
-      bundle: true,
-      ...LAMBDA_BUNDLING,
-      mainFields: [...LAMBDA_BUNDLING.mainFields],
-      banner: { js: LAMBDA_BUNDLING.banner },
-      alias: { ...LAMBDA_BUNDLING.alias },
-      logLevel: "error",
-    });
+    const bundles = [
+      { entry: join(root, "functions", name, "handler.ts"), file: "index.mjs" },
+      ...lazyModulesOf(name).map((module) => ({ entry: join(root, module), file: lazyBundleName(module) })),
+    ];
+    for (const { entry, file } of bundles)
+      await build({
+        entryPoints: [entry],
+        outfile: join(dist, "lambda", name, file),
+        bundle: true,
+        ...LAMBDA_BUNDLING,
+        mainFields: [...LAMBDA_BUNDLING.mainFields],
+        banner: { js: LAMBDA_BUNDLING.banner },
+        alias: { ...LAMBDA_BUNDLING.alias },
+        logLevel: "error",
+      });
   }
 }
 

@@ -24,13 +24,15 @@ import {
   type ManagementDeps,
   rotateSecret,
   sendTestEvent,
+  testWebhookFilter,
   updateWebhook,
-  webhookResource,
+  webhookResources,
 } from "#core/management/management.ts";
 import {
   attemptsQuery,
   dlqQuery,
   eventsQuery,
+  filterTestSchema,
   listWebhooksQuery,
   pageQuery,
   recoverSchema,
@@ -38,10 +40,13 @@ import {
   rotateSecretSchema,
   webhookSchemas,
 } from "#core/management/webhook-schemas.ts";
+import type { CatalogueDeps } from "#core/routing/catalogue-admin.ts";
 import { patternsMatching } from "#core/routing/event-types.ts";
+import { loadCatalogueTools } from "#core/routing/lazy-modules.ts";
 import { NotFoundError } from "#core/shared/errors.ts";
 import { ID_SOURCES } from "#core/shared/ids.ts";
-import { EVENT_ID_PATTERN, type Webhook } from "#core/shared/model.ts";
+import { EVENT_ID_PATTERN, MAX_EVENT_BYTES, type Webhook } from "#core/shared/model.ts";
+import { PLATFORM_VERSION } from "#core/signing/signing.ts";
 import {
   deleteTenant,
   isTenantId,
@@ -72,6 +77,7 @@ export interface RouteContext {
   readonly recovery: RecoveryDeps;
   readonly tenantDeps: TenantDeps;
   readonly schemas: ReturnType<typeof webhookSchemas>;
+  readonly catalogue: CatalogueDeps;
 }
 
 /** The api's routes also read and redrive the DLQ (the portal's never do). */
@@ -92,6 +98,7 @@ export function routeContext(runtime: ManagementRuntime): RouteContext {
       subscriptions: runtime.webhooks,
       queue: runtime.queue,
       now: runtime.now,
+      catalogue: { strict: runtime.config.strictEventTypes, store: runtime.eventTypes },
     },
     recovery: {
       deliveries: runtime.deliveries,
@@ -120,6 +127,7 @@ export function routeContext(runtime: ManagementRuntime): RouteContext {
       },
       now: runtime.now,
     },
+    catalogue: { store: runtime.eventTypes, now: runtime.now },
   };
 }
 
@@ -187,11 +195,18 @@ async function deleteTenantRoute(event: ProxyRequest, context: RouteContext): Pr
   return { statusCode: 204, headers: {}, body: "" };
 }
 
+const shown = async (webhook: Webhook, context: RouteContext) => {
+  const [resource] = await webhookResources([webhook], context.deps.catalogue);
+  if (!resource) throw new Error("webhookResources answers one resource per webhook");
+  return resource;
+};
+
 async function listWebhooks(
   event: ProxyRequest,
-  { runtime }: RouteContext,
+  context: RouteContext,
   { tenantId }: TenantScope,
 ): Promise<HttpResponse> {
+  const { runtime } = context;
   const query = parseWith(listWebhooksQuery, queryOf(event), "query");
   await requireTenant(runtime.tenants, tenantId);
   const limit = query.limit ?? 50;
@@ -200,7 +215,7 @@ async function listWebhooks(
     const cursor = decodeCursor(query.cursor, cursorShapes.webhookListing(tenantId));
     const page = await runtime.webhooks.list(tenantId, limit, cursor, active);
     return reply("GET /tenants/{tenantId}/webhooks", 200, {
-      data: page.webhooks.map(webhookResource),
+      data: await webhookResources(page.webhooks, context.deps.catalogue),
       nextCursor: encodeCursor(page.cursor) ?? null,
     });
   }
@@ -227,7 +242,7 @@ async function listWebhooks(
       ? encodeCursor({ eventType: type, after: last })
       : undefined;
   return reply("GET /tenants/{tenantId}/webhooks", 200, {
-    data: webhooks.map(webhookResource),
+    data: await webhookResources(webhooks, context.deps.catalogue),
     nextCursor: next ?? null,
   });
 }
@@ -242,18 +257,23 @@ async function createRoute(
   return reply(
     "POST /tenants/{tenantId}/webhooks",
     201,
-    { ...webhookResource(webhook), secret },
+    { ...(await shown(webhook, context)), secret },
     { location: `${basePath}/webhooks/${webhook.id}`, ...etag(webhook) },
   );
 }
 
 async function getWebhookRoute(
   event: ProxyRequest,
-  { runtime }: RouteContext,
+  context: RouteContext,
   { tenantId }: TenantScope,
 ): Promise<HttpResponse> {
-  const webhook = await runtime.webhooks.require(tenantId, idOf(event, "webhook"));
-  return reply("GET /tenants/{tenantId}/webhooks/{webhookId}", 200, webhookResource(webhook), etag(webhook));
+  const webhook = await context.runtime.webhooks.require(tenantId, idOf(event, "webhook"));
+  return reply(
+    "GET /tenants/{tenantId}/webhooks/{webhookId}",
+    200,
+    await shown(webhook, context),
+    etag(webhook),
+  );
 }
 
 async function updateRoute(
@@ -275,7 +295,7 @@ async function updateRoute(
   return reply(
     "PATCH /tenants/{tenantId}/webhooks/{webhookId}",
     200,
-    webhookResource(webhook),
+    await shown(webhook, context),
     etag(webhook),
   );
 }
@@ -314,6 +334,21 @@ async function testRoute(
     "POST /tenants/{tenantId}/webhooks/{webhookId}/test",
     202,
     await sendTestEvent(tenantId, idOf(event, "webhook"), context.deps),
+  );
+}
+
+async function filterTestRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
+  const id = idOf(event, "webhook");
+  // An event as large as a publish may carry, plus a filter.
+  const input = parseWith(filterTestSchema, parseJsonBody(event, MAX_EVENT_BYTES + 8192));
+  return reply(
+    "POST /tenants/{tenantId}/webhooks/{webhookId}/filter-test",
+    200,
+    await testWebhookFilter(tenantId, id, input, context.deps),
   );
 }
 
@@ -464,6 +499,56 @@ async function redriveRoute(
   return reply("POST /dlq/redrive", 200, result);
 }
 
+const typeNameOf = (event: ProxyRequest) => event.pathParameters?.name ?? "";
+
+// The catalogue's routes load its tools (use cases, ajv, the OpenAPI export) on first use.
+
+async function putEventTypeRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const tools = await loadCatalogueTools();
+  const name = typeNameOf(event);
+  const input = parseWith(tools.putEventTypeSchema, parseJsonBody(event, MAX_BODY_BYTES));
+  const { eventType, created } = await tools.putEventType(name, input, catalogue);
+  const resource = tools.eventTypeResource(eventType);
+  if (!created) return reply("PUT /event-types/{name}", 200, resource);
+  return reply("PUT /event-types/{name}", 201, resource, {
+    location: `/event-types/${encodeURIComponent(name)}`,
+  });
+}
+
+async function listEventTypesRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const tools = await loadCatalogueTools();
+  const query = parseWith(tools.eventTypeListQuery, queryOf(event), "query");
+  const cursor = decodeCursor(query.cursor, cursorShapes.eventTypeListing());
+  const page = await tools.listEventTypes(query.limit ?? 100, cursor, query.archived === "true", catalogue);
+  return reply("GET /event-types", 200, {
+    data: page.items.map(tools.eventTypeResource),
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
+}
+
+async function getEventTypeRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const tools = await loadCatalogueTools();
+  const eventType = await tools.getEventType(typeNameOf(event), catalogue);
+  return reply("GET /event-types/{name}", 200, tools.eventTypeResource(eventType));
+}
+
+async function archiveEventTypeRoute(
+  event: ProxyRequest,
+  { catalogue }: RouteContext,
+): Promise<HttpResponse> {
+  await (await loadCatalogueTools()).archiveEventType(typeNameOf(event), catalogue);
+  return { statusCode: 204, headers: {}, body: "" };
+}
+
+async function openApiRoute(_event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const tools = await loadCatalogueTools();
+  const document = tools.openApiDocument(await tools.liveEventTypes(catalogue), {
+    title: "Serverless Webhooks: event types",
+    version: PLATFORM_VERSION,
+  });
+  return reply("GET /event-types/openapi.json", 200, document);
+}
+
 export type RouteHandler = (event: ProxyRequest, context: ApiRouteContext) => Promise<HttpResponse>;
 
 /** Whose data a tenant route works on, and where its resources live for the caller (for `location`). */
@@ -496,6 +581,7 @@ export const tenantRouteHandlers: Readonly<Record<string, TenantRouteHandler>> =
   [`DELETE ${WEBHOOK}`]: deleteRoute,
   [`POST ${WEBHOOK}/rotate-secret`]: rotateRoute,
   [`POST ${WEBHOOK}/test`]: testRoute,
+  [`POST ${WEBHOOK}/filter-test`]: filterTestRoute,
   [`GET ${WEBHOOK}/attempts`]: webhookAttemptsRoute,
   [`POST ${WEBHOOK}/recover`]: recoverRoute,
   [`GET ${TENANT}/events`]: listEventsRoute,
@@ -522,4 +608,9 @@ export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
   ...Object.fromEntries(Object.entries(tenantRouteHandlers).map(([key, route]) => [key, fromPath(route)])),
   "GET /dlq": dlqRoute,
   "POST /dlq/redrive": redriveRoute,
+  "GET /event-types": listEventTypesRoute,
+  "GET /event-types/openapi.json": openApiRoute,
+  "PUT /event-types/{name}": putEventTypeRoute,
+  "GET /event-types/{name}": getEventTypeRoute,
+  "DELETE /event-types/{name}": archiveEventTypeRoute,
 };

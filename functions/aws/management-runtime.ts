@@ -4,11 +4,14 @@
  * bundle stays small), the other functions on `createRuntime`, which adds the guarded sender and metrics.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
+import { catalogueValidator, type DataValidator } from "#core/routing/catalogue.ts";
+import { loadCatalogueTools } from "#core/routing/lazy-modules.ts";
 import type { Config } from "#core/shared/config.ts";
 import { type AwsClients, createAwsClients } from "./clients.ts";
 import { SqsDeliveryQueue } from "./delivery-queue.ts";
 import { DynamoDeliveryRepository } from "./delivery-repository.ts";
 import { DynamoEventRepository } from "./event-repository.ts";
+import { DynamoEventTypeRepository } from "./event-type-repository.ts";
 import { SecretsManagerSigningSecretStore } from "./signing-secret-store.ts";
 import { DynamoTenantRepository } from "./tenant-repository.ts";
 import { DynamoWebhookRepository } from "./webhook-repository.ts";
@@ -29,6 +32,10 @@ export interface ManagementRuntime {
   readonly tenants: DynamoTenantRepository;
   readonly webhooks: DynamoWebhookRepository;
   readonly events: DynamoEventRepository;
+  /** The global event-type catalogue. */
+  readonly eventTypes: DynamoEventTypeRepository;
+  /** Publish-time validation of `data`, for the types that ask for it (cached per container). */
+  readonly validation: DataValidator;
   readonly deliveries: DynamoDeliveryRepository;
   readonly queue: SqsDeliveryQueue;
   readonly secrets: SecretsManagerSigningSecretStore;
@@ -43,10 +50,13 @@ export function createManagementRuntime(
 ): ManagementRuntime {
   const clients = options.clients ?? createAwsClients({ region: config.region, endpoints: config.endpoints });
   const now = options.now ?? (() => new Date());
+  const eventTypes = new DynamoEventTypeRepository(clients.documents, config.tableName);
   return {
     config,
     clients,
     tenants: new DynamoTenantRepository(clients.documents, config.tableName),
+    eventTypes,
+    validation: catalogueValidator(eventTypes, loadCatalogueTools, () => now().getTime()),
     webhooks: new DynamoWebhookRepository(clients.documents, config.tableName, config.maxWebhooksPerTenant),
     events: new DynamoEventRepository(clients.documents, config.tableName, config.retentionDays),
     deliveries: new DynamoDeliveryRepository(clients.documents, config.tableName, config.retentionDays),

@@ -48,6 +48,7 @@ export function publishDeps(runtime: Runtime): PublishDeps {
     queue: runtime.queue,
     deliveries: runtime.deliveries,
     now: runtime.now,
+    validation: runtime.validation,
   };
 }
 

@@ -91,6 +91,9 @@ export async function publishFromEventBridge(event: unknown, runtime: Runtime): 
   try {
     result = await publish(routing.tenantId, checked.data, publishDeps(runtime), parsed.data.source);
   } catch (error) {
+    // Retrying cannot fix data its type's schema refuses (docs/routing.md): kept aside like an unroutable event.
+    if (error instanceof ValidationError)
+      return keepUnroutable(event, "invalid_data", error.message, runtime);
     if (!(error instanceof NotFoundError)) throw error;
     return keepUnroutable(event, "unknown_tenant", `tenant ${routing.tenantId} does not exist`, runtime);
   }

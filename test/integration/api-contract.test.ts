@@ -126,6 +126,45 @@ describe("every route answers as docs/openapi.json says", () => {
     expect((await api("POST", "/tenants/nobody/portal-sessions/revoke")).status).toBe(404);
   });
 
+  it("routing: filter-test and the event-type catalogue", async () => {
+    const { api, under } = pipeline;
+    const created = await api("POST", under("/webhooks"), {
+      url: receiver.url,
+      eventTypes: ["routing.*"],
+      filter: { data: { n: [{ numeric: [">", 1] }] } },
+    });
+    expect(created.status).toBe(201);
+    const test = `/webhooks/${created.json.id as string}/filter-test`;
+    expect((await api("POST", under(test), { event: { type: "routing.x", data: { n: 0 } } })).status).toBe(
+      200,
+    );
+    expect(
+      (await api("POST", under(test), { event: { type: "routing.x", data: {} }, filter: {} })).status,
+    ).toBe(400);
+    expect(
+      (await api("POST", under("/webhooks/wh_missing/filter-test"), { event: { type: "a", data: {} } }))
+        .status,
+    ).toBe(404);
+    // The catalogue (after the webhooks above: once it holds types, subscriptions must match them).
+    const type = { description: "Contract type", schema: { type: "object" }, example: { a: 1 } };
+    expect((await api("PUT", "/event-types/routing.contract", type)).status).toBe(201);
+    expect((await api("PUT", "/event-types/routing.contract", { ...type, deprecated: true })).status).toBe(
+      200,
+    );
+    expect(
+      (await api("PUT", "/event-types/routing.bad", { description: "x", schema: { type: 5 } })).status,
+    ).toBe(400);
+    expect((await api("PUT", "/event-types/bad%20name", { description: "x" })).status).toBe(404);
+    expect((await api("GET", "/event-types?limit=10")).status).toBe(200);
+    expect((await api("GET", "/event-types?limit=0")).status).toBe(400);
+    expect((await api("GET", "/event-types/routing.contract")).status).toBe(200);
+    expect((await api("GET", "/event-types/routing.missing")).status).toBe(404);
+    expect((await api("GET", "/event-types/openapi.json")).status).toBe(200);
+    expect((await api("DELETE", "/event-types/routing.contract")).status).toBe(204);
+    expect((await api("DELETE", "/event-types/routing.missing")).status).toBe(404);
+    expect((await api("DELETE", under(`/webhooks/${created.json.id as string}`))).status).toBe(204);
+  });
+
   it("the gateway's own answers: unknown routes and methods are problem documents", async () => {
     expect((await pipeline.api("GET", "/nowhere")).status).toBe(404);
     expect((await pipeline.api("PUT", "/tenants")).status).toBe(405);
@@ -153,6 +192,8 @@ describe("the contract check itself", () => {
     id: "wh_1",
     url: "https://example.com/hook",
     eventTypes: ["a.b"],
+    filter: null,
+    eventTypeNotices: [],
     headers: {},
     description: null,
     active: true,

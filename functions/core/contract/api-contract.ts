@@ -13,6 +13,7 @@ import {
   attemptsQuery,
   dlqQuery,
   eventsQuery,
+  filterTestSchema,
   listWebhooksQuery,
   pageQuery,
   recoverSchema,
@@ -20,6 +21,7 @@ import {
   rotateSecretSchema,
   webhookSchemas,
 } from "../management/webhook-schemas.ts";
+import { eventTypeListQuery, putEventTypeSchema } from "../routing/catalogue-schemas.ts";
 import { publishRequestSchema } from "../shared/model.ts";
 import { putTenantSchema } from "../tenants/tenants.ts";
 import "../shared/zod.ts";
@@ -42,7 +44,7 @@ export const problemSchema = z
     detail: z.string(),
     errors: z.optional(
       z.array(z.object({ field: z.string(), message: z.string() })).register(z.globalRegistry, {
-        description: "One entry per failing field (400 only).",
+        description: "One entry per failing field (400; 422 for a subscription no catalogued type matches).",
       }),
     ),
   })
@@ -69,11 +71,26 @@ export const tenantDeletingSchema = z
     description: "The delete ran out of time and goes on: repeat DELETE until it answers 204.",
   });
 
+const filterSchema = z.record(z.string(), z.unknown()).register(z.globalRegistry, {
+  id: "Filter",
+  description:
+    "A payload filter in EventBridge's content-filter syntax over `type`, `source` and `data` (docs/routing.md).",
+});
+
+export const eventTypeNoticeSchema = z
+  .object({ eventType: z.string(), status: z.enum(["deprecated", "archived"]) })
+  .register(z.globalRegistry, {
+    id: "EventTypeNotice",
+    description: "A type the webhook subscribes to by name that the catalogue marks deprecated or archived.",
+  });
+
 export const webhookSchema = z
   .object({
     id: z.string(),
     url: z.string(),
     eventTypes: z.array(z.string()),
+    filter: nullable(filterSchema),
+    eventTypeNotices: z.array(eventTypeNoticeSchema),
     headers: z.record(z.string(), z.string()),
     description: nullable(z.string()),
     active: z.boolean(),
@@ -204,6 +221,44 @@ export const redriveResultSchema = z
   .object({ moved: count, discarded: count, left: count })
   .register(z.globalRegistry, { id: "RedriveResult" });
 
+export const filterTestResultSchema = z
+  .object({
+    matches: z.boolean(),
+    failedClause: z.optional(
+      z.object({
+        path: z.string().register(z.globalRegistry, {
+          description:
+            "Where the failing clause looks in the event (`type` when no pattern matches the type).",
+        }),
+        clause: z
+          .unknown()
+          .register(z.globalRegistry, { description: "The clause, as written in the filter." }),
+      }),
+    ),
+  })
+  .register(z.globalRegistry, { id: "FilterTestResult" });
+
+export const eventTypeResourceSchema = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    schema: nullable(z.record(z.string(), z.unknown())),
+    example: nullable(z.record(z.string(), z.unknown())),
+    deprecated: z.boolean(),
+    validate: z.boolean(),
+    archived: z.boolean(),
+    archivedAt: nullable(time),
+    createdAt: time,
+    updatedAt: time,
+    version: z.int().check(z.minimum(1)),
+  })
+  .register(z.globalRegistry, { id: "EventType", description: "A catalogued event type (global)." });
+
+export const eventTypesDocumentSchema = z.record(z.string(), z.unknown()).register(z.globalRegistry, {
+  id: "EventTypesDocument",
+  description: "An OpenAPI 3.1 document whose `webhooks` describe every catalogued type's request.",
+});
+
 /** A page of a listing: `nextCursor` is null on the last page. */
 const page = <T extends z.ZodMiniType>(item: T, id: string) =>
   z
@@ -214,6 +269,7 @@ export const tenantPageSchema = page(tenantSchema, "TenantPage");
 export const webhookPageSchema = page(webhookSchema, "WebhookPage");
 export const attemptPageSchema = page(attemptSchema, "AttemptPage");
 export const eventPageSchema = page(eventSummarySchema, "EventPage");
+export const eventTypePageSchema = page(eventTypeResourceSchema, "EventTypePage");
 
 // ── Requests: the handlers' own schemas ──────────────────────────────────────────────────────────────────────
 
@@ -298,7 +354,7 @@ export const operations = {
     auth: "iam",
     body: defaultWebhookSchemas.create,
     responses: { 201: createdWebhookSchema },
-    errors: [400, 404, 409, 413],
+    errors: [400, 404, 409, 413, 422],
     responseHeaders: { 201: { Location: "The webhook's path.", ...etag } },
   },
   [`GET ${TENANT}/webhooks`]: {
@@ -327,7 +383,7 @@ export const operations = {
     body: defaultWebhookSchemas.update,
     headers: { "If-Match": 'The version last read, e.g. `"3"` (from `ETag`).' },
     responses: { 200: webhookSchema },
-    errors: [400, 404, 409, 412, 413],
+    errors: [400, 404, 409, 412, 413, 422],
     responseHeaders: { 200: etag },
   },
   [`DELETE ${WEBHOOK}`]: {
@@ -356,6 +412,16 @@ export const operations = {
     auth: "iam",
     responses: { 202: testSentSchema },
     errors: [404],
+  },
+  [`POST ${WEBHOOK}/filter-test`]: {
+    operationId: "testWebhookFilter",
+    summary:
+      "Would this webhook receive an event (its patterns, then its filter or a draft one), and which clause failed",
+    tag: "Webhooks",
+    auth: "iam",
+    body: filterTestSchema,
+    responses: { 200: filterTestResultSchema },
+    errors: [400, 404, 413],
   },
   [`GET ${WEBHOOK}/attempts`]: {
     operationId: "listWebhookAttempts",
@@ -463,6 +529,49 @@ export const operations = {
     responses: { 200: redriveResultSchema },
     errors: [400, 413],
   },
+  "GET /event-types": {
+    operationId: "listEventTypes",
+    summary: "The event-type catalogue (global), by name; `archived=true` adds archived types",
+    tag: "Event types",
+    auth: "iam",
+    query: eventTypeListQuery,
+    responses: { 200: eventTypePageSchema },
+    errors: [400],
+  },
+  "GET /event-types/openapi.json": {
+    operationId: "exportEventTypes",
+    summary: "The catalogue as an OpenAPI 3.1 document of the webhooks receivers get",
+    tag: "Event types",
+    auth: "iam",
+    responses: { 200: eventTypesDocumentSchema },
+    errors: [],
+  },
+  "PUT /event-types/{name}": {
+    operationId: "putEventType",
+    summary: "Create (201) or replace (200) a catalogued event type; its schema must compile",
+    tag: "Event types",
+    auth: "iam",
+    body: putEventTypeSchema,
+    responses: { 200: eventTypeResourceSchema, 201: eventTypeResourceSchema },
+    errors: [400, 404, 409, 413],
+    responseHeaders: { 201: { Location: "The event type's path." } },
+  },
+  "GET /event-types/{name}": {
+    operationId: "getEventType",
+    summary: "One catalogued event type, archived or not",
+    tag: "Event types",
+    auth: "iam",
+    responses: { 200: eventTypeResourceSchema },
+    errors: [404],
+  },
+  "DELETE /event-types/{name}": {
+    operationId: "archiveEventType",
+    summary: "Archive an event type: no new subscriptions; existing ones keep working",
+    tag: "Event types",
+    auth: "iam",
+    responses: { 204: null },
+    errors: [404],
+  },
 } as const satisfies Record<string, Operation>;
 
 export type Operations = typeof operations;
@@ -478,6 +587,7 @@ export type ResponseBody<
 export type Problem = z.infer<typeof problemSchema>;
 export type TenantResource = z.infer<typeof tenantSchema>;
 export type WebhookResource = z.infer<typeof webhookSchema>;
+export type EventTypeResource = z.infer<typeof eventTypeResourceSchema>;
 export type DeliveryResource = z.infer<typeof deliverySchema>;
 export type AttemptResource = z.infer<typeof attemptSchema>;
 export type EventSummaryResource = z.infer<typeof eventSummarySchema>;
