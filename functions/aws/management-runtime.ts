@@ -4,8 +4,6 @@
  * bundle stays small), the other functions on `createRuntime`, which adds the guarded sender and metrics.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
-import { catalogueValidator, type DataValidator } from "#core/routing/catalogue.ts";
-import { loadCatalogueTools } from "#core/routing/lazy-modules.ts";
 import type { Config } from "#core/shared/config.ts";
 import { type AwsClients, createAwsClients } from "./clients.ts";
 import { SqsDeliveryQueue } from "./delivery-queue.ts";
@@ -34,8 +32,6 @@ export interface ManagementRuntime {
   readonly events: DynamoEventRepository;
   /** The global event-type catalogue. */
   readonly eventTypes: DynamoEventTypeRepository;
-  /** Publish-time validation of `data`, for the types that ask for it (cached per container). */
-  readonly validation: DataValidator;
   readonly deliveries: DynamoDeliveryRepository;
   readonly queue: SqsDeliveryQueue;
   readonly secrets: SecretsManagerSigningSecretStore;
@@ -56,7 +52,6 @@ export function createManagementRuntime(
     clients,
     tenants: new DynamoTenantRepository(clients.documents, config.tableName),
     eventTypes,
-    validation: catalogueValidator(eventTypes, loadCatalogueTools, () => now().getTime()),
     webhooks: new DynamoWebhookRepository(clients.documents, config.tableName, config.maxWebhooksPerTenant),
     events: new DynamoEventRepository(clients.documents, config.tableName, config.retentionDays),
     deliveries: new DynamoDeliveryRepository(clients.documents, config.tableName, config.retentionDays),

@@ -6,6 +6,8 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { DeliverDeps, DeliverLog, DeliverMetrics } from "#core/delivery/deliver.ts";
 import type { PublishDeps } from "#core/publishing/publish.ts";
+import { catalogueValidator, type DataValidator } from "#core/routing/catalogue.ts";
+import { loadCatalogueTools } from "#core/routing/lazy-modules.ts";
 import type { Config } from "#core/shared/config.ts";
 import { createGuardedSender, type GuardedSender, type Resolver } from "#functions/http/guarded-sender.ts";
 import type { AwsClients } from "./clients.ts";
@@ -24,13 +26,19 @@ export interface RuntimeOptions {
 }
 
 export interface Runtime extends ManagementRuntime {
+  /** Publish-time validation of `data`, for the types that ask for it (cached per container). */
+  readonly validation: DataValidator;
   readonly http: GuardedSender;
   readonly metrics: Metrics;
 }
 
 export function createRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
+  const management = createManagementRuntime(config, options);
   return {
-    ...createManagementRuntime(config, options),
+    ...management,
+    validation: catalogueValidator(management.eventTypes, loadCatalogueTools, () =>
+      management.now().getTime(),
+    ),
     http: createGuardedSender({
       policy: config.destinationPolicy,
       timeoutMs: config.deliveryTimeoutMs,

@@ -1,6 +1,5 @@
 /** Tenants: `TENANT#<id> / META`, listed by id through gsi1 (`TENANTS`), with their webhook count. */
 
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -8,7 +7,6 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { NotFoundError } from "#core/shared/errors.ts";
 import type { PutTenantInput, Tenant, TenantPage, TenantStore } from "#core/tenants/tenants.ts";
 import { keys, withoutKeys } from "./table-keys.ts";
 
@@ -80,27 +78,6 @@ export class DynamoTenantRepository implements TenantStore {
         ExpressionAttributeValues: { ":yes": true, ":now": now },
       }),
     );
-  }
-
-  /** Sets the tenant's portal revocation mark; a NotFoundError when the tenant is absent or being deleted. */
-  async revokePortalTokens(id: string, notBefore: number, now: string): Promise<void> {
-    try {
-      await this.#documents.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: keys.tenant(id),
-          // Never moves back: a revoke that lands after a later one keeps the later mark.
-          UpdateExpression: "SET portalTokensNotBefore = :mark, updatedAt = :now",
-          ConditionExpression:
-            "attribute_exists(pk) AND attribute_not_exists(deleting) AND (attribute_not_exists(portalTokensNotBefore) OR portalTokensNotBefore <= :mark)",
-          ExpressionAttributeValues: { ":mark": notBefore, ":now": now },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const tenant = await this.get(id);
-      if (!tenant || tenant.deleting) throw new NotFoundError(`tenant ${id}`);
-    }
   }
 
   async remove(id: string): Promise<void> {

@@ -5,6 +5,7 @@
  * very functions the management API runs), with the tenant taken from the verified token instead of the path.
  */
 
+import { revokePortalTokens } from "#aws/portal-revocation.ts";
 import { headerOf, type ProxyRequest, parseJsonBody, parseWith } from "#core/http/http-request.ts";
 import { type HttpResponse, jsonResponse } from "#core/http/http-response.ts";
 import { type PortalRoute, portalRoutes } from "#core/http/portal-routes.ts";
@@ -67,7 +68,14 @@ async function revokeSessionsRoute(event: ProxyRequest, context: PortalContext):
   // The next whole second: every token issued until now has an earlier `iat`; tokens minted from now on get
   // an `iat` of at least this (issueToken), so a link minted right after the revoke works.
   const notBefore = Math.floor(now.getTime() / 1000) + 1;
-  await runtime.tenants.revokePortalTokens(tenantId, notBefore, now.toISOString());
+  await revokePortalTokens(
+    runtime.clients.documents,
+    runtime.config.tableName,
+    runtime.tenants,
+    tenantId,
+    notBefore,
+    now.toISOString(),
+  );
   return jsonResponse(200, { revokedBefore: new Date(notBefore * 1000).toISOString() }, NO_STORE);
 }
 
