@@ -43,7 +43,7 @@ const tally = (names: readonly string[]) =>
 async function scenario(name: string, failFirst: boolean): Promise<CallsResult> {
   const receiver = await benchReceiver((_, seen) => (failFirst && seen === 1 ? 503 : 204));
   const pipeline = await benchPipeline({ RETRY_SCHEDULE_SECONDS: "0" });
-  const capacity = meterCapacity(pipeline.runtime.clients.dynamodb);
+  const capacity = meterCapacity(pipeline.clients.dynamodb);
   await pipeline.addWebhooks(WEBHOOKS, receiver.url, "bench.*");
   pipeline.calls.reset();
   capacity.reset();

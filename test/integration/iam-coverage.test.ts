@@ -10,7 +10,6 @@ import { PurgeQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "#aws/clients.ts";
-import { createRuntime, type Runtime } from "#aws/runtime.ts";
 import { reconcile } from "#core/delivery/reconcile.ts";
 import { buildStoredEvent, INLINE_BODY_LIMIT_BYTES } from "#core/publishing/publish.ts";
 import { parseConfig } from "#core/shared/config.ts";
@@ -21,6 +20,7 @@ import { reconcileDeps } from "#functions/reconcile/create-handler.ts";
 import { EVENT_SOURCE_MAPPING_ACTIONS, type FunctionName, functionAccess } from "#lib/function-access.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
+import { createFunctionRoots, type FunctionRoots } from "#local/function-roots.ts";
 import type { ProvisionedResources } from "#local/provision.ts";
 import { createQueuePoller } from "#local/queue-poller.ts";
 import { fixture } from "#test/support/fixtures.ts";
@@ -29,8 +29,9 @@ import { isolatedResources, localClients, uniquePrefix } from "#test/support/loc
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 import { countSdkCalls, type SdkCallCounter } from "#test/support/sdk-call-counter.ts";
 
+/** All four roots over one function's recorded clients; only that function's root is used with them. */
 interface Fn {
-  readonly runtime: Runtime;
+  readonly roots: FunctionRoots;
   readonly calls: SdkCallCounter;
 }
 
@@ -56,12 +57,12 @@ function runtimeFor(clients: AwsClients, secretPrefix: string): Fn {
     ALLOW_PRIVATE_DESTINATIONS: "loopback",
     DEPENDENCY_BACKOFF_SECONDS: "1",
   });
-  const runtime = createRuntime(config, {
+  const roots = createFunctionRoots(config, {
     clients,
     random: () => 0.5,
     logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
   });
-  return { runtime, calls };
+  return { roots, calls };
 }
 
 beforeAll(async () => {
@@ -78,9 +79,9 @@ beforeAll(async () => {
     status: request.path.endsWith("/gone") ? 410 : request.path.endsWith("/fail") ? 500 : 200,
   }));
 
-  const api = createApiHandler(fns.api.runtime);
-  const publish = createPublishHandler(fns.publish.runtime);
-  const deliver = createDeliverHandler(fns.deliver.runtime);
+  const api = createApiHandler(fns.api.roots.api);
+  const publish = createPublishHandler(fns.publish.roots.publish);
+  const deliver = createDeliverHandler(fns.deliver.roots.deliver);
   const localApi = createLocalApi({
     api: (event) => api(event, {} as never),
     publish: async (event) => (await publish(event, {} as never)) ?? undefined,
@@ -155,7 +156,7 @@ beforeAll(async () => {
 
   // A repeat of a publish whose first publisher died mid-fan-out (its lease ran out): the repeat takes over.
   const interrupted = { id: "evt_iam_interrupted", type: "order.completed", data: { n: 2 } };
-  await fns.api.runtime.events.createIfAbsent(buildStoredEvent(tenant, interrupted, new Date(), "api"), {
+  await fns.api.roots.api.events.createIfAbsent(buildStoredEvent(tenant, interrupted, new Date(), "api"), {
     generation: 0,
     until: new Date(0).toISOString(),
   });
@@ -205,14 +206,14 @@ beforeAll(async () => {
     new Date(),
     "api",
   );
-  await fns.publish.runtime.events.createIfAbsent(orphan, {
+  await fns.publish.roots.publish.events.createIfAbsent(orphan, {
     generation: 0,
     until: new Date(0).toISOString(),
   });
-  await fns.publish.runtime.events.markDue(tenant, orphan.id, new Date(0).toISOString());
+  await fns.publish.roots.publish.events.markDue(tenant, orphan.id, new Date(0).toISOString());
   await new Promise((resolve) => setTimeout(resolve, 1100));
   const reconciled = await reconcile({
-    ...reconcileDeps(fns.reconcile.runtime),
+    ...reconcileDeps(fns.reconcile.roots.reconcile),
     graceSeconds: 0,
   });
   expect(reconciled.deliveriesReenqueued + reconciled.fanOutsResumed, stranded).toBeGreaterThanOrEqual(2);
@@ -224,7 +225,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await receiver?.close();
-  for (const fn of Object.values(fns ?? {})) fn.runtime.http.close();
+  for (const fn of Object.values(fns ?? {})) fn.roots.deliver.http.close();
 });
 
 describe("each function's IAM grants match what its code calls", () => {
@@ -241,7 +242,7 @@ describe("each function's IAM grants match what its code calls", () => {
       }),
     );
     expect(Messages.length).toBeGreaterThan(0);
-    const dropped = await fns.deliver.runtime.deliveries.deliveriesOfEvent(
+    const dropped = await fns.deliver.roots.deliver.deliveries.deliveriesOfEvent(
       leavingEvent.tenant,
       leavingEvent.id,
     );

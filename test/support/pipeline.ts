@@ -5,16 +5,18 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
-import { createRuntime, type Runtime, type RuntimeOptions } from "#aws/runtime.ts";
+import type { RootOptions } from "#aws/runtime.ts";
 import { newWebhookRecord, type WebhookDraft } from "#core/management/webhooks.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { newWebhookId } from "#core/shared/ids.ts";
 import { secretOwner } from "#core/signing/signing-secrets.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import type { DeliverRootOptions } from "#functions/deliver/runtime.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
+import { createFunctionRoots } from "#local/function-roots.ts";
 import { createQueuePoller, type SqsHandler } from "#local/queue-poller.ts";
 import { apiEvent } from "./fixtures.ts";
 import { isolatedResources, localClients, uniquePrefix } from "./local-aws.ts";
@@ -26,7 +28,7 @@ export interface PipelineOptions {
   /** Production destination rules: https only, port 443, no private addresses. */
   readonly strictDestinations?: boolean;
   readonly timeoutMs?: number;
-  readonly runtime?: Partial<RuntimeOptions>;
+  readonly runtime?: Partial<RootOptions & DeliverRootOptions>;
   /** More configuration (e.g. DEFAULT_TENANT_ID, MAX_WEBHOOKS_PER_TENANT). */
   readonly environment?: Readonly<Record<string, string>>;
   /** Wraps the deliver handler (to inject crashes). */
@@ -52,14 +54,16 @@ export async function startPipeline(options: PipelineOptions = {}) {
     INGEST_DEAD_LETTER_QUEUE_URL: resources.ingestDeadLetterQueueUrl,
     ...options.environment,
   });
-  const runtime: Runtime = createRuntime(config, {
+  const roots = createFunctionRoots(config, {
     clients,
     random: () => 0.5,
     logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
     ...options.runtime,
   });
-  const publishHandler = createPublishHandler(runtime);
-  const apiHandler = createApiHandler(runtime);
+  /** The api function's root: the table's repositories, the queue and the secret store, for tests to look at. */
+  const runtime = roots.api;
+  const publishHandler = createPublishHandler(roots.publish);
+  const apiHandler = createApiHandler(roots.api);
   const targets = {
     api: (event: APIGatewayProxyEvent) => apiHandler(event, {} as never),
     publish: async (event: APIGatewayProxyEvent) => (await publishHandler(event, {} as never)) ?? undefined,
@@ -67,7 +71,8 @@ export async function startPipeline(options: PipelineOptions = {}) {
   // As deployed: API Gateway's request models first. And without them, to test the Lambda's own validation.
   const localApi = createLocalApi(targets);
   const lambdaOnlyApi = createLocalApi(targets, { validateBodies: false });
-  const baseDeliver: SqsHandler = (event: SQSEvent) => createDeliverHandler(runtime)(event, {} as never);
+  const baseDeliver: SqsHandler = (event: SQSEvent) =>
+    createDeliverHandler(roots.deliver)(event, {} as never);
   const deliver = options.wrapDeliver ? options.wrapDeliver(baseDeliver) : baseDeliver;
   const poller = createQueuePoller({
     sqs: clients.sqs,
@@ -131,6 +136,7 @@ export async function startPipeline(options: PipelineOptions = {}) {
     resources,
     config,
     runtime,
+    roots,
     tenantId,
     under,
     async createWebhook(draft: WebhookDraft, tenant = tenantId) {
@@ -192,7 +198,7 @@ export async function startPipeline(options: PipelineOptions = {}) {
     },
     queueDepth,
     close() {
-      runtime.http.close();
+      roots.deliver.http.close();
     },
   };
 }

@@ -1,0 +1,34 @@
+/**
+ * The api function's composition root: the table, the delivery queue and DLQ (SQS), and the signing secret store
+ * (Secrets Manager, built on first use: only creating, rotating and deleting webhooks call it).
+ */
+import { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
+import type { SqsDeliveryQueue } from "#aws/delivery-queue.ts";
+import {
+  deliveryQueue,
+  documentsClient,
+  secretsManagerClient,
+  sqsClient,
+  type TableRepositories,
+  tableRepositories,
+} from "#aws/repositories.ts";
+import { type RootBase, type RootOptions, rootBase, withParts } from "#aws/runtime.ts";
+import { type SigningSecretStore, signingSecretStore } from "#aws/signing-secret-store.ts";
+import type { Config } from "#core/shared/config.ts";
+
+export interface ApiRuntime extends RootBase, TableRepositories {
+  readonly queue: SqsDeliveryQueue;
+  readonly dlq: DeadLetterQueue;
+  readonly secrets: SigningSecretStore;
+}
+
+export function createApiRuntime(config: Config, options: RootOptions = {}): ApiRuntime {
+  const base = rootBase(config, options);
+  const sqs = sqsClient(config, options);
+  return withParts(base, {
+    ...tableRepositories(config, documentsClient(config, options)),
+    queue: deliveryQueue(config, sqs, base.now),
+    dlq: () => new DeadLetterQueue(sqs(), config),
+    secrets: () => signingSecretStore(config, secretsManagerClient(config, options)),
+  });
+}

@@ -1,0 +1,23 @@
+/** The reconcile function's composition root: the table and the delivery queue. */
+import type { SqsDeliveryQueue } from "#aws/delivery-queue.ts";
+import {
+  deliveryQueue,
+  documentsClient,
+  sqsClient,
+  type TableRepositories,
+  tableRepositories,
+} from "#aws/repositories.ts";
+import { type RootBase, type RootOptions, rootBase, withParts } from "#aws/runtime.ts";
+import type { Config } from "#core/shared/config.ts";
+
+export interface ReconcileRuntime extends RootBase, TableRepositories {
+  readonly queue: SqsDeliveryQueue;
+}
+
+export function createReconcileRuntime(config: Config, options: RootOptions = {}): ReconcileRuntime {
+  const base = rootBase(config, options);
+  return withParts(base, {
+    ...tableRepositories(config, documentsClient(config, options)),
+    queue: deliveryQueue(config, sqsClient(config, options), base.now),
+  });
+}
