@@ -5,8 +5,9 @@
 import { publish } from "#core/publishing/publish.ts";
 import { type CapacityTotals, meterCapacity } from "./capacity.ts";
 import { BENCH_TENANT, benchPipeline, benchReceiver } from "./local-pipeline.ts";
+import { sized } from "./options.ts";
 
-const DELIVERIES = 10_000;
+const DELIVERIES = sized(10_000, 1000);
 const WEBHOOKS = 10;
 
 export interface CallsResult {

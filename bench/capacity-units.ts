@@ -6,8 +6,9 @@
 import { publish } from "#core/publishing/publish.ts";
 import { type CapacityTotals, meterCapacity } from "./capacity.ts";
 import { BENCH_TENANT, benchPipeline, benchReceiver, stopEngines } from "./local-pipeline.ts";
+import { sized } from "./options.ts";
 
-const EVENTS = 200;
+const EVENTS = sized(200, 40);
 
 export interface CapacityRow {
   readonly fanout: number;

@@ -8,9 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { sized } from "./options.ts";
 import { median } from "./stats.ts";
 
-const RUNS = Number(process.env.COLD_START_RUNS ?? 9);
+const RUNS = sized(9, 5);
 const ROOT = new URL("..", import.meta.url).pathname;
 const ENTRIES = {
   publish: "functions/publish/handler.ts",

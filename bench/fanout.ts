@@ -1,10 +1,11 @@
 /** Fan-out cost: SDK calls and publish wall time per event, for N = 1, 10, 100 and 1,000 subscribers. */
 import { publish } from "#core/publishing/publish.ts";
 import { BENCH_TENANT, benchPipeline } from "./local-pipeline.ts";
+import { QUICK, sized } from "./options.ts";
 import { median } from "./stats.ts";
 
-const SIZES = [1, 10, 100, 1000];
-const RUNS = 5;
+const SIZES = QUICK ? [1, 10, 100] : [1, 10, 100, 1000];
+const RUNS = sized(5, 3);
 
 export interface FanoutResult {
   readonly subscribers: number;

@@ -11,11 +11,12 @@ import { deliveryIdFor } from "#core/shared/ids.ts";
 import { secretOwner } from "#core/signing/signing-secrets.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { BENCH_TENANT, benchPipeline, benchReceiver } from "./local-pipeline.ts";
+import { sized } from "./options.ts";
 import { median } from "./stats.ts";
 
-const RECORDS = 10_000;
+const RECORDS = sized(10_000, 2000);
 const CONCURRENCY = 10;
-const RUNS = 5;
+const RUNS = sized(5, 3);
 
 const cpuMicros = () => {
   const usage = process.cpuUsage();
