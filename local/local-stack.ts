@@ -20,7 +20,7 @@ import { createLocalApi } from "./api-gateway.ts";
 import { type EngineEndpoints, LOCAL_REGION, localClientConfig, startEngines } from "./engines.ts";
 import { createFunctionRoots } from "./function-roots.ts";
 import { DEMO_TENANT_ID, EVENTBRIDGE_PATH } from "./paths.ts";
-import { provisionResources } from "./provision.ts";
+import { provisionKeyEncryptionKey, provisionResources } from "./provision.ts";
 import { createQueueJournal } from "./queue-journal.ts";
 import { createQueuePoller } from "./queue-poller.ts";
 
@@ -116,6 +116,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const logLevel =
       level === "DEBUG" || level === "WARN" || level === "ERROR" || level === "SILENT" ? level : "INFO";
     const logger = new Logger({ serviceName: "serverless-webhooks", logLevel });
+    if (config.secretStorage === "sealed")
+      await provisionKeyEncryptionKey(clients.secretsManager, config.secretNamePrefix);
     const roots = createFunctionRoots(config, { clients, logger });
     cleanup.push(async () => roots.deliver.http.close());
     const demo = await roots.api.tenants.get(DEMO_TENANT_ID);

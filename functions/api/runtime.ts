@@ -13,7 +13,8 @@ import {
   tableRepositories,
 } from "#aws/repositories.ts";
 import { type RootBase, type RootOptions, rootBase, withParts } from "#aws/runtime.ts";
-import { type SigningSecretStore, signingSecretStore } from "#aws/signing-secret-store.ts";
+import { signingSecretStore } from "#aws/secret-stores.ts";
+import type { SigningSecretStore } from "#aws/signing-secret-store.ts";
 import type { Config } from "#core/shared/config.ts";
 
 export interface ApiRuntime extends RootBase, TableRepositories {
@@ -25,10 +26,11 @@ export interface ApiRuntime extends RootBase, TableRepositories {
 export function createApiRuntime(config: Config, options: RootOptions = {}): ApiRuntime {
   const base = rootBase(config, options);
   const sqs = sqsClient(config, options);
+  const documents = documentsClient(config, options);
   return withParts(base, {
-    ...tableRepositories(config, documentsClient(config, options)),
+    ...tableRepositories(config, documents),
     queue: deliveryQueue(config, sqs, base.now),
     dlq: () => new DeadLetterQueue(sqs(), config),
-    secrets: () => signingSecretStore(config, secretsManagerClient(config, options)),
+    secrets: () => signingSecretStore(config, secretsManagerClient(config, options), documents, base.now),
   });
 }

@@ -14,7 +14,6 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import type { Config } from "#core/shared/config.ts";
 import { TtlCache } from "#core/shared/ttl-cache.ts";
 import { generateSigningSecret, SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing/signing-secrets.ts";
 
@@ -150,12 +149,4 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     if (!versionId) throw new Error("Secrets Manager returned no VersionId");
     return versionId;
   }
-}
-
-/** The store the stack's configuration chooses; the Secrets Manager client is built on first use. */
-export function signingSecretStore(
-  config: Pick<Config, "secretNamePrefix">,
-  secretsManager: () => SecretsManagerClient,
-): SigningSecretStore {
-  return new SecretsManagerSigningSecretStore(secretsManager, { namePrefix: config.secretNamePrefix });
 }

@@ -13,7 +13,8 @@ import {
   tableRepositories,
 } from "#aws/repositories.ts";
 import { type RootBase, type RootOptions, rootBase, withParts } from "#aws/runtime.ts";
-import { type SigningSecretStore, signingSecretStore } from "#aws/signing-secret-store.ts";
+import { signingSecretStore } from "#aws/secret-stores.ts";
+import type { SigningSecretStore } from "#aws/signing-secret-store.ts";
 import type { DeliverDeps, DeliverLog, DeliverMetrics } from "#core/delivery/deliver.ts";
 import type { Config } from "#core/shared/config.ts";
 import { createGuardedSender, type GuardedSender, type Resolver } from "#functions/http/guarded-sender.ts";
@@ -37,7 +38,7 @@ export function createDeliverRuntime(config: Config, options: DeliverRootOptions
     events,
     deliveries,
     queue: deliveryQueue(config, sqsClient(config, options), base.now),
-    secrets: () => signingSecretStore(config, secretsManagerClient(config, options)),
+    secrets: () => signingSecretStore(config, secretsManagerClient(config, options), documents, base.now),
     http: () =>
       createGuardedSender({
         policy: config.destinationPolicy,

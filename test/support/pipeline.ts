@@ -17,6 +17,7 @@ import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
 import { createFunctionRoots } from "#local/function-roots.ts";
+import { provisionKeyEncryptionKey } from "#local/provision.ts";
 import { createQueuePoller, type SqsHandler } from "#local/queue-poller.ts";
 import { apiEvent } from "./fixtures.ts";
 import { isolatedResources, localClients, uniquePrefix } from "./local-aws.ts";
@@ -54,6 +55,8 @@ export async function startPipeline(options: PipelineOptions = {}) {
     INGEST_DEAD_LETTER_QUEUE_URL: resources.ingestDeadLetterQueueUrl,
     ...options.environment,
   });
+  if (config.secretStorage === "sealed")
+    await provisionKeyEncryptionKey(clients.secretsManager, config.secretNamePrefix);
   const roots = createFunctionRoots(config, {
     clients,
     random: () => 0.5,
