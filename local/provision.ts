@@ -19,11 +19,11 @@ import {
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { KEK_SECRET_SUFFIX } from "#aws/sealed-secret-store.ts";
 import {
   deadLetterQueue,
   deliveryQueue,
   ingestDeadLetterQueue,
+  KEK_SECRET_SUFFIX,
   type QueueDefinition,
   type TableDefinition,
   webhooksTable,

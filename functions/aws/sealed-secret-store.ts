@@ -23,6 +23,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { KEK_SECRET_SUFFIX } from "#core/shared/resource-definitions.ts";
 import { TtlCache } from "#core/shared/ttl-cache.ts";
 import { generateSigningSecret } from "#core/signing/signing-secrets.ts";
 import {
@@ -32,8 +33,6 @@ import {
 } from "./signing-secret-store.ts";
 import { keys } from "./table-keys.ts";
 
-/** The KEK secret's name under the stack's secret prefix (IAM already scopes the functions to that prefix). */
-export const KEK_SECRET_SUFFIX = "key-encryption-key";
 const ALGORITHM = "aes-256-gcm";
 const FORMAT = "v1";
 

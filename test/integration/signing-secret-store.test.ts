@@ -11,13 +11,14 @@ import {
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "#aws/clients.ts";
-import { KEK_SECRET_SUFFIX, SealedSigningSecretStore } from "#aws/sealed-secret-store.ts";
+import { SealedSigningSecretStore } from "#aws/sealed-secret-store.ts";
 import {
   SecretsManagerSigningSecretStore,
   SigningSecretNotFoundError,
   type SigningSecretStore,
 } from "#aws/signing-secret-store.ts";
 import { keys } from "#aws/table-keys.ts";
+import { KEK_SECRET_SUFFIX } from "#core/shared/resource-definitions.ts";
 import { signedRequestHeaders } from "#core/signing/signing.ts";
 import {
   rotatedVersions,
