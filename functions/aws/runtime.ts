@@ -30,10 +30,12 @@ export interface RootBase {
 }
 
 export function rootBase(config: Config, options: RootOptions): RootBase {
+  const logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
   return {
     config,
-    logger: options.logger ?? new Logger({ serviceName: SERVICE_NAME }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
+    logger,
+    // Its own warnings go through the function's logger (structured, at the configured level), not raw stdout.
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger }),
     now: options.now ?? (() => new Date()),
     random: options.random ?? Math.random,
   };

@@ -57,6 +57,7 @@ export class BatchMetrics implements DeliverMetrics {
   readonly #metrics: Metrics;
   readonly #counts = new Map<string, number>();
   readonly #byTenant = new Map<string, Record<string, number>>();
+  #attempts = 0;
 
   constructor(metrics: Metrics) {
     this.#metrics = metrics;
@@ -72,6 +73,7 @@ export class BatchMetrics implements DeliverMetrics {
       counts[outcome] = (counts[outcome] ?? 0) + 1;
       this.#byTenant.set(tenantId, counts);
     }
+    this.#attempts += 1;
     this.#metrics.addMetric("DeliveryLatency", MetricUnit.Milliseconds, durationMs);
     // Dimensionless totals: what the failure-rate alarm divides (an alarm cannot SEARCH across outcomes).
     this.#metrics.addMetric("DeliveryAttemptsTotal", MetricUnit.Count, 1);
@@ -102,7 +104,9 @@ export class BatchMetrics implements DeliverMetrics {
     if (this.#byTenant.size > 0)
       this.#metrics.addMetadata("attemptsByTenant", JSON.stringify(Object.fromEntries(this.#byTenant)));
     this.#byTenant.clear();
-    this.#metrics.publishStoredMetrics();
+    // A batch without attempts (duplicates, drops, backoffs) has only the single metrics above, already written.
+    if (this.#attempts > 0) this.#metrics.publishStoredMetrics();
+    this.#attempts = 0;
   }
 }
 
