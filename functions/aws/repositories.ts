@@ -7,6 +7,7 @@ import { createDynamoClients, createSecretsManagerClient, createSqsClient } from
 import { SqsDeliveryQueue } from "./delivery-queue.ts";
 import { DynamoDeliveryRepository } from "./delivery-repository.ts";
 import { DynamoEventRepository } from "./event-repository.ts";
+import { DynamoEventTypeRepository } from "./event-type-repository.ts";
 import { clientConfigOf, type Factories, once, type RootOptions } from "./runtime.ts";
 import { DynamoTenantRepository } from "./tenant-repository.ts";
 import { DynamoWebhookRepository } from "./webhook-repository.ts";
@@ -24,6 +25,8 @@ export interface TableRepositories {
   readonly tenants: DynamoTenantRepository;
   readonly webhooks: DynamoWebhookRepository;
   readonly events: DynamoEventRepository;
+  /** The global event-type catalogue. */
+  readonly eventTypes: DynamoEventTypeRepository;
   readonly deliveries: DynamoDeliveryRepository;
 }
 
@@ -35,6 +38,7 @@ export function tableRepositories(
     tenants: () => new DynamoTenantRepository(documents(), config.tableName),
     webhooks: () => new DynamoWebhookRepository(documents(), config.tableName, config.maxWebhooksPerTenant),
     events: () => new DynamoEventRepository(documents(), config.tableName, config.retentionDays),
+    eventTypes: () => new DynamoEventTypeRepository(documents(), config.tableName),
     deliveries: () => new DynamoDeliveryRepository(documents(), config.tableName, config.retentionDays),
   };
 }

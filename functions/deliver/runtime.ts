@@ -23,7 +23,7 @@ export interface DeliverRootOptions extends RootOptions {
   readonly resolver?: Resolver;
 }
 
-export interface DeliverRuntime extends RootBase, Omit<TableRepositories, "tenants"> {
+export interface DeliverRuntime extends RootBase, Omit<TableRepositories, "tenants" | "eventTypes"> {
   readonly queue: SqsDeliveryQueue;
   readonly secrets: SigningSecretStore;
   readonly http: GuardedSender;

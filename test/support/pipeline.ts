@@ -19,6 +19,7 @@ import { LOCAL_REGION } from "#local/engines.ts";
 import { createFunctionRoots } from "#local/function-roots.ts";
 import { provisionKeyEncryptionKey } from "#local/provision.ts";
 import { createQueuePoller, type SqsHandler } from "#local/queue-poller.ts";
+import { assertMatchesContract } from "./contract.ts";
 import { apiEvent } from "./fixtures.ts";
 import { isolatedResources, localClients, uniquePrefix } from "./local-aws.ts";
 import { countSdkCalls, type SdkCallCounter } from "./sdk-call-counter.ts";
@@ -97,6 +98,8 @@ export async function startPipeline(options: PipelineOptions = {}) {
       headers: { "content-type": "application/json", ...headers },
       ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
     });
+    // Every response any integration test sees must be one the OpenAPI document describes.
+    assertMatchesContract(method, url, response);
     const json =
       response.body === ""
         ? undefined

@@ -76,9 +76,9 @@ function fakePorts(
       },
     },
     subscriptions: {
-      activeWebhookIds: async (tenantId, pattern) => {
+      activeSubscriptions: async (tenantId, pattern) => {
         queried.push([tenantId, pattern]);
-        return subscriptionsOf[tenantId]?.[pattern] ?? [];
+        return (subscriptionsOf[tenantId]?.[pattern] ?? []).map((webhookId) => ({ webhookId }));
       },
     },
     queue: {
