@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { LAMBDA_BUNDLING } from "#lib/constructs/lambda-bundling.ts";
 import { sized } from "./options.ts";
 import { median } from "./stats.ts";
 
@@ -33,7 +34,7 @@ async function bundle(entry: string | { contents: string }, outfile: string) {
     target: "node24",
     minify: true,
     mainFields: ["module", "main"],
-    alias: { "@aws-sdk/credential-provider-node": join(ROOT, "functions/aws/lambda-credentials.ts") },
+    alias: { ...LAMBDA_BUNDLING.alias },
     banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
     logLevel: "error",
   });
