@@ -166,3 +166,24 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     portalKey: ["secretsmanager:GetSecretValue"],
   },
 };
+
+/**
+ * The grants for a stack's `secretStorage`. Sealed, the signing secrets are items in the table: the api creates,
+ * rotates (a transaction with a condition check on the webhook's secret head) and deletes them there and reads
+ * the key-encryption key to seal; it no longer creates or deletes Secrets Manager secrets. The deliver function's
+ * grants stay as they are: it reads items (GetItem) and the key (GetSecretValue), and re-seals an item under a new
+ * key with a conditional put.
+ */
+export function functionAccessFor(
+  secretStorage: "secrets-manager" | "sealed",
+): Readonly<Record<FunctionName, FunctionAccess>> {
+  if (secretStorage === "secrets-manager") return functionAccess;
+  // Sealed: the functions that create and rotate secrets read the key-encryption key and check the webhook's head
+  // item in the table instead of managing one secret per webhook.
+  const sealed = (access: FunctionAccess): FunctionAccess => ({
+    ...access,
+    table: [...access.table, "dynamodb:ConditionCheckItem"],
+    secrets: ["secretsmanager:GetSecretValue"],
+  });
+  return { ...functionAccess, api: sealed(functionAccess.api), portal: sealed(functionAccess.portal) };
+}

@@ -10,7 +10,6 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { createAwsClients } from "#aws/clients.ts";
-import { createRuntime } from "#aws/runtime.ts";
 import { PORTAL_CONTENT_SECURITY_POLICY } from "#core/http/portal-routes.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { deadLetterQueue, deliveryQueue } from "#core/shared/resource-definitions.ts";
@@ -18,14 +17,16 @@ import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { createPortalHandler } from "#functions/portal/create-handler.ts";
 import { parsePortalConfig } from "#functions/portal/portal-config.ts";
+import { createPortalRuntime } from "#functions/portal/runtime.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { runReconciler } from "#functions/reconcile/create-handler.ts";
 import { buildPortalPage } from "../portal/build.ts";
 import { createLocalApi, createLocalPortalApi } from "./api-gateway.ts";
 import { type EngineEndpoints, LOCAL_REGION, localClientConfig, startEngines } from "./engines.ts";
+import { createFunctionRoots } from "./function-roots.ts";
 import { DEMO_TENANT_ID, EVENTBRIDGE_PATH } from "./paths.ts";
 import { ensurePortalKey } from "./portal-key.ts";
-import { provisionResources } from "./provision.ts";
+import { provisionKeyEncryptionKey, provisionResources } from "./provision.ts";
 import { createQueueJournal } from "./queue-journal.ts";
 import { createQueuePoller } from "./queue-poller.ts";
 
@@ -136,16 +137,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const logLevel =
       level === "DEBUG" || level === "WARN" || level === "ERROR" || level === "SILENT" ? level : "INFO";
     const logger = new Logger({ serviceName: "serverless-webhooks", logLevel });
-    const runtime = createRuntime(config, { clients, logger });
-    cleanup.push(async () => runtime.http.close());
-    const demo = await runtime.tenants.get(DEMO_TENANT_ID);
+    if (config.secretStorage === "sealed")
+      await provisionKeyEncryptionKey(clients.secretsManager, config.secretNamePrefix);
+    const roots = createFunctionRoots(config, { clients, logger });
+    cleanup.push(async () => roots.deliver.http.close());
+    const demo = await roots.api.tenants.get(DEMO_TENANT_ID);
     if (!demo || demo.deleting)
-      await runtime.tenants.put(DEMO_TENANT_ID, { name: "Demo" }, runtime.now().toISOString());
+      await roots.api.tenants.put(DEMO_TENANT_ID, { name: "Demo" }, roots.api.now().toISOString());
     if (Object.values(restored).some((count) => count > 0))
       logger.info("queues restored from the journal", { restored });
-    const publish = createPublishHandler(runtime);
-    const api = createApiHandler(runtime);
-    const deliver = createDeliverHandler(runtime);
+    const publish = createPublishHandler(roots.publish);
+    const api = createApiHandler(roots.api);
+    const deliver = createDeliverHandler(roots.deliver);
     // The portal needs its own address (a session's link), known once the server listens: bound then.
     let portal: ReturnType<typeof createPortalHandler> | undefined;
     const invokePortal = async (event: Parameters<ReturnType<typeof createPortalHandler>>[0]) => {
@@ -183,7 +186,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // As the deployed schedule does: at start (work a kill stranded), then every minute.
     const reconcileNow = () =>
-      runReconciler(runtime).catch((error: unknown) =>
+      runReconciler(roots.reconcile).catch((error: unknown) =>
         logger.error("reconciler", { error: error instanceof Error ? error.message : String(error) }),
       );
     await reconcileNow();
@@ -270,13 +273,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const { port } = server.address() as AddressInfo;
     const portalUrl = `http://${host}:${port}/portal/`;
+    const portalConfig = parsePortalConfig({
+      ...options.environment,
+      PORTAL_KEY_SECRET_ID: portalKeySecret,
+      PORTAL_URL: portalUrl,
+    });
     portal = createPortalHandler(
-      runtime,
-      parsePortalConfig({
-        ...options.environment,
-        PORTAL_KEY_SECRET_ID: portalKeySecret,
-        PORTAL_URL: portalUrl,
-      }),
+      createPortalRuntime(config, portalConfig, { clients, logger }),
+      portalConfig,
     );
     const portalLink = async (tenantId: string, session: object = {}) => {
       const answer = await localApi({

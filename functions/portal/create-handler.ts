@@ -4,8 +4,6 @@
  * header holds a token.
  */
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
-import type { ManagementRuntime } from "#aws/management-runtime.ts";
-import { SecretsManagerPortalKeyStore } from "#aws/portal-key-store.ts";
 import { type HttpResponse, problemResponse } from "#core/http/http-response.ts";
 import { TooManyRequestsError } from "#core/portal/portal-tokens.ts";
 import { TenantRateLimiter } from "#core/portal/tenant-rate-limit.ts";
@@ -13,11 +11,13 @@ import { DomainError, NotFoundError } from "#core/shared/errors.ts";
 import { routeContext } from "#functions/api/routes.ts";
 import type { PortalConfig } from "./portal-config.ts";
 import { type PortalContext, portalHandlers } from "./routes.ts";
+import type { PortalRuntime } from "./runtime.ts";
 
-export function createPortalHandler(runtime: ManagementRuntime, portal: PortalConfig) {
+export function createPortalHandler(runtime: PortalRuntime, portal: PortalConfig) {
   const context: PortalContext = {
     routes: routeContext(runtime),
-    keys: new SecretsManagerPortalKeyStore(runtime.clients.secretsManager, { secretId: portal.keySecretId }),
+    keys: runtime.portalKeys,
+    documents: () => runtime.documents,
     tokens: { issuer: portal.issuer, audience: portal.audience },
     portalUrl: portal.url,
     limiter: new TenantRateLimiter({ ratePerSecond: portal.ratePerSecond, burst: portal.burst }),

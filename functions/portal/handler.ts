@@ -1,9 +1,7 @@
-import { createManagementRuntime } from "#aws/management-runtime.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { createPortalHandler } from "./create-handler.ts";
 import { parsePortalConfig } from "./portal-config.ts";
+import { createPortalRuntime } from "./runtime.ts";
 
-export const handler = createPortalHandler(
-  createManagementRuntime(parseConfig(process.env)),
-  parsePortalConfig(process.env),
-);
+const portal = parsePortalConfig(process.env);
+export const handler = createPortalHandler(createPortalRuntime(parseConfig(process.env), portal), portal);

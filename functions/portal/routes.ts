@@ -5,6 +5,7 @@
  * very functions the management API runs), with the tenant taken from the verified token instead of the path.
  */
 
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { revokePortalTokens } from "#aws/portal-revocation.ts";
 import { headerOf, type ProxyRequest, parseJsonBody, parseWith } from "#core/http/http-request.ts";
 import { type HttpResponse, jsonResponse } from "#core/http/http-response.ts";
@@ -28,6 +29,8 @@ const MAX_BODY_BYTES = 4 * 1024;
 export interface PortalContext {
   readonly routes: RouteContext;
   readonly keys: PortalKeySource;
+  /** The table client the revocation mark is written with. */
+  readonly documents: () => DynamoDBDocumentClient;
   readonly tokens: TokenSettings;
   readonly portalUrl: string;
   readonly limiter: TenantRateLimiter;
@@ -69,7 +72,7 @@ async function revokeSessionsRoute(event: ProxyRequest, context: PortalContext):
   // an `iat` of at least this (issueToken), so a link minted right after the revoke works.
   const notBefore = Math.floor(now.getTime() / 1000) + 1;
   await revokePortalTokens(
-    runtime.clients.documents,
+    context.documents(),
     runtime.config.tableName,
     runtime.tenants,
     tenantId,

@@ -861,6 +861,7 @@ describe("deploy inputs and outputs", () => {
       "DELIVERY_QUEUE_URL",
       "DEAD_LETTER_QUEUE_URL",
       "SECRET_NAME_PREFIX",
+      "SECRET_STORAGE",
     ];
     const TENANT_KEYS = [
       "MAX_WEBHOOKS_PER_TENANT",

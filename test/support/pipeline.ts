@@ -7,18 +7,22 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
-import { createRuntime, type Runtime, type RuntimeOptions } from "#aws/runtime.ts";
+import type { RootOptions } from "#aws/runtime.ts";
 import { newWebhookRecord, type WebhookDraft } from "#core/management/webhooks.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { newWebhookId } from "#core/shared/ids.ts";
 import { secretOwner } from "#core/signing/signing-secrets.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import type { DeliverRootOptions } from "#functions/deliver/runtime.ts";
 import { createPortalHandler } from "#functions/portal/create-handler.ts";
-import { parsePortalConfig } from "#functions/portal/portal-config.ts";
+import { type PortalConfig, parsePortalConfig } from "#functions/portal/portal-config.ts";
+import { createPortalRuntime } from "#functions/portal/runtime.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
+import { createFunctionRoots } from "#local/function-roots.ts";
+import { provisionKeyEncryptionKey } from "#local/provision.ts";
 import { createQueuePoller, type SqsHandler } from "#local/queue-poller.ts";
 import { assertMatchesContract } from "./contract.ts";
 import { apiEvent } from "./fixtures.ts";
@@ -31,7 +35,7 @@ export interface PipelineOptions {
   /** Production destination rules: https only, port 443, no private addresses. */
   readonly strictDestinations?: boolean;
   readonly timeoutMs?: number;
-  readonly runtime?: Partial<RuntimeOptions>;
+  readonly runtime?: Partial<RootOptions & DeliverRootOptions>;
   /** More configuration (e.g. DEFAULT_TENANT_ID, MAX_WEBHOOKS_PER_TENANT). */
   readonly environment?: Readonly<Record<string, string>>;
   /** Wraps the deliver handler (to inject crashes). */
@@ -57,14 +61,18 @@ export async function startPipeline(options: PipelineOptions = {}) {
     INGEST_DEAD_LETTER_QUEUE_URL: resources.ingestDeadLetterQueueUrl,
     ...options.environment,
   });
-  const runtime: Runtime = createRuntime(config, {
+  if (config.secretStorage === "sealed")
+    await provisionKeyEncryptionKey(clients.secretsManager, config.secretNamePrefix);
+  const roots = createFunctionRoots(config, {
     clients,
     random: () => 0.5,
     logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
     ...options.runtime,
   });
-  const publishHandler = createPublishHandler(runtime);
-  const apiHandler = createApiHandler(runtime);
+  /** The api function's root: the table's repositories, the queue and the secret store, for tests to look at. */
+  const runtime = roots.api;
+  const publishHandler = createPublishHandler(roots.publish);
+  const apiHandler = createApiHandler(roots.api);
   // The portal function serves the management API's session routes; its key set lives in the emulator.
   const portalKeySecretId = `serverless-webhooks/${uniquePrefix()}/portal-signing-keys`;
   // Through a client nobody counts: the deployment creates this secret, not a function.
@@ -74,13 +82,19 @@ export async function startPipeline(options: PipelineOptions = {}) {
       SecretString: JSON.stringify({ current: "k1", k1: randomBytes(32).toString("base64url") }),
     }),
   );
-  const portalHandler = createPortalHandler(
-    runtime,
-    parsePortalConfig({
-      PORTAL_KEY_SECRET_ID: portalKeySecretId,
-      PORTAL_URL: "https://portal.example.test/",
-    }),
-  );
+  const portalConfig = parsePortalConfig({
+    PORTAL_KEY_SECRET_ID: portalKeySecretId,
+    PORTAL_URL: "https://portal.example.test/",
+  });
+  /** The portal function's root over this pipeline's clients and configuration. */
+  const portalRuntime = (portal: Pick<PortalConfig, "keySecretId">) =>
+    createPortalRuntime(config, portal, {
+      clients,
+      random: () => 0.5,
+      logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
+      ...options.runtime,
+    });
+  const portalHandler = createPortalHandler(portalRuntime(portalConfig), portalConfig);
   const targets = {
     api: (event: APIGatewayProxyEvent) => apiHandler(event, {} as never),
     publish: async (event: APIGatewayProxyEvent) => (await publishHandler(event, {} as never)) ?? undefined,
@@ -89,7 +103,8 @@ export async function startPipeline(options: PipelineOptions = {}) {
   // As deployed: API Gateway's request models first. And without them, to test the Lambda's own validation.
   const localApi = createLocalApi(targets);
   const lambdaOnlyApi = createLocalApi(targets, { validateBodies: false });
-  const baseDeliver: SqsHandler = (event: SQSEvent) => createDeliverHandler(runtime)(event, {} as never);
+  const baseDeliver: SqsHandler = (event: SQSEvent) =>
+    createDeliverHandler(roots.deliver)(event, {} as never);
   const deliver = options.wrapDeliver ? options.wrapDeliver(baseDeliver) : baseDeliver;
   const poller = createQueuePoller({
     sqs: clients.sqs,
@@ -155,6 +170,8 @@ export async function startPipeline(options: PipelineOptions = {}) {
     resources,
     config,
     runtime,
+    roots,
+    portalRuntime,
     tenantId,
     under,
     async createWebhook(draft: WebhookDraft, tenant = tenantId) {
@@ -216,7 +233,7 @@ export async function startPipeline(options: PipelineOptions = {}) {
     },
     queueDepth,
     close() {
-      runtime.http.close();
+      roots.deliver.http.close();
     },
   };
 }

@@ -22,7 +22,7 @@ export async function startPortal(pipeline: Pipeline, environment: Record<string
     new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify({ current: "k1", ...keys }) }),
   );
   const config = parsePortalConfig({ PORTAL_KEY_SECRET_ID: secretId, PORTAL_URL, ...environment });
-  const handler = createPortalHandler(pipeline.runtime, config);
+  const handler = createPortalHandler(pipeline.portalRuntime(config), config);
   const invoke = (event: APIGatewayProxyEvent) => handler(event, {} as never);
   const management = createLocalApi({
     api: async () => {
