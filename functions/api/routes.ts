@@ -55,7 +55,7 @@ import {
   type TenantDeps,
   tenantResource,
 } from "#core/tenants/tenants.ts";
-import type { ApiRuntime } from "./runtime.ts";
+import type { ApiRuntime, TenantRoutesRuntime } from "./runtime.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -72,7 +72,7 @@ function reply<K extends OperationKey, S extends keyof Operations[K]["responses"
 }
 
 export interface RouteContext {
-  readonly runtime: ApiRuntime;
+  readonly runtime: TenantRoutesRuntime;
   readonly deps: ManagementDeps;
   readonly recovery: RecoveryDeps;
   readonly tenantDeps: TenantDeps;
@@ -80,8 +80,13 @@ export interface RouteContext {
   readonly catalogue: CatalogueDeps;
 }
 
+/** The api's routes also read and redrive the DLQ (the portal's never do). */
+export interface ApiRouteContext extends RouteContext {
+  readonly runtime: ApiRuntime;
+}
+
 /** The routes' ports. Each part is read from the runtime on use: a client no request needed is never built. */
-export function routeContext(runtime: ApiRuntime): RouteContext {
+export function routeContext(runtime: TenantRoutesRuntime): RouteContext {
   return {
     runtime,
     deps: withParts<
@@ -477,7 +482,7 @@ async function retryRoute(
   );
 }
 
-async function dlqRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+async function dlqRoute(event: ProxyRequest, { runtime }: ApiRouteContext): Promise<HttpResponse> {
   const query = parseWith(dlqQuery, queryOf(event), "query");
   const { messages, truncated } = await runtime.dlq.peek(query.limit ?? 50, {
     tenantId: query.tenant_id,
@@ -486,7 +491,10 @@ async function dlqRoute(event: ProxyRequest, { runtime }: RouteContext): Promise
   return reply("GET /dlq", 200, { data: messages, truncated });
 }
 
-async function redriveRoute(event: ProxyRequest, { runtime, recovery }: RouteContext): Promise<HttpResponse> {
+async function redriveRoute(
+  event: ProxyRequest,
+  { runtime, recovery }: ApiRouteContext,
+): Promise<HttpResponse> {
   const input = parseWith(redriveSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
   const result = await runtime.dlq.redrive(
     { tenantId: input.tenantId, webhookId: input.webhookId, limit: input.limit ?? 100 },
@@ -553,7 +561,7 @@ async function openApiRoute(_event: ProxyRequest, { catalogue }: RouteContext): 
   return reply("GET /event-types/openapi.json", 200, document);
 }
 
-export type RouteHandler = (event: ProxyRequest, context: RouteContext) => Promise<HttpResponse>;
+export type RouteHandler = (event: ProxyRequest, context: ApiRouteContext) => Promise<HttpResponse>;
 
 /** Whose data a tenant route works on, and where its resources live for the caller (for `location`). */
 export interface TenantScope {

@@ -40,21 +40,27 @@ export const apiClients = (config: Config, options: RootOptions): ApiClients => 
   secretsManager: secretsManagerClient(config, options),
 });
 
-/** The parts of the api's root over `clients`, for a root built on it. */
-export function apiParts(
+/** What the management routes on one tenant's data need (the api's root without the DLQ): the portal's too. */
+export type TenantRoutesRuntime = Omit<ApiRuntime, "dlq">;
+
+/** The parts of the tenant routes' root over `clients`, for a root built on it. */
+export function tenantRouteParts(
   config: Config,
   base: RootBase,
   clients: ApiClients,
-): Factories<Omit<ApiRuntime, keyof RootBase>> {
+): Factories<Omit<TenantRoutesRuntime, keyof RootBase>> {
   return {
     ...tableRepositories(config, clients.documents),
     queue: deliveryQueue(config, clients.sqs, base.now),
-    dlq: () => new DeadLetterQueue(clients.sqs(), config),
     secrets: () => signingSecretStore(config, clients.secretsManager, clients.documents, base.now),
   };
 }
 
 export function createApiRuntime(config: Config, options: RootOptions = {}): ApiRuntime {
   const base = rootBase(config, options);
-  return withParts(base, apiParts(config, base, apiClients(config, options)));
+  const clients = apiClients(config, options);
+  return withParts(base, {
+    ...tenantRouteParts(config, base, clients),
+    dlq: () => new DeadLetterQueue(clients.sqs(), config),
+  });
 }
