@@ -20,6 +20,7 @@ import { type HttpResponse, jsonResponse } from "#core/http/http-response.ts";
 import {
   createWebhook,
   deleteWebhook,
+  healthResource,
   type ManagementDeps,
   rotateSecret,
   sendTestEvent,
@@ -77,6 +78,7 @@ export function routeContext(runtime: Runtime): RouteContext {
       subscriptions: runtime.webhooks,
       queue: runtime.queue,
       now: runtime.now,
+      notices: runtime.notices,
     },
     recovery: {
       deliveries: runtime.deliveries,
@@ -219,8 +221,13 @@ async function createRoute(event: ProxyRequest, context: RouteContext): Promise<
 }
 
 async function getWebhookRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const webhook = await runtime.webhooks.require(tenantOf(event), idOf(event, "webhook"));
-  return jsonResponse(200, webhookResource(webhook), etag(webhook));
+  const tenantId = tenantOf(event);
+  const id = idOf(event, "webhook");
+  const [webhook, health] = await Promise.all([
+    runtime.webhooks.require(tenantId, id),
+    runtime.health.get(tenantId, id),
+  ]);
+  return jsonResponse(200, { ...webhookResource(webhook), health: healthResource(health) }, etag(webhook));
 }
 
 async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {

@@ -12,6 +12,8 @@ import { type AwsClients, createAwsClients } from "./clients.ts";
 import { SqsDeliveryQueue } from "./delivery-queue.ts";
 import { DynamoDeliveryRepository } from "./delivery-repository.ts";
 import { DynamoEventRepository } from "./event-repository.ts";
+import { DynamoHealthRepository } from "./health-repository.ts";
+import { EventBridgeOperationalEvents } from "./operational-event-bus.ts";
 import { SecretsManagerSigningSecretStore } from "./signing-secret-store.ts";
 import { DynamoTenantRepository } from "./tenant-repository.ts";
 import { DynamoWebhookRepository } from "./webhook-repository.ts";
@@ -35,6 +37,8 @@ export interface Runtime {
   readonly webhooks: DynamoWebhookRepository;
   readonly events: DynamoEventRepository;
   readonly deliveries: DynamoDeliveryRepository;
+  readonly health: DynamoHealthRepository;
+  readonly notices: EventBridgeOperationalEvents;
   readonly queue: SqsDeliveryQueue;
   readonly secrets: SecretsManagerSigningSecretStore;
   readonly http: GuardedSender;
@@ -52,9 +56,24 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     config.tableName,
     config.maxWebhooksPerTenant,
   );
+  const logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
   return {
     config,
     clients,
+    health: new DynamoHealthRepository(clients.documents, config.tableName),
+    notices: new EventBridgeOperationalEvents(
+      clients.eventBridge,
+      config.operationalEventBus,
+      {
+        info: (message, fields) => logger.info(message, fields),
+        error: (message, fields) => logger.error(message, fields),
+      },
+      (count) => {
+        const single = metrics.singleMetric();
+        single.addMetric("OperationalEventsFailed", MetricUnit.Count, count);
+      },
+    ),
     tenants: new DynamoTenantRepository(clients.documents, config.tableName),
     webhooks,
     events: new DynamoEventRepository(clients.documents, config.tableName, config.retentionDays),
@@ -68,8 +87,8 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
       timeoutMs: config.deliveryTimeoutMs,
       ...(options.resolver ? { resolver: options.resolver } : {}),
     }),
-    logger: options.logger ?? new Logger({ serviceName: SERVICE_NAME }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
+    logger,
+    metrics,
     now,
     random: options.random ?? Math.random,
   };
@@ -129,6 +148,10 @@ export class BatchMetrics implements DeliverMetrics {
     this.#bump(`DependencyBackoffs\u0000cause\u0000${cause}`);
   }
 
+  held(cause: string): void {
+    this.#bump(`DeliveriesHeld\u0000cause\u0000${cause}`);
+  }
+
   flush(): void {
     for (const [key, count] of this.#counts) {
       const [name, dimension, value] = key.split("\u0000") as [string, string, string];
@@ -171,5 +194,8 @@ export function deliverDeps(runtime: Runtime, metrics: DeliverMetrics): DeliverD
     random: runtime.random,
     log: deliverLog(runtime.logger),
     metrics,
+    health: runtime.health,
+    healthPolicy: runtime.config.healthPolicy,
+    notices: runtime.notices,
   };
 }

@@ -14,6 +14,8 @@ export const keys = {
   tenantListing: (id: string) => ({ gsi1pk: "TENANTS", gsi1sk: `TENANT#${id}` }),
   /** In the tenant's own partition: a tenant's webhooks are one Query, newest first (ids are ULIDs). */
   webhook: (tenantId: string, id: string) => ({ pk: `TENANT#${tenantId}`, sk: `WEBHOOK#${id}` }),
+  /** A webhook's health record, beside the webhook in its tenant's partition (never in the webhook listing). */
+  health: (tenantId: string, webhookId: string) => ({ pk: `TENANT#${tenantId}`, sk: `HEALTH#${webhookId}` }),
   subscription: (tenantId: string, pattern: string, webhookId: string) => ({
     pk: keys.subscriptionPartition(tenantId, pattern),
     sk: `WEBHOOK#${webhookId}`,

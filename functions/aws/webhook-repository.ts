@@ -171,6 +171,7 @@ export class DynamoWebhookRepository {
           },
         },
         ...webhook.eventTypes.map((pattern) => this.#subscriptionDelete(webhook, pattern)),
+        { Delete: { TableName: this.#table, Key: keys.health(webhook.tenantId, webhook.id) } },
         this.#countChange(webhook.tenantId, -1),
       ],
       () => new ConflictError(`webhook ${webhook.id} was changed by someone else`),
@@ -180,6 +181,7 @@ export class DynamoWebhookRepository {
   /**
    * Turns a webhook off (e.g. after a 410), retrying if it changed concurrently. With `onlyIfUrl`, only while
    * the webhook still points there: a 410 from a URL the owner has since moved away from disables nothing.
+   * True only for the call whose write turned it off (the version check lets exactly one win).
    */
   async disable(
     tenantId: string,
@@ -187,20 +189,21 @@ export class DynamoWebhookRepository {
     reason: string,
     onlyIfUrl?: string,
     now: () => Date = () => new Date(),
-  ): Promise<void> {
+  ): Promise<boolean> {
     for (let round = 0; round < 3; round += 1) {
       const current = await this.get(tenantId, id);
-      if (!current?.active) return;
-      if (onlyIfUrl !== undefined && current.url !== onlyIfUrl) return;
+      if (!current?.active) return false;
+      if (onlyIfUrl !== undefined && current.url !== onlyIfUrl) return false;
       const at = now().toISOString();
       try {
-        return await this.replace(current, {
+        await this.replace(current, {
           ...current,
           active: false,
           disabledReason: reason,
           updatedAt: at,
           version: current.version + 1,
         });
+        return true;
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
       }

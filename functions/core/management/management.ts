@@ -3,6 +3,8 @@
  * test). Recovery of deliveries (retry, recover, redrive) is in `recovery.ts`.
  */
 
+import type { EndpointHealth } from "../health/endpoint-health.ts";
+import { type OperationalEventSink, silentSink } from "../health/operational-events.ts";
 import { buildStoredEvent, type PublishDeps, publishNew } from "../publishing/publish.ts";
 import {
   ConflictError,
@@ -36,6 +38,24 @@ export interface ManagementDeps extends PublishDeps {
   readonly secrets: SecretIssuer;
   /** The stack's per-tenant limit, checked before a secret is made (the create transaction enforces it exactly). */
   readonly maxWebhooksPerTenant?: number;
+  /** Where a manual disable and a secret rotation are told (operational events). */
+  readonly notices?: OperationalEventSink;
+}
+
+/** What the API shows of a webhook's health (`GET …/webhooks/{id}`): the circuit, the failure clock, the window. */
+export function healthResource(health: EndpointHealth | undefined) {
+  return {
+    circuit: health?.circuit ?? "closed",
+    openedAt: health?.openedAt ?? null,
+    nextProbeAt: health?.circuit && health.circuit !== "closed" ? (health.probeAt ?? null) : null,
+    failingSince: health?.failingSince ?? null,
+    lastSuccessAt: health?.lastSuccessAt ?? null,
+    window: {
+      startedAt: health?.windowStart ?? null,
+      attempts: health?.windowAttempts ?? 0,
+      failures: health?.windowFailures ?? 0,
+    },
+  };
 }
 
 /** What the API shows of a webhook: never a secret, nor the internal secret version ids. */
@@ -49,6 +69,7 @@ export function webhookResource(webhook: Webhook) {
     active: webhook.active,
     disabledReason: webhook.disabledReason ?? null,
     maxAttempts: webhook.maxAttempts ?? null,
+    rateLimitPerSecond: webhook.rateLimitPerSecond ?? null,
     signatureScheme: webhook.signatureScheme,
     previousSecretValidUntil: webhook.previousSecretValidUntil ?? null,
     createdAt: webhook.createdAt,
@@ -100,13 +121,14 @@ export async function updateWebhook(
     const message = `webhook ${id} is at version ${current.version}, not ${expectedVersion}`;
     throw ifMatch ? new PreconditionFailedError(message) : new ConflictError(message);
   }
-  const { version: _version, description, maxAttempts, ...changes } = input;
+  const { version: _version, description, maxAttempts, rateLimitPerSecond, ...changes } = input;
   const active = changes.active ?? current.active;
   const next: Webhook = {
     ...current,
     ...changes,
     ...(description !== undefined ? { description: description ?? undefined } : {}),
     ...(maxAttempts !== undefined ? { maxAttempts: maxAttempts ?? undefined } : {}),
+    ...(rateLimitPerSecond !== undefined ? { rateLimitPerSecond: rateLimitPerSecond ?? undefined } : {}),
     eventTypes: changes.eventTypes ? [...new Set(changes.eventTypes)] : current.eventTypes,
     active,
     disabledReason: active
@@ -116,6 +138,20 @@ export async function updateWebhook(
     version: current.version + 1,
   };
   await deps.webhooks.replace(current, next);
+  // The version check let exactly this update turn the webhook off.
+  if (current.active && !next.active)
+    await (deps.notices ?? silentSink).emit([
+      {
+        detailType: "Webhook Disabled",
+        detail: {
+          tenantId,
+          webhookId: id,
+          reason: "disabled_by_user",
+          failingSince: null,
+          occurredAt: next.updatedAt,
+        },
+      },
+    ]);
   return next;
 }
 
@@ -153,6 +189,17 @@ export async function rotateSecret(
     version: current.version + 1,
   };
   await deps.webhooks.replace(current, next);
+  await (deps.notices ?? silentSink).emit([
+    {
+      detailType: "Secret Rotated",
+      detail: {
+        tenantId,
+        webhookId: id,
+        previousSecretValidUntil: next.previousSecretValidUntil ?? null,
+        occurredAt: next.updatedAt,
+      },
+    },
+  ]);
   return { webhook: next, secret: issued.secret };
 }
 

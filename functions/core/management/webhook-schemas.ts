@@ -21,6 +21,7 @@ import "../shared/zod.ts";
 export const MAX_HEADERS = 20;
 export const MAX_HEADER_VALUE_BYTES = 4096;
 export const MAX_DESCRIPTION_LENGTH = 1024;
+export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
 /** RFC 7230 `token`. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What node:http sends (RFC 7230 field-value: tab, visible ASCII, space, obs-text); CR, LF and NUL never. */
@@ -132,6 +133,7 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
     headers: headersSchema(options.allowAuthorizationHeader),
     description: text(0, MAX_DESCRIPTION_LENGTH),
     maxAttempts: integer(1, options.maxAttempts),
+    rateLimitPerSecond: integer(1, MAX_RATE_LIMIT_PER_SECOND),
     signatureScheme: z.enum(["standard", "standard+github"]),
   };
   return {
@@ -141,6 +143,7 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
       headers: z.optional(fields.headers),
       description: z.optional(fields.description),
       maxAttempts: z.optional(fields.maxAttempts),
+      rateLimitPerSecond: z.optional(fields.rateLimitPerSecond),
       signatureScheme: z.optional(fields.signatureScheme),
       active: z.optional(z.boolean()),
     }),
@@ -151,6 +154,8 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
         headers: z.optional(fields.headers),
         description: z.optional(z.nullable(fields.description)),
         maxAttempts: z.optional(z.nullable(fields.maxAttempts)),
+        /** null removes the limit. */
+        rateLimitPerSecond: z.optional(z.nullable(fields.rateLimitPerSecond)),
         signatureScheme: z.optional(fields.signatureScheme),
         active: z.optional(z.boolean()),
         /** Alternative to `If-Match`: the version the caller last read. */
