@@ -36,6 +36,7 @@ import {
   recoverSchema,
   redriveSchema,
   rotateSecretSchema,
+  webhookDeliveriesQuery,
   webhookSchemas,
 } from "#core/management/webhook-schemas.ts";
 import { patternsMatching } from "#core/routing/event-types.ts";
@@ -277,6 +278,16 @@ async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteConte
   return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
 }
 
+async function webhookDeliveriesRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
+  const id = idOf(event, "webhook");
+  const query = parseWith(webhookDeliveriesQuery, queryOf(event), "query");
+  await runtime.webhooks.require(tenantId, id);
+  const cursor = decodeCursor(query.cursor, cursorShapes.deliveriesOfWebhook(id));
+  const page = await runtime.deliveries.deliveriesOfWebhook(id, query.limit ?? 50, cursor, query.status);
+  return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
+}
+
 /**
  * A time as the store writes it (`toISOString`), clamped to years 0000–9999: past them `toISOString` writes
  * `+010000-…` or `-000001-…`, which no longer sorts as text with the stored times a window is compared to.
@@ -387,6 +398,7 @@ export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
   [`POST ${WEBHOOK}/test`]: testRoute,
   [`GET ${WEBHOOK}/attempts`]: webhookAttemptsRoute,
   [`POST ${WEBHOOK}/recover`]: recoverRoute,
+  [`GET ${WEBHOOK}/deliveries`]: webhookDeliveriesRoute,
   [`GET ${TENANT}/events`]: listEventsRoute,
   [`GET ${TENANT}/events/{eventId}`]: getEventRoute,
   [`GET ${DELIVERY}`]: getDeliveryRoute,

@@ -151,7 +151,10 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
     );
   }
 
-  /** A webhook's deliveries that ended failed (in the DLQ) and were last updated within [since, until). */
+  /**
+   * A webhook's deliveries that `recover` starts again, last updated within [since, until): those that ended
+   * failed (in the DLQ), and those dropped because the webhook was disabled when they arrived.
+   */
   async failedDeliveriesOfWebhook(
     webhookId: string,
     since: string,
@@ -165,13 +168,15 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
         {
           IndexName: "gsi2",
           KeyConditionExpression: "gsi2pk = :pk AND gsi2sk BETWEEN :since AND :until",
-          FilterExpression: "#status = :failed",
+          FilterExpression: "#status = :failed OR (#status = :dropped AND reason = :disabled)",
           ExpressionAttributeNames: { "#status": "status" },
           ExpressionAttributeValues: {
             ":pk": keys.deliveryByWebhook(webhookId, "", "").gsi2pk,
             ":since": since,
             ":until": `${until}\uffff`,
             ":failed": "failed",
+            ":dropped": "dropped",
+            ":disabled": "webhook_disabled",
           },
         },
         100,
@@ -181,6 +186,30 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
       cursor = page.cursor;
     } while (cursor && found.length < limit);
     return found.slice(0, limit);
+  }
+
+  /** A webhook's deliveries, most recently updated first (gsi2), optionally only those in one status. */
+  async deliveriesOfWebhook(
+    webhookId: string,
+    limit = 50,
+    cursor?: Record<string, unknown>,
+    status?: string,
+  ): Promise<Page<Delivery>> {
+    return this.#page(
+      {
+        IndexName: "gsi2",
+        KeyConditionExpression: "gsi2pk = :pk",
+        ...(status
+          ? { FilterExpression: "#status = :status", ExpressionAttributeNames: { "#status": "status" } }
+          : {}),
+        ExpressionAttributeValues: {
+          ":pk": keys.deliveryByWebhook(webhookId, "", "").gsi2pk,
+          ...(status ? { ":status": status } : {}),
+        },
+      },
+      limit,
+      cursor,
+    );
   }
 
   /** One delivery's attempts, newest first (all series). */

@@ -93,6 +93,13 @@ export const cursorShapes = {
     gsi1pk: keys.attemptByWebhook(webhookId, "", "", 0).gsi1pk,
     gsi1sk: exactly(`${ISO_TIME}#(?<delivery>${ID_SOURCES.delivery})#(?<attempt>${NUMBER})`),
   }),
+  /** One webhook's deliveries, most recently updated first (gsi2). */
+  deliveriesOfWebhook: (webhookId: string): CursorShape => ({
+    pk: exactly(`DELIVERY#(?<delivery>${ID_SOURCES.delivery})`),
+    sk: "META",
+    gsi2pk: keys.deliveryByWebhook(webhookId, "", "").gsi2pk,
+    gsi2sk: exactly(`${ISO_TIME}#(?<delivery>${ID_SOURCES.delivery})`),
+  }),
   /** One delivery's attempts, newest first (the table itself). */
   attemptsOfDelivery: (deliveryId: string): CursorShape => ({
     pk: keys.delivery(deliveryId).pk,

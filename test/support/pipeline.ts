@@ -15,6 +15,7 @@ import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
+import { startEventBridgeSink } from "#local/eventbridge-sink.ts";
 import { createQueuePoller, type SqsHandler } from "#local/queue-poller.ts";
 import { apiEvent } from "./fixtures.ts";
 import { isolatedResources, localClients, uniquePrefix } from "./local-aws.ts";
@@ -31,11 +32,19 @@ export interface PipelineOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Wraps the deliver handler (to inject crashes). */
   readonly wrapDeliver?: (handler: SqsHandler) => SqsHandler;
+  /** Operational events go through the SDK to a local PutEvents endpoint, which records them. */
+  readonly operationalEvents?: boolean;
 }
 
 export async function startPipeline(options: PipelineOptions = {}) {
-  const clients = localClients();
-  const calls: SdkCallCounter = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
+  const sink = options.operationalEvents ? await startEventBridgeSink() : undefined;
+  const clients = localClients(sink?.url);
+  const calls: SdkCallCounter = countSdkCalls(
+    clients.dynamodb,
+    clients.sqs,
+    clients.secretsManager,
+    clients.eventBridge,
+  );
   const resources = await isolatedResources(clients);
   const config = parseConfig({
     AWS_REGION: LOCAL_REGION,
@@ -50,8 +59,10 @@ export async function startPipeline(options: PipelineOptions = {}) {
     ALLOW_PRIVATE_DESTINATIONS: options.strictDestinations ? "none" : (options.allowPrivate ?? "loopback"),
     DEPENDENCY_BACKOFF_SECONDS: "1",
     INGEST_DEAD_LETTER_QUEUE_URL: resources.ingestDeadLetterQueueUrl,
+    ...(sink ? { OPERATIONAL_EVENT_BUS: "default" } : {}),
     ...options.environment,
   });
+  const workers: Runtime[] = [];
   const runtime: Runtime = createRuntime(config, {
     clients,
     random: () => 0.5,
@@ -161,6 +172,30 @@ export async function startPipeline(options: PipelineOptions = {}) {
     lambdaApi: (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
       request(lambdaOnlyApi, method, url, body, headers),
     poller,
+    /** The local PutEvents endpoint's record (with `operationalEvents: true`). */
+    operationalEvents: sink,
+    /**
+     * Another deliver "container": its own runtime, SDK clients and caches, polling the same queue. Its SDK calls
+     * are counted in `calls` too.
+     */
+    deliverWorker() {
+      const own = localClients(sink?.url);
+      calls.track(own.dynamodb, own.sqs, own.secretsManager, own.eventBridge);
+      const worker = createRuntime(config, {
+        clients: own,
+        random: () => 0.5,
+        logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
+        ...options.runtime,
+      });
+      const handler = createDeliverHandler(worker);
+      workers.push(worker);
+      return createQueuePoller({
+        sqs: own.sqs,
+        queueUrl: resources.deliveryQueueUrl,
+        queueArn: resources.deliveryQueueArn,
+        handler: (event: SQSEvent) => handler(event, {} as never),
+      });
+    },
     /** Polls until the delivery queue is empty, waiting out visibility delays; throws after `timeoutMs`. */
     async drain(timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
@@ -191,8 +226,10 @@ export async function startPipeline(options: PipelineOptions = {}) {
       }));
     },
     queueDepth,
-    close() {
+    async close() {
       runtime.http.close();
+      for (const worker of workers) worker.http.close();
+      await sink?.close();
     },
   };
 }

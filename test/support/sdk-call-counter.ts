@@ -1,9 +1,10 @@
 /** Counts every command an SDK v3 client sends, by name, through a middleware on the client itself. */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 
-type CountableClient = DynamoDBClient | SQSClient | SecretsManagerClient;
+type CountableClient = DynamoDBClient | SQSClient | SecretsManagerClient | EventBridgeClient;
 
 export interface SdkCallCounter {
   readonly calls: string[];
@@ -11,23 +12,28 @@ export interface SdkCallCounter {
   readonly inputs: { readonly name: string; readonly input: Record<string, unknown> }[];
   count(commandName?: string): number;
   reset(): void;
+  /** Counts these clients' calls too (another container's clients, in the same log). */
+  track(...clients: CountableClient[]): void;
 }
 
 export function countSdkCalls(...clients: CountableClient[]): SdkCallCounter {
   const calls: string[] = [];
   const inputs: { name: string; input: Record<string, unknown> }[] = [];
-  for (const client of clients) {
-    // The three clients share the middleware stack's shape; one cast keeps the overloads out of the way.
-    (client as DynamoDBClient).middlewareStack.add(
-      (next, context) => (args) => {
-        const name = context.commandName ?? "unknown";
-        calls.push(name);
-        inputs.push({ name, input: (args as { input: Record<string, unknown> }).input });
-        return next(args);
-      },
-      { step: "initialize", name: `sdkCallCounter${Math.random()}` },
-    );
-  }
+  const track = (...tracked: CountableClient[]) => {
+    for (const client of tracked) {
+      // The three clients share the middleware stack's shape; one cast keeps the overloads out of the way.
+      (client as DynamoDBClient).middlewareStack.add(
+        (next, context) => (args) => {
+          const name = context.commandName ?? "unknown";
+          calls.push(name);
+          inputs.push({ name, input: (args as { input: Record<string, unknown> }).input });
+          return next(args);
+        },
+        { step: "initialize", name: `sdkCallCounter${Math.random()}` },
+      );
+    }
+  };
+  track(...clients);
   return {
     calls,
     inputs,
@@ -37,5 +43,6 @@ export function countSdkCalls(...clients: CountableClient[]): SdkCallCounter {
       calls.length = 0;
       inputs.length = 0;
     },
+    track,
   };
 }

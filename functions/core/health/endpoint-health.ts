@@ -121,7 +121,11 @@ export function failedTooLong(health: EndpointHealth | undefined, policy: Health
  * `tat` on by 1/limit s, and a request is allowed while `tat` stays within `burst` intervals of now. Over any
  * window of W seconds at most limit·W + burst requests are allowed, whatever the number of workers.
  */
-export const burstOf = (limitPerSecond: number) => Math.max(1, Math.ceil(limitPerSecond / 10));
+/**
+ * A quarter of a second's worth: over any 5 s window at most 5.25 × limit (5 % over), and a batch of 10 can go at
+ * once from 40/s up. Smaller bursts are more exact but hold more messages back for another receive.
+ */
+export const burstOf = (limitPerSecond: number) => Math.max(1, Math.floor(limitPerSecond / 4));
 export const intervalMs = (limitPerSecond: number) => 1000 / limitPerSecond;
 
 export type RateReservation =

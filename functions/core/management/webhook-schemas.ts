@@ -214,6 +214,12 @@ export const attemptsQuery = z.strictObject({
   status: z.optional(z.enum(["succeeded", "failed"])),
 });
 
+export const webhookDeliveriesQuery = z.strictObject({
+  limit: limitSchema,
+  cursor: cursorSchema,
+  status: z.optional(z.enum(["pending", "retrying", "delivered", "failed", "dropped"])),
+});
+
 export const pageQuery = z.strictObject({ limit: limitSchema, cursor: cursorSchema });
 
 export const dlqQuery = z.strictObject({
