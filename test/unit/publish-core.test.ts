@@ -76,9 +76,9 @@ function fakePorts(
       },
     },
     subscriptions: {
-      activeWebhookIds: async (tenantId, pattern) => {
+      subscribedWebhookIds: async (tenantId, pattern) => {
         queried.push([tenantId, pattern]);
-        return subscriptionsOf[tenantId]?.[pattern] ?? [];
+        return (subscriptionsOf[tenantId]?.[pattern] ?? []).map((id) => ({ id, active: true }));
       },
     },
     queue: {

@@ -68,8 +68,8 @@ export interface EventStore {
 }
 
 export interface SubscriptionLookup {
-  /** Ids of the tenant's active webhooks subscribed with exactly this pattern. */
-  activeWebhookIds(tenantId: string, pattern: string): Promise<string[]>;
+  /** The tenant's webhooks subscribed with exactly this pattern, active or not. */
+  subscribedWebhookIds(tenantId: string, pattern: string): Promise<{ id: string; active: boolean }[]>;
 }
 
 export interface DeliveryEnqueuer {
@@ -137,11 +137,16 @@ export function deliveryMessage(event: StoredEvent, webhookId: string, copy = 0)
   };
 }
 
+/**
+ * Every subscribed webhook, disabled ones included: a delivery to a disabled webhook is kept as `dropped`
+ * (`webhook_disabled`) by the deliver function, listed, and started again by `recover` once the webhook is
+ * re-enabled — never silently skipped.
+ */
 async function subscribedWebhooks(event: StoredEvent, subscriptions: SubscriptionLookup): Promise<string[]> {
   const perPattern = await Promise.all(
-    patternsMatching(event.type).map((pattern) => subscriptions.activeWebhookIds(event.tenantId, pattern)),
+    patternsMatching(event.type).map((pattern) => subscriptions.subscribedWebhookIds(event.tenantId, pattern)),
   );
-  return [...new Set(perPattern.flat())];
+  return [...new Set(perPattern.flat().map((entry) => entry.id))];
 }
 
 const recipientsOf = (event: StoredEvent, deps: PublishDeps) =>
