@@ -48,7 +48,13 @@ export class WebhooksStack extends Stack {
     // Unique per stack, so two stages in one account never share (or can read) each other's secrets.
     const secretPrefix = `serverless-webhooks/${this.stackName}/`;
 
-    const resources = { table, deliveryQueue, deadLetterQueue, secretPrefix };
+    const resources = {
+      table,
+      deliveryQueue,
+      deadLetterQueue,
+      secretPrefix,
+      operationalEventBusName: config.operationalEventBusName,
+    };
 
     const shared = {
       logRetentionDays: config.logRetentionDays,
@@ -82,7 +88,13 @@ export class WebhooksStack extends Stack {
       description: "Signs and POSTs deliveries, retrying through the queue",
       memorySize: 1024,
       timeout: Duration.seconds(deliverFunctionTimeoutSeconds),
-    }).useResources(functionAccess.deliver, resources);
+    })
+      .useResources(functionAccess.deliver, resources)
+      .setEnvironment("CIRCUIT_WINDOW_SECONDS", String(config.circuitWindowSeconds))
+      .setEnvironment("CIRCUIT_MIN_ATTEMPTS", String(config.circuitMinAttempts))
+      .setEnvironment("CIRCUIT_FAILURE_PERCENT", String(config.circuitFailurePercent))
+      .setEnvironment("CIRCUIT_PROBE_INTERVAL_SECONDS", String(config.circuitProbeIntervalSeconds))
+      .setEnvironment("AUTO_DISABLE_AFTER_SECONDS", String(Math.round(config.autoDisableAfterDays * 86_400)));
     const api = new WebhooksFunction(this, "Api", {
       ...shared,
       entry: "functions/api/handler.ts",

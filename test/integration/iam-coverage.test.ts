@@ -21,6 +21,7 @@ import { reconcileDeps } from "#functions/reconcile/create-handler.ts";
 import { EVENT_SOURCE_MAPPING_ACTIONS, type FunctionName, functionAccess } from "#lib/function-access.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
+import { type EventBridgeSink, startEventBridgeSink } from "#local/eventbridge-sink.ts";
 import type { ProvisionedResources } from "#local/provision.ts";
 import { createQueuePoller } from "#local/queue-poller.ts";
 import { fixture } from "#test/support/fixtures.ts";
@@ -37,12 +38,15 @@ interface Fn {
 let resources: ProvisionedResources;
 let fns: Record<FunctionName, Fn>;
 let receiver: Receiver;
+let sink: EventBridgeSink;
 const used: Partial<Record<FunctionName, string[]>> = {};
 /** An event published to a tenant that was deleted before its delivery came up. */
 let leavingEvent = { tenant: "", id: "" };
 
+const OPERATIONAL_EVENT_BUS = "ops-bus";
+
 function runtimeFor(clients: AwsClients, secretPrefix: string): Fn {
-  const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
+  const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager, clients.eventBridge);
   const config = parseConfig({
     AWS_REGION: LOCAL_REGION,
     TABLE_NAME: resources.tableName,
@@ -55,6 +59,7 @@ function runtimeFor(clients: AwsClients, secretPrefix: string): Fn {
     ALLOWED_PORTS: "1-65535",
     ALLOW_PRIVATE_DESTINATIONS: "loopback",
     DEPENDENCY_BACKOFF_SECONDS: "1",
+    OPERATIONAL_EVENT_BUS: OPERATIONAL_EVENT_BUS,
   });
   const runtime = createRuntime(config, {
     clients,
@@ -66,12 +71,13 @@ function runtimeFor(clients: AwsClients, secretPrefix: string): Fn {
 
 beforeAll(async () => {
   resources = await isolatedResources(localClients());
+  sink = await startEventBridgeSink();
   const secretPrefix = `serverless-webhooks/${uniquePrefix()}/`;
   fns = {
-    api: runtimeFor(localClients(), secretPrefix),
-    publish: runtimeFor(localClients(), secretPrefix),
-    deliver: runtimeFor(localClients(), secretPrefix),
-    reconcile: runtimeFor(localClients(), secretPrefix),
+    api: runtimeFor(localClients(sink.url), secretPrefix),
+    publish: runtimeFor(localClients(sink.url), secretPrefix),
+    deliver: runtimeFor(localClients(sink.url), secretPrefix),
+    reconcile: runtimeFor(localClients(sink.url), secretPrefix),
   };
   // /ok answers 200, /fail 500, /gone 410.
   receiver = await startReceiver((request) => ({
@@ -131,7 +137,7 @@ beforeAll(async () => {
   await call("GET", at("/webhooks?limit=10"));
   await call("GET", at("/webhooks?event_type=order.completed&active=true"));
   await call("GET", at(`/webhooks/${ok.id}`));
-  await call("PATCH", at(`/webhooks/${ok.id}`), { eventTypes: ["order.*"] });
+  await call("PATCH", at(`/webhooks/${ok.id}`), { eventTypes: ["order.*"], rateLimitPerSecond: 100 });
   await call("POST", at(`/webhooks/${ok.id}/rotate-secret`), { gracePeriodSeconds: 60 });
   await call("POST", at(`/webhooks/${ok.id}/test`));
 
@@ -175,6 +181,7 @@ beforeAll(async () => {
   await call("GET", at(`/deliveries/${delivered?.id}`));
   await call("GET", at(`/deliveries/${delivered?.id}/attempts`));
   await call("GET", at(`/webhooks/${failing.id}/attempts?status=failed`));
+  await call("GET", at(`/webhooks/${failing.id}/deliveries?status=failed`));
   await call("POST", at(`/deliveries/${delivered?.id}/retry`));
   await call("GET", `/dlq?limit=10&tenant_id=${tenant}`);
   await call("POST", "/dlq/redrive", { tenantId: tenant, webhookId: gone.id });
@@ -219,11 +226,15 @@ beforeAll(async () => {
   await drain();
 
   for (const name of ["api", "publish", "deliver", "reconcile"] as const)
-    used[name] = grantsUsed(fns[name].calls.inputs, resources);
+    used[name] = grantsUsed(fns[name].calls.inputs, {
+      ...resources,
+      operationalEventBus: OPERATIONAL_EVENT_BUS,
+    });
 }, 90_000);
 
 afterAll(async () => {
   await receiver?.close();
+  await sink?.close();
   for (const fn of Object.values(fns ?? {})) fn.runtime.http.close();
 });
 

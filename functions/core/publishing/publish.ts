@@ -144,7 +144,9 @@ export function deliveryMessage(event: StoredEvent, webhookId: string, copy = 0)
  */
 async function subscribedWebhooks(event: StoredEvent, subscriptions: SubscriptionLookup): Promise<string[]> {
   const perPattern = await Promise.all(
-    patternsMatching(event.type).map((pattern) => subscriptions.subscribedWebhookIds(event.tenantId, pattern)),
+    patternsMatching(event.type).map((pattern) =>
+      subscriptions.subscribedWebhookIds(event.tenantId, pattern),
+    ),
   );
   return [...new Set(perPattern.flat().map((entry) => entry.id))];
 }
