@@ -2,8 +2,8 @@
 import { App, type AppProps, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { WebhooksChecks } from "./nag/webhooks-checks.ts";
+import { WebhooksStack } from "./stack.ts";
 import { stackConfigFromContext } from "./stack-config.ts";
-import { WebhooksStack } from "./webhooks-stack.ts";
 
 export function createApp(appProps: AppProps = {}): { app: App; stack: WebhooksStack } {
   const app = new App(appProps);

@@ -31,20 +31,16 @@ const exactEventValue = (what: string) =>
       message: `${what} is matched exactly: no wildcards, no surrounding spaces`,
     });
 
-const configShape = z.object({
-  /** Deploy into this account and region; unset, the stack deploys where the CLI's credentials and region point. */
-  account: z
-    .string()
-    .regex(/^\d{12}$/, "a 12-digit AWS account id")
-    .optional(),
-  region: z
-    .string()
-    .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, "an AWS region code such as eu-west-1")
-    .optional(),
+/**
+ * The platform's props, for the `Webhooks` construct and (as CDK context) for this repository's own app. Each is
+ * documented here; `docs/deploy.md` has the table.
+ */
+const webhooksShape = z.object({
   /** Part of the stack name and of the secret name prefix; never of a physical resource name. */
   stage: z
     .string()
-    .regex(/^[a-z][a-z0-9-]{0,23}$/, "lowercase letters, digits and -, starting with a letter"),
+    .regex(/^[a-z][a-z0-9-]{0,23}$/, "lowercase letters, digits and -, starting with a letter")
+    .default("dev"),
   retryScheduleSeconds: z
     .array(z.number().int().min(0).max(MAX_RETRY_DELAY_SECONDS))
     .min(0)
@@ -116,7 +112,19 @@ const configShape = z.object({
   defaultTenantId: z.string().regex(TENANT_ID_PATTERN, "a tenant id: 1–64 of A-Z a-z 0-9 _ . -").optional(),
 });
 
-export const stackConfigSchema = configShape.superRefine((config, context) => {
+const configShape = webhooksShape.extend({
+  /** Deploy into this account and region; unset, the stack deploys where the CLI's credentials and region point. */
+  account: z
+    .string()
+    .regex(/^\d{12}$/, "a 12-digit AWS account id")
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, "an AWS region code such as eu-west-1")
+    .optional(),
+});
+
+function checkTogether(config: z.infer<typeof webhooksShape>, context: z.RefinementCtx): void {
   const needed = worstCaseScheduleSeconds(config.retryScheduleSeconds);
   if (needed > deliveryQueue.retentionPeriodSeconds) {
     context.addIssue({
@@ -147,9 +155,28 @@ export const stackConfigSchema = configShape.superRefine((config, context) => {
       message: `an AWS service emits many kinds of events (${awsSources.join(", ")}): name the detail-types to forward`,
     });
   }
-});
+}
 
+export const webhooksPropsSchema = webhooksShape.superRefine(checkTogether);
+export const stackConfigSchema = configShape.superRefine(checkTogether);
+
+/** What `new Webhooks(scope, id, props)` takes: every prop optional, with the defaults documented above. */
+export type WebhooksProps = z.input<typeof webhooksPropsSchema>;
+export type WebhooksConfig = z.infer<typeof webhooksPropsSchema>;
 export type StackConfig = z.infer<typeof stackConfigSchema>;
+
+function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`invalid ${what}: ${issues.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+export function parseWebhooksProps(props: WebhooksProps): WebhooksConfig {
+  return parseOrThrow(webhooksPropsSchema, props, "Webhooks props");
+}
 
 /** The ingest rule's EventBridge pattern: exactly the configured sources and detail-types, or no rule at all. */
 export function ingestEventPattern(
@@ -227,10 +254,5 @@ export function stackConfigFromContext(read: (key: string) => unknown): StackCon
     const value = read(key);
     if (value !== undefined) raw[key] = fromContext(key, value);
   }
-  const parsed = stackConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-    throw new Error(`invalid stack configuration: ${issues.join("; ")}`);
-  }
-  return parsed.data;
+  return parseOrThrow(stackConfigSchema, raw, "stack configuration");
 }

@@ -38,7 +38,7 @@ export class ManagementApi extends Construct {
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       cloudWatchRole: true,
       // Account-wide: every REST API in this account and region logs through this role. Deleting it with the
-      // stack would break other APIs' logging, so it stays (README, "Teardown").
+      // stack would break other APIs' logging, so it stays (docs/deploy.md, "Teardown").
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName: "v1",

@@ -41,7 +41,7 @@ function tableFromDefinition(
     timeToLiveAttribute: definition.timeToLiveAttribute,
     billing: dynamodb.Billing.onDemand(),
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-    // AWS-owned key: no per-request KMS charge on the hot path; see README "KMS choices".
+    // AWS-owned key: no per-request KMS charge on the hot path; see docs/deploy.md "KMS choices".
     encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
     deletionProtection: props.deletionProtection,
     removalPolicy: props.removalPolicy,
@@ -53,7 +53,7 @@ function queueProps(definition: QueueDefinition): sqs.QueueProps {
     visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
     retentionPeriod: Duration.seconds(definition.retentionPeriodSeconds),
     receiveMessageWaitTime: Duration.seconds(definition.receiveMessageWaitTimeSeconds),
-    // SSE-SQS: encrypted at rest without KMS request charges; see README "KMS choices".
+    // SSE-SQS: encrypted at rest without KMS request charges; see docs/deploy.md "KMS choices".
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
   };

@@ -14,6 +14,13 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing/signing-secrets.ts";
 import type { EventsAction, FunctionAccess, SecretsAction, SqsAction } from "../function-access.ts";
+import {
+  hasSources,
+  LAMBDA_BUNDLING,
+  lambdaName,
+  PACKAGE_ROOT,
+  prebuiltLambdaDir,
+} from "./lambda-bundling.ts";
 
 export interface WebhooksFunctionProps {
   /** Path of the handler module, relative to the project root (e.g. `functions/api/handler.ts`). */
@@ -27,8 +34,6 @@ export interface WebhooksFunctionProps {
   readonly reservedConcurrentExecutions?: number;
 }
 
-const PROJECT_ROOT = new URL("../..", import.meta.url).pathname;
-
 /** The platform resources a function's access is granted on. */
 export interface FunctionResources {
   readonly table: dynamodb.ITableV2;
@@ -40,7 +45,7 @@ export interface FunctionResources {
 }
 
 export class WebhooksFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: WebhooksFunctionProps) {
@@ -60,12 +65,8 @@ export class WebhooksFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-    this.function = new NodejsFunction(this, "Function", {
+    const common = {
       role,
-      entry: `${PROJECT_ROOT}${props.entry}`,
-      handler: "handler",
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -81,23 +82,35 @@ export class WebhooksFunction extends Construct {
         NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: "node24",
-        platform: "node",
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ["module", "main"],
-        // Bundle the AWS SDK too: a pinned, tree-shaken SDK instead of whatever the runtime ships.
-        externalModules: [],
-        // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
-        banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
-        esbuildArgs: {
-          "--alias:@aws-sdk/credential-provider-node": `${PROJECT_ROOT}functions/aws/lambda-credentials.ts`,
-        },
-      },
-    });
+    };
+    this.function = hasSources(props.entry)
+      ? new NodejsFunction(this, "Function", {
+          ...common,
+          entry: `${PACKAGE_ROOT}${props.entry}`,
+          handler: "handler",
+          projectRoot: PACKAGE_ROOT,
+          depsLockFilePath: `${PACKAGE_ROOT}package-lock.json`,
+          bundling: {
+            format: OutputFormat.ESM,
+            target: LAMBDA_BUNDLING.target,
+            platform: LAMBDA_BUNDLING.platform,
+            minify: LAMBDA_BUNDLING.minify,
+            sourceMap: LAMBDA_BUNDLING.sourcemap,
+            sourcesContent: LAMBDA_BUNDLING.sourcesContent,
+            mainFields: [...LAMBDA_BUNDLING.mainFields],
+            // Bundle the AWS SDK too: a pinned, tree-shaken SDK instead of whatever the runtime ships.
+            externalModules: [],
+            banner: LAMBDA_BUNDLING.banner,
+            esbuildArgs: Object.fromEntries(
+              Object.entries(LAMBDA_BUNDLING.alias).map(([module, path]) => [`--alias:${module}`, path]),
+            ),
+          },
+        })
+      : new lambda.Function(this, "Function", {
+          ...common,
+          code: lambda.Code.fromAsset(prebuiltLambdaDir(lambdaName(props.entry))),
+          handler: "index.handler",
+        });
   }
 
   setEnvironment(name: string, value: string): this {

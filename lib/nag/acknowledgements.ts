@@ -1,11 +1,11 @@
 /**
  * Every cdk-nag finding this stack accepts, acknowledged on the construct it concerns (never stack-wide), each
- * with its reason. The README lists them. Anything not here fails the synth.
+ * with its reason. docs/deploy.md lists them. Anything not here fails the synth.
  */
-import { Token, Validations } from "aws-cdk-lib";
+import { Stack, Token, Validations } from "aws-cdk-lib";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import type { IConstruct } from "constructs";
-import type { WebhooksStack } from "../webhooks-stack.ts";
+import type { Webhooks } from "../webhooks.ts";
 
 export interface Acknowledgement {
   readonly rule: string;
@@ -26,12 +26,13 @@ const acknowledge = (
   log.push({ rule, where, reason, scope: construct });
 };
 
-export function acknowledgeFindings(stack: WebhooksStack, secretPrefix: string): Acknowledgement[] {
+export function acknowledgeFindings(webhooks: Webhooks, secretPrefix: string): Acknowledgement[] {
   const log: Acknowledgement[] = [];
-  const region = Token.isUnresolved(stack.region) ? "<AWS::Region>" : stack.region;
-  const account = Token.isUnresolved(stack.account) ? "<AWS::AccountId>" : stack.account;
+  const { region: stackRegion, account: stackAccount } = Stack.of(webhooks);
+  const region = Token.isUnresolved(stackRegion) ? "<AWS::Region>" : stackRegion;
+  const account = Token.isUnresolved(stackAccount) ? "<AWS::AccountId>" : stackAccount;
 
-  for (const [name, fn] of Object.entries(stack.functions)) {
+  for (const [name, fn] of Object.entries(webhooks.functions)) {
     const where = `${name} function role`;
     acknowledge(
       fn,
@@ -54,7 +55,7 @@ export function acknowledgeFindings(stack: WebhooksStack, secretPrefix: string):
   }
   for (const name of ["api", "deliver"] as const) {
     acknowledge(
-      stack.functions[name],
+      webhooks.functions[name],
       `${name} function role`,
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${region}:${account}:secret:${secretPrefix}*]`,
       name === "api"
@@ -64,62 +65,62 @@ export function acknowledgeFindings(stack: WebhooksStack, secretPrefix: string):
     );
   }
   acknowledge(
-    stack.functions.deliver,
+    webhooks.functions.deliver,
     "deliver event source mapping",
     "Serverless-LambdaEventSourceMappingDestination",
     "SQS event source mappings take no on-failure destination; failed records return to the queue, whose redrive policy and the function's own DLQ copy (with the reason) catch them.",
     log,
   );
   acknowledge(
-    stack.reconcileSchedule,
+    webhooks.reconcileSchedule,
     "reconciler schedule",
     "Serverless-EventBusDLQ",
     "A schedule, not an event: a run EventBridge cannot deliver carries no data to keep, and the next run (minutes later) does the same work.",
     log,
   );
   acknowledge(
-    stack.managementApi.api,
+    webhooks.managementApi.api,
     "management API methods",
     "AwsSolutions-COG4",
     "IAM (SigV4) auth on every method by design: callers are AWS principals (services, operators, a portal backend), not end users of a Cognito pool.",
     log,
   );
   acknowledge(
-    stack.managementApi.api,
+    webhooks.managementApi.api,
     "management API stage",
     "AwsSolutions-APIG3",
     "An IAM-authenticated management API; unsigned requests never reach the integration. Attach a WAF web ACL if the API must be shielded from volumetric abuse.",
     log,
   );
   acknowledge(
-    stack.managementApi.api,
+    webhooks.managementApi.api,
     "API Gateway CloudWatch role",
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
     "The account-level role API Gateway uses to write execution logs; AWS's managed policy is the documented way to grant it.",
     log,
   );
   acknowledge(
-    stack.storage.deadLetterQueue,
+    webhooks.storage.deadLetterQueue,
     "delivery DLQ",
     "Serverless-SQSRedrivePolicy",
     "This queue is the delivery DLQ itself: a DLQ behind it would only move exhausted deliveries one hop further. It is alarmed on and redriven through the API.",
     log,
   );
   acknowledge(
-    stack.ingestDeadLetterQueue,
+    webhooks.ingestDeadLetterQueue,
     "ingest DLQ",
     "AwsSolutions-SQS3",
     "This queue is itself a dead-letter queue (of the EventBridge rule target and of publish's async invocations); it is alarmed on.",
     log,
   );
   acknowledge(
-    stack.ingestDeadLetterQueue,
+    webhooks.ingestDeadLetterQueue,
     "ingest DLQ",
     "Serverless-SQSRedrivePolicy",
     "This queue is itself a dead-letter queue; a DLQ behind it would only move failed events one hop further.",
     log,
   );
-  const topic = stack.operations.topic;
+  const topic = webhooks.operations.topic;
   if (topic instanceof Topic) {
     acknowledge(
       topic,

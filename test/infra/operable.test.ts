@@ -217,7 +217,7 @@ describe("least privilege, per function, by action and resource", () => {
 });
 
 describe("cdk-nag acknowledgements say what is true", () => {
-  const acknowledgements = () => synthesized.stack.acknowledgements;
+  const acknowledgements = () => synthesized.webhooks.acknowledgements;
   type Name = "api" | "publish" | "deliver" | "reconcile";
   const policyOf = (name: Name) =>
     grantsOf(({ api: "Api", publish: "Publish", deliver: "Deliver", reconcile: "Reconcile" } as const)[name]);
@@ -290,7 +290,7 @@ describe("cdk-nag acknowledgements say what is true", () => {
     );
     const eventBusDlq = acknowledgements().filter((ack) => ack.rule === "Serverless-EventBusDLQ");
     expect(eventBusDlq.map((ack) => ack.where)).toEqual(["reconciler schedule"]);
-    expect(eventBusDlq[0]?.scope).toBe(synthesized.stack.reconcileSchedule);
+    expect(eventBusDlq[0]?.scope).toBe(synthesized.webhooks.reconcileSchedule);
     // Who may invoke the reconciler: the schedule rule, nothing else (no API route, no event source mapping).
     const invokers = resources
       .filter(([, resource]) => resource.Type === "AWS::Lambda::Permission")
@@ -542,7 +542,7 @@ describe("alarms a pager can trust", () => {
     expect(alarms.map(([id]) => withoutHash(id).replace(/^Operations/, "")).sort()).toEqual(
       [...names].sort(),
     );
-    expect(Object.keys(synthesized.stack.operations.alarms).sort()).toEqual([...names].sort());
+    expect(Object.keys(synthesized.webhooks.operations.alarms).sort()).toEqual([...names].sort());
   });
 
   for (const name of Object.keys(EXPECTED_ALARMS) as AlarmName[]) {
@@ -597,7 +597,7 @@ describe("alarms a pager can trust", () => {
     );
   });
 
-  it("cost: the model counts 11 alarms reading 19 metrics in the template, as the README says", () => {
+  it("cost: the model counts 11 alarms reading 19 metrics in the template, as docs/deploy.md says", () => {
     const metrics = Object.values(EXPECTED_ALARMS).reduce<number>(
       (sum, alarm) =>
         sum +
@@ -607,7 +607,7 @@ describe("alarms a pager can trust", () => {
     );
     expect(alarmsIn(template.toJSON() as Parameters<typeof alarmsIn>[0])).toEqual({ alarms: 11, metrics });
     expect(metrics).toBe(19);
-    expect(readFileSync("README.md", "utf8")).toContain("plus 11 alarms reading 19 metrics ($1.90:");
+    expect(readFileSync("docs/deploy.md", "utf8")).toContain("plus 11 alarms reading 19 metrics ($1.90:");
   });
 
   it("notify the topic on alarm and on recovery when an e-mail is configured", () => {
@@ -755,7 +755,7 @@ describe("deploy inputs and outputs", () => {
       expect(outputs, named).toContain(named.replaceAll("`", ""));
   });
 
-  it("teardown keeps what the README says: with deletionProtection the data and logs; always the API Gateway account role", () => {
+  it("teardown keeps what docs/deploy.md says: with deletionProtection the data and logs; always the API Gateway account role", () => {
     const retained = (synth: ReturnType<typeof synthesize>) =>
       synth.resources
         .filter(([, resource]) => (resource as { DeletionPolicy?: string }).DeletionPolicy === "Retain")

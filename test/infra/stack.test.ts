@@ -48,11 +48,11 @@ describe("cdk-nag", () => {
     expect(String(broken.error)).toMatch(/LambdaEventSourceSQSVisibilityTimeout/);
   });
 
-  it("lists every acknowledgement, with its reason, in the README's table, and nothing no longer acknowledged", () => {
-    const readme = readFileSync("README.md", "utf8");
-    const start = readme.indexOf("\n### cdk-nag acknowledgements\n");
+  it("lists every acknowledgement, with its reason, in docs/deploy.md's table, and nothing no longer acknowledged", () => {
+    const readme = readFileSync("docs/deploy.md", "utf8");
+    const start = readme.indexOf("\n## cdk-nag acknowledgements\n");
     expect(start).toBeGreaterThan(-1);
-    const section = readme.slice(start, readme.indexOf("\n### ", start + 1));
+    const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
     // | `Rule` (`qualifier`) | where | reason |, the header and separator rows left out.
     const rows = section
       .split("\n")
@@ -68,9 +68,9 @@ describe("cdk-nag", () => {
     // With alarmEmail the stack has one more (the e-mail subscription's); acknowledgements exist before synth.
     const withEmail = createApp({
       context: { stage: "test", alarmEmail: "oncall@example.com", "aws:cdk:bundling-stacks": [] },
-    }).stack.acknowledgements;
-    const acknowledgements = [...synthesized.stack.acknowledgements, ...withEmail];
-    expect(synthesized.stack.acknowledgements.length).toBeGreaterThan(5);
+    }).stack.webhooks.acknowledgements;
+    const acknowledgements = [...synthesized.webhooks.acknowledgements, ...withEmail];
+    expect(synthesized.webhooks.acknowledgements.length).toBeGreaterThan(5);
     const matches = (row: (typeof rows)[number], rule: string) =>
       rule.replace(/\[.*$/, "") === row.base &&
       (row.qualifier === undefined ||
@@ -373,8 +373,8 @@ describe("props", () => {
     );
   });
 
-  it("are all in the README's props table, and the table names no prop that does not exist", () => {
-    const readme = readFileSync("README.md", "utf8");
+  it("are all in docs/deploy.md's props table, and the table names no prop that does not exist", () => {
+    const readme = readFileSync("docs/deploy.md", "utf8");
     const start = readme.indexOf("\n| key ");
     expect(start).toBeGreaterThan(-1);
     const table = readme.slice(start + 1, readme.indexOf("\n\n", start));

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Template } from "aws-cdk-lib/assertions";
 import { createApp } from "#lib/app.ts";
-import type { WebhooksStack } from "#lib/webhooks-stack.ts";
+import type { Webhooks } from "#lib/webhooks.ts";
 
 export type Resource = { Type: string; Properties?: Record<string, unknown>; DependsOn?: unknown };
 
@@ -15,7 +15,7 @@ const outdirs: string[] = [];
 
 export function synthesize(
   context: Record<string, unknown> = {},
-  options: { bundle?: boolean; mutate?: (stack: WebhooksStack) => void } = {},
+  options: { bundle?: boolean; mutate?: (webhooks: Webhooks) => void } = {},
 ) {
   const outdir = mkdtempSync(join(tmpdir(), "sw-synth-"));
   outdirs.push(outdir);
@@ -27,7 +27,7 @@ export function synthesize(
       ...context,
     },
   });
-  options.mutate?.(stack);
+  options.mutate?.(stack.webhooks);
   let error: unknown;
   try {
     app.synth();
@@ -42,7 +42,7 @@ export function synthesize(
     : undefined;
   const template = error ? undefined : Template.fromStack(stack);
   const resources = Object.entries((template?.toJSON().Resources ?? {}) as Record<string, Resource>);
-  return { outdir, stack, error, report, template, resources };
+  return { outdir, stack, webhooks: stack.webhooks, error, report, template, resources };
 }
 
 export function removeSynthOutput(): void {

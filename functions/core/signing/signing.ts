@@ -1,5 +1,5 @@
 /**
- * Builds the signed request of the wire contract (see README "Wire contract" and DESIGN.md): the Standard
+ * Builds the signed request of the wire contract (see docs/receiving.md): the Standard
  * Webhooks v1 headers, our `x-webhook-*` headers, the opt-in GitHub-style signature, and the webhook's own
  * custom headers, which never override ours.
  */

@@ -1,14 +1,15 @@
 /**
- * Everything the handlers need, least-privilege and observable: the table and queues (from the shared
- * definitions), four functions, the management API, the EventBridge ingest rule, the reconciler's schedule, alarms
- * and a dashboard.
+ * The platform as one construct, for any CDK app: the table and queues (from the shared definitions), four
+ * functions, the management API, the EventBridge ingest rule, the reconciler's schedule, alarms and a dashboard,
+ * least-privilege and observable. `import { Webhooks } from "serverless-webhooks/cdk"`; this repository's own app
+ * (`lib/stack.ts`) is one stack holding it.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sqs from "aws-cdk-lib/aws-sqs";
-import type { Construct } from "constructs";
+import { Construct } from "constructs";
 import {
   deliverFunctionTimeoutSeconds,
   RECONCILE_INTERVAL_MINUTES,
@@ -19,13 +20,17 @@ import { Storage } from "./constructs/storage.ts";
 import { WebhooksFunction } from "./constructs/webhooks-function.ts";
 import { functionAccess } from "./function-access.ts";
 import { type Acknowledgement, acknowledgeFindings } from "./nag/acknowledgements.ts";
-import { ingestEventPattern, type StackConfig } from "./stack-config.ts";
+import { ingestEventPattern, parseWebhooksProps, type WebhooksProps } from "./stack-config.ts";
 
-export interface WebhooksStackProps extends StackProps {
-  readonly config: StackConfig;
+export type { WebhooksProps } from "./stack-config.ts";
+
+/** A value the deployment exposes (the app's stack turns each into a CloudFormation output of that name). */
+export interface WebhooksOutput {
+  readonly value: string;
+  readonly description: string;
 }
 
-export class WebhooksStack extends Stack {
+export class Webhooks extends Construct {
   readonly storage: Storage;
   readonly functions: Record<"api" | "publish" | "deliver" | "reconcile", WebhooksFunction>;
   readonly managementApi: ManagementApi;
@@ -35,10 +40,15 @@ export class WebhooksStack extends Stack {
   readonly operations: Operations;
   readonly acknowledgements: Acknowledgement[];
   readonly reconcileSchedule: events.Rule;
+  readonly #publish: lambda.IFunction;
+  /** `ApiUrl`, `TableName`, the queues, log groups, …: what `cdk-outputs.json` holds for `npm run api`. */
+  readonly outputs: Readonly<Record<string, WebhooksOutput>>;
 
-  constructor(scope: Construct, id: string, props: WebhooksStackProps) {
-    super(scope, id, props);
-    const { config } = props;
+  /** Props are validated like CDK context: a bad value throws, naming the prop. */
+  constructor(scope: Construct, id: string, props: WebhooksProps = {}) {
+    super(scope, id);
+    const config = parseWebhooksProps(props);
+    const stack = Stack.of(this);
     const removalPolicy = config.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     this.storage = new Storage(this, "Storage", {
       deletionProtection: config.deletionProtection,
@@ -46,7 +56,7 @@ export class WebhooksStack extends Stack {
     });
     const { table, deliveryQueue, deadLetterQueue } = this.storage;
     // Unique per stack, so two stages in one account never share (or can read) each other's secrets.
-    const secretPrefix = `serverless-webhooks/${this.stackName}/`;
+    const secretPrefix = `serverless-webhooks/${stack.stackName}/`;
 
     const resources = {
       table,
@@ -155,20 +165,14 @@ export class WebhooksStack extends Stack {
       onFailure: { bind: () => ({ destination: ingestDeadLetterQueue.queueArn }) },
     });
     // Only what was asked for: exact sources (and detail-types), never "everything but aws.*" on a shared bus.
+    this.#publish = publish.function;
     const pattern = ingestEventPattern(config);
     if (pattern) {
-      this.ingestRule = new events.Rule(this, "IngestRule", {
-        description: "Events published to webhooks",
-        eventBus: events.EventBus.fromEventBusName(this, "Bus", config.eventBusName),
-        eventPattern: pattern,
-        targets: [
-          new targets.LambdaFunction(publish.function, {
-            deadLetterQueue: this.ingestDeadLetterQueue,
-            retryAttempts: 185,
-            maxEventAge: Duration.hours(24),
-          }),
-        ],
-      });
+      this.ingestRule = this.routeEvents(
+        "IngestRule",
+        pattern,
+        events.EventBus.fromEventBusName(this, "Bus", config.eventBusName),
+      );
     }
 
     this.operations = new Operations(this, "Operations", {
@@ -186,13 +190,15 @@ export class WebhooksStack extends Stack {
 
     this.acknowledgements = acknowledgeFindings(this, secretPrefix);
 
-    const output = (name: string, value: string, description: string) =>
-      new CfnOutput(this, name, { value, description });
+    const outputs: Record<string, WebhooksOutput> = {};
+    const output = (name: string, value: string, description: string) => {
+      outputs[name] = { value, description };
+    };
     // No trailing slash, so "$API/webhooks" is a path the API has (API Gateway's own url ends in "/v1/").
     const { api: restApi } = this.managementApi;
     output(
       "ApiUrl",
-      `https://${restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${restApi.deploymentStage.stageName}`,
+      `https://${restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${restApi.deploymentStage.stageName}`,
       "Management API base URL (IAM auth, SigV4), without a trailing slash",
     );
     output("TableName", table.tableName, "DynamoDB table");
@@ -206,7 +212,7 @@ export class WebhooksStack extends Stack {
     output("SecretNamePrefix", secretPrefix, "Secrets Manager name prefix of the signing secrets");
     output(
       "DashboardUrl",
-      `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.operations.dashboard.dashboardName}`,
+      `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards:name=${this.operations.dashboard.dashboardName}`,
       "CloudWatch dashboard",
     );
     // The runbook's Logs Insights queries name these (docs/operations.md).
@@ -221,5 +227,26 @@ export class WebhooksStack extends Stack {
         JSON.stringify(pattern),
         `EventBridge pattern on bus ${config.eventBusName}`,
       );
+    this.outputs = outputs;
+  }
+
+  /**
+   * Publishes the events matching `pattern` on `bus` (the account's default bus unless given) as webhook events,
+   * with the ingest rule's retries and dead-letter queue. The tenant comes from `tenantIdPath`, or is
+   * `defaultTenantId` for events that name none (an AWS service's).
+   */
+  routeEvents(id: string, pattern: events.EventPattern, bus?: events.IEventBus): events.Rule {
+    return new events.Rule(this, id, {
+      description: "Events published to webhooks",
+      ...(bus ? { eventBus: bus } : {}),
+      eventPattern: pattern,
+      targets: [
+        new targets.LambdaFunction(this.#publish, {
+          deadLetterQueue: this.ingestDeadLetterQueue,
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
   }
 }
