@@ -1,7 +1,8 @@
 /**
- * A stand-in for EventBridge's PutEvents endpoint on 127.0.0.1: the SDK's real request (AWS JSON 1.1,
- * `X-Amz-Target: AWSEvents.PutEvents`) arrives here instead of at AWS, and each entry is recorded as sent. Local
- * mode lists them at `GET /_local/operational-events`; tests assert on exactly what the SDK put on the wire.
+ * A stand-in for EventBridge's PutEvents endpoint on 127.0.0.1: the platform's real request (AWS JSON 1.1,
+ * `X-Amz-Target: AWSEvents.PutEvents`, SigV4-signed for the `events` service) arrives here instead of at AWS, and
+ * each entry is recorded as sent. Local mode lists them at `GET /_local/operational-events`; tests assert on
+ * exactly what went on the wire.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
@@ -17,11 +18,15 @@ export interface RecordedEvent {
   readonly detail: Record<string, unknown>;
   /** The entry's `Time` as sent (epoch seconds in AWS JSON 1.1). */
   readonly time: unknown;
+  /** The service and region the request's SigV4 credential scope names (`events`, …). */
+  readonly signedFor: string | undefined;
 }
 
 export interface EventBridgeSink {
   readonly url: string;
   readonly events: RecordedEvent[];
+  /** PutEvents requests received, failed ones included. */
+  readonly requests: () => number;
   /** Answers the next `count` requests with a 500 (no entry recorded): a PutEvents outage. */
   failNext(count: number): void;
   close(): Promise<void>;
@@ -46,8 +51,13 @@ export async function startEventBridgeSink(
 ): Promise<EventBridgeSink> {
   const events: RecordedEvent[] = [];
   let failures = 0;
+  let requests = 0;
   const server = createServer((request, response) => {
     void readAll(request).then((body) => {
+      requests += 1;
+      const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(
+        String(request.headers.authorization ?? ""),
+      );
       const reply = (status: number, payload: unknown) => {
         response.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
         response.end(JSON.stringify(payload));
@@ -73,6 +83,7 @@ export async function startEventBridgeSink(
           detailType: String(entry.DetailType),
           detail: JSON.parse(String(entry.Detail)) as Record<string, unknown>,
           time: entry.Time,
+          signedFor: scope ? `${scope[2]} ${scope[1]}` : undefined,
         };
         events.push(recorded);
         onEvent(recorded);
@@ -86,6 +97,7 @@ export async function startEventBridgeSink(
   return {
     url: `http://127.0.0.1:${port}`,
     events,
+    requests: () => requests,
     failNext: (count) => {
       failures = count;
     },

@@ -93,11 +93,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Operational events go through the real SDK to a local PutEvents endpoint, which records them.
     const operationalEvents = await startEventBridgeSink();
     cleanup.push(() => operationalEvents.close());
-    const clientConfig = localClientConfig(engines.endpoints);
-    const clients = createAwsClients({
-      ...clientConfig,
-      endpoints: { ...clientConfig.endpoints, eventBridge: operationalEvents.url },
-    });
+    const clients = createAwsClients(localClientConfig(engines.endpoints));
     const prefix = options.prefix ?? "local";
     const resources = await provisionResources(clients, prefix);
     const journal = createQueueJournal({

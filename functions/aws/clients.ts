@@ -3,7 +3,6 @@
  * service; locally and in tests each service points at its emulator.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -12,7 +11,6 @@ export interface AwsEndpoints {
   readonly dynamodb?: string | undefined;
   readonly sqs?: string | undefined;
   readonly secretsManager?: string | undefined;
-  readonly eventBridge?: string | undefined;
 }
 
 export interface AwsClientConfig {
@@ -27,8 +25,6 @@ export interface AwsClients {
   readonly documents: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
   readonly secretsManager: SecretsManagerClient;
-  /** Operational events (deliver and api only send any). */
-  readonly eventBridge: EventBridgeClient;
 }
 
 export function createAwsClients(config: AwsClientConfig): AwsClients {
@@ -47,6 +43,5 @@ export function createAwsClients(config: AwsClientConfig): AwsClients {
       ...(config.endpoints?.sqs ? { useQueueUrlAsEndpoint: false } : {}),
     }),
     secretsManager: new SecretsManagerClient({ ...base, ...endpoint(config.endpoints?.secretsManager) }),
-    eventBridge: new EventBridgeClient({ ...base, ...endpoint(config.endpoints?.eventBridge) }),
   };
 }

@@ -12,6 +12,7 @@ import { type AwsClients, createAwsClients } from "./clients.ts";
 import { SqsDeliveryQueue } from "./delivery-queue.ts";
 import { DynamoDeliveryRepository } from "./delivery-repository.ts";
 import { DynamoEventRepository } from "./event-repository.ts";
+import { DynamoHealthControls } from "./health-controls.ts";
 import { DynamoHealthRepository } from "./health-repository.ts";
 import { EventBridgeOperationalEvents } from "./operational-event-bus.ts";
 import { SecretsManagerSigningSecretStore } from "./signing-secret-store.ts";
@@ -63,8 +64,13 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     clients,
     health: new DynamoHealthRepository(clients.documents, config.tableName),
     notices: new EventBridgeOperationalEvents(
-      clients.eventBridge,
-      config.operationalEventBus,
+      {
+        bus: config.operationalEventBus,
+        region: config.region,
+        endpoint: config.endpoints.eventBridge,
+        // The same credentials as every other call of this function (its role's, on Lambda).
+        credentials: clients.dynamodb.config.credentials,
+      },
       {
         info: (message, fields) => logger.info(message, fields),
         error: (message, fields) => logger.error(message, fields),
@@ -194,7 +200,7 @@ export function deliverDeps(runtime: Runtime, metrics: DeliverMetrics): DeliverD
     random: runtime.random,
     log: deliverLog(runtime.logger),
     metrics,
-    health: runtime.health,
+    health: new DynamoHealthControls(runtime.clients.documents, runtime.config.tableName),
     healthPolicy: runtime.config.healthPolicy,
     notices: runtime.notices,
   };

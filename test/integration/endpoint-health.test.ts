@@ -114,8 +114,8 @@ describe("rate limit across concurrent deliver containers", () => {
     // Held deliveries made no attempt: each delivered with exactly the one attempt the receiver saw.
     for (const delivery of deliveries) expect(delivery).toMatchObject({ status: "delivered", attempts: 1 });
     // For BENCHMARKS.md: the limiter's conditional UpdateItems per delivery (one per webhook per batch, plus races).
-    console.info(
-      `rate limit: ${updateCalls} UpdateItem for ${events} deliveries (${(updateCalls / events).toFixed(2)} per delivery)`,
+    process.stdout.write(
+      `rate limit: ${updateCalls} UpdateItem for ${events} deliveries (${(updateCalls / events).toFixed(2)} per delivery)\n`,
     );
   }, 150_000);
 });
@@ -182,8 +182,8 @@ describe("circuit breaker through a receiver outage", () => {
       120_000,
       "every delivery after the receiver came back",
     );
-    console.info(
-      `breaker: ${duringOutage} requests during a ${outageEnd - outageStart} ms outage, 500 events`,
+    process.stdout.write(
+      `breaker: ${duringOutage} requests during a ${outageEnd - outageStart} ms outage, 500 events\n`,
     );
     const deliveries = await deliveriesOf(pipeline, webhookId);
     expect(deliveries).toHaveLength(events);

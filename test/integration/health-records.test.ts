@@ -3,10 +3,12 @@
  * each circuit transition won by exactly one caller.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { DynamoHealthControls } from "#aws/health-controls.ts";
 import { DynamoHealthRepository } from "#aws/health-repository.ts";
 import { isolatedResources, localClients } from "#test/support/local-aws.ts";
 
-let health: DynamoHealthRepository;
+let health: DynamoHealthControls;
+let records: DynamoHealthRepository;
 let counter = 0;
 const target = () => {
   counter += 1;
@@ -16,7 +18,8 @@ const target = () => {
 beforeAll(async () => {
   const clients = localClients();
   const resources = await isolatedResources(clients);
-  health = new DynamoHealthRepository(clients.documents, resources.tableName);
+  health = new DynamoHealthControls(clients.documents, resources.tableName);
+  records = new DynamoHealthRepository(clients.documents, resources.tableName);
 });
 
 describe("rate reservations", () => {
@@ -54,12 +57,12 @@ describe("circuit transitions", () => {
     const lease = new Date(now.getTime() + 60_000).toISOString();
     const taken = await Promise.all(Array.from({ length: 5 }, () => health.takeProbe(webhook, now, lease)));
     expect(taken.filter(Boolean)).toHaveLength(1);
-    expect(await health.get(webhook.tenantId, webhook.webhookId)).toMatchObject({ circuit: "half_open" });
+    expect(await records.get(webhook.tenantId, webhook.webhookId)).toMatchObject({ circuit: "half_open" });
     const wrongLease = new Date(now.getTime() + 1).toISOString();
     expect(await health.settleProbe(webhook, wrongLease, { succeeded: true, now, probeAt })).toBe(false);
     expect(await health.settleProbe(webhook, lease, { succeeded: true, now, probeAt })).toBe(true);
     expect(await health.settleProbe(webhook, lease, { succeeded: true, now, probeAt })).toBe(false);
-    expect(await health.get(webhook.tenantId, webhook.webhookId)).toMatchObject({ circuit: "closed" });
+    expect(await records.get(webhook.tenantId, webhook.webhookId)).toMatchObject({ circuit: "closed" });
   });
 
   it("a failed probe reopens until the next probe time; a lease that ran out can be taken again", async () => {
@@ -70,7 +73,7 @@ describe("circuit transitions", () => {
     expect(await health.takeProbe(webhook, now, lease)).toBe(true);
     const next = new Date(now.getTime() + 2000).toISOString();
     expect(await health.settleProbe(webhook, lease, { succeeded: false, now, probeAt: next })).toBe(true);
-    expect(await health.get(webhook.tenantId, webhook.webhookId)).toMatchObject({
+    expect(await records.get(webhook.tenantId, webhook.webhookId)).toMatchObject({
       circuit: "open",
       probeAt: next,
     });

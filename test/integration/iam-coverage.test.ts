@@ -33,20 +33,21 @@ import { countSdkCalls, type SdkCallCounter } from "#test/support/sdk-call-count
 interface Fn {
   readonly runtime: Runtime;
   readonly calls: SdkCallCounter;
+  /** This function's own PutEvents endpoint: what it sent there is what it needs `events:PutEvents` for. */
+  readonly sink: EventBridgeSink;
 }
 
 let resources: ProvisionedResources;
 let fns: Record<FunctionName, Fn>;
 let receiver: Receiver;
-let sink: EventBridgeSink;
 const used: Partial<Record<FunctionName, string[]>> = {};
 /** An event published to a tenant that was deleted before its delivery came up. */
 let leavingEvent = { tenant: "", id: "" };
 
 const OPERATIONAL_EVENT_BUS = "ops-bus";
 
-function runtimeFor(clients: AwsClients, secretPrefix: string): Fn {
-  const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager, clients.eventBridge);
+function runtimeFor(clients: AwsClients, secretPrefix: string, sink: EventBridgeSink): Fn {
+  const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
   const config = parseConfig({
     AWS_REGION: LOCAL_REGION,
     TABLE_NAME: resources.tableName,
@@ -60,24 +61,24 @@ function runtimeFor(clients: AwsClients, secretPrefix: string): Fn {
     ALLOW_PRIVATE_DESTINATIONS: "loopback",
     DEPENDENCY_BACKOFF_SECONDS: "1",
     OPERATIONAL_EVENT_BUS: OPERATIONAL_EVENT_BUS,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: sink.url,
   });
   const runtime = createRuntime(config, {
     clients,
     random: () => 0.5,
     logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
   });
-  return { runtime, calls };
+  return { runtime, calls, sink };
 }
 
 beforeAll(async () => {
   resources = await isolatedResources(localClients());
-  sink = await startEventBridgeSink();
   const secretPrefix = `serverless-webhooks/${uniquePrefix()}/`;
   fns = {
-    api: runtimeFor(localClients(sink.url), secretPrefix),
-    publish: runtimeFor(localClients(sink.url), secretPrefix),
-    deliver: runtimeFor(localClients(sink.url), secretPrefix),
-    reconcile: runtimeFor(localClients(sink.url), secretPrefix),
+    api: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+    publish: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+    deliver: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+    reconcile: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
   };
   // /ok answers 200, /fail 500, /gone 410.
   receiver = await startReceiver((request) => ({
@@ -225,16 +226,21 @@ beforeAll(async () => {
   expect(reconciled.deliveriesReenqueued + reconciled.fanOutsResumed, stranded).toBeGreaterThanOrEqual(2);
   await drain();
 
-  for (const name of ["api", "publish", "deliver", "reconcile"] as const)
-    used[name] = grantsUsed(fns[name].calls.inputs, {
+  for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
+    const putEvents = fns[name].sink.events.map((event) => ({
+      name: "PutEventsCommand",
+      input: { Entries: [{ EventBusName: event.eventBusName }] },
+    }));
+    used[name] = grantsUsed([...fns[name].calls.inputs, ...putEvents], {
       ...resources,
       operationalEventBus: OPERATIONAL_EVENT_BUS,
     });
+  }
 }, 90_000);
 
 afterAll(async () => {
   await receiver?.close();
-  await sink?.close();
+  for (const fn of Object.values(fns ?? {})) await fn.sink.close();
   for (const fn of Object.values(fns ?? {})) fn.runtime.http.close();
 });
 

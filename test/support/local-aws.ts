@@ -5,12 +5,8 @@ import { type AwsClients, createAwsClients } from "#aws/clients.ts";
 import { localClientConfig } from "#local/engines.ts";
 import { type ProvisionedResources, provisionResources } from "#local/provision.ts";
 
-/** Clients of the shared engines; `eventBridge` points operational events at a local PutEvents endpoint. */
-export function localClients(eventBridge?: string): AwsClients {
-  const config = localClientConfig(inject("engines"));
-  return createAwsClients(
-    eventBridge ? { ...config, endpoints: { ...config.endpoints, eventBridge } } : config,
-  );
+export function localClients(): AwsClients {
+  return createAwsClients(localClientConfig(inject("engines")));
 }
 
 export function uniquePrefix(label = "t"): string {

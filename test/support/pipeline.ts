@@ -38,13 +38,8 @@ export interface PipelineOptions {
 
 export async function startPipeline(options: PipelineOptions = {}) {
   const sink = options.operationalEvents ? await startEventBridgeSink() : undefined;
-  const clients = localClients(sink?.url);
-  const calls: SdkCallCounter = countSdkCalls(
-    clients.dynamodb,
-    clients.sqs,
-    clients.secretsManager,
-    clients.eventBridge,
-  );
+  const clients = localClients();
+  const calls: SdkCallCounter = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
   const resources = await isolatedResources(clients);
   const config = parseConfig({
     AWS_REGION: LOCAL_REGION,
@@ -59,7 +54,7 @@ export async function startPipeline(options: PipelineOptions = {}) {
     ALLOW_PRIVATE_DESTINATIONS: options.strictDestinations ? "none" : (options.allowPrivate ?? "loopback"),
     DEPENDENCY_BACKOFF_SECONDS: "1",
     INGEST_DEAD_LETTER_QUEUE_URL: resources.ingestDeadLetterQueueUrl,
-    ...(sink ? { OPERATIONAL_EVENT_BUS: "default" } : {}),
+    ...(sink ? { OPERATIONAL_EVENT_BUS: "default", AWS_ENDPOINT_URL_EVENTBRIDGE: sink.url } : {}),
     ...options.environment,
   });
   const workers: Runtime[] = [];
@@ -179,8 +174,8 @@ export async function startPipeline(options: PipelineOptions = {}) {
      * are counted in `calls` too.
      */
     deliverWorker() {
-      const own = localClients(sink?.url);
-      calls.track(own.dynamodb, own.sqs, own.secretsManager, own.eventBridge);
+      const own = localClients();
+      calls.track(own.dynamodb, own.sqs, own.secretsManager);
       const worker = createRuntime(config, {
         clients: own,
         random: () => 0.5,

@@ -1,10 +1,9 @@
 /** Counts every command an SDK v3 client sends, by name, through a middleware on the client itself. */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 
-type CountableClient = DynamoDBClient | SQSClient | SecretsManagerClient | EventBridgeClient;
+type CountableClient = DynamoDBClient | SQSClient | SecretsManagerClient;
 
 export interface SdkCallCounter {
   readonly calls: string[];
