@@ -33,6 +33,17 @@ describe("rate reservations", () => {
     expect(grants.reduce((sum, grant) => sum + grant.granted, 0)).toBe(10);
   });
 
+  it("ten racing reservers that all read the same busy bucket share exactly what is left of it", async () => {
+    const webhook = target();
+    const now = new Date();
+    const first = await health.reserveRate(webhook, 40, undefined, now, 1);
+    expect(first.granted).toBe(1);
+    const grants = await Promise.all(
+      Array.from({ length: 10 }, () => health.reserveRate(webhook, 40, first.tat, now, 9)),
+    );
+    expect(grants.reduce((sum, grant) => sum + grant.granted, 0)).toBe(9);
+  });
+
   it("a reserver that read a stale value plans again from the value that refused it, without another read", async () => {
     const webhook = target();
     const now = new Date();
