@@ -189,27 +189,14 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
   }
 
   /** A webhook's deliveries, most recently updated first (gsi2), optionally only those in one status. */
-  async deliveriesOfWebhook(
+  deliveriesOfWebhook(
     webhookId: string,
     limit = 50,
     cursor?: Record<string, unknown>,
     status?: string,
   ): Promise<Page<Delivery>> {
-    return this.#page(
-      {
-        IndexName: "gsi2",
-        KeyConditionExpression: "gsi2pk = :pk",
-        ...(status
-          ? { FilterExpression: "#status = :status", ExpressionAttributeNames: { "#status": "status" } }
-          : {}),
-        ExpressionAttributeValues: {
-          ":pk": keys.deliveryByWebhook(webhookId, "", "").gsi2pk,
-          ...(status ? { ":status": status } : {}),
-        },
-      },
-      limit,
-      cursor,
-    );
+    const pk = keys.deliveryByWebhook(webhookId, "", "").gsi2pk;
+    return this.#indexPage("gsi2", pk, limit, cursor, status);
   }
 
   /** One delivery's attempts, newest first (all series). */
@@ -229,17 +216,28 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
   }
 
   /** A webhook's attempts across deliveries, newest first. */
-  async attemptsOfWebhook(
+  attemptsOfWebhook(
     webhookId: string,
     limit = 50,
     cursor?: Record<string, unknown>,
     status?: string,
   ): Promise<Page<Attempt>> {
     const pk = keys.attemptByWebhook(webhookId, "", "", 0).gsi1pk;
+    return this.#indexPage("gsi1", pk, limit, cursor, status);
+  }
+
+  /** One partition of an index, newest first, optionally only the items in one `status`. */
+  #indexPage<T>(
+    index: "gsi1" | "gsi2",
+    pk: string,
+    limit: number,
+    cursor: Record<string, unknown> | undefined,
+    status: string | undefined,
+  ): Promise<Page<T>> {
     return this.#page(
       {
-        IndexName: "gsi1",
-        KeyConditionExpression: "gsi1pk = :pk",
+        IndexName: index,
+        KeyConditionExpression: `${index}pk = :pk`,
         ...(status
           ? { FilterExpression: "#status = :status", ExpressionAttributeNames: { "#status": "status" } }
           : {}),
