@@ -63,9 +63,10 @@ export const EVENT_SOURCE_MAPPING_ACTIONS: readonly SqsAction[] = [
 
 export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
   publish: {
-    // Read the tenant, store the event once (conditional put; a repeat reads the stored one), find subscribers
-    // with one Query per pattern on the table's own key (no index), take/release/mark the fan-out lease (updates);
-    // a resumed fan-out reads which deliveries already exist (BatchGetItem).
+    // Read the tenant and the event type's catalogue entry (GetItem, cached 30 s), store the event once
+    // (conditional put; a repeat reads the stored one), find subscribers and their filters with one Query per
+    // pattern on the table's own key (no index), take/release/mark the fan-out lease (updates); a resumed fan-out
+    // reads which deliveries already exist (BatchGetItem).
     table: [
       "dynamodb:PutItem",
       "dynamodb:GetItem",
@@ -110,7 +111,8 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   api: {
     // Tenants (put and delete, the webhook count updated in the webhook transactions), webhooks and their
-    // subscription items (transactions of puts, updates and deletes), events (a test event is stored and marked
+    // subscription items (transactions of puts, updates and deletes), the event-type catalogue (a put with its
+    // count in a transaction, conditional puts, reads, Queries of its partition, BatchGetItem for notices), events (a test event is stored and marked
     // fanned out), deliveries (the records of deliveries restarted by recover and redrive, in batches); listings
     // on the tenant's partition (webhooks), gsi1 (tenants, an event's deliveries, a webhook's attempts), gsi2
     // (failed deliveries by time) and gsi4 (a tenant's events).

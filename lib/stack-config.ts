@@ -53,6 +53,8 @@ const webhooksShape = z.object({
     .regex(/^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/)
     .default("443"),
   allowAuthorizationHeader: z.boolean().default(false),
+  /** Subscriptions must name catalogued event types even while the catalogue is empty (docs/routing.md). */
+  strictEventTypes: z.boolean().default(false),
   alarmEmail: z.email().optional(),
   alarmTopicArn: z
     .string()
@@ -195,6 +197,7 @@ const BOOLEAN_KEYS = [
   "allowHttpDestinations",
   "allowPrivateDestinations",
   "allowAuthorizationHeader",
+  "strictEventTypes",
   "deletionProtection",
 ] as const;
 const NUMBER_KEYS = [

@@ -111,7 +111,9 @@ export class Webhooks extends Construct {
       description: "Management API: webhooks, deliveries, DLQ",
       memorySize: 512,
       timeout: Duration.seconds(29),
-    }).useResources(functionAccess.api, resources);
+    })
+      .useResources(functionAccess.api, resources)
+      .setEnvironment("STRICT_EVENT_TYPES", String(config.strictEventTypes));
     // Every RECONCILE_INTERVAL_MINUTES: re-enqueue live work that nothing will come for (docs/delivery.md).
     const reconcile = new WebhooksFunction(this, "Reconcile", {
       ...shared,

@@ -3,6 +3,7 @@
  * the Lambda bundles prebuilt, so an installed package needs neither our sources nor esbuild. Output: `dist/`.
  *
  *   dist/cdk/index.js, index.d.ts   `serverless-webhooks/cdk` (the `Webhooks` construct)
+ *   dist/client/index.js, index.d.ts `serverless-webhooks/client` (the typed API client, docs/client.md)
  *   dist/lambda/<name>/index.mjs    each function's bundle, as CDK's NodejsFunction builds it from source
  *   dist/types/…                    declarations the entries' index.d.ts re-export
  */
@@ -10,10 +11,15 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { build } from "esbuild";
-import { LAMBDA_BUNDLING, PACKAGE_ROOT } from "../lib/constructs/lambda-bundling.ts";
+import {
+  LAMBDA_BUNDLING,
+  lazyBundleName,
+  lazyModulesOf,
+  PACKAGE_ROOT,
+} from "../lib/constructs/lambda-bundling.ts";
 
 /** Public entries: subpath export name → source module. */
-export const PACKAGE_ENTRIES = { cdk: "lib/webhooks.ts" } as const;
+export const PACKAGE_ENTRIES = { cdk: "lib/webhooks.ts", client: "client/index.ts" } as const;
 
 const root = PACKAGE_ROOT;
 const dist = join(root, "dist");
@@ -24,16 +30,21 @@ async function buildLambdas(): Promise<void> {
     .map((entry) => entry.name)
     .filter((name) => readdirSync(join(root, "functions", name)).includes("handler.ts"));
   for (const name of names) {
-    await build({
-      entryPoints: [join(root, "functions", name, "handler.ts")],
-      outfile: join(dist, "lambda", name, "index.mjs"),
-      bundle: true,
-      ...LAMBDA_BUNDLING,
-      mainFields: [...LAMBDA_BUNDLING.mainFields],
-      banner: { js: LAMBDA_BUNDLING.banner },
-      alias: { ...LAMBDA_BUNDLING.alias },
-      logLevel: "error",
-    });
+    const bundles = [
+      { entry: join(root, "functions", name, "handler.ts"), file: "index.mjs" },
+      ...lazyModulesOf(name).map((module) => ({ entry: join(root, module), file: lazyBundleName(module) })),
+    ];
+    for (const { entry, file } of bundles)
+      await build({
+        entryPoints: [entry],
+        outfile: join(dist, "lambda", name, file),
+        bundle: true,
+        ...LAMBDA_BUNDLING,
+        mainFields: [...LAMBDA_BUNDLING.mainFields],
+        banner: { js: LAMBDA_BUNDLING.banner },
+        alias: { ...LAMBDA_BUNDLING.alias },
+        logLevel: "error",
+      });
   }
 }
 

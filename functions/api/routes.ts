@@ -6,6 +6,7 @@
 import { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
 import type { Runtime } from "#aws/runtime.ts";
 import { cursorShapes } from "#aws/table-keys.ts";
+import type { OperationKey, Operations, ResponseBody } from "#core/contract/api-contract.ts";
 import {
   type RecoveryDeps,
   recoverFailures,
@@ -24,13 +25,15 @@ import {
   type ManagementDeps,
   rotateSecret,
   sendTestEvent,
+  testWebhookFilter,
   updateWebhook,
-  webhookResource,
+  webhookResources,
 } from "#core/management/management.ts";
 import {
   attemptsQuery,
   dlqQuery,
   eventsQuery,
+  filterTestSchema,
   listWebhooksQuery,
   pageQuery,
   recoverSchema,
@@ -39,10 +42,13 @@ import {
   webhookDeliveriesQuery,
   webhookSchemas,
 } from "#core/management/webhook-schemas.ts";
+import type { CatalogueDeps } from "#core/routing/catalogue-admin.ts";
 import { patternsMatching } from "#core/routing/event-types.ts";
+import { loadCatalogueTools } from "#core/routing/lazy-modules.ts";
 import { NotFoundError } from "#core/shared/errors.ts";
 import { ID_SOURCES } from "#core/shared/ids.ts";
-import { EVENT_ID_PATTERN, type Webhook } from "#core/shared/model.ts";
+import { EVENT_ID_PATTERN, MAX_EVENT_BYTES, type Webhook } from "#core/shared/model.ts";
+import { PLATFORM_VERSION } from "#core/signing/signing.ts";
 import {
   deleteTenant,
   isTenantId,
@@ -57,6 +63,16 @@ const MAX_BODY_BYTES = 64 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const WEBHOOK_ID = new RegExp(`^${ID_SOURCES.webhook}$`);
 
+/** A JSON answer whose body the compiler checks against the contract's schema for this route and status. */
+function reply<K extends OperationKey, S extends keyof Operations[K]["responses"] & number>(
+  _operation: K,
+  status: S,
+  body: ResponseBody<K, S>,
+  headers: Record<string, string> = {},
+): HttpResponse {
+  return jsonResponse(status, body, headers);
+}
+
 export interface RouteContext {
   readonly runtime: Runtime;
   readonly deps: ManagementDeps;
@@ -64,6 +80,7 @@ export interface RouteContext {
   readonly tenantDeps: TenantDeps;
   readonly schemas: ReturnType<typeof webhookSchemas>;
   readonly dlq: DeadLetterQueue;
+  readonly catalogue: CatalogueDeps;
 }
 
 export function routeContext(runtime: Runtime): RouteContext {
@@ -80,6 +97,7 @@ export function routeContext(runtime: Runtime): RouteContext {
       queue: runtime.queue,
       now: runtime.now,
       notices: runtime.notices,
+      catalogue: { strict: runtime.config.strictEventTypes, store: runtime.eventTypes },
     },
     recovery: {
       deliveries: runtime.deliveries,
@@ -109,6 +127,7 @@ export function routeContext(runtime: Runtime): RouteContext {
       now: runtime.now,
     },
     dlq: new DeadLetterQueue(runtime.clients.sqs, runtime.config),
+    catalogue: { store: runtime.eventTypes, now: runtime.now },
   };
 }
 
@@ -140,7 +159,7 @@ async function listTenantsRoute(event: ProxyRequest, { runtime }: RouteContext):
   const query = parseWith(pageQuery, queryOf(event), "query");
   const cursor = decodeCursor(query.cursor, cursorShapes.tenantListing());
   const page = await runtime.tenants.list(query.limit ?? 50, cursor);
-  return jsonResponse(200, {
+  return reply("GET /tenants", 200, {
     data: page.tenants.filter((tenant) => !tenant.deleting).map(tenantResource),
     nextCursor: encodeCursor(page.cursor) ?? null,
   });
@@ -150,7 +169,8 @@ async function putTenantRoute(event: ProxyRequest, context: RouteContext): Promi
   const id = tenantOf(event);
   const input = parseWith(putTenantSchema, parseJsonBody(event, MAX_BODY_BYTES));
   const { tenant, created } = await putTenant(id, input, context.tenantDeps);
-  return jsonResponse(
+  return reply(
+    "PUT /tenants/{tenantId}",
     created ? 201 : 200,
     tenantResource(tenant),
     created ? { location: `/tenants/${id}` } : {},
@@ -158,20 +178,31 @@ async function putTenantRoute(event: ProxyRequest, context: RouteContext): Promi
 }
 
 async function getTenantRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  return jsonResponse(200, tenantResource(await requireTenant(runtime.tenants, tenantOf(event))));
+  return reply(
+    "GET /tenants/{tenantId}",
+    200,
+    tenantResource(await requireTenant(runtime.tenants, tenantOf(event))),
+  );
 }
 
 async function deleteTenantRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
   const { complete } = await deleteTenant(tenantOf(event), context.tenantDeps);
   if (!complete)
-    return jsonResponse(202, {
+    return reply("DELETE /tenants/{tenantId}", 202, {
       deleting: true,
       detail: "the delete goes on: repeat DELETE until it answers 204",
     });
   return { statusCode: 204, headers: {}, body: "" };
 }
 
-async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+const shown = async (webhook: Webhook, context: RouteContext) => {
+  const [resource] = await webhookResources([webhook], context.deps.catalogue);
+  if (!resource) throw new Error("webhookResources answers one resource per webhook");
+  return resource;
+};
+
+async function listWebhooks(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const { runtime } = context;
   const tenantId = tenantOf(event);
   const query = parseWith(listWebhooksQuery, queryOf(event), "query");
   await requireTenant(runtime.tenants, tenantId);
@@ -180,8 +211,8 @@ async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Pro
   if (query.event_type === undefined) {
     const cursor = decodeCursor(query.cursor, cursorShapes.webhookListing(tenantId));
     const page = await runtime.webhooks.list(tenantId, limit, cursor, active);
-    return jsonResponse(200, {
-      data: page.webhooks.map(webhookResource),
+    return reply("GET /tenants/{tenantId}/webhooks", 200, {
+      data: await webhookResources(page.webhooks, context.deps.catalogue),
       nextCursor: encodeCursor(page.cursor) ?? null,
     });
   }
@@ -207,28 +238,37 @@ async function listWebhooks(event: ProxyRequest, { runtime }: RouteContext): Pro
     remaining.length > limit && last !== undefined
       ? encodeCursor({ eventType: type, after: last })
       : undefined;
-  return jsonResponse(200, { data: webhooks.map(webhookResource), nextCursor: next ?? null });
+  return reply("GET /tenants/{tenantId}/webhooks", 200, {
+    data: await webhookResources(webhooks, context.deps.catalogue),
+    nextCursor: next ?? null,
+  });
 }
 
 async function createRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
   const tenantId = tenantOf(event);
   const input = parseWith(context.schemas.create, parseJsonBody(event, MAX_BODY_BYTES));
   const { webhook, secret } = await createWebhook(tenantId, input, context.deps);
-  return jsonResponse(
+  return reply(
+    "POST /tenants/{tenantId}/webhooks",
     201,
-    { ...webhookResource(webhook), secret },
+    { ...(await shown(webhook, context)), secret },
     { location: `/tenants/${tenantId}/webhooks/${webhook.id}`, ...etag(webhook) },
   );
 }
 
-async function getWebhookRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+async function getWebhookRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
   const tenantId = tenantOf(event);
   const id = idOf(event, "webhook");
   const [webhook, health] = await Promise.all([
-    runtime.webhooks.require(tenantId, id),
-    runtime.health.get(tenantId, id),
+    context.runtime.webhooks.require(tenantId, id),
+    context.runtime.health.get(tenantId, id),
   ]);
-  return jsonResponse(200, { ...webhookResource(webhook), health: healthResource(health) }, etag(webhook));
+  return reply(
+    "GET /tenants/{tenantId}/webhooks/{webhookId}",
+    200,
+    { ...(await shown(webhook, context)), health: healthResource(health) },
+    etag(webhook),
+  );
 }
 
 async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
@@ -244,7 +284,12 @@ async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<
     ifMatch !== undefined,
     context.deps,
   );
-  return jsonResponse(200, webhookResource(webhook), etag(webhook));
+  return reply(
+    "PATCH /tenants/{tenantId}/webhooks/{webhookId}",
+    200,
+    await shown(webhook, context),
+    etag(webhook),
+  );
 }
 
 async function deleteRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
@@ -257,7 +302,8 @@ async function rotateRoute(event: ProxyRequest, context: RouteContext): Promise<
   const id = idOf(event, "webhook");
   const input = parseWith(rotateSecretSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
   const { webhook, secret } = await rotateSecret(tenantId, id, input.gracePeriodSeconds, context.deps);
-  return jsonResponse(
+  return reply(
+    "POST /tenants/{tenantId}/webhooks/{webhookId}/rotate-secret",
     200,
     { secret, previousSecretValidUntil: webhook.previousSecretValidUntil ?? null, version: webhook.version },
     etag(webhook),
@@ -265,7 +311,23 @@ async function rotateRoute(event: ProxyRequest, context: RouteContext): Promise<
 }
 
 async function testRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  return jsonResponse(202, await sendTestEvent(tenantOf(event), idOf(event, "webhook"), context.deps));
+  return reply(
+    "POST /tenants/{tenantId}/webhooks/{webhookId}/test",
+    202,
+    await sendTestEvent(tenantOf(event), idOf(event, "webhook"), context.deps),
+  );
+}
+
+async function filterTestRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
+  const id = idOf(event, "webhook");
+  // An event as large as a publish may carry, plus a filter.
+  const input = parseWith(filterTestSchema, parseJsonBody(event, MAX_EVENT_BYTES + 8192));
+  return reply(
+    "POST /tenants/{tenantId}/webhooks/{webhookId}/filter-test",
+    200,
+    await testWebhookFilter(tenantId, id, input, context.deps),
+  );
 }
 
 async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
@@ -275,7 +337,10 @@ async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteConte
   await runtime.webhooks.require(tenantId, id);
   const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfWebhook(id));
   const page = await runtime.deliveries.attemptsOfWebhook(id, query.limit ?? 50, cursor, query.status);
-  return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
+  return reply("GET /tenants/{tenantId}/webhooks/{webhookId}/attempts", 200, {
+    data: page.items,
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
 }
 
 async function webhookDeliveriesRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
@@ -285,7 +350,10 @@ async function webhookDeliveriesRoute(event: ProxyRequest, { runtime }: RouteCon
   await runtime.webhooks.require(tenantId, id);
   const cursor = decodeCursor(query.cursor, cursorShapes.deliveriesOfWebhook(id));
   const page = await runtime.deliveries.deliveriesOfWebhook(id, query.limit ?? 50, cursor, query.status);
-  return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
+  return reply("GET /tenants/{tenantId}/webhooks/{webhookId}/deliveries", 200, {
+    data: page.items,
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
 }
 
 /**
@@ -304,7 +372,11 @@ async function recoverRoute(event: ProxyRequest, { runtime, recovery }: RouteCon
   await runtime.webhooks.require(tenantId, id);
   const since = storedTime(range.since);
   const until = storedTime(range.until ?? runtime.now().toISOString());
-  return jsonResponse(202, await recoverFailures(tenantId, id, { since, until }, recovery));
+  return reply(
+    "POST /tenants/{tenantId}/webhooks/{webhookId}/recover",
+    202,
+    await recoverFailures(tenantId, id, { since, until }, recovery),
+  );
 }
 
 async function listEventsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
@@ -313,7 +385,10 @@ async function listEventsRoute(event: ProxyRequest, { runtime }: RouteContext): 
   await requireTenant(runtime.tenants, tenantId);
   const cursor = decodeCursor(query.cursor, cursorShapes.eventListing(tenantId));
   const page = await runtime.events.list(tenantId, query.limit ?? 50, cursor, query.type);
-  return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
+  return reply("GET /tenants/{tenantId}/events", 200, {
+    data: page.items,
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
 }
 
 async function getEventRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
@@ -325,12 +400,19 @@ async function getEventRoute(event: ProxyRequest, { runtime }: RouteContext): Pr
   if (!stored) throw new NotFoundError(`event ${id}`);
   const deliveries = await runtime.deliveries.deliveriesOfEvent(tenantId, id);
   const { body: _body, fingerprint: _fingerprint, recipients: _recipients, ...envelope } = stored;
-  return jsonResponse(200, { ...envelope, deliveries: deliveries.items });
+  return reply("GET /tenants/{tenantId}/events/{eventId}", 200, {
+    ...envelope,
+    deliveries: deliveries.items,
+  });
 }
 
 async function getDeliveryRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
   const tenant = await requireTenant(runtime.tenants, tenantOf(event));
-  return jsonResponse(200, await requireDelivery(runtime.deliveries, tenant, idOf(event, "delivery")));
+  return reply(
+    "GET /tenants/{tenantId}/deliveries/{deliveryId}",
+    200,
+    await requireDelivery(runtime.deliveries, tenant, idOf(event, "delivery")),
+  );
 }
 
 async function deliveryAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
@@ -340,12 +422,19 @@ async function deliveryAttemptsRoute(event: ProxyRequest, { runtime }: RouteCont
   await requireDelivery(runtime.deliveries, tenant, id);
   const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfDelivery(id));
   const page = await runtime.deliveries.attemptsOfDelivery(id, query.limit ?? 50, cursor);
-  return jsonResponse(200, { data: page.items, nextCursor: encodeCursor(page.cursor) ?? null });
+  return reply("GET /tenants/{tenantId}/deliveries/{deliveryId}/attempts", 200, {
+    data: page.items,
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
 }
 
 async function retryRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
   const tenant = await requireTenant(context.runtime.tenants, tenantOf(event));
-  return jsonResponse(202, await retryDelivery(tenant, idOf(event, "delivery"), context.recovery));
+  return reply(
+    "POST /tenants/{tenantId}/deliveries/{deliveryId}/retry",
+    202,
+    await retryDelivery(tenant, idOf(event, "delivery"), context.recovery),
+  );
 }
 
 async function dlqRoute(event: ProxyRequest, { dlq }: RouteContext): Promise<HttpResponse> {
@@ -354,7 +443,7 @@ async function dlqRoute(event: ProxyRequest, { dlq }: RouteContext): Promise<Htt
     tenantId: query.tenant_id,
     webhookId: query.webhook_id,
   });
-  return jsonResponse(200, { data: messages, truncated });
+  return reply("GET /dlq", 200, { data: messages, truncated });
 }
 
 async function redriveRoute(
@@ -374,7 +463,57 @@ async function redriveRoute(
         runtime.logger.warn("redrive: delivery records not reset", { deliveries: unwritten.size });
     },
   );
-  return jsonResponse(200, result);
+  return reply("POST /dlq/redrive", 200, result);
+}
+
+const typeNameOf = (event: ProxyRequest) => event.pathParameters?.name ?? "";
+
+// The catalogue's routes load its tools (use cases, ajv, the OpenAPI export) on first use.
+
+async function putEventTypeRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const tools = await loadCatalogueTools();
+  const name = typeNameOf(event);
+  const input = parseWith(tools.putEventTypeSchema, parseJsonBody(event, MAX_BODY_BYTES));
+  const { eventType, created } = await tools.putEventType(name, input, catalogue);
+  const resource = tools.eventTypeResource(eventType);
+  if (!created) return reply("PUT /event-types/{name}", 200, resource);
+  return reply("PUT /event-types/{name}", 201, resource, {
+    location: `/event-types/${encodeURIComponent(name)}`,
+  });
+}
+
+async function listEventTypesRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const tools = await loadCatalogueTools();
+  const query = parseWith(tools.eventTypeListQuery, queryOf(event), "query");
+  const cursor = decodeCursor(query.cursor, cursorShapes.eventTypeListing());
+  const page = await tools.listEventTypes(query.limit ?? 100, cursor, query.archived === "true", catalogue);
+  return reply("GET /event-types", 200, {
+    data: page.items.map(tools.eventTypeResource),
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
+}
+
+async function getEventTypeRoute(event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const tools = await loadCatalogueTools();
+  const eventType = await tools.getEventType(typeNameOf(event), catalogue);
+  return reply("GET /event-types/{name}", 200, tools.eventTypeResource(eventType));
+}
+
+async function archiveEventTypeRoute(
+  event: ProxyRequest,
+  { catalogue }: RouteContext,
+): Promise<HttpResponse> {
+  await (await loadCatalogueTools()).archiveEventType(typeNameOf(event), catalogue);
+  return { statusCode: 204, headers: {}, body: "" };
+}
+
+async function openApiRoute(_event: ProxyRequest, { catalogue }: RouteContext): Promise<HttpResponse> {
+  const tools = await loadCatalogueTools();
+  const document = tools.openApiDocument(await tools.liveEventTypes(catalogue), {
+    title: "Serverless Webhooks: event types",
+    version: PLATFORM_VERSION,
+  });
+  return reply("GET /event-types/openapi.json", 200, document);
 }
 
 export type RouteHandler = (event: ProxyRequest, context: RouteContext) => Promise<HttpResponse>;
@@ -396,6 +535,7 @@ export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
   [`DELETE ${WEBHOOK}`]: deleteRoute,
   [`POST ${WEBHOOK}/rotate-secret`]: rotateRoute,
   [`POST ${WEBHOOK}/test`]: testRoute,
+  [`POST ${WEBHOOK}/filter-test`]: filterTestRoute,
   [`GET ${WEBHOOK}/attempts`]: webhookAttemptsRoute,
   [`POST ${WEBHOOK}/recover`]: recoverRoute,
   [`GET ${WEBHOOK}/deliveries`]: webhookDeliveriesRoute,
@@ -406,4 +546,9 @@ export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
   [`POST ${DELIVERY}/retry`]: retryRoute,
   "GET /dlq": dlqRoute,
   "POST /dlq/redrive": redriveRoute,
+  "GET /event-types": listEventTypesRoute,
+  "GET /event-types/openapi.json": openApiRoute,
+  "PUT /event-types/{name}": putEventTypeRoute,
+  "GET /event-types/{name}": getEventTypeRoute,
+  "DELETE /event-types/{name}": archiveEventTypeRoute,
 };

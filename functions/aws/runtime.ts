@@ -6,12 +6,15 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { DeliverDeps, DeliverLog, DeliverMetrics } from "#core/delivery/deliver.ts";
 import type { PublishDeps } from "#core/publishing/publish.ts";
+import { catalogueValidator, type DataValidator } from "#core/routing/catalogue.ts";
+import { loadCatalogueTools } from "#core/routing/lazy-modules.ts";
 import type { Config } from "#core/shared/config.ts";
 import { createGuardedSender, type GuardedSender, type Resolver } from "#functions/http/guarded-sender.ts";
 import { type AwsClients, createAwsClients } from "./clients.ts";
 import { SqsDeliveryQueue } from "./delivery-queue.ts";
 import { DynamoDeliveryRepository } from "./delivery-repository.ts";
 import { DynamoEventRepository } from "./event-repository.ts";
+import { DynamoEventTypeRepository } from "./event-type-repository.ts";
 import { DynamoHealthControls } from "./health-controls.ts";
 import { DynamoHealthRepository } from "./health-repository.ts";
 import { EventBridgeOperationalEvents } from "./operational-event-bus.ts";
@@ -37,6 +40,10 @@ export interface Runtime {
   readonly tenants: DynamoTenantRepository;
   readonly webhooks: DynamoWebhookRepository;
   readonly events: DynamoEventRepository;
+  /** The global event-type catalogue. */
+  readonly eventTypes: DynamoEventTypeRepository;
+  /** Publish-time validation of `data`, for the types that ask for it (cached per container). */
+  readonly validation: DataValidator;
   readonly deliveries: DynamoDeliveryRepository;
   readonly health: DynamoHealthRepository;
   readonly notices: EventBridgeOperationalEvents;
@@ -59,6 +66,7 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
   );
   const logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const eventTypes = new DynamoEventTypeRepository(clients.documents, config.tableName);
   return {
     config,
     clients,
@@ -82,6 +90,8 @@ export function createRuntime(config: Config, options: RuntimeOptions = {}): Run
     ),
     tenants: new DynamoTenantRepository(clients.documents, config.tableName),
     webhooks,
+    eventTypes,
+    validation: catalogueValidator(eventTypes, loadCatalogueTools, () => now().getTime()),
     events: new DynamoEventRepository(clients.documents, config.tableName, config.retentionDays),
     deliveries: new DynamoDeliveryRepository(clients.documents, config.tableName, config.retentionDays),
     queue: new SqsDeliveryQueue(clients.sqs, config, now),
@@ -108,6 +118,7 @@ export function publishDeps(runtime: Runtime): PublishDeps {
     queue: runtime.queue,
     deliveries: runtime.deliveries,
     now: runtime.now,
+    validation: runtime.validation,
   };
 }
 

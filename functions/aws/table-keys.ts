@@ -21,6 +21,10 @@ export const keys = {
     sk: `WEBHOOK#${webhookId}`,
   }),
   subscriptionPartition: (tenantId: string, pattern: string) => `SUB#${tenantId}#${pattern}`,
+  /** The global event-type catalogue: one partition, by name (small: at most CATALOGUE_LIMITS.maxTypes). */
+  eventType: (name: string) => ({ pk: "EVENT_TYPES", sk: `TYPE#${name}` }),
+  /** How many types the catalogue holds, kept exact by the create transaction. */
+  eventTypeCount: () => ({ pk: "EVENT_TYPES", sk: "COUNT" }),
   event: (tenantId: string, id: string) => ({ pk: `TENANT#${tenantId}#EVENT#${id}`, sk: "META" }),
   /** A tenant's events newest first (gsi4, which copies only the envelope's small fields). */
   eventListing: (tenantId: string, createdAt: string, id: string) => ({
@@ -85,6 +89,11 @@ export const cursorShapes = {
     sk: "META",
     gsi4pk: keys.eventListing(tenantId, "", "").gsi4pk,
     gsi4sk: exactly(`${ISO_TIME}#(?<event>${EVENT_ID})`),
+  }),
+  /** The event-type catalogue, by name. */
+  eventTypeListing: (): CursorShape => ({
+    pk: keys.eventType("").pk,
+    sk: exactly(`TYPE#[A-Za-z0-9_.-]{1,256}`),
   }),
   /** One webhook's attempts, newest first (gsi1). */
   attemptsOfWebhook: (webhookId: string): CursorShape => ({

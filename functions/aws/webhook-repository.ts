@@ -13,6 +13,8 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
+import type { Subscription } from "#core/publishing/publish.ts";
+import type { Filter } from "#core/routing/filter.ts";
 import { ConflictError, NotFoundError, WebhookLimitError } from "#core/shared/errors.ts";
 import type { Webhook } from "#core/shared/model.ts";
 import { batchGetRecords } from "./batch-get.ts";
@@ -20,6 +22,12 @@ import { keys, withoutKeys } from "./table-keys.ts";
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 const MAX_TRANSACTION_ITEMS = 100;
+
+export interface IndexedSubscription {
+  readonly id: string;
+  readonly active: boolean;
+  readonly filter?: Filter | undefined;
+}
 
 export interface WebhookPage {
   readonly webhooks: Webhook[];
@@ -74,6 +82,8 @@ export class DynamoWebhookRepository {
           webhookId: webhook.id,
           pattern,
           active: webhook.active,
+          // Publish reads the filter with the subscription, in the same Query (no second read per webhook).
+          ...(webhook.filter ? { filter: webhook.filter } : {}),
         },
       },
     };
@@ -221,9 +231,9 @@ export class DynamoWebhookRepository {
     return ids.flatMap((id) => found.get(id) ?? []);
   }
 
-  /** Ids of every webhook of the tenant (active or not) subscribed with exactly `pattern`. */
-  async subscribedWebhookIds(tenantId: string, pattern: string): Promise<{ id: string; active: boolean }[]> {
-    const found: { id: string; active: boolean }[] = [];
+  /** Every webhook of the tenant (active or not) subscribed with exactly `pattern`, with its filter. */
+  async subscribedWebhookIds(tenantId: string, pattern: string): Promise<IndexedSubscription[]> {
+    const found: IndexedSubscription[] = [];
     let cursor: QueryCommandInput["ExclusiveStartKey"];
     do {
       const page = await this.#documents.send(
@@ -231,15 +241,28 @@ export class DynamoWebhookRepository {
           TableName: this.#table,
           KeyConditionExpression: "pk = :pk",
           ExpressionAttributeValues: { ":pk": keys.subscriptionPartition(tenantId, pattern) },
-          ProjectionExpression: "webhookId, active",
+          ProjectionExpression: "webhookId, active, #filter",
+          ExpressionAttributeNames: { "#filter": "filter" },
           ExclusiveStartKey: cursor,
         }),
       );
       for (const item of page.Items ?? [])
-        found.push({ id: String(item.webhookId), active: item.active === true });
+        found.push({
+          id: String(item.webhookId),
+          active: item.active === true,
+          ...(item.filter ? { filter: item.filter as Filter } : {}),
+        });
       cursor = page.LastEvaluatedKey;
     } while (cursor);
     return found;
+  }
+
+  /** The tenant's webhooks subscribed with exactly `pattern`, active or not, with their filters (one paginated Query). */
+  async subscriptions(tenantId: string, pattern: string): Promise<Subscription[]> {
+    return (await this.subscribedWebhookIds(tenantId, pattern)).map((entry) => ({
+      webhookId: entry.id,
+      ...(entry.filter ? { filter: entry.filter } : {}),
+    }));
   }
 
   /** Ids of the tenant's active webhooks subscribed with exactly `pattern` (one paginated Query). */

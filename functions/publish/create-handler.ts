@@ -11,6 +11,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { publishDeps, type Runtime } from "#aws/runtime.ts";
+import type { ResponseBody } from "#core/contract/api-contract.ts";
 import { parseJsonBody } from "#core/http/http-request.ts";
 import { type HttpResponse, jsonResponse, problemResponse } from "#core/http/http-response.ts";
 import {
@@ -54,7 +55,11 @@ export async function publishFromApi(event: APIGatewayProxyEvent, runtime: Runti
       deliveries: result.deliveries,
       duplicate: result.duplicate,
     });
-    return jsonResponse(202, { eventId: result.eventId, deliveries: result.deliveries });
+    const body: ResponseBody<"POST /tenants/{tenantId}/events", 202> = {
+      eventId: result.eventId,
+      deliveries: result.deliveries,
+    };
+    return jsonResponse(202, body);
   } catch (error) {
     const response = problemResponse(error);
     if (response.statusCode >= 500) {
@@ -86,6 +91,9 @@ export async function publishFromEventBridge(event: unknown, runtime: Runtime): 
   try {
     result = await publish(routing.tenantId, checked.data, publishDeps(runtime), parsed.data.source);
   } catch (error) {
+    // Retrying cannot fix data its type's schema refuses (docs/routing.md): kept aside like an unroutable event.
+    if (error instanceof ValidationError)
+      return keepUnroutable(event, "invalid_data", error.message, runtime);
     if (!(error instanceof NotFoundError)) throw error;
     return keepUnroutable(event, "unknown_tenant", `tenant ${routing.tenantId} does not exist`, runtime);
   }

@@ -4,6 +4,8 @@
  * users of `serverless-webhooks/cdk`, whose installed package carries no sources to bundle.
  */
 import { existsSync } from "node:fs";
+import { basename } from "node:path";
+import { LAZY_MODULES } from "#core/routing/lazy-modules.ts";
 
 /** The package root: this file sits two levels below it, in `lib/constructs/` or (built) in `dist/cdk/`. */
 export const PACKAGE_ROOT = new URL("../..", import.meta.url).pathname;
@@ -30,3 +32,40 @@ export const prebuiltLambdaDir = (name: string) => `${PACKAGE_ROOT}dist/lambda/$
 
 /** Sources win when present, so this repository always bundles what it has; an installed package has only the prebuilt. */
 export const hasSources = (entry: string) => existsSync(`${PACKAGE_ROOT}${entry}`);
+
+/**
+ * Modules a Lambda imports on first use (`functions/core/routing/lazy-modules.ts`), by Lambda name: each is built
+ * with the same options as a separate `<module>.mjs` beside the handler's `index.mjs`, off its cold start.
+ * Every function that fans out (api's test events, publish, reconcile) or manages routing has them.
+ */
+const LAZY_MODULES_OF: Readonly<Record<string, readonly string[]>> = {
+  api: LAZY_MODULES,
+  publish: LAZY_MODULES,
+  reconcile: LAZY_MODULES,
+};
+
+export const lazyModulesOf = (name: string): readonly string[] => LAZY_MODULES_OF[name] ?? [];
+
+/** `functions/core/routing/filter.ts` → `filter.mjs` */
+export const lazyBundleName = (module: string) => basename(module).replace(/\.ts$/, ".mjs");
+
+/** esbuild's command-line flags for `LAMBDA_BUNDLING` (CDK's bundling hooks run shell commands). */
+export function esbuildCommand(entry: string, outfile: string): string {
+  const quote = (value: string) => `'${value.replaceAll("'", "'\\''")}'`;
+  return [
+    quote(`${PACKAGE_ROOT}node_modules/.bin/esbuild`),
+    quote(entry),
+    "--bundle",
+    `--platform=${LAMBDA_BUNDLING.platform}`,
+    `--format=${LAMBDA_BUNDLING.format}`,
+    `--target=${LAMBDA_BUNDLING.target}`,
+    "--minify",
+    "--sourcemap",
+    "--sources-content=false",
+    `--main-fields=${LAMBDA_BUNDLING.mainFields.join(",")}`,
+    quote(`--banner:js=${LAMBDA_BUNDLING.banner}`),
+    ...Object.entries(LAMBDA_BUNDLING.alias).map(([module, path]) => quote(`--alias:${module}=${path}`)),
+    "--log-level=warning",
+    quote(`--outfile=${outfile}`),
+  ].join(" ");
+}

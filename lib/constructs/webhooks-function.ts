@@ -15,9 +15,12 @@ import { Construct } from "constructs";
 import { SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing/signing-secrets.ts";
 import type { EventsAction, FunctionAccess, SecretsAction, SqsAction } from "../function-access.ts";
 import {
+  esbuildCommand,
   hasSources,
   LAMBDA_BUNDLING,
   lambdaName,
+  lazyBundleName,
+  lazyModulesOf,
   PACKAGE_ROOT,
   prebuiltLambdaDir,
 } from "./lambda-bundling.ts";
@@ -104,6 +107,15 @@ export class WebhooksFunction extends Construct {
             esbuildArgs: Object.fromEntries(
               Object.entries(LAMBDA_BUNDLING.alias).map(([module, path]) => [`--alias:${module}`, path]),
             ),
+            commandHooks: {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              // The modules this function loads on first use, beside its index.mjs.
+              afterBundling: (inputDir: string, outputDir: string) =>
+                lazyModulesOf(lambdaName(props.entry)).map((module) =>
+                  esbuildCommand(`${inputDir}/${module}`, `${outputDir}/${lazyBundleName(module)}`),
+                ),
+            },
           },
         })
       : new lambda.Function(this, "Function", {

@@ -841,7 +841,7 @@ describe("deploy inputs and outputs", () => {
     expect(
       Object.fromEntries(Object.entries(defaults).map(([name, vars]) => [name, Object.keys(vars).sort()])),
     ).toEqual({
-      Api: [...SHARED, "OPERATIONAL_EVENT_BUS"].sort(),
+      Api: [...SHARED, "OPERATIONAL_EVENT_BUS", "STRICT_EVENT_TYPES"].sort(),
       Deliver: [...SHARED, "OPERATIONAL_EVENT_BUS", ...HEALTH_KEYS].sort(),
       Publish: [...SHARED, "TENANT_ID_PATH", "INGEST_DEAD_LETTER_QUEUE_URL"].sort(),
       Reconcile: [...SHARED].sort(),
@@ -887,6 +887,18 @@ describe("deploy inputs and outputs", () => {
       defaultTenantId: "acme",
       ingestDeadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/1/i",
     });
+    // strictEventTypes reaches the api (which checks subscriptions), as the variable its config reads.
+    expect(defaults.Api?.STRICT_EVENT_TYPES).toBe("false");
+    const strictApi = environments(synthesize({ strictEventTypes: "true" })).Api;
+    expect(strictApi?.STRICT_EVENT_TYPES).toBe("true");
+    expect(
+      parseConfig({
+        ...strictApi,
+        AWS_REGION: "eu-west-1",
+        DELIVERY_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/q",
+        DEAD_LETTER_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/d",
+      }).strictEventTypes,
+    ).toBe(true);
   });
 
   it("-c values take the environment variables' forms: a comma-separated schedule as RETRY_SCHEDULE_SECONDS", () => {

@@ -1,12 +1,14 @@
 /**
  * What `npm pack` ships works in a project that is not this repository: the tarball's `serverless-webhooks/cdk`
  * export imports and type-checks from a fresh project, and the `examples/` app synthesizes there with `cdk synth`,
- * its functions built from the package's prebuilt bundles (an installed package carries no sources to bundle).
+ * its functions built from the package's prebuilt bundles (an installed package carries no sources to bundle);
+ * `serverless-webhooks/client` imports from a plain `.mjs` file and calls a real HTTP server, and type-checks with
+ * the contract's types (a wrong call does not compile).
  *
  * The fresh project gets the tarball unpacked as `node_modules/serverless-webhooks` and the repository's installed
  * dependencies linked beside it: the same packages `npm install <tarball>` would fetch, without the network.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import {
   cpSync,
   mkdirSync,
@@ -17,11 +19,34 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:http";
+import { builtinModules } from "node:module";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = resolve(import.meta.dirname, "../..");
+/** A typical client user: typed calls, pagination, problem handling. */
+const CLIENT_USE = `import { ApiProblem, createClient, createWebhook, type Result } from "serverless-webhooks/client";
+const client = createClient({ baseUrl: "https://abc.execute-api.eu-west-1.amazonaws.com/v1" });
+export async function run(): Promise<string[]> {
+  const created: Result<"POST /tenants/{tenantId}/webhooks"> = await createWebhook(client, {
+    path: { tenantId: "acme" },
+    body: { url: "https://hooks.example.com/in", eventTypes: ["order.*"] },
+  });
+  const urls: string[] = [created.url];
+  for await (const webhook of client.paginate("GET /tenants/{tenantId}/webhooks", { path: { tenantId: "acme" } }))
+    urls.push(webhook.url);
+  try {
+    await client.call("DELETE /tenants/{tenantId}", { path: { tenantId: "acme" } });
+  } catch (error) {
+    if (error instanceof ApiProblem) urls.push(error.problem.detail);
+  }
+  return urls;
+}
+`;
 const bin = (name: string) => join(root, "node_modules/.bin", name);
 let work: string;
 let project: string;
@@ -81,6 +106,9 @@ describe("npm pack", () => {
         "package.json",
         "dist/cdk/index.js",
         "dist/cdk/index.d.ts",
+        "dist/client/index.js",
+        "dist/client/index.d.ts",
+        "docs/openapi.json",
         ...["api", "publish", "deliver", "reconcile"].map((name) => `dist/lambda/${name}/index.mjs`),
       ]),
     );
@@ -97,11 +125,17 @@ describe("npm pack", () => {
     expect(printed.trim()).toBe("function Webhooks");
   });
 
-  it("type-checks the example app against the package's declarations", () => {
-    // One tsc run over the example and a file with a wrong prop type: only the wrong file may fail.
+  it("type-checks the example app and a client user against the package's declarations", () => {
+    // One tsc run over the example, a client user and two files with a wrong call: only the wrong files may fail.
     writeFileSync(
       join(project, "wrong.ts"),
       'import { Webhooks } from "serverless-webhooks/cdk";\nexport const props: ConstructorParameters<typeof Webhooks>[2] = { maxConcurrency: "many" };\n',
+    );
+    writeFileSync(join(project, "client-use.ts"), CLIENT_USE);
+    writeFileSync(
+      join(project, "client-wrong.ts"),
+      'import { createClient, createWebhook } from "serverless-webhooks/client";\n' +
+        'await createWebhook(createClient({ baseUrl: "https://x" }), { path: { tenantId: "a" }, body: { url: "https://x" } });\n',
     );
     let output = "";
     try {
@@ -110,11 +144,81 @@ describe("npm pack", () => {
       output = String((error as { stdout?: string }).stdout ?? error);
     } finally {
       rmSync(join(project, "wrong.ts"));
+      rmSync(join(project, "client-wrong.ts"));
     }
     expect(output).toMatch(
-      /wrong\.ts\(2,\d+\).*maxConcurrency|wrong\.ts\(2,\d+\).*'string' is not assignable/s,
+      /(^|\n)wrong\.ts\(2,\d+\).*maxConcurrency|(^|\n)wrong\.ts\(2,\d+\).*'string' is not assignable/s,
     );
+    // The client's request types are the handlers' schemas: a webhook without eventTypes does not compile.
+    expect(output).toMatch(/client-wrong\.ts\(2,\d+\).*eventTypes/s);
     expect(output).not.toContain("app.ts");
+    expect(output).not.toContain("client-use.ts");
+  });
+
+  it("imports serverless-webhooks/client from a plain .mjs file, and it calls a real server", async () => {
+    const server = createServer((request, response) => {
+      const found = request.url === "/v1/tenants?limit=1" && request.headers.authorization === "Bearer t0k";
+      response.writeHead(found ? 200 : 404, {
+        "content-type": found ? "application/json" : "application/problem+json",
+      });
+      response.end(
+        JSON.stringify(
+          found
+            ? { data: [], nextCursor: null }
+            : { type: "about:blank", title: "Not found", status: 404, detail: "tenant gone was not found" },
+        ),
+      );
+    });
+    await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const script = join(project, "client.mjs");
+    writeFileSync(
+      script,
+      `import { ApiProblem, createClient, listTenants } from "serverless-webhooks/client";
+const client = createClient({ baseUrl: ${JSON.stringify(baseUrl)}, auth: { type: "bearer", token: "t0k" } });
+const page = await listTenants(client, { query: { limit: "1" } });
+const failure = await client.call("GET /tenants/{tenantId}", { path: { tenantId: "gone" } }).catch((e) => e);
+console.log(JSON.stringify({ page, problem: failure instanceof ApiProblem ? failure.problem.status : "none" }));
+`,
+    );
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [script], { cwd: project });
+      expect(JSON.parse(stdout)).toEqual({ page: { data: [], nextCursor: null }, problem: 404 });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it("the client's build imports only node built-ins and the package's declared dependencies", () => {
+    const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      peerDependencies: Record<string, string>;
+    };
+    const declared = new Set([
+      ...Object.keys(manifest.dependencies),
+      ...Object.keys(manifest.peerDependencies),
+    ]);
+    const bundle = readFileSync(
+      join(project, "node_modules/serverless-webhooks/dist/client/index.js"),
+      "utf8",
+    );
+    const specifiers = [...bundle.matchAll(/(?:from\s*|import\(\s*)["']([^"'.][^"']*)["']/g)].map((match) =>
+      String(match[1]),
+    );
+    expect(specifiers.length).toBeGreaterThan(0);
+    const packageOf = (specifier: string) =>
+      specifier
+        .split("/")
+        .slice(0, specifier.startsWith("@") ? 2 : 1)
+        .join("/");
+    const undeclared = specifiers.filter(
+      (specifier) =>
+        !specifier.startsWith("node:") &&
+        !builtinModules.includes(specifier) &&
+        !declared.has(packageOf(specifier)),
+    );
+    expect(undeclared).toEqual([]);
   });
 
   it("synthesizes the examples/ app with cdk synth, its functions from the prebuilt bundles", () => {
@@ -132,11 +236,14 @@ describe("npm pack", () => {
       (fn) => fn.Properties.Handler === "index.handler" && fn.Properties.Runtime === "nodejs24.x",
     );
     expect(ours).toHaveLength(4);
-    // Each asset is a copy of the package's prebuilt bundle (CDK stages the directory under cdk.out).
-    for (const fn of ours) {
-      const asset = fn.Metadata?.["aws:asset:path"] ?? "";
-      expect(readdirSync(join(out, asset)).sort()).toEqual(["index.mjs", "index.mjs.map"]);
-    }
+    // Each asset is a copy of the package's prebuilt bundle (CDK stages the directory under cdk.out), with the
+    // routing modules loaded on first use beside it in the three functions that fan out (not in deliver).
+    const files = ours.map((fn) => readdirSync(join(out, fn.Metadata?.["aws:asset:path"] ?? "")).sort());
+    const lazy = ["catalogue-tools.mjs", "catalogue-tools.mjs.map", "filter.mjs", "filter.mjs.map"];
+    expect(files.filter((listing) => listing.length === 2)).toEqual([["index.mjs", "index.mjs.map"]]);
+    expect(files.filter((listing) => listing.length > 2)).toEqual(
+      Array.from({ length: 3 }, () => [...lazy, "index.mjs", "index.mjs.map"]),
+    );
     const rules = resources.filter((resource) => resource.Type === "AWS::Events::Rule");
     expect(rules.map((rule) => rule.Properties.EventPattern)).toContainEqual({
       source: ["aws.s3"],

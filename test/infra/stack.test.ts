@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
@@ -194,6 +194,41 @@ describe("functions", () => {
     }
     expect(Object.keys(sizes).sort()).toEqual(["Api", "Deliver", "Publish", "Reconcile"]);
     for (const [name, size] of Object.entries(sizes)) expect(size, name).toBeLessThan(400 * 1024);
+  });
+
+  it("ship the routing modules loaded on first use beside the handlers that fan out or manage routing, and they load", async () => {
+    const dirs = Object.fromEntries(
+      functions().map(([id, fn]) => {
+        const key = String((fn.Properties?.Code as { S3Key?: string } | undefined)?.S3Key);
+        return [
+          id.replace(/Function[0-9A-F]{8}$/, ""),
+          join(synthesized.outdir, `asset.${key.replace(/\.zip$/, "")}`),
+        ];
+      }),
+    );
+    const lazy = ["filter.mjs", "catalogue-tools.mjs"];
+    for (const name of ["Api", "Publish", "Reconcile"]) {
+      for (const file of lazy)
+        expect(existsSync(join(dirs[name] as string, file)), `${name} ${file}`).toBe(true);
+      // Not inlined into the handler either.
+      expect(readFileSync(join(dirs[name] as string, "index.mjs"), "utf8")).not.toContain("strictSchema");
+    }
+    for (const file of lazy)
+      expect(existsSync(join(dirs.Deliver as string, file)), `Deliver ${file}`).toBe(false);
+    const filters = (await import(
+      join(dirs.Publish as string, "filter.mjs")
+    )) as typeof import("#core/routing/filter.ts");
+    expect(filters.matchFilter({ data: { a: [{ prefix: "x" }] } }, { type: "t", data: { a: "xy" } })).toEqual(
+      {
+        matches: true,
+      },
+    );
+    const tools = (await import(
+      join(dirs.Api as string, "catalogue-tools.mjs")
+    )) as typeof import("#core/routing/catalogue-tools.ts");
+    expect(tools.schemaIssues({ type: "object", properties: { a: { type: "text" } } })[0]?.field).toBe(
+      "schema.properties.a.type",
+    );
   });
 
   it("feed deliveries through an event source mapping that reports batch item failures", () => {

@@ -111,18 +111,21 @@ describe("the cost of a fan-out", () => {
     pipeline.calls.reset();
     const published = await pipeline.publishApi({ type: "shipment.label.printed", data: { parcel: "p1" } });
     expect(published.json.deliveries).toBe(100);
-    const counts = Object.fromEntries(pipeline.calls.calls.map((name) => [name, pipeline.calls.count(name)]));
-    expect(counts).toEqual({
-      // The tenant must exist and not be deleting: one strongly consistent read per publish.
-      GetItemCommand: 1,
+    expect(pipeline.calls.counts()).toEqual({
+      // The tenant must exist and not be deleting: one strongly consistent read per publish; and the type's
+      // catalogue entry (does it validate its data?), read once per type per container per 30 s.
+      GetItemCommand: 2,
       PutItemCommand: 1,
       QueryCommand: 4,
       SendMessageBatchCommand: 10,
       UpdateItemCommand: 1,
     });
-    const queried = pipeline.calls.inputs
-      .filter((call) => call.name === "QueryCommand")
-      .map((call) => (call.input.ExpressionAttributeValues as Record<string, string>)[":pk"]);
-    expect(queried.sort()).toEqual(patterns.map((pattern) => `SUB#${pipeline.tenantId}#${pattern}`).sort());
+    expect(pipeline.calls.queriedPartitions()).toEqual(
+      patterns.map((pattern) => `SUB#${pipeline.tenantId}#${pattern}`).sort(),
+    );
+    // The catalogue entry is cached: a second event of the type reads only the tenant.
+    pipeline.calls.reset();
+    await pipeline.publishApi({ type: "shipment.label.printed", data: { parcel: "p2" } });
+    expect(pipeline.calls.count("GetItemCommand")).toBe(1);
   });
 });

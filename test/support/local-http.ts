@@ -1,4 +1,5 @@
 /** Talking to a running `npm start` the way a user does: JSON over HTTP, and waiting for a condition. */
+import { createClient } from "../../client/index.ts";
 
 /** Polls `probe` until it returns something other than undefined; throws naming `what` after `timeoutMs`. */
 export async function until<T>(
@@ -15,15 +16,18 @@ export async function until<T>(
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** A JSON caller of the local API at `base`. */
+/** A JSON caller of the local API at `base`, through the typed client's raw requests (no auth, no retries). */
 export function jsonCaller(base: string) {
+  const client = createClient({ baseUrl: base, auth: { type: "none" }, retry: { maxAttempts: 1 } });
   return async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, {
+    const response = await client.raw({
       method,
-      headers: { "content-type": "application/json" },
+      path,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    const text = await response.text();
-    return { status: response.status, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+    return {
+      status: response.status,
+      json: (response.body ? JSON.parse(response.body) : {}) as Record<string, unknown>,
+    };
   };
 }

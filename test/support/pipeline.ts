@@ -17,6 +17,7 @@ import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
 import { startEventBridgeSink } from "#local/eventbridge-sink.ts";
 import { createQueuePoller, type SqsHandler } from "#local/queue-poller.ts";
+import { assertMatchesContract } from "./contract.ts";
 import { apiEvent } from "./fixtures.ts";
 import { isolatedResources, localClients, uniquePrefix } from "./local-aws.ts";
 import { countSdkCalls, type SdkCallCounter } from "./sdk-call-counter.ts";
@@ -95,6 +96,8 @@ export async function startPipeline(options: PipelineOptions = {}) {
       headers: { "content-type": "application/json", ...headers },
       ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
     });
+    // Every response any integration test sees must be one the OpenAPI document describes.
+    assertMatchesContract(method, url, response);
     const json =
       response.body === ""
         ? undefined

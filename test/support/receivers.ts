@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface ReceivedRequest {
+  readonly method: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
   readonly path: string;
@@ -48,6 +49,7 @@ export async function startReceiver(
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       const received = {
+        method: request.method ?? "",
         headers: request.headers,
         body: Buffer.concat(chunks).toString("utf8"),
         path: request.url ?? "/",

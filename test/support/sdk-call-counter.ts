@@ -10,6 +10,10 @@ export interface SdkCallCounter {
   /** Each call's input, in order, for asserting on parameters (e.g. ChangeMessageVisibility timeouts). */
   readonly inputs: { readonly name: string; readonly input: Record<string, unknown> }[];
   count(commandName?: string): number;
+  /** Calls per command name. */
+  counts(): Record<string, number>;
+  /** The partition key (`:pk`) of each Query, sorted. */
+  queriedPartitions(): string[];
   reset(): void;
   /** Counts these clients' calls too (another container's clients, in the same log). */
   track(...clients: CountableClient[]): void;
@@ -38,6 +42,13 @@ export function countSdkCalls(...clients: CountableClient[]): SdkCallCounter {
     inputs,
     count: (commandName) =>
       commandName ? calls.filter((name) => name === commandName).length : calls.length,
+    counts: () =>
+      Object.fromEntries(calls.map((name) => [name, calls.filter((other) => other === name).length])),
+    queriedPartitions: () =>
+      inputs
+        .filter((call) => call.name === "QueryCommand")
+        .map((call) => String((call.input.ExpressionAttributeValues as Record<string, unknown>)[":pk"]))
+        .sort(),
     reset: () => {
       calls.length = 0;
       inputs.length = 0;

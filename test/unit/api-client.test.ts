@@ -1,5 +1,5 @@
 /**
- * `npm run api`'s SigV4 caller, against a real HTTP server on 127.0.0.1: the request that arrives carries a
+ * `npm run api`'s SigV4 caller (the typed client's raw request), against a real HTTP server on 127.0.0.1: the request that arrives carries a
  * SigV4 Authorization for execute-api in the right region whose signature the SDK's own verifier-side
  * computation reproduces, and the path joins onto an ApiUrl with or without a trailing slash.
  */
@@ -12,7 +12,19 @@ import { join } from "node:path";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callApi, joinApiUrl, regionOf, resolveApiUrl } from "../../scripts/api-client.ts";
+import { createClient, joinApiUrl, regionOf } from "../../client/index.ts";
+import { resolveApiUrl } from "../../scripts/api-client.ts";
+
+type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+/** One request through the typed client's signed raw request (what `npm run api` sends). */
+const callApi = (
+  request: { method: string; path: string; body?: string },
+  target: { baseUrl: string; region: string; credentials: Credentials },
+) =>
+  createClient({
+    baseUrl: target.baseUrl,
+    auth: { type: "iam", region: target.region, credentials: target.credentials },
+  }).raw(request);
 
 interface Received {
   readonly method: string;
@@ -161,23 +173,16 @@ describe("the SigV4 API caller", () => {
     expect(() => resolveApiUrl({ env: {}, outputsFile: join(dir, "missing.json") })).toThrow(/SW_API_URL/);
   });
 
-  it("npm run api's entry point calls the API with credentials from the environment", async () => {
-    // Asynchronously: the server answering it lives in this process.
-    const child = spawn(
-      process.execPath,
-      ["scripts/api.ts", "-H", 'If-Match: "3"', "GET", "/webhooks?limit=1"],
-      {
-        env: {
-          PATH: process.env.PATH ?? "",
-          SW_API_URL: `${base}/v1/`,
-          AWS_REGION: "eu-west-1",
-          AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-          AWS_CONFIG_FILE: "/nonexistent",
-          AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-        },
+  /** Runs `npm run api`'s entry point against the server in this process (asynchronously: it answers here). */
+  async function runApi(args: string[], env: Record<string, string>) {
+    const child = spawn(process.execPath, ["scripts/api.ts", ...args], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        AWS_CONFIG_FILE: "/nonexistent",
+        AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
+        ...env,
       },
-    );
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
@@ -187,7 +192,16 @@ describe("the SigV4 API caller", () => {
       stderr += chunk.toString("utf8");
     });
     const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    const run = { status, stdout, stderr };
+    return { status, stdout, stderr };
+  }
+
+  it("npm run api's entry point calls the API with credentials from the environment", async () => {
+    const run = await runApi(["-H", 'If-Match: "3"', "GET", "/webhooks?limit=1"], {
+      SW_API_URL: `${base}/v1/`,
+      AWS_REGION: "eu-west-1",
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toContain("HTTP 200");
     expect(JSON.parse(run.stdout)).toEqual({ ok: true });
@@ -197,5 +211,17 @@ describe("the SigV4 API caller", () => {
     expect(received.at(-1)?.headers.authorization).toMatch(
       /Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/execute-api\//,
     );
+  });
+
+  it("npm run api -- --local calls the local stack on SW_PORT, unsigned, without credentials", async () => {
+    const run = await runApi(
+      ["--local", "POST", "/tenants/demo/webhooks", '{"url":"http://127.0.0.1:4000/"}'],
+      {
+        SW_PORT: new URL(base).port,
+      },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(received.at(-1)?.url).toBe("/tenants/demo/webhooks");
+    expect(received.at(-1)?.headers.authorization).toBeUndefined();
   });
 });

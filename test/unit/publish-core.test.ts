@@ -76,9 +76,9 @@ function fakePorts(
       },
     },
     subscriptions: {
-      subscribedWebhookIds: async (tenantId, pattern) => {
+      subscriptions: async (tenantId, pattern) => {
         queried.push([tenantId, pattern]);
-        return (subscriptionsOf[tenantId]?.[pattern] ?? []).map((id) => ({ id, active: true }));
+        return (subscriptionsOf[tenantId]?.[pattern] ?? []).map((webhookId) => ({ webhookId }));
       },
     },
     queue: {

@@ -29,6 +29,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: "DELETE", resource: WEBHOOK, target: "api", body: false },
   { method: "POST", resource: `${WEBHOOK}/rotate-secret`, target: "api", body: true },
   { method: "POST", resource: `${WEBHOOK}/test`, target: "api", body: false },
+  { method: "POST", resource: `${WEBHOOK}/filter-test`, target: "api", body: true },
   { method: "GET", resource: `${WEBHOOK}/attempts`, target: "api", body: false },
   { method: "POST", resource: `${WEBHOOK}/recover`, target: "api", body: true },
   { method: "GET", resource: `${WEBHOOK}/deliveries`, target: "api", body: false },
@@ -40,6 +41,13 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: "POST", resource: `${DELIVERY}/retry`, target: "api", body: false },
   { method: "GET", resource: "/dlq", target: "api", body: false },
   { method: "POST", resource: "/dlq/redrive", target: "api", body: true },
+  // The operators' event-type catalogue (global). The static resource is listed before the {name} one, so that
+  // local mode prefers it as API Gateway does.
+  { method: "GET", resource: "/event-types", target: "api", body: false },
+  { method: "GET", resource: "/event-types/openapi.json", target: "api", body: false },
+  { method: "PUT", resource: "/event-types/{name}", target: "api", body: true },
+  { method: "GET", resource: "/event-types/{name}", target: "api", body: false },
+  { method: "DELETE", resource: "/event-types/{name}", target: "api", body: false },
 ];
 
 export type RouteMatch =

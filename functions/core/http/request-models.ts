@@ -46,6 +46,7 @@ const webhookFields = {
   rateLimitPerSecond: { type: ["integer", "null"], minimum: 1, maximum: 10_000 },
   signatureScheme: { type: "string", enum: ["standard", "standard+github"] },
   active: { type: "boolean" },
+  filter: { type: ["object", "null"] },
 } satisfies Record<string, RequestSchema>;
 
 /** Keyed by `<METHOD> <resource>`, as in `apiRoutes`; every route with `body: true` has one. */
@@ -57,7 +58,10 @@ export const requestModels: Readonly<Record<string, RequestSchema>> = {
     },
     ["name"],
   ),
-  "POST /tenants/{tenantId}/webhooks": object(webhookFields, ["url", "eventTypes"]),
+  "POST /tenants/{tenantId}/webhooks": object({ ...webhookFields, filter: { type: "object" } }, [
+    "url",
+    "eventTypes",
+  ]),
   "PATCH /tenants/{tenantId}/webhooks/{webhookId}": object({ ...webhookFields, version: integer(1, 1e12) }),
   "POST /tenants/{tenantId}/webhooks/{webhookId}/rotate-secret": object({
     gracePeriodSeconds: integer(0, 604_800),
@@ -74,6 +78,20 @@ export const requestModels: Readonly<Record<string, RequestSchema>> = {
       data: { type: "object" },
     },
     ["type", "data"],
+  ),
+  "POST /tenants/{tenantId}/webhooks/{webhookId}/filter-test": object(
+    { event: { type: "object" }, filter: { type: "object" } },
+    ["event"],
+  ),
+  "PUT /event-types/{name}": object(
+    {
+      description: string(1024),
+      schema: { type: "object" },
+      example: { type: "object" },
+      deprecated: { type: "boolean" },
+      validate: { type: "boolean" },
+    },
+    ["description"],
   ),
   "POST /dlq/redrive": object({ tenantId: string(64), webhookId: string(64), limit: integer(1, 1000) }),
 };

@@ -3,20 +3,31 @@
  * test). Recovery of deliveries (retry, recover, redrive) is in `recovery.ts`.
  */
 
+import type { WebhookResource } from "../contract/api-contract.ts";
 import type { EndpointHealth } from "../health/endpoint-health.ts";
 import { type OperationalEventSink, silentSink } from "../health/operational-events.ts";
 import { buildStoredEvent, type PublishDeps, publishNew } from "../publishing/publish.ts";
 import {
+  deprecatedTypesIn,
+  eventTypeNotices,
+  requireCataloguedPatterns,
+  type SubscriptionCatalogue,
+} from "../routing/catalogue.ts";
+import { patternMatches } from "../routing/event-types.ts";
+import type { Filter, FilterResult } from "../routing/filter.ts";
+import { loadFilterEngine } from "../routing/lazy-modules.ts";
+import {
   ConflictError,
   NotFoundError,
   PreconditionFailedError,
+  ValidationError,
   WebhookLimitError,
 } from "../shared/errors.ts";
 import { deliveryIdFor, newWebhookId } from "../shared/ids.ts";
 import type { Webhook } from "../shared/model.ts";
 import { DEFAULT_ROTATION_GRACE_SECONDS, rotatedVersions, secretOwner } from "../signing/signing-secrets.ts";
 import { requireTenant } from "../tenants/tenants.ts";
-import type { CreateWebhookInput, UpdateWebhookInput } from "./webhook-schemas.ts";
+import type { CreateWebhookInput, FilterTestInput, UpdateWebhookInput } from "./webhook-schemas.ts";
 import { newWebhookRecord } from "./webhooks.ts";
 
 export interface WebhookStore {
@@ -38,6 +49,8 @@ export interface ManagementDeps extends PublishDeps {
   readonly secrets: SecretIssuer;
   /** The stack's per-tenant limit, checked before a secret is made (the create transaction enforces it exactly). */
   readonly maxWebhooksPerTenant?: number;
+  /** The event-type catalogue subscriptions are checked against (strict mode); none: any pattern. */
+  readonly catalogue?: SubscriptionCatalogue | undefined;
   /** Where a manual disable and a secret rotation are told (operational events). */
   readonly notices?: OperationalEventSink;
 }
@@ -59,12 +72,13 @@ export function healthResource(health: EndpointHealth | undefined) {
 }
 
 /** What the API shows of a webhook: never a secret, nor the internal secret version ids. */
-export function webhookResource(webhook: Webhook) {
+export function webhookResource(webhook: Webhook): Omit<WebhookResource, "eventTypeNotices"> {
   return {
     id: webhook.id,
     url: webhook.url,
-    eventTypes: webhook.eventTypes,
-    headers: webhook.headers,
+    eventTypes: [...webhook.eventTypes],
+    filter: webhook.filter ?? null,
+    headers: { ...webhook.headers },
     description: webhook.description ?? null,
     active: webhook.active,
     disabledReason: webhook.disabledReason ?? null,
@@ -78,11 +92,61 @@ export function webhookResource(webhook: Webhook) {
   };
 }
 
+/**
+ * Webhooks as the API shows them, each with `eventTypeNotices`: the types it subscribes to by name that the
+ * catalogue marks deprecated or archived (one batch read for all of them).
+ */
+export async function webhookResources(
+  webhooks: readonly Webhook[],
+  catalogue: SubscriptionCatalogue | undefined,
+) {
+  const flagged = await deprecatedTypesIn(
+    webhooks.flatMap((webhook) => webhook.eventTypes),
+    catalogue,
+  );
+  return webhooks.map((webhook) => ({
+    ...webhookResource(webhook),
+    eventTypeNotices: eventTypeNotices(webhook.eventTypes, flagged),
+  }));
+}
+
+/**
+ * Would this webhook receive `event`? Its patterns first (a miss names `type`), then its filter — or a draft
+ * filter given instead, to try one before saving it. An event without a source is judged as the publish API
+ * would store it (`source: "api"`).
+ */
+export async function testWebhookFilter(
+  tenantId: string,
+  id: string,
+  input: FilterTestInput,
+  deps: Pick<ManagementDeps, "webhooks">,
+): Promise<FilterResult> {
+  await requireValidFilter(input.filter);
+  const webhook = await requireWebhook(deps, tenantId, id);
+  const { event } = input;
+  if (!webhook.eventTypes.some((pattern) => patternMatches(pattern, event.type)))
+    return { matches: false, failedClause: { path: "type", clause: webhook.eventTypes } };
+  const filter = input.filter ?? webhook.filter;
+  if (!filter) return { matches: true };
+  return (await loadFilterEngine()).matchFilter(filter, {
+    type: event.type,
+    source: event.source ?? "api",
+    data: event.data,
+  });
+}
+
 /** One of this tenant's webhooks; another tenant's id is not found, exactly like an id that does not exist. */
 export async function requireWebhook(deps: Pick<ManagementDeps, "webhooks">, tenantId: string, id: string) {
   const webhook = await deps.webhooks.get(tenantId, id);
   if (!webhook) throw new NotFoundError(`webhook ${id}`);
   return webhook;
+}
+
+/** A filter's rules, each issue naming its path (`filter.data.amount[0].numeric`); nothing to check without one. */
+export async function requireValidFilter(filter: Filter | null | undefined, field = "filter"): Promise<void> {
+  if (!filter) return;
+  const issues = (await loadFilterEngine()).validateFilter(filter, field);
+  if (issues.length > 0) throw new ValidationError(issues);
 }
 
 /** Creates a webhook for an existing tenant, within its limit (409 naming `maxWebhooksPerTenant` past it). */
@@ -91,6 +155,8 @@ export async function createWebhook(tenantId: string, input: CreateWebhookInput,
   // Checked again, exactly, by the create transaction; this early check only spares a secret for a refused create.
   if (deps.maxWebhooksPerTenant !== undefined && tenant.webhookCount >= deps.maxWebhooksPerTenant)
     throw new WebhookLimitError(deps.maxWebhooksPerTenant);
+  await requireValidFilter(input.filter);
+  await requireCataloguedPatterns(input.eventTypes, deps.catalogue);
   const id = newWebhookId();
   const owner = secretOwner(tenantId, id);
   const issued = await deps.secrets.create(owner);
@@ -121,7 +187,16 @@ export async function updateWebhook(
     const message = `webhook ${id} is at version ${current.version}, not ${expectedVersion}`;
     throw ifMatch ? new PreconditionFailedError(message) : new ConflictError(message);
   }
-  const { version: _version, description, maxAttempts, rateLimitPerSecond, ...changes } = input;
+  await requireValidFilter(input.filter);
+  // Only the patterns this update adds: a subscription made before a type was archived keeps working.
+  if (input.eventTypes) {
+    const added = input.eventTypes.filter((pattern) => !current.eventTypes.includes(pattern));
+    const eventTypes = input.eventTypes;
+    await requireCataloguedPatterns(added, deps.catalogue, "eventTypes", (pattern) =>
+      eventTypes.indexOf(pattern),
+    );
+  }
+  const { version: _version, description, maxAttempts, rateLimitPerSecond, filter, ...changes } = input;
   const active = changes.active ?? current.active;
   const next: Webhook = {
     ...current,
@@ -129,6 +204,7 @@ export async function updateWebhook(
     ...(description !== undefined ? { description: description ?? undefined } : {}),
     ...(maxAttempts !== undefined ? { maxAttempts: maxAttempts ?? undefined } : {}),
     ...(rateLimitPerSecond !== undefined ? { rateLimitPerSecond: rateLimitPerSecond ?? undefined } : {}),
+    ...(filter !== undefined ? { filter: filter ?? undefined } : {}),
     eventTypes: changes.eventTypes ? [...new Set(changes.eventTypes)] : current.eventTypes,
     active,
     disabledReason: active
@@ -139,20 +215,23 @@ export async function updateWebhook(
   };
   await deps.webhooks.replace(current, next);
   // The version check let exactly this update turn the webhook off.
-  if (current.active && !next.active)
-    await (deps.notices ?? silentSink).emit([
-      {
-        detailType: "Webhook Disabled",
-        detail: {
-          tenantId,
-          webhookId: id,
-          reason: "disabled_by_user",
-          failingSince: null,
-          occurredAt: next.updatedAt,
-        },
-      },
-    ]);
+  if (current.active && !next.active) await tellDisabledByUser(next, deps);
   return next;
+}
+
+function tellDisabledByUser(webhook: Webhook, deps: Pick<ManagementDeps, "notices">): Promise<void> {
+  return (deps.notices ?? silentSink).emit([
+    {
+      detailType: "Webhook Disabled",
+      detail: {
+        tenantId: webhook.tenantId,
+        webhookId: webhook.id,
+        reason: "disabled_by_user",
+        failingSince: null,
+        occurredAt: webhook.updatedAt,
+      },
+    },
+  ]);
 }
 
 export async function deleteWebhook(

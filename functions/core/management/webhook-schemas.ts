@@ -14,7 +14,8 @@ import {
   MAX_PATTERNS_PER_WEBHOOK,
   SUBSCRIPTION_PATTERN,
 } from "../routing/event-types.ts";
-import { eventTypeSchema } from "../shared/model.ts";
+import type { Filter } from "../routing/filter.ts";
+import { eventTypeSchema, publishRequestSchema } from "../shared/model.ts";
 import { MAX_ROTATION_GRACE_SECONDS } from "../signing/signing-secrets.ts";
 import "../shared/zod.ts";
 
@@ -99,6 +100,15 @@ const patternsSchema = z
     z.maxLength(MAX_PATTERNS_PER_WEBHOOK, `at most ${MAX_PATTERNS_PER_WEBHOOK} patterns`),
   );
 
+/**
+ * A payload filter's shape: an object. Its rules (operators, limits, each issue naming its path) are checked by
+ * the use cases through the filter engine, which is loaded only when a request carries a filter.
+ */
+export const filterSchema = z.custom<Filter>(
+  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  { message: "an object of fields (see docs/routing.md)" },
+);
+
 function headersSchema(allowAuthorization: boolean) {
   return z.record(z.string(), z.string()).check(
     z.superRefine((headers: Record<string, string>, context) => {
@@ -140,6 +150,7 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
     create: z.strictObject({
       url: fields.url,
       eventTypes: fields.eventTypes,
+      filter: z.optional(filterSchema),
       headers: z.optional(fields.headers),
       description: z.optional(fields.description),
       maxAttempts: z.optional(fields.maxAttempts),
@@ -151,6 +162,8 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
       .strictObject({
         url: z.optional(fields.url),
         eventTypes: z.optional(fields.eventTypes),
+        /** null removes the filter. */
+        filter: z.optional(z.nullable(filterSchema)),
         headers: z.optional(fields.headers),
         description: z.optional(z.nullable(fields.description)),
         maxAttempts: z.optional(z.nullable(fields.maxAttempts)),
@@ -158,8 +171,8 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
         rateLimitPerSecond: z.optional(z.nullable(fields.rateLimitPerSecond)),
         signatureScheme: z.optional(fields.signatureScheme),
         active: z.optional(z.boolean()),
-        /** Alternative to `If-Match`: the version the caller last read. */
-        version: z.optional(integer(1, Number.MAX_SAFE_INTEGER)),
+        /** Alternative to `If-Match`: the version the caller last read (as the gateway model, at most 1e12). */
+        version: z.optional(integer(1, 1e12)),
       })
       .check(
         z.refine(
@@ -169,6 +182,13 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
       ),
   };
 }
+
+/** `POST …/filter-test`: an event as it would be published, and optionally a draft filter to try instead. */
+export const filterTestSchema = z.strictObject({
+  event: publishRequestSchema,
+  filter: z.optional(filterSchema),
+});
+export type FilterTestInput = z.infer<typeof filterTestSchema>;
 
 export const rotateSecretSchema = z.strictObject({
   gracePeriodSeconds: z.optional(integer(0, MAX_ROTATION_GRACE_SECONDS)),

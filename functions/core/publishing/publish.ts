@@ -3,7 +3,10 @@
  * matching pattern, and enqueue one delivery message per webhook. Pure orchestration over injected ports.
  */
 
+import type { DataValidator } from "../routing/catalogue.ts";
 import { patternsMatching } from "../routing/event-types.ts";
+import type { Filter } from "../routing/filter.ts";
+import { loadFilterEngine } from "../routing/lazy-modules.ts";
 import { ConflictError, PayloadTooLargeError } from "../shared/errors.ts";
 import { deliveryIdFor, newEventId } from "../shared/ids.ts";
 import {
@@ -67,9 +70,19 @@ export interface EventStore {
   releaseFanOut(tenantId: string, eventId: string, generation: number): Promise<void>;
 }
 
+export interface Subscription {
+  readonly webhookId: string;
+  /** The webhook's payload filter, stored with each of its subscriptions. */
+  readonly filter?: Filter | undefined;
+}
+
 export interface SubscriptionLookup {
-  /** The tenant's webhooks subscribed with exactly this pattern, active or not. */
-  subscribedWebhookIds(tenantId: string, pattern: string): Promise<{ id: string; active: boolean }[]>;
+  /**
+   * The tenant's webhooks subscribed with exactly this pattern (one Query), with their filters, disabled ones
+   * included: a delivery to a disabled webhook is kept as `dropped` (`webhook_disabled`) by the deliver function,
+   * listed, and started again by `recover` once the webhook is re-enabled — never silently skipped.
+   */
+  subscriptions(tenantId: string, pattern: string): Promise<Subscription[]>;
 }
 
 export interface DeliveryEnqueuer {
@@ -89,6 +102,8 @@ export interface PublishDeps {
   readonly queue: DeliveryEnqueuer;
   readonly deliveries: DeliveryLookup;
   readonly now: () => Date;
+  /** Validates `data` of the types that ask for it (the catalogue); none: nothing is validated. */
+  readonly validation?: DataValidator | undefined;
 }
 
 export interface PublishResult {
@@ -138,17 +153,25 @@ export function deliveryMessage(event: StoredEvent, webhookId: string, copy = 0)
 }
 
 /**
- * Every subscribed webhook, disabled ones included: a delivery to a disabled webhook is kept as `dropped`
- * (`webhook_disabled`) by the deliver function, listed, and started again by `recover` once the webhook is
- * re-enabled — never silently skipped.
+ * The webhooks an event goes to: one Query per pattern that could match its type (the tenant's own subscription
+ * partitions), then each webhook's filter over the envelope. A webhook subscribed with several matching patterns
+ * carries the same filter on each (written in one transaction), so it is judged once.
  */
 async function subscribedWebhooks(event: StoredEvent, subscriptions: SubscriptionLookup): Promise<string[]> {
   const perPattern = await Promise.all(
-    patternsMatching(event.type).map((pattern) =>
-      subscriptions.subscribedWebhookIds(event.tenantId, pattern),
-    ),
+    patternsMatching(event.type).map((pattern) => subscriptions.subscriptions(event.tenantId, pattern)),
   );
-  return [...new Set(perPattern.flat().map((entry) => entry.id))];
+  const subscribed = perPattern.flat();
+  // The filter engine loads only once a subscriber has a filter.
+  const engine = subscribed.some((subscription) => subscription.filter)
+    ? await loadFilterEngine()
+    : undefined;
+  const judged = new Map<string, boolean>();
+  for (const subscription of subscribed) {
+    if (judged.has(subscription.webhookId)) continue;
+    judged.set(subscription.webhookId, engine?.matchFilter(subscription.filter, event).matches ?? true);
+  }
+  return [...judged].filter(([, matches]) => matches).map(([webhookId]) => webhookId);
 }
 
 const recipientsOf = (event: StoredEvent, deps: PublishDeps) =>
@@ -217,6 +240,7 @@ export async function publish(
   defaultSource = "api",
 ): Promise<PublishResult> {
   await requireTenant(deps.tenants, tenantId);
+  await deps.validation?.check(request.type, request.data);
   const now = deps.now();
   const candidate = buildStoredEvent(tenantId, request, now, defaultSource);
   const existing = await deps.events.createIfAbsent(candidate, { generation: 0, until: leaseUntil(now) });

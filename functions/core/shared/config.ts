@@ -53,6 +53,7 @@ const environmentSchema = z.object({
   ALLOWED_PORTS: z._default(parsedString(parsePortRanges), [[443, 443]]),
   ALLOW_PRIVATE_DESTINATIONS: z._default(z.enum(["none", "loopback"]), "none"),
   ALLOW_AUTHORIZATION_HEADER: flag,
+  STRICT_EVENT_TYPES: flag,
   RETENTION_DAYS: boundedInt(30, 1, 365),
   DEPENDENCY_BACKOFF_SECONDS: boundedInt(30, 1, 600),
   DEAD_LETTER_AFTER_RECEIVES: boundedInt(deliveryQueue.maxReceiveCount - 2, 1, 1000),
@@ -93,6 +94,8 @@ export interface Config {
   readonly deliveryTimeoutMs: number;
   readonly destinationPolicy: DestinationPolicy;
   readonly allowAuthorizationHeader: boolean;
+  /** Subscriptions must match a catalogued event type even while the catalogue is empty. */
+  readonly strictEventTypes: boolean;
   readonly retentionDays: number;
   readonly dependencyBackoffSeconds: number;
   readonly deadLetterAfterReceives: number;
@@ -146,6 +149,7 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
       allowPrivate: env.ALLOW_PRIVATE_DESTINATIONS,
     },
     allowAuthorizationHeader: env.ALLOW_AUTHORIZATION_HEADER,
+    strictEventTypes: env.STRICT_EVENT_TYPES,
     retentionDays: env.RETENTION_DAYS,
     dependencyBackoffSeconds: env.DEPENDENCY_BACKOFF_SECONDS,
     deadLetterAfterReceives: env.DEAD_LETTER_AFTER_RECEIVES,

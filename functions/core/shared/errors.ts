@@ -15,8 +15,8 @@ export abstract class DomainError extends Error {
 }
 
 export class ValidationError extends DomainError {
-  readonly status = 400;
-  readonly title = "Invalid request";
+  readonly status: number = 400;
+  readonly title: string = "Invalid request";
   readonly issues: readonly FieldIssue[];
   constructor(issues: readonly FieldIssue[]) {
     super(issues.map((issue) => `${issue.field}: ${issue.message}`).join("; "));
@@ -83,6 +83,16 @@ export class PayloadTooLargeError extends DomainError {
   constructor(limitBytes: number) {
     super(`the event is larger than ${limitBytes} bytes`);
     this.name = "PayloadTooLargeError";
+  }
+}
+
+/** A request well formed but refused by a rule of the platform (e.g. strict event types); names the fields. */
+export class UnprocessableError extends ValidationError {
+  override readonly status: number = 422;
+  override readonly title: string = "Unprocessable request";
+  constructor(issues: readonly FieldIssue[]) {
+    super(issues);
+    this.name = "UnprocessableError";
   }
 }
 

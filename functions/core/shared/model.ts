@@ -3,8 +3,10 @@ import { createHash } from "node:crypto";
 import * as z from "zod/mini";
 import "./zod.ts";
 import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from "../routing/event-types.ts";
+import type { Filter } from "../routing/filter.ts";
 import type { SignatureScheme } from "../signing/signing.ts";
 import type { SecretVersions } from "../signing/signing-secrets.ts";
+import { nestsWithin } from "./nesting.ts";
 
 export const EVENT_VERSION = "1.0";
 /** Largest accepted event, measured as the serialized envelope that is delivered. */
@@ -24,17 +26,7 @@ export const eventTypeSchema = z
  */
 export const MAX_DATA_DEPTH = 64;
 
-/** Whether no object or array lies deeper than `limit` levels in `value`; iterative, so any depth is safe. */
-export function nestsWithin(value: unknown, limit: number): boolean {
-  const pending: [unknown, number][] = [[value, 1]];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [current, depth] = next;
-    if (typeof current !== "object" || current === null) continue;
-    if (depth > limit) return false;
-    for (const child of Object.values(current)) pending.push([child, depth + 1]);
-  }
-  return true;
-}
+export { nestsWithin };
 
 /** Any JSON object nested at most `MAX_DATA_DEPTH` levels; the depth is checked before anything recurses. */
 const eventDataSchema = z.pipe(
@@ -91,6 +83,8 @@ export interface Webhook extends SecretVersions {
   readonly tenantId: string;
   readonly url: string;
   readonly eventTypes: readonly string[];
+  /** A payload filter (EventBridge content-filter syntax) applied after the type match; none: every event. */
+  readonly filter?: Filter | undefined;
   readonly headers: Readonly<Record<string, string>>;
   readonly description?: string | undefined;
   readonly active: boolean;

@@ -3,6 +3,7 @@
  * and every key is partitioned by it, so one tenant's calls never read another's items.
  */
 import * as z from "zod/mini";
+import type { TenantResource } from "../contract/api-contract.ts";
 import { ConflictError, NotFoundError } from "../shared/errors.ts";
 import "../shared/zod.ts";
 
@@ -81,11 +82,11 @@ export async function requireTenant(tenants: Pick<TenantStore, "get">, id: strin
   return tenant;
 }
 
-export function tenantResource(tenant: Tenant) {
+export function tenantResource(tenant: Tenant): TenantResource {
   return {
     id: tenant.id,
     name: tenant.name,
-    metadata: tenant.metadata,
+    metadata: { ...tenant.metadata },
     webhookCount: tenant.webhookCount,
     createdAt: tenant.createdAt,
     updatedAt: tenant.updatedAt,
