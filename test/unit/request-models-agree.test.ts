@@ -37,6 +37,7 @@ const webhookFields = {
   headers: fc.dictionary(headerName, fc.oneof(text(20), longText(4096)), { maxKeys: 22 }),
   description: maybe(fc.oneof(text(30), longText(1024))),
   maxAttempts: maybe(fc.integer({ min: -1, max: 120 })),
+  rateLimitPerSecond: maybe(fc.integer({ min: 0, max: 10_001 })),
   signatureScheme: fc.constantFrom("standard", "standard+github", "github"),
   active: fc.boolean(),
 };
