@@ -5,8 +5,9 @@
 import { publish } from "#core/publishing/publish.ts";
 import { type CapacityTotals, meterCapacity } from "./capacity.ts";
 import { BENCH_TENANT, benchPipeline, benchReceiver } from "./local-pipeline.ts";
+import { sized } from "./options.ts";
 
-const DELIVERIES = 10_000;
+const DELIVERIES = sized(10_000, 1000);
 const WEBHOOKS = 10;
 
 export interface CallsResult {
@@ -43,7 +44,7 @@ const tally = (names: readonly string[]) =>
 async function scenario(name: string, failFirst: boolean): Promise<CallsResult> {
   const receiver = await benchReceiver((_, seen) => (failFirst && seen === 1 ? 503 : 204));
   const pipeline = await benchPipeline({ RETRY_SCHEDULE_SECONDS: "0" });
-  const capacity = meterCapacity(pipeline.runtime.clients.dynamodb);
+  const capacity = meterCapacity(pipeline.clients.dynamodb);
   await pipeline.addWebhooks(WEBHOOKS, receiver.url, "bench.*");
   pipeline.calls.reset();
   capacity.reset();

@@ -6,8 +6,9 @@
 import { publish } from "#core/publishing/publish.ts";
 import { type CapacityTotals, meterCapacity } from "./capacity.ts";
 import { BENCH_TENANT, benchPipeline, benchReceiver, stopEngines } from "./local-pipeline.ts";
+import { sized } from "./options.ts";
 
-const EVENTS = 200;
+const EVENTS = sized(200, 40);
 
 export interface CapacityRow {
   readonly fanout: number;
@@ -36,7 +37,7 @@ export async function benchCapacityUnits(): Promise<{ markdown: string; rows: Ca
   for (const fanout of [1, 10]) {
     const receiver = await benchReceiver(() => 204);
     const pipeline = await benchPipeline({ RETRY_SCHEDULE_SECONDS: "0" });
-    const meter = meterCapacity(pipeline.runtime.clients.dynamodb);
+    const meter = meterCapacity(pipeline.clients.dynamodb);
     await pipeline.addWebhooks(fanout, receiver.url, "bench.*");
     meter.reset();
     for (let n = 0; n < EVENTS; n += 1)

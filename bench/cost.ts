@@ -133,6 +133,12 @@ export interface Measurements {
   readonly handlerCpuMicrosPerDelivery: number;
   /** Publish wall time per event in ms for N = 1 and 10 (measured). */
   readonly publishMsPerEvent: Record<string, number>;
+  /**
+   * DynamoDB units DynamoDB Local reported (`ReturnConsumedCapacity: "INDEXES"`, table and indexes), per fan-out:
+   * per published event and per first-attempt delivery. Its accounting of the deliver transaction is replaced by
+   * `ASSUMPTIONS.billedWriteUnitsPerDelivery` (DynamoDB Local under-reports TransactWriteItems).
+   */
+  readonly capacity?: Record<string, { eventRead: number; eventWrite: number; deliveryRead: number }>;
 }
 
 /** What the model assumes beyond the measurements. */
@@ -142,14 +148,18 @@ export const ASSUMPTIONS = {
   /** The receiver's answer time dominates a delivery's duration; ten POSTs of a batch run in parallel. */
   receiverLatencyMs: 200,
   batchSize: 10,
-  /** A delivery record and an attempt record, each under 1 KiB. */
-  writeUnitsPerDelivery: 2,
-  /** The batch's consistent read of the delivery records. */
+  /**
+   * What AWS bills for one first-attempt delivery's share of the deliver transaction: the delivery and the attempt
+   * item at 2 units each (a transactional write is billed double), their index entries gsi1 (2) and gsi2 (1).
+   * DynamoDB Local reports 1.00 for it, so this one figure is derived, not measured.
+   */
+  billedWriteUnitsPerDelivery: 7,
+  /** Used only when no capacity measurement is at hand. */
   readUnitsPerDelivery: 1,
-  /** Event put (≤ 1 KiB) + the fan-out marker update. */
-  writeUnitsPerEvent: 2,
-  /** One eventually consistent Query per matching pattern (three for a two-segment type). */
+  writeUnitsPerEvent: 3,
   readUnitsPerEvent: 1.5,
+  /** Sealed secret storage: the key-encryption key is re-read once per warm container every 5 minutes. */
+  warmDeliverContainers: 50,
   logBytesPerDelivery: 450,
   logBytesPerEvent: 400,
 };
@@ -163,6 +173,7 @@ export function costPerMillionDeliveries(
   const p = PRICES;
   const deliveries = 1e6;
   const events = deliveries / fanOut;
+  const units = measured.capacity?.[String(fanOut)];
   const mapping = Object.values(measured.mappingCallsPerDelivery).reduce((sum, n) => sum + n, 0);
   const batchSeconds =
     (a.receiverLatencyMs + (measured.handlerCpuMicrosPerDelivery * a.batchSize) / 1000) / 1000;
@@ -177,8 +188,12 @@ export function costPerMillionDeliveries(
     "publish Lambda": events * p.lambdaRequest.usd + publishGbSeconds * p.lambdaGbSecondArm.usd,
     SQS: (events * Math.ceil(fanOut / 10) + deliveries * mapping) * p.sqsRequest.usd,
     DynamoDB:
-      deliveries * (a.writeUnitsPerDelivery * p.dynamoWrite.usd + a.readUnitsPerDelivery * p.dynamoRead.usd) +
-      events * (a.writeUnitsPerEvent * p.dynamoWrite.usd + a.readUnitsPerEvent * p.dynamoRead.usd),
+      deliveries *
+        (a.billedWriteUnitsPerDelivery * p.dynamoWrite.usd +
+          (units?.deliveryRead ?? a.readUnitsPerDelivery) * p.dynamoRead.usd) +
+      events *
+        ((units?.eventWrite ?? a.writeUnitsPerEvent) * p.dynamoWrite.usd +
+          (units?.eventRead ?? a.readUnitsPerEvent) * p.dynamoRead.usd),
     "Secrets Manager":
       deliveries * (measured.deliverCallsPerDelivery.GetSecretValueCommand ?? 0) * p.secretsApiCall.usd,
     "CloudWatch Logs":
@@ -188,6 +203,15 @@ export function costPerMillionDeliveries(
   };
   return { lines, total: Object.values(lines).reduce((sum, value) => sum + value, 0) };
 }
+
+/** A sealed secret version's item (keys, ciphertext, IV, tag, key version, timestamps), rounded up. */
+const SEALED_ITEM_BYTES = 400;
+const DYNAMO_STORAGE_GB_MONTH = 0.25;
+const sealedKeyReads = () => ASSUMPTIONS.warmDeliverContainers * 12 * 24 * 30 * PRICES.secretsApiCall.usd;
+const sealedMonthly = (webhooks: number) =>
+  PRICES.secretMonth.usd +
+  sealedKeyReads() +
+  ((webhooks * 2 * SEALED_ITEM_BYTES) / 1e9) * DYNAMO_STORAGE_GB_MONTH;
 
 export function costMarkdown(
   measured: Measurements,
@@ -210,7 +234,7 @@ export function costMarkdown(
   return [
     "## Cost model",
     "",
-    `Dollars per million deliveries that succeed at the first attempt, from the measured call counts and handler CPU above, priced with the table below. Assumptions: ${Object.entries(
+    `Dollars per million deliveries that succeed at the first attempt, from the measured call counts, handler CPU and DynamoDB capacity units above (${measured.capacity ? "read and write units per event and read units per delivery as measured at each fan-out; the deliver transaction's write units derived, see billedWriteUnitsPerDelivery" : "no capacity measurement in this run: DynamoDB from the assumptions"}), priced with the table below. Assumptions: ${Object.entries(
       ASSUMPTIONS,
     )
       .map(([key, value]) => `${key} = ${value}`)
@@ -225,7 +249,12 @@ export function costMarkdown(
     `| **total** | ${computed.map((row) => `**$${row.total.toFixed(2)}**`).join(" | ")} |`,
     `| EventBridge API destinations, for comparison (events put + invocations; no fan-out management, signatures, retries history or redrive API) | $${apiDestinations(1).toFixed(2)} | $${apiDestinations(1).toFixed(2)} | $${apiDestinations(10).toFixed(2)} | $${apiDestinations(10).toFixed(2)} |`,
     "",
-    `Fixed monthly cost: **$${PRICES.secretMonth.usd.toFixed(2)} per webhook** (one Secrets Manager secret each), plus ${alarms.alarms} alarms reading ${alarms.metrics} metrics ($${(alarms.metrics * PRICES.alarmMonth.usd).toFixed(2)}: a metric-math alarm is billed per metric) and the dashboard ($${PRICES.dashboardMonth.usd.toFixed(2)}). 1,000 webhooks: $${(1000 * PRICES.secretMonth.usd).toFixed(0)} a month in secrets.`,
+    `Fixed monthly cost besides the secrets: ${alarms.alarms} alarms reading ${alarms.metrics} metrics ($${(alarms.metrics * PRICES.alarmMonth.usd).toFixed(2)}: a metric-math alarm is billed per metric) and the dashboard ($${PRICES.dashboardMonth.usd.toFixed(2)}). The signing secrets, by \`secretStorage\`:`,
+    "",
+    "| signing secrets, a month | 1,000 webhooks | 10,000 webhooks |",
+    "| --- | --- | --- |",
+    `| \`secrets-manager\` (default): one secret per webhook at $${PRICES.secretMonth.usd.toFixed(2)} | $${(1000 * PRICES.secretMonth.usd).toFixed(2)} | $${(10_000 * PRICES.secretMonth.usd).toFixed(2)} |`,
+    `| \`sealed\`: one key-encryption key ($${PRICES.secretMonth.usd.toFixed(2)}), re-read every 5 minutes by each of ${ASSUMPTIONS.warmDeliverContainers} warm containers ($${sealedKeyReads().toFixed(2)}), and the sealed items in the table (${SEALED_ITEM_BYTES} bytes per secret version, two versions during a rotation: under $0.01 of storage) | $${sealedMonthly(1000).toFixed(2)} | $${sealedMonthly(10_000).toFixed(2)} |`,
     "",
     "| price | USD | unit | source | as of |",
     "| --- | --- | --- | --- | --- |",

@@ -2,9 +2,10 @@
 import { startDynamoDbLocal } from "#local/dynamodb-local.ts";
 import { startSecretsManagerEmulator } from "#local/secrets-manager-emulator.ts";
 import { startSqsLocal } from "#local/sqs-local.ts";
+import { sized } from "./options.ts";
 import { median, timeRuns } from "./stats.ts";
 
-const RUNS = 5;
+const RUNS = sized(5, 2);
 
 export async function benchEngines(): Promise<string> {
   const engines: [string, () => Promise<{ stop(): Promise<void> }>][] = [

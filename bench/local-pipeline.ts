@@ -2,8 +2,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Logger } from "@aws-lambda-powertools/logger";
-import { createAwsClients } from "#aws/clients.ts";
-import { createRuntime, publishDeps, type Runtime } from "#aws/runtime.ts";
+import { type AwsClients, createAwsClients } from "#aws/clients.ts";
 import { newWebhookRecord } from "#core/management/webhooks.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { secretOwner } from "#core/signing/signing-secrets.ts";
@@ -12,13 +11,16 @@ import { secretOwner } from "#core/signing/signing-secrets.ts";
 export const BENCH_TENANT = "bench";
 
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import { publishDeps } from "#functions/publish/runtime.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalEngines, startEngines } from "#local/engines.ts";
+import { createFunctionRoots, type FunctionRoots } from "#local/function-roots.ts";
 import { provisionResources } from "#local/provision.ts";
 import { createQueuePoller } from "#local/queue-poller.ts";
 import { countSdkCalls, type SdkCallCounter } from "#test/support/sdk-call-counter.ts";
 
 export interface BenchPipeline {
-  readonly runtime: Runtime;
+  readonly roots: FunctionRoots;
+  readonly clients: AwsClients;
   /** The Lambdas' own SDK calls. */
   readonly calls: SdkCallCounter;
   /** What the event source mapping does (receive, delete), counted apart. */
@@ -60,12 +62,13 @@ export async function benchPipeline(environment: Record<string, string> = {}): P
   });
   const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
   const mappingCalls = countSdkCalls(mappingClients.sqs);
-  const runtime = createRuntime(config, {
+  const roots = createFunctionRoots(config, {
     clients,
     logger: new Logger({ serviceName: "bench", logLevel: "ERROR" }),
   });
+  const runtime = roots.api;
   await runtime.tenants.put(BENCH_TENANT, { name: "Benchmarks" }, new Date().toISOString());
-  const deliver = createDeliverHandler(runtime);
+  const deliver = createDeliverHandler(roots.deliver);
   const pollers = Array.from({ length: 4 }, () =>
     createQueuePoller({
       sqs: mappingClients.sqs,
@@ -75,10 +78,11 @@ export async function benchPipeline(environment: Record<string, string> = {}): P
     }),
   );
   return {
-    runtime,
+    roots,
+    clients,
     calls,
     mappingCalls,
-    deps: publishDeps(runtime),
+    deps: publishDeps(roots.publish),
     async addWebhooks(count, url, pattern) {
       const ids: string[] = [];
       for (let index = 0; index < count; index += 1) {
@@ -103,7 +107,7 @@ export async function benchPipeline(environment: Record<string, string> = {}): P
       }
     },
     async stop() {
-      runtime.http.close();
+      roots.deliver.http.close();
     },
   };
 }

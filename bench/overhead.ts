@@ -11,11 +11,12 @@ import { deliveryIdFor } from "#core/shared/ids.ts";
 import { secretOwner } from "#core/signing/signing-secrets.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { BENCH_TENANT, benchPipeline, benchReceiver } from "./local-pipeline.ts";
+import { sized } from "./options.ts";
 import { median } from "./stats.ts";
 
-const RECORDS = 10_000;
+const RECORDS = sized(10_000, 2000);
 const CONCURRENCY = 10;
-const RUNS = 5;
+const RUNS = sized(5, 3);
 
 const cpuMicros = () => {
   const usage = process.cpuUsage();
@@ -38,11 +39,11 @@ export async function benchOverhead(): Promise<{ markdown: string; result: Overh
   const pipeline = await benchPipeline();
   const [webhookId] = await pipeline.addWebhooks(1, receiver.url, "over.*");
   const secret = (
-    await pipeline.runtime.secrets.get(secretOwner(BENCH_TENANT, webhookId as string), [
-      (await pipeline.runtime.webhooks.get(BENCH_TENANT, webhookId as string))?.secretVersion ?? "",
+    await pipeline.roots.deliver.secrets.get(secretOwner(BENCH_TENANT, webhookId as string), [
+      (await pipeline.roots.deliver.webhooks.get(BENCH_TENANT, webhookId as string))?.secretVersion ?? "",
     ])
   )[0] as string;
-  const handler = createDeliverHandler(pipeline.runtime);
+  const handler = createDeliverHandler(pipeline.roots.deliver);
   const body = JSON.stringify({ id: "evt", type: "over.tick", data: { n: 1 } });
   const key = Buffer.from(secret.slice(6), "base64");
   const url = new URL(receiver.url);
@@ -110,7 +111,7 @@ export async function benchOverhead(): Promise<{ markdown: string; result: Overh
     };
   };
 
-  const webhook = await pipeline.runtime.webhooks.require(BENCH_TENANT, webhookId as string);
+  const webhook = await pipeline.roots.deliver.webhooks.require(BENCH_TENANT, webhookId as string);
   const inMemory: DeliverDeps = {
     webhooks: { disable: async () => undefined },
     secrets: { get: async () => [secret] },
@@ -124,8 +125,8 @@ export async function benchOverhead(): Promise<{ markdown: string; result: Overh
       record: async () => ({ failed: new Set(), superseded: new Set() }),
     },
     queue: { retryLater: async () => undefined, deadLetter: async () => new Set() },
-    http: pipeline.runtime.http,
-    retryPolicy: pipeline.runtime.config.retryPolicy,
+    http: pipeline.roots.deliver.http,
+    retryPolicy: pipeline.roots.deliver.config.retryPolicy,
     dependencyBackoffSeconds: 1,
     deadLetterAfterReceives: 28,
     now: () => new Date(),

@@ -144,3 +144,24 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     operationalEventBus: ["events:PutEvents"],
   },
 };
+
+/**
+ * The grants for a stack's `secretStorage`. Sealed, the signing secrets are items in the table: the api creates,
+ * rotates (a transaction with a condition check on the webhook's secret head) and deletes them there and reads
+ * the key-encryption key to seal; it no longer creates or deletes Secrets Manager secrets. The deliver function's
+ * grants stay as they are: it reads items (GetItem) and the key (GetSecretValue), and re-seals an item under a new
+ * key with a conditional put.
+ */
+export function functionAccessFor(
+  secretStorage: "secrets-manager" | "sealed",
+): Readonly<Record<FunctionName, FunctionAccess>> {
+  if (secretStorage === "secrets-manager") return functionAccess;
+  return {
+    ...functionAccess,
+    api: {
+      ...functionAccess.api,
+      table: [...functionAccess.api.table, "dynamodb:ConditionCheckItem"],
+      secrets: ["secretsmanager:GetSecretValue"],
+    },
+  };
+}

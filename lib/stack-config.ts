@@ -12,6 +12,7 @@ import {
   worstCaseScheduleSeconds,
 } from "#core/delivery/retry-policy.ts";
 import { DEFAULT_HEALTH_POLICY } from "#core/health/endpoint-health.ts";
+import { SECRET_STORAGES } from "#core/shared/config.ts";
 import { deliveryQueue } from "#core/shared/resource-definitions.ts";
 import { DEFAULT_MAX_WEBHOOKS_PER_TENANT, TENANT_ID_PATTERN } from "#core/tenants/tenants.ts";
 
@@ -98,6 +99,11 @@ const webhooksShape = z.object({
   eventSources: z.array(exactEventValue("eventSources")).min(1).max(50).optional(),
   eventDetailTypes: z.array(exactEventValue("eventDetailTypes")).min(1).max(50).optional(),
   logLevel: z.enum(LOG_LEVELS).default("INFO"),
+  /**
+   * Where webhook signing secrets live: `secrets-manager` (one secret per webhook, $0.40 a month each) or `sealed`
+   * (AES-256-GCM in the table under one key-encryption key in Secrets Manager; docs/secrets.md).
+   */
+  secretStorage: z.enum(SECRET_STORAGES).default("secrets-manager"),
   maxConcurrency: z.number().int().min(2).max(1000).default(50),
   batchingWindowSeconds: z.number().int().min(0).max(300).default(0),
   apiThrottleRatePerSecond: z.number().int().min(1).max(10_000).default(100),

@@ -8,17 +8,19 @@ import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import {
   deliverFunctionTimeoutSeconds,
+  KEK_SECRET_SUFFIX,
   RECONCILE_INTERVAL_MINUTES,
 } from "#core/shared/resource-definitions.ts";
 import { ManagementApi } from "./constructs/management-api.ts";
 import { Operations } from "./constructs/operations.ts";
 import { Storage } from "./constructs/storage.ts";
 import { WebhooksFunction } from "./constructs/webhooks-function.ts";
-import { functionAccess } from "./function-access.ts";
+import { functionAccessFor } from "./function-access.ts";
 import { type Acknowledgement, acknowledgeFindings } from "./nag/acknowledgements.ts";
 import { ingestEventPattern, parseWebhooksProps, type WebhooksProps } from "./stack-config.ts";
 
@@ -32,6 +34,8 @@ export interface WebhooksOutput {
 
 export class Webhooks extends Construct {
   readonly storage: Storage;
+  /** Sealed secret storage only: the one key-encryption key. */
+  readonly keyEncryptionKey: secretsmanager.Secret | undefined;
   readonly functions: Record<"api" | "publish" | "deliver" | "reconcile", WebhooksFunction>;
   readonly managementApi: ManagementApi;
   /** Absent unless `eventSources` names what to forward. */
@@ -65,6 +69,18 @@ export class Webhooks extends Construct {
       secretPrefix,
       operationalEventBusName: config.operationalEventBusName,
     };
+    const functionAccess = functionAccessFor(config.secretStorage);
+    // Sealed storage: one key-encryption key for every webhook's secret (docs/secrets.md). Kept if the stack is
+    // deleted: without it no sealed secret opens again.
+    this.keyEncryptionKey =
+      config.secretStorage === "sealed"
+        ? new secretsmanager.Secret(this, "KeyEncryptionKey", {
+            secretName: `${secretPrefix}${KEK_SECRET_SUFFIX}`,
+            description: "Key-encryption key of the sealed webhook signing secrets",
+            generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+            removalPolicy: RemovalPolicy.RETAIN,
+          })
+        : undefined;
 
     const shared = {
       logRetentionDays: config.logRetentionDays,
@@ -80,6 +96,7 @@ export class Webhooks extends Construct {
         ALLOW_AUTHORIZATION_HEADER: String(config.allowAuthorizationHeader),
         RETENTION_DAYS: String(config.retentionDays),
         MAX_WEBHOOKS_PER_TENANT: String(config.maxWebhooksPerTenant),
+        SECRET_STORAGE: config.secretStorage,
       },
     };
     const publish = new WebhooksFunction(this, "Publish", {

@@ -3,16 +3,21 @@
  * the Lambda (plus SW_DELIVERY_QUEUE_ARN and SW_POLLERS, the number of concurrent batches). The chaos suite kills
  * and restarts it; it can also scale local delivery out to several processes.
  */
-import { createRuntime } from "#aws/runtime.ts";
+
+import { createSqsClient } from "#aws/clients.ts";
+import { clientConfigOf } from "#aws/runtime.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import { createDeliverRuntime } from "#functions/deliver/runtime.ts";
 import { createQueuePoller } from "./queue-poller.ts";
 
-const runtime = createRuntime(parseConfig(process.env));
+const runtime = createDeliverRuntime(parseConfig(process.env));
+// The event source mapping's own client, as on Lambda (not the function's).
+const mappingSqs = createSqsClient(clientConfigOf(runtime.config));
 const deliver = createDeliverHandler(runtime);
 const pollers = Array.from({ length: Number(process.env.SW_POLLERS ?? 1) }, () =>
   createQueuePoller({
-    sqs: runtime.clients.sqs,
+    sqs: mappingSqs,
     queueUrl: runtime.config.deliveryQueueUrl,
     queueArn: process.env.SW_DELIVERY_QUEUE_ARN ?? "arn:aws:sqs:local:000000000000:delivery",
     handler: (event) => deliver(event, {} as never),

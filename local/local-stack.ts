@@ -10,7 +10,6 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { createAwsClients } from "#aws/clients.ts";
-import { createRuntime } from "#aws/runtime.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { deadLetterQueue, deliveryQueue } from "#core/shared/resource-definitions.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
@@ -20,8 +19,9 @@ import { runReconciler } from "#functions/reconcile/create-handler.ts";
 import { createLocalApi } from "./api-gateway.ts";
 import { type EngineEndpoints, LOCAL_REGION, localClientConfig, startEngines } from "./engines.ts";
 import { startEventBridgeSink } from "./eventbridge-sink.ts";
+import { createFunctionRoots } from "./function-roots.ts";
 import { DEMO_TENANT_ID, EVENTBRIDGE_PATH } from "./paths.ts";
-import { provisionResources } from "./provision.ts";
+import { provisionKeyEncryptionKey, provisionResources } from "./provision.ts";
 import { createQueueJournal } from "./queue-journal.ts";
 import { createQueuePoller } from "./queue-poller.ts";
 
@@ -124,16 +124,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const logLevel =
       level === "DEBUG" || level === "WARN" || level === "ERROR" || level === "SILENT" ? level : "INFO";
     const logger = new Logger({ serviceName: "serverless-webhooks", logLevel });
-    const runtime = createRuntime(config, { clients, logger });
-    cleanup.push(async () => runtime.http.close());
-    const demo = await runtime.tenants.get(DEMO_TENANT_ID);
+    if (config.secretStorage === "sealed")
+      await provisionKeyEncryptionKey(clients.secretsManager, config.secretNamePrefix);
+    const roots = createFunctionRoots(config, { clients, logger });
+    cleanup.push(async () => roots.deliver.http.close());
+    const demo = await roots.api.tenants.get(DEMO_TENANT_ID);
     if (!demo || demo.deleting)
-      await runtime.tenants.put(DEMO_TENANT_ID, { name: "Demo" }, runtime.now().toISOString());
+      await roots.api.tenants.put(DEMO_TENANT_ID, { name: "Demo" }, roots.api.now().toISOString());
     if (Object.values(restored).some((count) => count > 0))
       logger.info("queues restored from the journal", { restored });
-    const publish = createPublishHandler(runtime);
-    const api = createApiHandler(runtime);
-    const deliver = createDeliverHandler(runtime);
+    const publish = createPublishHandler(roots.publish);
+    const api = createApiHandler(roots.api);
+    const deliver = createDeliverHandler(roots.deliver);
     const localApi = createLocalApi({
       api: (event) => api(event, {} as never),
       publish: async (event) => (await publish(event, {} as never)) ?? undefined,
@@ -158,7 +160,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // As the deployed schedule does: at start (work a kill stranded), then every minute.
     const reconcileNow = () =>
-      runReconciler(runtime).catch((error: unknown) =>
+      runReconciler(roots.reconcile).catch((error: unknown) =>
         logger.error("reconciler", { error: error instanceof Error ? error.message : String(error) }),
       );
     await reconcileNow();

@@ -2,6 +2,8 @@
  * Creates the platform's tables and queues in the local engines from the same definitions the CDK stack uses
  * (`functions/core/shared/resource-definitions.ts`). Idempotent, so a second `npm start` reuses what exists.
  */
+
+import { randomBytes } from "node:crypto";
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -11,11 +13,17 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from "@aws-sdk/client-dynamodb";
+import {
+  CreateSecretCommand,
+  ResourceExistsException,
+  type SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import {
   deadLetterQueue,
   deliveryQueue,
   ingestDeadLetterQueue,
+  KEK_SECRET_SUFFIX,
   type QueueDefinition,
   type TableDefinition,
   webhooksTable,
@@ -158,4 +166,22 @@ export async function provisionResources(
     deadLetterQueueArn: dlq.arn,
     ingestDeadLetterQueueUrl: ingestDlq.url,
   };
+}
+
+/**
+ * The key-encryption key of sealed secret storage, as the stack creates it: a generated value in the secret
+ * `<prefix>key-encryption-key` (idempotent: an existing key is kept, never replaced).
+ */
+export async function provisionKeyEncryptionKey(secretsManager: SecretsManagerClient, namePrefix: string) {
+  try {
+    await secretsManager.send(
+      new CreateSecretCommand({
+        Name: `${namePrefix}${KEK_SECRET_SUFFIX}`,
+        SecretString: randomBytes(48).toString("base64url"),
+        Description: "Key-encryption key of the sealed signing secrets",
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceExistsException)) throw error;
+  }
 }

@@ -6,12 +6,12 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import type { Runtime } from "#aws/runtime.ts";
 import { type HttpResponse, problemResponse } from "#core/http/http-response.ts";
 import { DomainError, NotFoundError } from "#core/shared/errors.ts";
 import { routeContext, routeHandlers } from "./routes.ts";
+import type { ApiRuntime } from "./runtime.ts";
 
-export function createApiHandler(runtime: Runtime) {
+export function createApiHandler(runtime: ApiRuntime) {
   const context = routeContext(runtime);
   return middy(async (event: APIGatewayProxyEvent): Promise<HttpResponse> => {
     const route = routeHandlers[`${event.httpMethod} ${event.resource}`];

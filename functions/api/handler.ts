@@ -1,5 +1,5 @@
-import { createRuntime } from "#aws/runtime.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { createApiHandler } from "./create-handler.ts";
+import { createApiRuntime } from "./runtime.ts";
 
-export const handler = createApiHandler(createRuntime(parseConfig(process.env)));
+export const handler = createApiHandler(createApiRuntime(parseConfig(process.env)));

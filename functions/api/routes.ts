@@ -3,8 +3,7 @@
  * Errors travel as named domain errors to the single mapping in `problemResponse`.
  */
 
-import { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
-import type { Runtime } from "#aws/runtime.ts";
+import { withParts } from "#aws/runtime.ts";
 import { cursorShapes } from "#aws/table-keys.ts";
 import type { OperationKey, Operations, ResponseBody } from "#core/contract/api-contract.ts";
 import {
@@ -58,6 +57,7 @@ import {
   type TenantDeps,
   tenantResource,
 } from "#core/tenants/tenants.ts";
+import type { ApiRuntime } from "./runtime.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -74,60 +74,70 @@ function reply<K extends OperationKey, S extends keyof Operations[K]["responses"
 }
 
 export interface RouteContext {
-  readonly runtime: Runtime;
+  readonly runtime: ApiRuntime;
   readonly deps: ManagementDeps;
   readonly recovery: RecoveryDeps;
   readonly tenantDeps: TenantDeps;
   readonly schemas: ReturnType<typeof webhookSchemas>;
-  readonly dlq: DeadLetterQueue;
   readonly catalogue: CatalogueDeps;
 }
 
-export function routeContext(runtime: Runtime): RouteContext {
+/** The routes' ports. Each part is read from the runtime on use: a client no request needed is never built. */
+export function routeContext(runtime: ApiRuntime): RouteContext {
   return {
     runtime,
-    deps: {
-      maxWebhooksPerTenant: runtime.config.maxWebhooksPerTenant,
-      tenants: runtime.tenants,
-      webhooks: runtime.webhooks,
-      secrets: runtime.secrets,
-      deliveries: runtime.deliveries,
-      events: runtime.events,
-      subscriptions: runtime.webhooks,
-      queue: runtime.queue,
-      now: runtime.now,
-      notices: runtime.notices,
-      catalogue: { strict: runtime.config.strictEventTypes, store: runtime.eventTypes },
-    },
-    recovery: {
-      deliveries: runtime.deliveries,
-      events: runtime.events,
-      queue: runtime.queue,
-      now: runtime.now,
-      random: runtime.random,
-    },
+    deps: withParts<
+      Pick<ManagementDeps, "maxWebhooksPerTenant" | "now">,
+      Omit<ManagementDeps, "maxWebhooksPerTenant" | "now">
+    >(
+      { maxWebhooksPerTenant: runtime.config.maxWebhooksPerTenant, now: runtime.now },
+      {
+        tenants: () => runtime.tenants,
+        webhooks: () => runtime.webhooks,
+        secrets: () => runtime.secrets,
+        deliveries: () => runtime.deliveries,
+        events: () => runtime.events,
+        subscriptions: () => runtime.webhooks,
+        queue: () => runtime.queue,
+        notices: () => runtime.notices,
+        catalogue: () => ({ strict: runtime.config.strictEventTypes, store: runtime.eventTypes }),
+      },
+    ),
+    recovery: withParts<Pick<RecoveryDeps, "now" | "random">, Omit<RecoveryDeps, "now" | "random">>(
+      { now: runtime.now, random: runtime.random },
+      {
+        deliveries: () => runtime.deliveries,
+        events: () => runtime.events,
+        queue: () => runtime.queue,
+      },
+    ),
     schemas: webhookSchemas({
       policy: runtime.config.destinationPolicy,
       maxAttempts: maxAttemptsOf(runtime.config.retryPolicy),
       allowAuthorizationHeader: runtime.config.allowAuthorizationHeader,
     }),
-    tenantDeps: {
-      tenants: runtime.tenants,
-      contents: {
-        webhookIds: (tenantId, limit) => runtime.webhooks.idsOfTenant(tenantId, limit),
-        // A webhook deleted meanwhile (by its owner, or by an earlier try of this delete) is already done.
-        deleteWebhook: (tenantId, webhookId) =>
-          deleteWebhook(tenantId, webhookId, { webhooks: runtime.webhooks, secrets: runtime.secrets }).catch(
-            (error: unknown) => {
+    tenantDeps: withParts<Pick<TenantDeps, "now" | "contents">, Omit<TenantDeps, "now" | "contents">>(
+      {
+        contents: {
+          webhookIds: (tenantId, limit) => runtime.webhooks.idsOfTenant(tenantId, limit),
+          // A webhook deleted meanwhile (by its owner, or by an earlier try of this delete) is already done.
+          deleteWebhook: (tenantId, webhookId) =>
+            deleteWebhook(tenantId, webhookId, {
+              webhooks: runtime.webhooks,
+              secrets: runtime.secrets,
+            }).catch((error: unknown) => {
               if (!(error instanceof NotFoundError)) throw error;
-            },
-          ),
-        deleteEvents: (tenantId, limit) => runtime.events.deleteSome(tenantId, limit),
+            }),
+          deleteEvents: (tenantId, limit) => runtime.events.deleteSome(tenantId, limit),
+        },
+        now: runtime.now,
       },
-      now: runtime.now,
-    },
-    dlq: new DeadLetterQueue(runtime.clients.sqs, runtime.config),
-    catalogue: { store: runtime.eventTypes, now: runtime.now },
+      { tenants: () => runtime.tenants },
+    ),
+    catalogue: withParts<Pick<CatalogueDeps, "now">, Omit<CatalogueDeps, "now">>(
+      { now: runtime.now },
+      { store: () => runtime.eventTypes },
+    ),
   };
 }
 
@@ -437,21 +447,18 @@ async function retryRoute(event: ProxyRequest, context: RouteContext): Promise<H
   );
 }
 
-async function dlqRoute(event: ProxyRequest, { dlq }: RouteContext): Promise<HttpResponse> {
+async function dlqRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
   const query = parseWith(dlqQuery, queryOf(event), "query");
-  const { messages, truncated } = await dlq.peek(query.limit ?? 50, {
+  const { messages, truncated } = await runtime.dlq.peek(query.limit ?? 50, {
     tenantId: query.tenant_id,
     webhookId: query.webhook_id,
   });
   return reply("GET /dlq", 200, { data: messages, truncated });
 }
 
-async function redriveRoute(
-  event: ProxyRequest,
-  { runtime, dlq, recovery }: RouteContext,
-): Promise<HttpResponse> {
+async function redriveRoute(event: ProxyRequest, { runtime, recovery }: RouteContext): Promise<HttpResponse> {
   const input = parseWith(redriveSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
-  const result = await dlq.redrive(
+  const result = await runtime.dlq.redrive(
     { tenantId: input.tenantId, webhookId: input.webhookId, limit: input.limit ?? 100 },
     (letters) => settleLetters(letters, recovery),
     async (moved) => {

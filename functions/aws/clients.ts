@@ -1,6 +1,7 @@
 /**
- * AWS SDK clients, built once per container. On Lambda no endpoint is set and the SDK uses the regional
- * service; locally and in tests each service points at its emulator.
+ * AWS SDK clients, one factory per service so that a function's bundle holds only the services it calls. On Lambda
+ * no endpoint is set and the SDK uses the regional service; locally and in tests each service points at its
+ * emulator. `createAwsClients` builds all of them, for the local stack and the tests that share one set.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -20,28 +21,49 @@ export interface AwsClientConfig {
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
-export interface AwsClients {
+export interface DynamoClients {
   readonly dynamodb: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
+}
+
+export interface AwsClients extends DynamoClients {
   readonly sqs: SQSClient;
   readonly secretsManager: SecretsManagerClient;
 }
 
-export function createAwsClients(config: AwsClientConfig): AwsClients {
-  const base = { region: config.region, ...(config.credentials ? { credentials: config.credentials } : {}) };
-  const endpoint = (url: string | undefined) => (url ? { endpoint: url } : {});
-  const dynamodb = new DynamoDBClient({ ...base, ...endpoint(config.endpoints?.dynamodb) });
+const baseOf = (config: AwsClientConfig) => ({
+  region: config.region,
+  ...(config.credentials ? { credentials: config.credentials } : {}),
+});
+const endpoint = (url: string | undefined) => (url ? { endpoint: url } : {});
+
+export function createDynamoClients(config: AwsClientConfig): DynamoClients {
+  const dynamodb = new DynamoDBClient({ ...baseOf(config), ...endpoint(config.endpoints?.dynamodb) });
   return {
     dynamodb,
     documents: DynamoDBDocumentClient.from(dynamodb, {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     }),
-    // An emulator's queue URLs name a host of their own; send every call to the configured endpoint instead.
-    sqs: new SQSClient({
-      ...base,
-      ...endpoint(config.endpoints?.sqs),
-      ...(config.endpoints?.sqs ? { useQueueUrlAsEndpoint: false } : {}),
-    }),
-    secretsManager: new SecretsManagerClient({ ...base, ...endpoint(config.endpoints?.secretsManager) }),
+  };
+}
+
+export function createSqsClient(config: AwsClientConfig): SQSClient {
+  // An emulator's queue URLs name a host of their own; send every call to the configured endpoint instead.
+  return new SQSClient({
+    ...baseOf(config),
+    ...endpoint(config.endpoints?.sqs),
+    ...(config.endpoints?.sqs ? { useQueueUrlAsEndpoint: false } : {}),
+  });
+}
+
+export function createSecretsManagerClient(config: AwsClientConfig): SecretsManagerClient {
+  return new SecretsManagerClient({ ...baseOf(config), ...endpoint(config.endpoints?.secretsManager) });
+}
+
+export function createAwsClients(config: AwsClientConfig): AwsClients {
+  return {
+    ...createDynamoClients(config),
+    sqs: createSqsClient(config),
+    secretsManager: createSecretsManagerClient(config),
   };
 }

@@ -10,12 +10,14 @@
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { SignatureV4 } from "@smithy/signature-v4";
 import {
   OPERATIONAL_EVENT_SOURCE,
   type OperationalEvent,
   type OperationalEventSink,
 } from "#core/health/operational-events.ts";
+import type { RootBase } from "./runtime.ts";
 
 const MAX_ENTRIES = 10;
 const TIMEOUT_MS = 5000;
@@ -166,4 +168,27 @@ export class EventBridgeOperationalEvents implements OperationalEventSink {
       request.end(body);
     });
   }
+}
+
+/** The operational-event sink of a composition root: its logger, its metrics, the credentials its clients use. */
+export function operationalEventsOf(
+  base: RootBase,
+  credentials: () => EventBusTarget["credentials"],
+): EventBridgeOperationalEvents {
+  return new EventBridgeOperationalEvents(
+    {
+      bus: base.config.operationalEventBus,
+      region: base.config.region,
+      endpoint: base.config.endpoints.eventBridge,
+      credentials: credentials(),
+    },
+    {
+      info: (message, fields) => base.logger.info(message, fields),
+      error: (message, fields) => base.logger.error(message, fields),
+    },
+    (count) => {
+      const single = base.metrics.singleMetric();
+      single.addMetric("OperationalEventsFailed", MetricUnit.Count, count);
+    },
+  );
 }

@@ -54,15 +54,19 @@ const isMarkedForDeletion = (error: unknown) =>
 const NAME_PREFIX_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,256}$/;
 
 export class SecretsManagerSigningSecretStore implements SigningSecretStore {
-  readonly #client: SecretsManagerClient;
+  readonly #client: () => SecretsManagerClient;
   readonly #prefix: string;
   readonly #cache: TtlCache<string>;
 
-  constructor(client: SecretsManagerClient, options: SigningSecretStoreOptions) {
+  /** `client` may be a function that builds it: then it is built on the first call that needs it. */
+  constructor(
+    client: SecretsManagerClient | (() => SecretsManagerClient),
+    options: SigningSecretStoreOptions,
+  ) {
     if (!NAME_PREFIX_PATTERN.test(options.namePrefix)) {
       throw new Error("namePrefix may hold only letters, digits and /_+=.@- (1–256 characters)");
     }
-    this.#client = client;
+    this.#client = typeof client === "function" ? client : () => client;
     this.#prefix = options.namePrefix;
     this.#cache = new TtlCache({
       ttlMs: options.cacheTtlMs ?? 15 * 60_000,
@@ -76,7 +80,7 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
 
   async create(webhookId: string): Promise<IssuedSecret> {
     const secret = generateSigningSecret();
-    const created = await this.#client.send(
+    const created = await this.#client().send(
       new CreateSecretCommand({
         Name: this.secretName(webhookId),
         SecretString: secret,
@@ -90,7 +94,7 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
   async rotate(webhookId: string): Promise<IssuedSecret> {
     const secret = generateSigningSecret();
     try {
-      const put = await this.#client.send(
+      const put = await this.#client().send(
         new PutSecretValueCommand({ SecretId: this.secretName(webhookId), SecretString: secret }),
       );
       return { secret, versionId: this.#versionOf(put.VersionId) };
@@ -116,7 +120,7 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
    */
   async delete(webhookId: string): Promise<void> {
     try {
-      await this.#client.send(
+      await this.#client().send(
         new DeleteSecretCommand({
           SecretId: this.secretName(webhookId),
           RecoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS,
@@ -129,7 +133,7 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
 
   async #load(webhookId: string, versionId: string): Promise<string> {
     try {
-      const got = await this.#client.send(
+      const got = await this.#client().send(
         new GetSecretValueCommand({ SecretId: this.secretName(webhookId), VersionId: versionId }),
       );
       if (typeof got.SecretString !== "string") throw new SigningSecretNotFoundError(webhookId, versionId);

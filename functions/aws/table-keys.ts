@@ -11,6 +11,9 @@ const pad = (n: number) => String(n).padStart(6, "0");
 
 export const keys = {
   tenant: (id: string) => ({ pk: `TENANT#${id}`, sk: "META" }),
+  /** A sealed signing secret: the owner's head (which versions exist) and one item per secret version. */
+  sealedSecretHead: (owner: string) => ({ pk: `SECRET#${owner}`, sk: "HEAD" }),
+  sealedSecret: (owner: string, versionId: string) => ({ pk: `SECRET#${owner}`, sk: `V#${versionId}` }),
   tenantListing: (id: string) => ({ gsi1pk: "TENANTS", gsi1sk: `TENANT#${id}` }),
   /** In the tenant's own partition: a tenant's webhooks are one Query, newest first (ids are ULIDs). */
   webhook: (tenantId: string, id: string) => ({ pk: `TENANT#${tenantId}`, sk: `WEBHOOK#${id}` }),

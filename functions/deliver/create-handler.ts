@@ -2,10 +2,10 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { BatchMetrics, deliverDeps, type Runtime } from "#aws/runtime.ts";
 import { deliverBatch } from "#core/delivery/deliver.ts";
+import { BatchMetrics, type DeliverRuntime, deliverDeps } from "./runtime.ts";
 
-export function createDeliverHandler(runtime: Runtime) {
+export function createDeliverHandler(runtime: DeliverRuntime) {
   return middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const metrics = new BatchMetrics(runtime.metrics);
     try {

@@ -1,5 +1,5 @@
-import { createRuntime } from "#aws/runtime.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { createDeliverHandler } from "./create-handler.ts";
+import { createDeliverRuntime } from "./runtime.ts";
 
-export const handler = createDeliverHandler(createRuntime(parseConfig(process.env)));
+export const handler = createDeliverHandler(createDeliverRuntime(parseConfig(process.env)));

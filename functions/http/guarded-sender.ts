@@ -6,9 +6,9 @@
  * every request has a total deadline, at most 4 KiB of the response is kept, and connections are kept alive
  * across records. Built on node:http/https rather than undici: same guarantees, nothing added to the bundle.
  */
-import { lookup as dnsLookup, type LookupAddress } from "node:dns";
-import http from "node:http";
-import https from "node:https";
+import type { LookupAddress } from "node:dns";
+import type * as Http from "node:http";
+import type * as Https from "node:https";
 import type { LookupFunction } from "node:net";
 import type { HttpSender, SendResult } from "#core/delivery/deliver.ts";
 import type { TransportErrorClass } from "#core/delivery/delivery-outcome.ts";
@@ -23,9 +23,11 @@ export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
 const systemResolver: Resolver = (hostname) =>
   new Promise((resolve, reject) =>
-    dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses) =>
-      error ? reject(error) : resolve(addresses),
-    ),
+    process
+      .getBuiltinModule("node:dns")
+      .lookup(hostname, { all: true, verbatim: true }, (error, addresses) =>
+        error ? reject(error) : resolve(addresses),
+      ),
   );
 
 export interface GuardedSenderOptions {
@@ -97,7 +99,22 @@ export function createGuardedSender(options: GuardedSenderOptions): GuardedSende
   const maxDrainBytes = options.maxDrainBytes ?? 64 * 1024;
   const lookup = guardedLookup(options.resolver ?? systemResolver, options.policy);
   const agentOptions = { keepAlive: true, maxSockets: 50, lookup };
-  const agents = { "http:": new http.Agent(agentOptions), "https:": new https.Agent(agentOptions) };
+  // node:http, node:https (and TLS under it) are loaded on the first POST, not on the import path: they were a
+  // third of the deliver bundle's import time, and the SDK's own clients load them only when they first call AWS.
+  let http: typeof Http | undefined;
+  let httpAgent: Http.Agent | undefined;
+  let https: typeof Https | undefined;
+  let httpsAgent: Https.Agent | undefined;
+  const transport = (protocol: string) => {
+    if (protocol !== "https:") {
+      http ??= process.getBuiltinModule("node:http");
+      httpAgent ??= new http.Agent(agentOptions);
+      return { client: http, agent: httpAgent };
+    }
+    https ??= process.getBuiltinModule("node:https");
+    httpsAgent ??= new https.Agent(agentOptions);
+    return { client: https, agent: httpsAgent };
+  };
 
   const post = (
     rawUrl: string,
@@ -130,12 +147,12 @@ export function createGuardedSender(options: GuardedSenderOptions): GuardedSende
           result: { kind: "transport_error", errorClass: classifyError(error) },
           durationMs: elapsed(),
         });
-      let request: http.ClientRequest;
+      let request: Http.ClientRequest;
       try {
-        const client = url.protocol === "https:" ? https : http;
+        const { client, agent } = transport(url.protocol);
         request = client.request(url, {
           method: "POST",
-          agent: agents[url.protocol as "http:" | "https:"],
+          agent,
           headers: { ...headers, "content-length": String(payload.length) },
         });
       } catch (error) {
@@ -194,8 +211,8 @@ export function createGuardedSender(options: GuardedSenderOptions): GuardedSende
   return {
     post,
     close: () => {
-      agents["http:"].destroy();
-      agents["https:"].destroy();
+      httpAgent?.destroy();
+      httpsAgent?.destroy();
     },
   };
 }

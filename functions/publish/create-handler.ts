@@ -10,7 +10,6 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { publishDeps, type Runtime } from "#aws/runtime.ts";
 import type { ResponseBody } from "#core/contract/api-contract.ts";
 import { parseJsonBody } from "#core/http/http-request.ts";
 import { type HttpResponse, jsonResponse, problemResponse } from "#core/http/http-response.ts";
@@ -23,25 +22,29 @@ import {
 import { publish } from "#core/publishing/publish.ts";
 import { NotFoundError, ValidationError } from "#core/shared/errors.ts";
 import { MAX_EVENT_BYTES, publishRequestSchema } from "#core/shared/model.ts";
+import { type PublishRuntime, publishDeps } from "./runtime.ts";
 
 /**
  * One `PublishFailures` count per event not published, with dimension `ingest` (api | eventbridge): the
  * PublishFailures alarm adds both paths. An API caller's 4xx is the caller's mistake and not counted.
  */
-function recordPublishFailure(runtime: Runtime, ingest: "api" | "eventbridge"): void {
+function recordPublishFailure(runtime: PublishRuntime, ingest: "api" | "eventbridge"): void {
   const single = runtime.metrics.singleMetric();
   single.addDimension("ingest", ingest);
   single.addMetric("PublishFailures", MetricUnit.Count, 1);
 }
 
-function recordFanOut(runtime: Runtime, deliveries: number, duplicate: boolean): void {
+function recordFanOut(runtime: PublishRuntime, deliveries: number, duplicate: boolean): void {
   if (duplicate) return;
   runtime.metrics.addMetric("EventsPublished", MetricUnit.Count, 1);
   runtime.metrics.addMetric("FanOutSize", MetricUnit.Count, deliveries);
   runtime.metrics.publishStoredMetrics();
 }
 
-export async function publishFromApi(event: APIGatewayProxyEvent, runtime: Runtime): Promise<HttpResponse> {
+export async function publishFromApi(
+  event: APIGatewayProxyEvent,
+  runtime: PublishRuntime,
+): Promise<HttpResponse> {
   try {
     const tenantId = event.pathParameters?.tenantId ?? "";
     // The envelope adds a little around the data; the exact limit is enforced on the serialized envelope.
@@ -73,7 +76,7 @@ export async function publishFromApi(event: APIGatewayProxyEvent, runtime: Runti
   }
 }
 
-export async function publishFromEventBridge(event: unknown, runtime: Runtime): Promise<void> {
+export async function publishFromEventBridge(event: unknown, runtime: PublishRuntime): Promise<void> {
   const parsed = eventBridgeEventSchema.safeParse(event);
   if (!parsed.success) {
     // Retrying cannot fix a malformed event; EventBridge would only send it to the rule's DLQ after retries.
@@ -114,11 +117,11 @@ async function keepUnroutable(
   event: unknown,
   reason: string,
   detail: string,
-  runtime: Runtime,
+  runtime: PublishRuntime,
 ): Promise<void> {
   const queueUrl = runtime.config.ingestDeadLetterQueueUrl;
   if (!queueUrl) throw new Error(`unroutable event (${reason}) and no ingest DLQ to keep it in`);
-  await runtime.clients.sqs.send(
+  await runtime.sqs.send(
     new SendMessageCommand({
       QueueUrl: queueUrl,
       MessageBody: JSON.stringify(event),
@@ -137,7 +140,7 @@ async function keepUnroutable(
   });
 }
 
-export function createPublishHandler(runtime: Runtime) {
+export function createPublishHandler(runtime: PublishRuntime) {
   return middy(async (event: unknown): Promise<HttpResponse | undefined> => {
     if (isEventBridgeEvent(event)) {
       try {

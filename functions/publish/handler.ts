@@ -1,5 +1,5 @@
-import { createRuntime } from "#aws/runtime.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { createPublishHandler } from "./create-handler.ts";
+import { createPublishRuntime } from "./runtime.ts";
 
-export const handler = createPublishHandler(createRuntime(parseConfig(process.env)));
+export const handler = createPublishHandler(createPublishRuntime(parseConfig(process.env)));

@@ -2,12 +2,13 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
-import { publishDeps, type Runtime } from "#aws/runtime.ts";
 import { DUE_SHARDS } from "#aws/table-keys.ts";
 import { type ReconcileDeps, type ReconcileResult, reconcile } from "#core/delivery/reconcile.ts";
+import { publishDeps } from "#functions/publish/runtime.ts";
+import type { ReconcileRuntime } from "./runtime.ts";
 
 /** The reconciler's ports, from one function's runtime. */
-export function reconcileDeps(runtime: Runtime): ReconcileDeps {
+export function reconcileDeps(runtime: ReconcileRuntime): ReconcileDeps {
   return {
     due: runtime.deliveries,
     shards: DUE_SHARDS,
@@ -20,7 +21,7 @@ export function reconcileDeps(runtime: Runtime): ReconcileDeps {
   };
 }
 
-export async function runReconciler(runtime: Runtime): Promise<ReconcileResult> {
+export async function runReconciler(runtime: ReconcileRuntime): Promise<ReconcileResult> {
   const result = await reconcile(reconcileDeps(runtime));
   const found = result.deliveriesReenqueued + result.fanOutsResumed;
   // Zero is emitted too: the alarm then tells "nothing stranded" from "the reconciler stopped running".
@@ -30,7 +31,7 @@ export async function runReconciler(runtime: Runtime): Promise<ReconcileResult> 
   return result;
 }
 
-export function createReconcileHandler(runtime: Runtime) {
+export function createReconcileHandler(runtime: ReconcileRuntime) {
   return middy(async (): Promise<ReconcileResult> => runReconciler(runtime)).use(
     injectLambdaContext(runtime.logger),
   );

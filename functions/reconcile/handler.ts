@@ -1,5 +1,5 @@
-import { createRuntime } from "#aws/runtime.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { createReconcileHandler } from "./create-handler.ts";
+import { createReconcileRuntime } from "./runtime.ts";
 
-export const handler = createReconcileHandler(createRuntime(parseConfig(process.env)));
+export const handler = createReconcileHandler(createReconcileRuntime(parseConfig(process.env)));

@@ -21,7 +21,11 @@ export const LAMBDA_BUNDLING = {
   // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
   banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
   // Lambda always provides credentials in the environment; the default chain's SSO/STS/ini providers weigh ~140 KB.
-  alias: { "@aws-sdk/credential-provider-node": `${PACKAGE_ROOT}functions/aws/lambda-credentials.ts` },
+  // and no API the functions call streams events, so the SDK's event-stream codec (~9 KB) is left out too.
+  alias: {
+    "@aws-sdk/credential-provider-node": `${PACKAGE_ROOT}functions/aws/lambda-credentials.ts`,
+    "@smithy/core/event-streams": `${PACKAGE_ROOT}functions/aws/no-event-streams.ts`,
+  },
 } as const;
 
 /** `functions/api/handler.ts` → `api`: the folder of a Lambda's entry, and the name of its prebuilt bundle. */

@@ -58,9 +58,13 @@ export function acknowledgeFindings(webhooks: Webhooks, secretPrefix: string): A
       webhooks.functions[name],
       `${name} function role`,
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${region}:${account}:secret:${secretPrefix}*]`,
-      name === "api"
-        ? "One signing secret per webhook, created at runtime, so its ARN is unknown at deploy time: create, tag, rotate and delete (with a recovery window only) are scoped to this stack's secret name prefix, nothing else in the account."
-        : "One signing secret per webhook, created at runtime, so its ARN is unknown at deploy time: reading values is scoped to this stack's secret name prefix, nothing else in the account.",
+      webhooks.keyEncryptionKey
+        ? name === "api"
+          ? "Sealed secret storage: the api reads the key-encryption key to seal new secrets; its ARN ends in a suffix Secrets Manager picks, so the grant is scoped to this stack's secret name prefix, nothing else in the account."
+          : "Sealed secret storage: the deliver function reads the key-encryption key (any of its versions) to open the sealed secrets; scoped to this stack's secret name prefix, nothing else in the account."
+        : name === "api"
+          ? "One signing secret per webhook, created at runtime, so its ARN is unknown at deploy time: create, tag, rotate and delete (with a recovery window only) are scoped to this stack's secret name prefix, nothing else in the account."
+          : "One signing secret per webhook, created at runtime, so its ARN is unknown at deploy time: reading values is scoped to this stack's secret name prefix, nothing else in the account.",
       log,
     );
   }
@@ -71,6 +75,14 @@ export function acknowledgeFindings(webhooks: Webhooks, secretPrefix: string): A
     "SQS event source mappings take no on-failure destination; failed records return to the queue, whose redrive policy and the function's own DLQ copy (with the reason) catch them.",
     log,
   );
+  if (webhooks.keyEncryptionKey)
+    acknowledge(
+      webhooks.keyEncryptionKey,
+      "key-encryption key",
+      "AwsSolutions-SMG4",
+      "Rotated by an operator with PutSecretValue (docs/secrets.md), not by a rotation Lambda: every key version stays readable and each sealed secret is re-sealed under the new key on its next read, so no function has to rewrite the items at once.",
+      log,
+    );
   acknowledge(
     webhooks.reconcileSchedule,
     "reconciler schedule",

@@ -19,7 +19,6 @@ import {
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, describe, expect, it } from "vitest";
 import { createAwsClients } from "#aws/clients.ts";
-import { createRuntime, publishDeps, type Runtime } from "#aws/runtime.ts";
 import { newWebhookRecord } from "#core/management/webhooks.ts";
 import { type PublishDeps, type PublishResult, publish } from "#core/publishing/publish.ts";
 import { parseConfig } from "#core/shared/config.ts";
@@ -27,9 +26,11 @@ import type { Attempt, Delivery, DeliveryMessage } from "#core/shared/model.ts";
 import { secretOwner } from "#core/signing/signing-secrets.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
+import { type PublishRuntime, publishDeps } from "#functions/publish/runtime.ts";
 import { createLocalApi, type LocalRequest } from "#local/api-gateway.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startEngines } from "#local/engines.ts";
 import { findFreePort } from "#local/free-port.ts";
+import { createFunctionRoots } from "#local/function-roots.ts";
 import { provisionResources } from "#local/provision.ts";
 import {
   crossTenantProblems,
@@ -179,7 +180,7 @@ async function setUp(random: () => number) {
     SW_DELIVERY_QUEUE_ARN: resources.deliveryQueueArn,
     SW_POLLERS: "4",
   };
-  const runtime = createRuntime(parseConfig(env), {
+  const roots = createFunctionRoots(parseConfig(env), {
     clients: createAwsClients({
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
@@ -187,10 +188,10 @@ async function setUp(random: () => number) {
     }),
     logger: new Logger({ serviceName: "chaos", logLevel: "ERROR" }),
   });
-  cleanups.push(() => runtime.http.close());
+  const runtime = roots.publish;
   // The management API's handlers behind the local API Gateway, in this process.
-  const apiHandler = createApiHandler(runtime);
-  const publishHandler = createPublishHandler(runtime);
+  const apiHandler = createApiHandler(roots.api);
+  const publishHandler = createPublishHandler(roots.publish);
   const api: Api = createLocalApi({
     api: (event) => apiHandler(event, {} as never),
     publish: (event) => publishHandler(event, {} as never),
@@ -214,10 +215,10 @@ async function setUp(random: () => number) {
       throw new Error(`PUT /tenants/${tenant.id} answered ${created.statusCode}`);
     for (const name of tenant.webhooks) {
       const id = `wh_${tenant.id}_${name}`;
-      const issued = await runtime.secrets.create(secretOwner(tenant.id, id));
+      const issued = await roots.api.secrets.create(secretOwner(tenant.id, id));
       const receiver = name === "down" ? undefined : receivers.get(name);
       const url = receiver?.serve(id, issued.secret) ?? `http://127.0.0.1:${downPort}/hooks/${id}`;
-      await runtime.webhooks.create(
+      await roots.api.webhooks.create(
         newWebhookRecord(tenant.id, id, { url, eventTypes: ["chaos.*"] }, issued.versionId, new Date()),
       );
       targets.push({
@@ -310,7 +311,7 @@ interface Published {
  * The queue port loses the answer of the first enqueues of the `lostAnswers` events (after sending them), and
  * counts the messages enqueued per delivery.
  */
-function publisher(runtime: Runtime, lostAnswers: ReadonlySet<string>) {
+function publisher(runtime: PublishRuntime, lostAnswers: ReadonlySet<string>) {
   const messagesPerDelivery = new Map<string, number>();
   const answersToLose = new Map([...lostAnswers].map((id) => [id, LOST_ANSWERS_PER_EVENT]));
   const tally = { retries: 0, lostAnswers: 0, publishes: 0 };

@@ -804,6 +804,7 @@ describe("deploy inputs and outputs", () => {
       "DELIVERY_QUEUE_URL",
       "DEAD_LETTER_QUEUE_URL",
       "SECRET_NAME_PREFIX",
+      "SECRET_STORAGE",
     ];
     const HEALTH_KEYS = [
       "CIRCUIT_WINDOW_SECONDS",

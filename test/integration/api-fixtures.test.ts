@@ -107,7 +107,7 @@ describe("the API Gateway sample events in events/api-gateway", () => {
     );
     const handler =
       route?.target === "publish"
-        ? createPublishHandler(pipeline.runtime)
+        ? createPublishHandler(pipeline.roots.publish)
         : createApiHandler(pipeline.runtime);
     const response = (await handler(event as never, {} as never)) as {
       statusCode: number;

@@ -252,7 +252,9 @@ describe("DELETE /tenants/{tenantId}", () => {
       expect(await pipeline.runtime.webhooks.get(tenant, id)).toBeUndefined();
       // Scheduled for deletion after the recovery window, not erased at once.
       const secret = await pipeline.clients.secretsManager.send(
-        new DescribeSecretCommand({ SecretId: pipeline.runtime.secrets.secretName(secretOwner(tenant, id)) }),
+        new DescribeSecretCommand({
+          SecretId: `${pipeline.config.secretNamePrefix}${secretOwner(tenant, id)}`,
+        }),
       );
       expect(secret.DeletedDate?.getTime(), id).toBeGreaterThan(Date.now() + 6 * 86_400_000);
     }

@@ -391,7 +391,7 @@ describe("DELETE /tenants/{tenantId}/webhooks/{webhookId}", () => {
     // Scheduled for deletion after the recovery window, not erased at once.
     const secret = await pipeline.clients.secretsManager.send(
       new DescribeSecretCommand({
-        SecretId: pipeline.runtime.secrets.secretName(secretOwner(pipeline.tenantId, id)),
+        SecretId: `${pipeline.config.secretNamePrefix}${secretOwner(pipeline.tenantId, id)}`,
       }),
     );
     expect(secret.DeletedDate?.getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);

@@ -10,19 +10,19 @@ import { PurgeQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "#aws/clients.ts";
-import { createRuntime, type Runtime } from "#aws/runtime.ts";
 import { reconcile } from "#core/delivery/reconcile.ts";
 import { buildStoredEvent, INLINE_BODY_LIMIT_BYTES } from "#core/publishing/publish.ts";
-import { parseConfig } from "#core/shared/config.ts";
+import { parseConfig, SECRET_STORAGES } from "#core/shared/config.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { reconcileDeps } from "#functions/reconcile/create-handler.ts";
-import { EVENT_SOURCE_MAPPING_ACTIONS, type FunctionName, functionAccess } from "#lib/function-access.ts";
+import { EVENT_SOURCE_MAPPING_ACTIONS, type FunctionName, functionAccessFor } from "#lib/function-access.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
+import { createFunctionRoots, type FunctionRoots } from "#local/function-roots.ts";
 import { type EventBridgeSink, startEventBridgeSink } from "#local/eventbridge-sink.ts";
-import type { ProvisionedResources } from "#local/provision.ts";
+import { type ProvisionedResources, provisionKeyEncryptionKey } from "#local/provision.ts";
 import { createQueuePoller } from "#local/queue-poller.ts";
 import { fixture } from "#test/support/fixtures.ts";
 import { grantsDeclared, grantsUsed } from "#test/support/iam-actions.ts";
@@ -30,266 +30,283 @@ import { isolatedResources, localClients, uniquePrefix } from "#test/support/loc
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 import { countSdkCalls, type SdkCallCounter } from "#test/support/sdk-call-counter.ts";
 
+/** All four roots over one function's recorded clients; only that function's root is used with them. */
 interface Fn {
-  readonly runtime: Runtime;
+  readonly roots: FunctionRoots;
   readonly calls: SdkCallCounter;
   /** This function's own PutEvents endpoint: what it sent there is what it needs `events:PutEvents` for. */
   readonly sink: EventBridgeSink;
 }
 
-let resources: ProvisionedResources;
-let fns: Record<FunctionName, Fn>;
-let receiver: Receiver;
-const used: Partial<Record<FunctionName, string[]>> = {};
-/** An event published to a tenant that was deleted before its delivery came up. */
-let leavingEvent = { tenant: "", id: "" };
-
 const OPERATIONAL_EVENT_BUS = "ops-bus";
 
-function runtimeFor(clients: AwsClients, secretPrefix: string, sink: EventBridgeSink): Fn {
-  const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
-  const config = parseConfig({
-    AWS_REGION: LOCAL_REGION,
-    TABLE_NAME: resources.tableName,
-    DELIVERY_QUEUE_URL: resources.deliveryQueueUrl,
-    DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
-    SECRET_NAME_PREFIX: secretPrefix,
-    RETRY_SCHEDULE_SECONDS: "1",
-    DELIVERY_TIMEOUT_MS: "3000",
-    ALLOW_HTTP_DESTINATIONS: "true",
-    ALLOWED_PORTS: "1-65535",
-    ALLOW_PRIVATE_DESTINATIONS: "loopback",
-    DEPENDENCY_BACKOFF_SECONDS: "1",
-    OPERATIONAL_EVENT_BUS: OPERATIONAL_EVENT_BUS,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: sink.url,
-  });
-  const runtime = createRuntime(config, {
-    clients,
-    random: () => 0.5,
-    logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
-  });
-  return { runtime, calls, sink };
-}
+/** The whole drive, once per secret storage: each storage's calls must match its own declared grants. */
+describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
+  let resources: ProvisionedResources;
+  let fns: Record<FunctionName, Fn>;
+  let receiver: Receiver;
+  const used: Partial<Record<FunctionName, string[]>> = {};
+  /** An event published to a tenant that was deleted before its delivery came up. */
+  let leavingEvent = { tenant: "", id: "" };
 
-beforeAll(async () => {
-  resources = await isolatedResources(localClients());
-  const secretPrefix = `serverless-webhooks/${uniquePrefix()}/`;
-  fns = {
-    api: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
-    publish: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
-    deliver: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
-    reconcile: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
-  };
-  // /ok answers 200, /fail 500, /gone 410.
-  receiver = await startReceiver((request) => ({
-    status: request.path.endsWith("/gone") ? 410 : request.path.endsWith("/fail") ? 500 : 200,
-  }));
-
-  const api = createApiHandler(fns.api.runtime);
-  const publish = createPublishHandler(fns.publish.runtime);
-  const deliver = createDeliverHandler(fns.deliver.runtime);
-  const localApi = createLocalApi({
-    api: (event) => api(event, {} as never),
-    publish: async (event) => (await publish(event, {} as never)) ?? undefined,
-  });
-  const call = async (method: string, url: string, body?: unknown) => {
-    const response = await localApi({
-      method,
-      url,
-      headers: { "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  function runtimeFor(clients: AwsClients, secretPrefix: string, sink: EventBridgeSink): Fn {
+    const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
+    const config = parseConfig({
+      AWS_REGION: LOCAL_REGION,
+      TABLE_NAME: resources.tableName,
+      DELIVERY_QUEUE_URL: resources.deliveryQueueUrl,
+      DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+      SECRET_NAME_PREFIX: secretPrefix,
+      RETRY_SCHEDULE_SECONDS: "1",
+      DELIVERY_TIMEOUT_MS: "3000",
+      ALLOW_HTTP_DESTINATIONS: "true",
+      ALLOWED_PORTS: "1-65535",
+      ALLOW_PRIVATE_DESTINATIONS: "loopback",
+      DEPENDENCY_BACKOFF_SECONDS: "1",
+      SECRET_STORAGE: secretStorage,
+      OPERATIONAL_EVENT_BUS: OPERATIONAL_EVENT_BUS,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: sink.url,
     });
-    expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(400);
-    return response.body === "" ? {} : (JSON.parse(response.body) as Record<string, unknown>);
-  };
-  // The event source mapping is Lambda's, not the function's code: its receives and deletes go through a client
-  // nobody records (its three actions are checked against AWS's documented list instead).
-  const poller = createQueuePoller({
-    sqs: localClients().sqs,
-    queueUrl: resources.deliveryQueueUrl,
-    queueArn: resources.deliveryQueueArn,
-    handler: (event: SQSEvent) => deliver(event, {} as never),
-  });
-  const drain = async () => {
-    const deadline = Date.now() + 20_000;
-    let idle = 0;
-    while (Date.now() < deadline && idle < 30) {
-      idle = (await poller.pollOnce(0)) === 0 ? idle + 1 : 0;
-      if (idle > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
-  const base = receiver.url.replace(/\/hooks$/, "");
+    const roots = createFunctionRoots(config, {
+      clients,
+      random: () => 0.5,
+      logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
+    });
+    return { roots, calls, sink };
+  }
 
-  // Tenants: create one (and update it, idempotently), list, read it with its webhook count.
-  const tenant = "t_iam";
-  const at = (path: string, of = tenant) => `/tenants/${of}${path}`;
-  await call("PUT", `/tenants/${tenant}`, { name: "IAM", metadata: { plan: "pro" } });
-  await call("PUT", `/tenants/${tenant}`, { name: "IAM tenant" });
-  await call("GET", "/tenants?limit=10");
-
-  // Management: create three webhooks, list (both ways), read, update (dropping a pattern), rotate, test.
-  const ok = await call("POST", at("/webhooks"), {
-    url: `${base}/ok`,
-    eventTypes: ["order.*", "audit.seen"],
-  });
-  const failing = await call("POST", at("/webhooks"), { url: `${base}/fail`, eventTypes: ["order.*"] });
-  const gone = await call("POST", at("/webhooks"), { url: `${base}/gone`, eventTypes: ["order.*"] });
-  await call("GET", `/tenants/${tenant}`);
-  await call("GET", at("/webhooks?limit=10"));
-  await call("GET", at("/webhooks?event_type=order.completed&active=true"));
-  await call("GET", at(`/webhooks/${ok.id}`));
-  await call("PATCH", at(`/webhooks/${ok.id}`), { eventTypes: ["order.*"], rateLimitPerSecond: 100 });
-  await call("POST", at(`/webhooks/${ok.id}/rotate-secret`), { gracePeriodSeconds: 60 });
-  await call("POST", at(`/webhooks/${ok.id}/test`));
-
-  // Publish: through the API (and the same id again), and from EventBridge with a body too big to travel inline.
-  const published = await call("POST", at("/events"), {
-    id: "evt_iam_1",
-    type: "order.completed",
-    data: { n: 1 },
-  });
-  await call("POST", at("/events"), { id: "evt_iam_1", type: "order.completed", data: { n: 1 } });
-  const large = fixture<Record<string, unknown>>("eventbridge/custom-order-completed.json");
-  await publish(
-    {
-      ...large,
-      id: "iam-large-1",
-      "detail-type": "order.completed",
-      detail: { tenantId: tenant, blob: "x".repeat(INLINE_BODY_LIMIT_BYTES + 100) },
-    } as unknown as APIGatewayProxyEvent,
-    {} as never,
-  );
-
-  // A repeat of a publish whose first publisher died mid-fan-out (its lease ran out): the repeat takes over.
-  const interrupted = { id: "evt_iam_interrupted", type: "order.completed", data: { n: 2 } };
-  await fns.api.runtime.events.createIfAbsent(buildStoredEvent(tenant, interrupted, new Date(), "api"), {
-    generation: 0,
-    until: new Date(0).toISOString(),
-  });
-  await call("POST", at("/events"), interrupted);
-
-  // Deliver: 200s, 500 → retry → DLQ, 410 → webhook disabled and DLQ.
-  await drain();
-
-  // Follow-ups: the events, an event, a delivery and its attempts, a webhook's attempts, a retry, the DLQ,
-  // recovery, delete.
-  await call("GET", at("/events?limit=10"));
-  await call("GET", at("/events?type=order.completed"));
-  const event = (await call("GET", at(`/events/${published.eventId}`))) as {
-    deliveries: { id: string; webhookId: string }[];
-  };
-  const delivered = event.deliveries.find((delivery) => delivery.webhookId === ok.id);
-  await call("GET", at(`/deliveries/${delivered?.id}`));
-  await call("GET", at(`/deliveries/${delivered?.id}/attempts`));
-  await call("GET", at(`/webhooks/${failing.id}/attempts?status=failed`));
-  await call("GET", at(`/webhooks/${failing.id}/deliveries?status=failed`));
-  await call("POST", at(`/deliveries/${delivered?.id}/retry`));
-  await call("GET", `/dlq?limit=10&tenant_id=${tenant}`);
-  await call("POST", "/dlq/redrive", { tenantId: tenant, webhookId: gone.id });
-  await call("POST", at(`/webhooks/${failing.id}/recover`), { since: "2000-01-01T00:00:00Z" });
-  await call("DELETE", at(`/webhooks/${gone.id}`));
-
-  // A second tenant, deleted with a webhook in it and an event on its way: the delivery ends dropped.
-  const leaving = "t_iam-leaving";
-  await call("PUT", `/tenants/${leaving}`, { name: "Leaving" });
-  await call("POST", at("/webhooks", leaving), { url: `${base}/ok`, eventTypes: ["*"] });
-  leavingEvent = {
-    tenant: leaving,
-    id: (await call("POST", at("/events", leaving), { type: "order.completed", data: {} })).eventId as string,
-  };
-  await call("DELETE", `/tenants/${leaving}`);
-  await drain();
-
-  // Reconcile: a retrying delivery whose message was lost, and a fan-out a repeat was told is under way while
-  // its publisher died. Run with no grace, so both are due now.
-  const stranded = (
-    await call("POST", at("/events"), { id: "evt_iam_stranded", type: "order.completed", data: {} })
-  ).eventId as string;
-  await poller.pollOnce(0);
-  await localClients().sqs.send(new PurgeQueueCommand({ QueueUrl: resources.deliveryQueueUrl }));
-  const orphan = buildStoredEvent(
-    tenant,
-    { id: "evt_iam_orphan", type: "order.completed", data: {} },
-    new Date(),
-    "api",
-  );
-  await fns.publish.runtime.events.createIfAbsent(orphan, {
-    generation: 0,
-    until: new Date(0).toISOString(),
-  });
-  await fns.publish.runtime.events.markDue(tenant, orphan.id, new Date(0).toISOString());
-  await new Promise((resolve) => setTimeout(resolve, 1100));
-  const reconciled = await reconcile({
-    ...reconcileDeps(fns.reconcile.runtime),
-    graceSeconds: 0,
-  });
-  expect(reconciled.deliveriesReenqueued + reconciled.fanOutsResumed, stranded).toBeGreaterThanOrEqual(2);
-  await drain();
-
-  for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
-    const putEvents = fns[name].sink.events.map((event) => ({
-      name: "PutEventsCommand",
-      input: { Entries: [{ EventBusName: event.eventBusName }] },
+  beforeAll(async () => {
+    resources = await isolatedResources(localClients());
+    const secretPrefix = `serverless-webhooks/${uniquePrefix()}/`;
+    if (secretStorage === "sealed")
+      await provisionKeyEncryptionKey(localClients().secretsManager, secretPrefix);
+    fns = {
+      api: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+      publish: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+      deliver: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+      reconcile: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+    };
+    // /ok answers 200, /fail 500, /gone 410.
+    receiver = await startReceiver((request) => ({
+      status: request.path.endsWith("/gone") ? 410 : request.path.endsWith("/fail") ? 500 : 200,
     }));
-    used[name] = grantsUsed([...fns[name].calls.inputs, ...putEvents], {
-      ...resources,
-      operationalEventBus: OPERATIONAL_EVENT_BUS,
+
+    const api = createApiHandler(fns.api.roots.api);
+    const publish = createPublishHandler(fns.publish.roots.publish);
+    const deliver = createDeliverHandler(fns.deliver.roots.deliver);
+    const localApi = createLocalApi({
+      api: (event) => api(event, {} as never),
+      publish: async (event) => (await publish(event, {} as never)) ?? undefined,
     });
-  }
-}, 90_000);
-
-afterAll(async () => {
-  await receiver?.close();
-  for (const fn of Object.values(fns ?? {})) await fn.sink.close();
-  for (const fn of Object.values(fns ?? {})) fn.runtime.http.close();
-});
-
-describe("each function's IAM grants match what its code calls", () => {
-  it("drove every outcome: deliveries succeeded, retried, were dead-lettered, disabled a webhook and were dropped with their tenant", async () => {
-    const paths = receiver.requests.map((request) => request.path);
-    expect(paths.filter((path) => path.endsWith("/fail")).length).toBeGreaterThanOrEqual(2);
-    expect(paths.some((path) => path.endsWith("/gone"))).toBe(true);
-    expect(paths.some((path) => path.endsWith("/ok"))).toBe(true);
-    const { Messages = [] } = await localClients().sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: resources.deadLetterQueueUrl,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 0,
-      }),
-    );
-    expect(Messages.length).toBeGreaterThan(0);
-    const dropped = await fns.deliver.runtime.deliveries.deliveriesOfEvent(
-      leavingEvent.tenant,
-      leavingEvent.id,
-    );
-    expect(dropped.items).toMatchObject([{ status: "dropped", reason: "tenant_deleted" }]);
-  });
-
-  for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
-    it(`${name}: the calls it made need exactly the declared grants`, () => {
-      const exempt =
-        name === "deliver"
-          ? EVENT_SOURCE_MAPPING_ACTIONS.map((action) => ({ resource: "deliveryQueue" as const, action }))
-          : [];
-      expect(used[name]).toEqual(grantsDeclared(functionAccess[name], exempt));
+    const call = async (method: string, url: string, body?: unknown) => {
+      const response = await localApi({
+        method,
+        url,
+        headers: { "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(400);
+      return response.body === "" ? {} : (JSON.parse(response.body) as Record<string, unknown>);
+    };
+    // The event source mapping is Lambda's, not the function's code: its receives and deletes go through a client
+    // nobody records (its three actions are checked against AWS's documented list instead).
+    const poller = createQueuePoller({
+      sqs: localClients().sqs,
+      queueUrl: resources.deliveryQueueUrl,
+      queueArn: resources.deliveryQueueArn,
+      handler: (event: SQSEvent) => deliver(event, {} as never),
     });
-  }
+    const drain = async () => {
+      const deadline = Date.now() + 20_000;
+      let idle = 0;
+      while (Date.now() < deadline && idle < 30) {
+        idle = (await poller.pollOnce(0)) === 0 ? idle + 1 : 0;
+        if (idle > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const base = receiver.url.replace(/\/hooks$/, "");
 
-  it("no function scans, and only the api and the reconciler (its due index) query an index", () => {
+    // Tenants: create one (and update it, idempotently), list, read it with its webhook count.
+    const tenant = "t_iam";
+    const at = (path: string, of = tenant) => `/tenants/${of}${path}`;
+    await call("PUT", `/tenants/${tenant}`, { name: "IAM", metadata: { plan: "pro" } });
+    await call("PUT", `/tenants/${tenant}`, { name: "IAM tenant" });
+    await call("GET", "/tenants?limit=10");
+
+    // Management: create three webhooks, list (both ways), read, update (dropping a pattern), rotate, test.
+    const ok = await call("POST", at("/webhooks"), {
+      url: `${base}/ok`,
+      eventTypes: ["order.*", "audit.seen"],
+    });
+    const failing = await call("POST", at("/webhooks"), { url: `${base}/fail`, eventTypes: ["order.*"] });
+    const gone = await call("POST", at("/webhooks"), { url: `${base}/gone`, eventTypes: ["order.*"] });
+    await call("GET", `/tenants/${tenant}`);
+    await call("GET", at("/webhooks?limit=10"));
+    await call("GET", at("/webhooks?event_type=order.completed&active=true"));
+    await call("GET", at(`/webhooks/${ok.id}`));
+    await call("PATCH", at(`/webhooks/${ok.id}`), { eventTypes: ["order.*"], rateLimitPerSecond: 100 });
+    await call("POST", at(`/webhooks/${ok.id}/rotate-secret`), { gracePeriodSeconds: 60 });
+    await call("POST", at(`/webhooks/${ok.id}/test`));
+
+    // Publish: through the API (and the same id again), and from EventBridge with a body too big to travel inline.
+    const published = await call("POST", at("/events"), {
+      id: "evt_iam_1",
+      type: "order.completed",
+      data: { n: 1 },
+    });
+    await call("POST", at("/events"), { id: "evt_iam_1", type: "order.completed", data: { n: 1 } });
+    const large = fixture<Record<string, unknown>>("eventbridge/custom-order-completed.json");
+    await publish(
+      {
+        ...large,
+        id: "iam-large-1",
+        "detail-type": "order.completed",
+        detail: { tenantId: tenant, blob: "x".repeat(INLINE_BODY_LIMIT_BYTES + 100) },
+      } as unknown as APIGatewayProxyEvent,
+      {} as never,
+    );
+
+    // A repeat of a publish whose first publisher died mid-fan-out (its lease ran out): the repeat takes over.
+    const interrupted = { id: "evt_iam_interrupted", type: "order.completed", data: { n: 2 } };
+    await fns.api.roots.api.events.createIfAbsent(buildStoredEvent(tenant, interrupted, new Date(), "api"), {
+      generation: 0,
+      until: new Date(0).toISOString(),
+    });
+    await call("POST", at("/events"), interrupted);
+
+    // Deliver: 200s, 500 → retry → DLQ, 410 → webhook disabled and DLQ.
+    await drain();
+
+    // Follow-ups: the events, an event, a delivery and its attempts, a webhook's attempts, a retry, the DLQ,
+    // recovery, delete.
+    await call("GET", at("/events?limit=10"));
+    await call("GET", at("/events?type=order.completed"));
+    const event = (await call("GET", at(`/events/${published.eventId}`))) as {
+      deliveries: { id: string; webhookId: string }[];
+    };
+    const delivered = event.deliveries.find((delivery) => delivery.webhookId === ok.id);
+    await call("GET", at(`/deliveries/${delivered?.id}`));
+    await call("GET", at(`/deliveries/${delivered?.id}/attempts`));
+    await call("GET", at(`/webhooks/${failing.id}/attempts?status=failed`));
+    await call("GET", at(`/webhooks/${failing.id}/deliveries?status=failed`));
+    await call("POST", at(`/deliveries/${delivered?.id}/retry`));
+    await call("GET", `/dlq?limit=10&tenant_id=${tenant}`);
+    await call("POST", "/dlq/redrive", { tenantId: tenant, webhookId: gone.id });
+    await call("POST", at(`/webhooks/${failing.id}/recover`), { since: "2000-01-01T00:00:00Z" });
+    await call("DELETE", at(`/webhooks/${gone.id}`));
+
+    // A second tenant, deleted with a webhook in it and an event on its way: the delivery ends dropped.
+    const leaving = "t_iam-leaving";
+    await call("PUT", `/tenants/${leaving}`, { name: "Leaving" });
+    await call("POST", at("/webhooks", leaving), { url: `${base}/ok`, eventTypes: ["*"] });
+    leavingEvent = {
+      tenant: leaving,
+      id: (await call("POST", at("/events", leaving), { type: "order.completed", data: {} }))
+        .eventId as string,
+    };
+    await call("DELETE", `/tenants/${leaving}`);
+    await drain();
+
+    // Reconcile: a retrying delivery whose message was lost, and a fan-out a repeat was told is under way while
+    // its publisher died. Run with no grace, so both are due now.
+    const stranded = (
+      await call("POST", at("/events"), { id: "evt_iam_stranded", type: "order.completed", data: {} })
+    ).eventId as string;
+    await poller.pollOnce(0);
+    await localClients().sqs.send(new PurgeQueueCommand({ QueueUrl: resources.deliveryQueueUrl }));
+    const orphan = buildStoredEvent(
+      tenant,
+      { id: "evt_iam_orphan", type: "order.completed", data: {} },
+      new Date(),
+      "api",
+    );
+    await fns.publish.roots.publish.events.createIfAbsent(orphan, {
+      generation: 0,
+      until: new Date(0).toISOString(),
+    });
+    await fns.publish.roots.publish.events.markDue(tenant, orphan.id, new Date(0).toISOString());
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const reconciled = await reconcile({
+      ...reconcileDeps(fns.reconcile.roots.reconcile),
+      graceSeconds: 0,
+    });
+    expect(reconciled.deliveriesReenqueued + reconciled.fanOutsResumed, stranded).toBeGreaterThanOrEqual(2);
+    await drain();
+
     for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
-      expect(used[name]?.some((grant) => grant.endsWith("dynamodb:Scan"))).toBe(false);
-      expect(used[name]?.some((grant) => grant.startsWith("index/"))).toBe(
-        name === "api" || name === "reconcile",
-      );
+      const putEvents = fns[name].sink.events.map((event) => ({
+        name: "PutEventsCommand",
+        input: { Entries: [{ EventBusName: event.eventBusName }] },
+      }));
+      used[name] = grantsUsed([...fns[name].calls.inputs, ...putEvents], {
+        ...resources,
+        operationalEventBus: OPERATIONAL_EVENT_BUS,
+      });
     }
+  }, 90_000);
+
+  afterAll(async () => {
+    await receiver?.close();
+    for (const fn of Object.values(fns ?? {})) await fn.sink.close();
+    for (const fn of Object.values(fns ?? {})) fn.roots.deliver.http.close();
   });
 
-  it("deletes signing secrets with a recovery window, never without", () => {
-    const deletes = fns.api.calls.inputs.filter((call) => call.name === "DeleteSecretCommand");
-    expect(deletes.length).toBeGreaterThan(0);
-    for (const { input } of deletes) {
-      expect(input.ForceDeleteWithoutRecovery).toBeUndefined();
-      expect(input.RecoveryWindowInDays).toBeGreaterThanOrEqual(7);
+  describe(`each function's IAM grants match what its code calls (secretStorage: ${secretStorage})`, () => {
+    it("drove every outcome: deliveries succeeded, retried, were dead-lettered, disabled a webhook and were dropped with their tenant", async () => {
+      const paths = receiver.requests.map((request) => request.path);
+      expect(paths.filter((path) => path.endsWith("/fail")).length).toBeGreaterThanOrEqual(2);
+      expect(paths.some((path) => path.endsWith("/gone"))).toBe(true);
+      expect(paths.some((path) => path.endsWith("/ok"))).toBe(true);
+      const { Messages = [] } = await localClients().sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: resources.deadLetterQueueUrl,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 0,
+        }),
+      );
+      expect(Messages.length).toBeGreaterThan(0);
+      const dropped = await fns.deliver.roots.deliver.deliveries.deliveriesOfEvent(
+        leavingEvent.tenant,
+        leavingEvent.id,
+      );
+      expect(dropped.items).toMatchObject([{ status: "dropped", reason: "tenant_deleted" }]);
+    });
+
+    for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
+      it(`${name}: the calls it made need exactly the declared grants`, () => {
+        const exempt =
+          name === "deliver"
+            ? EVENT_SOURCE_MAPPING_ACTIONS.map((action) => ({ resource: "deliveryQueue" as const, action }))
+            : [];
+        expect(used[name]).toEqual(grantsDeclared(functionAccessFor(secretStorage)[name], exempt));
+      });
     }
+
+    it("no function scans, and only the api and the reconciler (its due index) query an index", () => {
+      for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
+        expect(used[name]?.some((grant) => grant.endsWith("dynamodb:Scan"))).toBe(false);
+        expect(used[name]?.some((grant) => grant.startsWith("index/"))).toBe(
+          name === "api" || name === "reconcile",
+        );
+      }
+    });
+
+    it(
+      secretStorage === "sealed"
+        ? "sealed: deletes no Secrets Manager secret (a webhook's secret is items in the table)"
+        : "deletes signing secrets with a recovery window, never without",
+      () => {
+        const deletes = fns.api.calls.inputs.filter((call) => call.name === "DeleteSecretCommand");
+        if (secretStorage === "sealed") {
+          expect(deletes).toEqual([]);
+          return;
+        }
+        expect(deletes.length).toBeGreaterThan(0);
+        for (const { input } of deletes) {
+          expect(input.ForceDeleteWithoutRecovery).toBeUndefined();
+          expect(input.RecoveryWindowInDays).toBeGreaterThanOrEqual(7);
+        }
+      },
+    );
   });
 });

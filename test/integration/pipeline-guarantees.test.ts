@@ -65,8 +65,8 @@ describe("a crash between the POST and the record", () => {
         return result;
       },
     });
-    const record = pipeline.runtime.deliveries.record.bind(pipeline.runtime.deliveries);
-    pipeline.runtime.deliveries.record = async (records) => {
+    const record = pipeline.roots.deliver.deliveries.record.bind(pipeline.roots.deliver.deliveries);
+    pipeline.roots.deliver.deliveries.record = async (records) => {
       if (crashNextRecord) {
         crashNextRecord = false;
         crashed = true;

@@ -55,7 +55,7 @@ describe("events up to 256 KiB", () => {
     expect(Buffer.byteLength(expected)).toBe(255 * 1024);
     expect(receiver.requests.map((request) => request.body)).toEqual([expected]);
 
-    const { Items = [] } = await pipeline.runtime.clients.documents.send(
+    const { Items = [] } = await pipeline.clients.documents.send(
       new ScanCommand({ TableName: pipeline.resources.tableName }),
     );
     const stored = Items.find((item) => item.pk === `TENANT#${pipeline.tenantId}#EVENT#evt_big_api`);

@@ -5,11 +5,11 @@
  */
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
 import { afterAll, describe, expect, it } from "vitest";
-import { publishDeps } from "#aws/runtime.ts";
 import { DUE_SHARDS } from "#aws/table-keys.ts";
 import { reconcile } from "#core/delivery/reconcile.ts";
 import { buildStoredEvent, deliveryMessage, FANOUT_LEASE_SECONDS } from "#core/publishing/publish.ts";
 import { deliveryIdFor } from "#core/shared/ids.ts";
+import { publishDeps } from "#functions/publish/runtime.ts";
 import { type Pipeline, startPipeline } from "#test/support/pipeline.ts";
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 

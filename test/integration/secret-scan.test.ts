@@ -115,7 +115,7 @@ describe("a realistic run, scanned for secrets everywhere", () => {
       timeoutMs: 1000,
       runtime: { logger: new Logger({ serviceName: "serverless-webhooks", logLevel: "DEBUG" }) },
     });
-    const reconcile = createReconcileHandler(pipeline.runtime);
+    const reconcile = createReconcileHandler(pipeline.roots.reconcile);
     const firstAttemptFails = (request: { headers: Record<string, unknown> }) =>
       request.headers["x-webhook-attempt"] === "1";
     receivers.flaky = await startReceiver((request) =>

@@ -5,17 +5,21 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
-import { createRuntime, type Runtime, type RuntimeOptions } from "#aws/runtime.ts";
+import type { RootOptions } from "#aws/runtime.ts";
 import { newWebhookRecord, type WebhookDraft } from "#core/management/webhooks.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { newWebhookId } from "#core/shared/ids.ts";
 import { secretOwner } from "#core/signing/signing-secrets.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import { createDeliverRuntime, type DeliverRuntime } from "#functions/deliver/runtime.ts";
+import type { DeliverRootOptions } from "#functions/deliver/runtime.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
 import { startEventBridgeSink } from "#local/eventbridge-sink.ts";
+import { createFunctionRoots } from "#local/function-roots.ts";
+import { provisionKeyEncryptionKey } from "#local/provision.ts";
 import { createQueuePoller, type SqsHandler } from "#local/queue-poller.ts";
 import { assertMatchesContract } from "./contract.ts";
 import { apiEvent } from "./fixtures.ts";
@@ -28,7 +32,7 @@ export interface PipelineOptions {
   /** Production destination rules: https only, port 443, no private addresses. */
   readonly strictDestinations?: boolean;
   readonly timeoutMs?: number;
-  readonly runtime?: Partial<RuntimeOptions>;
+  readonly runtime?: Partial<RootOptions & DeliverRootOptions>;
   /** More configuration (e.g. DEFAULT_TENANT_ID, MAX_WEBHOOKS_PER_TENANT). */
   readonly environment?: Readonly<Record<string, string>>;
   /** Wraps the deliver handler (to inject crashes). */
@@ -58,15 +62,19 @@ export async function startPipeline(options: PipelineOptions = {}) {
     ...(sink ? { OPERATIONAL_EVENT_BUS: "default", AWS_ENDPOINT_URL_EVENTBRIDGE: sink.url } : {}),
     ...options.environment,
   });
-  const workers: Runtime[] = [];
-  const runtime: Runtime = createRuntime(config, {
+  if (config.secretStorage === "sealed")
+    await provisionKeyEncryptionKey(clients.secretsManager, config.secretNamePrefix);
+  const workers: DeliverRuntime[] = [];
+  const roots = createFunctionRoots(config, {
     clients,
     random: () => 0.5,
     logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
     ...options.runtime,
   });
-  const publishHandler = createPublishHandler(runtime);
-  const apiHandler = createApiHandler(runtime);
+  /** The api function's root: the table's repositories, the queue and the secret store, for tests to look at. */
+  const runtime = roots.api;
+  const publishHandler = createPublishHandler(roots.publish);
+  const apiHandler = createApiHandler(roots.api);
   const targets = {
     api: (event: APIGatewayProxyEvent) => apiHandler(event, {} as never),
     publish: async (event: APIGatewayProxyEvent) => (await publishHandler(event, {} as never)) ?? undefined,
@@ -74,7 +82,8 @@ export async function startPipeline(options: PipelineOptions = {}) {
   // As deployed: API Gateway's request models first. And without them, to test the Lambda's own validation.
   const localApi = createLocalApi(targets);
   const lambdaOnlyApi = createLocalApi(targets, { validateBodies: false });
-  const baseDeliver: SqsHandler = (event: SQSEvent) => createDeliverHandler(runtime)(event, {} as never);
+  const baseDeliver: SqsHandler = (event: SQSEvent) =>
+    createDeliverHandler(roots.deliver)(event, {} as never);
   const deliver = options.wrapDeliver ? options.wrapDeliver(baseDeliver) : baseDeliver;
   const poller = createQueuePoller({
     sqs: clients.sqs,
@@ -140,6 +149,7 @@ export async function startPipeline(options: PipelineOptions = {}) {
     resources,
     config,
     runtime,
+    roots,
     tenantId,
     under,
     async createWebhook(draft: WebhookDraft, tenant = tenantId) {
@@ -167,19 +177,16 @@ export async function startPipeline(options: PipelineOptions = {}) {
     api: (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
       request(localApi, method, url, body, headers),
     /** The same, minus the gateway's body validation: what the Lambda answers to bodies the gateway would stop. */
-    lambdaApi: (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
-      request(lambdaOnlyApi, method, url, body, headers),
-    poller,
     /** The local PutEvents endpoint's record (with `operationalEvents: true`). */
     operationalEvents: sink,
     /**
-     * Another deliver "container": its own runtime, SDK clients and caches, polling the same queue. Its SDK calls
-     * are counted in `calls` too.
+     * Another deliver "container": its own root, SDK clients and caches, polling the same queue. Its SDK calls are
+     * counted in `calls` too.
      */
     deliverWorker() {
       const own = localClients();
       calls.track(own.dynamodb, own.sqs, own.secretsManager);
-      const worker = createRuntime(config, {
+      const worker = createDeliverRuntime(config, {
         clients: own,
         random: () => 0.5,
         logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
@@ -194,6 +201,9 @@ export async function startPipeline(options: PipelineOptions = {}) {
         handler: (event: SQSEvent) => handler(event, {} as never),
       });
     },
+    lambdaApi: (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+      request(lambdaOnlyApi, method, url, body, headers),
+    poller,
     /** Polls until the delivery queue is empty, waiting out visibility delays; throws after `timeoutMs`. */
     async drain(timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
@@ -225,7 +235,7 @@ export async function startPipeline(options: PipelineOptions = {}) {
     },
     queueDepth,
     async close() {
-      runtime.http.close();
+      roots.deliver.http.close();
       for (const worker of workers) worker.http.close();
       await sink?.close();
     },

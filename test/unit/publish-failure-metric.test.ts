@@ -10,19 +10,19 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClients } from "#aws/clients.ts";
-import { createRuntime, type Runtime } from "#aws/runtime.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
+import { createPublishRuntime, type PublishRuntime } from "#functions/publish/runtime.ts";
 import { captureOutput } from "#test/support/capture-output.ts";
 import { apiEvent, fixture } from "#test/support/fixtures.ts";
 
 const documents = mockClient(DynamoDBDocumentClient);
 const previous = process.env.POWERTOOLS_METRICS_DISABLED;
-let runtime: Runtime;
+let runtime: PublishRuntime;
 
 beforeAll(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = "false";
-  runtime = createRuntime(
+  runtime = createPublishRuntime(
     parseConfig({
       AWS_REGION: "eu-west-1",
       TABLE_NAME: "t",
@@ -42,7 +42,6 @@ beforeAll(() => {
 afterEach(() => documents.reset());
 afterAll(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = previous;
-  runtime.http.close();
 });
 
 const failuresIn = (output: string) =>

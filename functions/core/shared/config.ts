@@ -13,6 +13,10 @@ import { DEFAULT_MAX_WEBHOOKS_PER_TENANT, TENANT_ID_PATTERN } from "../tenants/t
 import { DEFAULT_RECONCILE_GRACE_SECONDS, deliveryQueue } from "./resource-definitions.ts";
 import "./zod.ts";
 
+/** `secrets-manager`: one secret per webhook ($0.40 a month each); `sealed`: AES-256-GCM in the table, one key. */
+export const SECRET_STORAGES = ["secrets-manager", "sealed"] as const;
+export type SecretStorage = (typeof SECRET_STORAGES)[number];
+
 const flag = z.pipe(
   z._default(z.enum(["true", "false"]), "false"),
   z.transform((value) => value === "true"),
@@ -45,6 +49,7 @@ const environmentSchema = z.object({
   SECRET_NAME_PREFIX: z
     .string()
     .check(z.regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, "letters, digits and /_+=.@- only")),
+  SECRET_STORAGE: z.optional(z.enum(SECRET_STORAGES)),
   RETRY_SCHEDULE_SECONDS: z.optional(
     parsedString((text) => (text === "" ? [...DEFAULT_RETRY_SCHEDULE_SECONDS] : parseSchedule(text))),
   ),
@@ -90,6 +95,8 @@ export interface Config {
   readonly deliveryQueueUrl: string;
   readonly deadLetterQueueUrl: string;
   readonly secretNamePrefix: string;
+  /** Where signing secrets live: one Secrets Manager secret per webhook, or sealed in the table under one key. */
+  readonly secretStorage: SecretStorage;
   readonly retryPolicy: RetryPolicy;
   readonly deliveryTimeoutMs: number;
   readonly destinationPolicy: DestinationPolicy;
@@ -138,6 +145,7 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
     deliveryQueueUrl: env.DELIVERY_QUEUE_URL,
     deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL,
     secretNamePrefix: env.SECRET_NAME_PREFIX,
+    secretStorage: env.SECRET_STORAGE ?? "secrets-manager",
     retryPolicy: {
       scheduleSeconds: env.RETRY_SCHEDULE_SECONDS ?? DEFAULT_RETRY_SCHEDULE_SECONDS,
       jitterRatio: JITTER_RATIO,

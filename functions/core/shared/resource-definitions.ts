@@ -132,3 +132,6 @@ export const tables = [webhooksTable] as const;
 export const DEFAULT_RECONCILE_GRACE_SECONDS = 20 * 60;
 /** How often the deployed reconciler runs (an EventBridge schedule). */
 export const RECONCILE_INTERVAL_MINUTES = 5;
+
+/** Sealed secret storage's key-encryption key: the secret `<secret name prefix>key-encryption-key`. */
+export const KEK_SECRET_SUFFIX = "key-encryption-key";
