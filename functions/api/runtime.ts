@@ -4,6 +4,7 @@
  */
 import { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
 import type { SqsDeliveryQueue } from "#aws/delivery-queue.ts";
+import { type EventBridgeOperationalEvents, operationalEventsOf } from "#aws/operational-event-bus.ts";
 import {
   deliveryQueue,
   documentsClient,
@@ -12,7 +13,6 @@ import {
   type TableRepositories,
   tableRepositories,
 } from "#aws/repositories.ts";
-import { type EventBridgeOperationalEvents, operationalEventsOf } from "#aws/operational-event-bus.ts";
 import { type RootBase, type RootOptions, rootBase, withParts } from "#aws/runtime.ts";
 import { signingSecretStore } from "#aws/secret-stores.ts";
 import type { SigningSecretStore } from "#aws/signing-secret-store.ts";

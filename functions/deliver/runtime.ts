@@ -4,6 +4,8 @@
  */
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SqsDeliveryQueue } from "#aws/delivery-queue.ts";
+import { DynamoHealthControls } from "#aws/health-controls.ts";
+import { type EventBridgeOperationalEvents, operationalEventsOf } from "#aws/operational-event-bus.ts";
 import {
   deliveryQueue,
   documentsClient,
@@ -12,8 +14,6 @@ import {
   type TableRepositories,
   tableRepositories,
 } from "#aws/repositories.ts";
-import { DynamoHealthControls } from "#aws/health-controls.ts";
-import { type EventBridgeOperationalEvents, operationalEventsOf } from "#aws/operational-event-bus.ts";
 import { type RootBase, type RootOptions, rootBase, withParts } from "#aws/runtime.ts";
 import { signingSecretStore } from "#aws/secret-stores.ts";
 import type { SigningSecretStore } from "#aws/signing-secret-store.ts";
@@ -25,7 +25,9 @@ export interface DeliverRootOptions extends RootOptions {
   readonly resolver?: Resolver;
 }
 
-export interface DeliverRuntime extends RootBase, Omit<TableRepositories, "tenants" | "eventTypes" | "health"> {
+export interface DeliverRuntime
+  extends RootBase,
+    Omit<TableRepositories, "tenants" | "eventTypes" | "health"> {
   readonly queue: SqsDeliveryQueue;
   /** Rate reservations, probe leases and health transitions (the health records, in the table). */
   readonly healthControls: DynamoHealthControls;

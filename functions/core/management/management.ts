@@ -188,17 +188,33 @@ export async function updateWebhook(
     throw ifMatch ? new PreconditionFailedError(message) : new ConflictError(message);
   }
   await requireValidFilter(input.filter);
-  // Only the patterns this update adds: a subscription made before a type was archived keeps working.
-  if (input.eventTypes) {
-    const added = input.eventTypes.filter((pattern) => !current.eventTypes.includes(pattern));
-    const eventTypes = input.eventTypes;
-    await requireCataloguedPatterns(added, deps.catalogue, "eventTypes", (pattern) =>
-      eventTypes.indexOf(pattern),
-    );
-  }
+  await requireAddedPatternsCatalogued(current, input, deps);
+  const next = updatedWebhook(current, input, deps.now());
+  await deps.webhooks.replace(current, next);
+  // The version check let exactly this update turn the webhook off.
+  if (current.active && !next.active) await tellDisabledByUser(next, deps);
+  return next;
+}
+
+/** Only the patterns an update adds: a subscription made before a type was archived keeps working. */
+async function requireAddedPatternsCatalogued(
+  current: Webhook,
+  input: UpdateWebhookInput,
+  deps: ManagementDeps,
+) {
+  const eventTypes = input.eventTypes;
+  if (!eventTypes) return;
+  const added = eventTypes.filter((pattern) => !current.eventTypes.includes(pattern));
+  await requireCataloguedPatterns(added, deps.catalogue, "eventTypes", (pattern) =>
+    eventTypes.indexOf(pattern),
+  );
+}
+
+/** The webhook after `input`: `null` clears an optional field; turning it off by hand records why. */
+function updatedWebhook(current: Webhook, input: UpdateWebhookInput, now: Date): Webhook {
   const { version: _version, description, maxAttempts, rateLimitPerSecond, filter, ...changes } = input;
   const active = changes.active ?? current.active;
-  const next: Webhook = {
+  return {
     ...current,
     ...changes,
     ...(description !== undefined ? { description: description ?? undefined } : {}),
@@ -210,13 +226,9 @@ export async function updateWebhook(
     disabledReason: active
       ? undefined
       : (current.disabledReason ?? (changes.active === false ? "disabled_by_user" : undefined)),
-    updatedAt: deps.now().toISOString(),
+    updatedAt: now.toISOString(),
     version: current.version + 1,
   };
-  await deps.webhooks.replace(current, next);
-  // The version check let exactly this update turn the webhook off.
-  if (current.active && !next.active) await tellDisabledByUser(next, deps);
-  return next;
 }
 
 function tellDisabledByUser(webhook: Webhook, deps: Pick<ManagementDeps, "notices">): Promise<void> {
