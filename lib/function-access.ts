@@ -31,6 +31,8 @@ export type SecretsAction =
   | "secretsmanager:GetSecretValue"
   | "secretsmanager:DeleteSecret";
 
+export type EventsAction = "events:PutEvents";
+
 export interface FunctionAccess {
   /** Actions on the table itself (TransactWriteItems is authorized per item: PutItem, DeleteItem, …). */
   readonly table: readonly DynamoAction[];
@@ -45,6 +47,8 @@ export interface FunctionAccess {
   readonly secrets: readonly SecretsAction[];
   /** Actions on the portal's signing key set (one secret, by ARN); only the portal function reads it. */
   readonly portalKey: readonly "secretsmanager:GetSecretValue"[];
+  /** Actions on the operational-event bus (`operationalEventBusName`), and no other bus. */
+  readonly operationalEventBus: readonly EventsAction[];
 }
 
 export type FunctionName = "api" | "publish" | "deliver" | "reconcile" | "portal";
@@ -77,16 +81,20 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     deadLetterQueue: [],
     secrets: [],
     portalKey: [],
+    operationalEventBus: [],
   },
   deliver: {
-    // Large bodies (GetItem), the batch's deliveries, webhooks and tenants (BatchGetItem), attempts and deliveries
-    // (conditional puts in one transaction per batch), and disabling a webhook after a 410 (puts in a transaction).
-    table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"],
+    // Large bodies (GetItem), the batch's deliveries, webhooks, health records and tenants (BatchGetItem),
+    // attempts and deliveries (conditional puts in one transaction per batch, with the health counts as updates),
+    // the rate limiter and the circuit's transitions (conditional updates), and disabling a webhook after a 410
+    // or sustained failure (puts in a transaction). Operational events: PutEvents on the configured bus.
+    table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
     indexes: {},
     deliveryQueue: [...EVENT_SOURCE_MAPPING_ACTIONS, "sqs:ChangeMessageVisibility"],
     deadLetterQueue: ["sqs:SendMessage"],
     secrets: ["secretsmanager:GetSecretValue"],
     portalKey: [],
+    operationalEventBus: ["events:PutEvents"],
   },
   reconcile: {
     // The sparse "due" index (gsi3, keys only), then the items themselves: live deliveries (BatchGetItem), a
@@ -104,6 +112,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     deadLetterQueue: [],
     secrets: [],
     portalKey: [],
+    operationalEventBus: [],
   },
   api: {
     // Tenants (put and delete, the webhook count updated in the webhook transactions), webhooks and their
@@ -137,6 +146,8 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
       "secretsmanager:DeleteSecret",
     ],
     portalKey: [],
+    // A manual disable and a secret rotation are told on the operational-event bus.
+    operationalEventBus: ["events:PutEvents"],
   },
   portal: {
     // The management routes on one tenant's data (the same code as the api's, through its token), and the
@@ -164,6 +175,8 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
       "secretsmanager:DeleteSecret",
     ],
     portalKey: ["secretsmanager:GetSecretValue"],
+    // A rotation and a manual disable through the portal are told on the operational-event bus too.
+    operationalEventBus: ["events:PutEvents"],
   },
 };
 

@@ -20,6 +20,7 @@ import { type HttpResponse, jsonResponse } from "#core/http/http-response.ts";
 import {
   createWebhook,
   deleteWebhook,
+  healthResource,
   type ManagementDeps,
   rotateSecret,
   sendTestEvent,
@@ -37,6 +38,7 @@ import {
   recoverSchema,
   redriveSchema,
   rotateSecretSchema,
+  webhookDeliveriesQuery,
   webhookSchemas,
 } from "#core/management/webhook-schemas.ts";
 import type { CatalogueDeps } from "#core/routing/catalogue-admin.ts";
@@ -102,6 +104,7 @@ export function routeContext(runtime: TenantRoutesRuntime): RouteContext {
         events: () => runtime.events,
         subscriptions: () => runtime.webhooks,
         queue: () => runtime.queue,
+        notices: () => runtime.notices,
         catalogue: () => ({ strict: runtime.config.strictEventTypes, store: runtime.eventTypes }),
       },
     ),
@@ -279,11 +282,15 @@ async function getWebhookRoute(
   context: RouteContext,
   { tenantId }: TenantScope,
 ): Promise<HttpResponse> {
-  const webhook = await context.runtime.webhooks.require(tenantId, idOf(event, "webhook"));
+  const id = idOf(event, "webhook");
+  const [webhook, health] = await Promise.all([
+    context.runtime.webhooks.require(tenantId, id),
+    context.runtime.health.get(tenantId, id),
+  ]);
   return reply(
     "GET /tenants/{tenantId}/webhooks/{webhookId}",
     200,
-    await shown(webhook, context),
+    { ...(await shown(webhook, context)), health: healthResource(health) },
     etag(webhook),
   );
 }
@@ -375,6 +382,22 @@ async function webhookAttemptsRoute(
   const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfWebhook(id));
   const page = await runtime.deliveries.attemptsOfWebhook(id, query.limit ?? 50, cursor, query.status);
   return reply("GET /tenants/{tenantId}/webhooks/{webhookId}/attempts", 200, {
+    data: page.items,
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
+}
+
+async function webhookDeliveriesRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
+  const id = idOf(event, "webhook");
+  const query = parseWith(webhookDeliveriesQuery, queryOf(event), "query");
+  await runtime.webhooks.require(tenantId, id);
+  const cursor = decodeCursor(query.cursor, cursorShapes.deliveriesOfWebhook(id));
+  const page = await runtime.deliveries.deliveriesOfWebhook(id, query.limit ?? 50, cursor, query.status);
+  return reply("GET /tenants/{tenantId}/webhooks/{webhookId}/deliveries", 200, {
     data: page.items,
     nextCursor: encodeCursor(page.cursor) ?? null,
   });
@@ -596,11 +619,18 @@ export const tenantRouteHandlers: Readonly<Record<string, TenantRouteHandler>> =
   [`POST ${WEBHOOK}/filter-test`]: filterTestRoute,
   [`GET ${WEBHOOK}/attempts`]: webhookAttemptsRoute,
   [`POST ${WEBHOOK}/recover`]: recoverRoute,
+  [`GET ${WEBHOOK}/deliveries`]: webhookDeliveriesRoute,
   [`GET ${TENANT}/events`]: listEventsRoute,
   [`GET ${TENANT}/events/{eventId}`]: getEventRoute,
   [`GET ${DELIVERY}`]: getDeliveryRoute,
   [`GET ${DELIVERY}/attempts`]: deliveryAttemptsRoute,
   [`POST ${DELIVERY}/retry`]: retryRoute,
+};
+
+/** Reads of the operator's event-type catalogue, which tenants may make too (the portal's event-type picker). */
+export const catalogueReadHandlers: Readonly<Record<string, TenantRouteHandler>> = {
+  "GET /event-types": (event, context) => listEventTypesRoute(event, context),
+  "GET /event-types/{name}": (event, context) => getEventTypeRoute(event, context),
 };
 
 /** The management API's front door to a tenant route: the tenant is the path's. */

@@ -8,6 +8,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
 import type { SqsDeliveryQueue } from "#aws/delivery-queue.ts";
+import { type EventBridgeOperationalEvents, operationalEventsOf } from "#aws/operational-event-bus.ts";
 import {
   deliveryQueue,
   documentsClient,
@@ -25,6 +26,7 @@ export interface ApiRuntime extends RootBase, TableRepositories {
   readonly queue: SqsDeliveryQueue;
   readonly dlq: DeadLetterQueue;
   readonly secrets: SigningSecretStore;
+  readonly notices: EventBridgeOperationalEvents;
 }
 
 /** The api's SDK clients, each built on first use. */
@@ -53,6 +55,8 @@ export function tenantRouteParts(
     ...tableRepositories(config, clients.documents),
     queue: deliveryQueue(config, clients.sqs, base.now),
     secrets: () => signingSecretStore(config, clients.secretsManager, clients.documents, base.now),
+    // The same credentials as the function's other calls (its role's, on Lambda).
+    notices: () => operationalEventsOf(base, () => clients.documents().config.credentials),
   };
 }
 

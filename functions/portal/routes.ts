@@ -22,7 +22,7 @@ import {
 import type { TenantRateLimiter } from "#core/portal/tenant-rate-limit.ts";
 import { NotFoundError } from "#core/shared/errors.ts";
 import { isTenantId, requireTenant } from "#core/tenants/tenants.ts";
-import { type RouteContext, tenantRouteHandlers } from "#functions/api/routes.ts";
+import { catalogueReadHandlers, type RouteContext, tenantRouteHandlers } from "#functions/api/routes.ts";
 
 const MAX_BODY_BYTES = 4 * 1024;
 
@@ -86,7 +86,7 @@ type PortalHandler = (event: ProxyRequest, context: PortalContext) => Promise<Ht
 
 /** A portal route: token → tenant, the tenant's rate, the capability, then the shared management route. */
 function portalRoute(route: PortalRoute): PortalHandler {
-  const handler = tenantRouteHandlers[route.operatorRoute];
+  const handler = tenantRouteHandlers[route.operatorRoute] ?? catalogueReadHandlers[route.operatorRoute];
   if (!handler) throw new Error(`no management route ${route.operatorRoute} for ${route.resource}`);
   return async (event, context) => {
     const { runtime } = context.routes;

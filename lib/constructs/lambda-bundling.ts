@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
+import { JWT_MODULE } from "#core/portal/portal-tokens.ts";
 import { LAZY_MODULES } from "#core/routing/lazy-modules.ts";
 
 /** The package root: this file sits two levels below it, in `lib/constructs/` or (built) in `dist/cdk/`. */
@@ -49,8 +50,9 @@ const LAZY_MODULES_OF: Readonly<Record<string, readonly string[]>> = {
   api: LAZY_MODULES,
   publish: LAZY_MODULES,
   reconcile: LAZY_MODULES,
-  // The management routes the portal shares: test events fan out, webhooks are checked against the catalogue.
-  portal: LAZY_MODULES,
+  // The management routes the portal shares (test events fan out, webhooks are checked against the catalogue), and
+  // jose, which its first call loads to check the token.
+  portal: [...LAZY_MODULES, JWT_MODULE],
 };
 
 export const lazyModulesOf = (name: string): readonly string[] => LAZY_MODULES_OF[name] ?? [];

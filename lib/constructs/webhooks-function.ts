@@ -14,7 +14,7 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing/signing-secrets.ts";
-import type { FunctionAccess, SecretsAction, SqsAction } from "../function-access.ts";
+import type { EventsAction, FunctionAccess, SecretsAction, SqsAction } from "../function-access.ts";
 import {
   esbuildCommand,
   hasSources,
@@ -46,6 +46,8 @@ export interface FunctionResources {
   readonly secretPrefix: string;
   /** The portal's signing key set; needed by a function whose access lists `portalKey`. */
   readonly portalKey?: secretsmanager.ISecret;
+  /** The EventBridge bus operational events go to (by name, in this account and region). */
+  readonly operationalEventBusName: string;
 }
 
 export class WebhooksFunction extends Construct {
@@ -140,7 +142,8 @@ export class WebhooksFunction extends Construct {
       .useQueue(resources.deliveryQueue, "DELIVERY_QUEUE_URL", access.deliveryQueue)
       .useQueue(resources.deadLetterQueue, "DEAD_LETTER_QUEUE_URL", access.deadLetterQueue)
       .useSecretsUnder(resources.secretPrefix, access.secrets)
-      .usePortalKey(resources.portalKey, access.portalKey);
+      .usePortalKey(resources.portalKey, access.portalKey)
+      .useEventBus(resources.operationalEventBusName, access.operationalEventBus);
   }
 
   /** The portal key set's own ARN (no prefix wildcard), and PORTAL_KEY_SECRET_ID naming it. */
@@ -149,6 +152,16 @@ export class WebhooksFunction extends Construct {
     if (!secret) throw new Error("this function's access names the portal key, but none was given");
     this.setEnvironment("PORTAL_KEY_SECRET_ID", secret.secretArn);
     this.#allow(actions, [secret.secretArn]);
+    return this;
+  }
+
+  /** PutEvents on this one bus only; the variable is set only for a function that may send. */
+  useEventBus(busName: string, actions: readonly EventsAction[], variable = "OPERATIONAL_EVENT_BUS"): this {
+    if (actions.length === 0) return this;
+    this.setEnvironment(variable, busName);
+    this.#allow(actions, [
+      Stack.of(this).formatArn({ service: "events", resource: "event-bus", resourceName: busName }),
+    ]);
     return this;
   }
 

@@ -105,6 +105,15 @@ export interface Delivery {
   readonly updatedAt: string;
 }
 
+/** A type of the operator's catalogue, as `GET /api/event-types` shows it. */
+export interface EventType {
+  readonly name: string;
+  readonly description: string;
+  readonly example: unknown;
+  readonly deprecated: boolean;
+  readonly archived: boolean;
+}
+
 export interface Page<T> {
   readonly data: T[];
   readonly nextCursor: string | null;

@@ -7,6 +7,7 @@ import {
   call,
   type Delivery,
   type Endpoint,
+  type EventType,
   type FieldIssue,
   forgetToken,
   type Page,
@@ -220,9 +221,60 @@ const parseHeaders = (text: string) =>
       }),
   );
 
+/** The operator's event-type catalogue (live types only); empty when there is none or it cannot be read. */
+function useCatalogue(): readonly EventType[] {
+  const [types, setTypes] = useState<readonly EventType[]>([]);
+  useEffect(() => {
+    let current = true;
+    call<Page<EventType>>("GET", "/event-types?limit=100")
+      .then((page) => {
+        if (current) setTypes(page.data.filter((type) => !type.archived));
+      })
+      // The picker is a help, not a requirement: without the catalogue the field still takes any type.
+      .catch(() => undefined);
+    return () => {
+      current = false;
+    };
+  }, []);
+  return types;
+}
+
+/** The catalogue beside the event-types field: each type's description and example, and a button to add it. */
+function CataloguePicker({
+  types,
+  onAdd,
+}: {
+  readonly types: readonly EventType[];
+  readonly onAdd: (name: string) => void;
+}) {
+  if (types.length === 0) return null;
+  return (
+    <details class="catalogue">
+      <summary>Event types you can subscribe to ({types.length})</summary>
+      <ul>
+        {types.map((type) => (
+          <li key={type.name}>
+            <code>{type.name}</code>
+            {type.deprecated ? <span class="badge">deprecated</span> : null} {type.description}{" "}
+            <button type="button" class="link" onClick={() => onAdd(type.name)}>
+              Add <span class="visually-hidden">{type.name}</span>
+            </button>
+            {type.example === null || type.example === undefined ? null : (
+              <details>
+                <summary>Example</summary>
+                <pre>{JSON.stringify(type.example, null, 2)}</pre>
+              </details>
+            )}
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
 /**
- * Create or edit. Event types are a free list today; the input names a datalist (`event-type-catalogue`) that a
- * catalogue of the tenant's event types can fill, so the picker offers them without another control.
+ * Create or edit. The event-types field suggests the operator's catalogue (a datalist), and the picker under it
+ * shows each catalogued type's description and example.
  */
 function EndpointForm({ shell, endpoint }: { readonly shell: Shell; readonly endpoint?: Endpoint }) {
   const heading = useFocusHeading();
@@ -239,6 +291,12 @@ function EndpointForm({ shell, endpoint }: { readonly shell: Shell; readonly end
   const [error, setError] = useState<string | undefined>(undefined);
   const [saving, setSaving] = useState(false);
   const [secret, setSecret] = useState<{ value: string; id: string } | undefined>(undefined);
+  const catalogue = useCatalogue();
+  const addType = (name: string) =>
+    setEventTypes((current) => {
+      const listed = current.split(/[\s,]+/).filter((type) => type !== "");
+      return listed.includes(name) ? current : [...listed, name].join(", ");
+    });
 
   if (secret)
     return (
@@ -332,7 +390,14 @@ function EndpointForm({ shell, endpoint }: { readonly shell: Shell; readonly end
             aria-describedby={described("f-eventTypes", true)}
             autoComplete="off"
           />
-          <datalist id="event-type-catalogue" />
+          <datalist id="event-type-catalogue">
+            {catalogue.map((type) => (
+              <option key={type.name} value={type.name}>
+                {type.description}
+              </option>
+            ))}
+          </datalist>
+          <CataloguePicker types={catalogue} onAdd={addType} />
         </Field>
         <Field id="f-description" label="Description (optional)" error={issuesFor(issues, "description")}>
           <input

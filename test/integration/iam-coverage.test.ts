@@ -25,6 +25,7 @@ import { reconcileDeps } from "#functions/reconcile/create-handler.ts";
 import { EVENT_SOURCE_MAPPING_ACTIONS, type FunctionName, functionAccessFor } from "#lib/function-access.ts";
 import { createLocalApi, createLocalPortalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
+import { type EventBridgeSink, startEventBridgeSink } from "#local/eventbridge-sink.ts";
 import { createFunctionRoots, type FunctionRoots } from "#local/function-roots.ts";
 import { type ProvisionedResources, provisionKeyEncryptionKey } from "#local/provision.ts";
 import { createQueuePoller } from "#local/queue-poller.ts";
@@ -40,7 +41,11 @@ interface Fn {
   readonly calls: SdkCallCounter;
   readonly config: Config;
   readonly clients: AwsClients;
+  /** This function's own PutEvents endpoint: what it sent there is what it needs `events:PutEvents` for. */
+  readonly sink: EventBridgeSink;
 }
+
+const OPERATIONAL_EVENT_BUS = "ops-bus";
 
 /** The whole drive, once per secret storage: each storage's calls must match its own declared grants. */
 describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
@@ -52,7 +57,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
   let leavingEvent = { tenant: "", id: "" };
   let portalKeySecretId = "";
 
-  function runtimeFor(clients: AwsClients, secretPrefix: string): Fn {
+  function runtimeFor(clients: AwsClients, secretPrefix: string, sink: EventBridgeSink): Fn {
     const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
     const config = parseConfig({
       AWS_REGION: LOCAL_REGION,
@@ -67,13 +72,15 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
       ALLOW_PRIVATE_DESTINATIONS: "loopback",
       DEPENDENCY_BACKOFF_SECONDS: "1",
       SECRET_STORAGE: secretStorage,
+      OPERATIONAL_EVENT_BUS: OPERATIONAL_EVENT_BUS,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: sink.url,
     });
     const roots = createFunctionRoots(config, {
       clients,
       random: () => 0.5,
       logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
     });
-    return { roots, calls, config, clients };
+    return { roots, calls, sink, config, clients };
   }
 
   beforeAll(async () => {
@@ -82,11 +89,11 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     if (secretStorage === "sealed")
       await provisionKeyEncryptionKey(localClients().secretsManager, secretPrefix);
     fns = {
-      api: runtimeFor(localClients(), secretPrefix),
-      publish: runtimeFor(localClients(), secretPrefix),
-      deliver: runtimeFor(localClients(), secretPrefix),
-      reconcile: runtimeFor(localClients(), secretPrefix),
-      portal: runtimeFor(localClients(), secretPrefix),
+      api: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+      publish: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+      deliver: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+      reconcile: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+      portal: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
     };
     // The portal's key set, created by the deployment (here: by an unrecorded client).
     portalKeySecretId = `serverless-webhooks/${uniquePrefix()}/portal-signing-keys`;
@@ -182,7 +189,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     await call("GET", at("/webhooks?limit=10"));
     await call("GET", at("/webhooks?event_type=order.completed&active=true"));
     await call("GET", at(`/webhooks/${ok.id}`));
-    await call("PATCH", at(`/webhooks/${ok.id}`), { eventTypes: ["order.*"] });
+    await call("PATCH", at(`/webhooks/${ok.id}`), { eventTypes: ["order.*"], rateLimitPerSecond: 100 });
     await call("POST", at(`/webhooks/${ok.id}/rotate-secret`), { gracePeriodSeconds: 60 });
     await call("POST", at(`/webhooks/${ok.id}/test`));
 
@@ -249,6 +256,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     await viaPortal("GET", `/deliveries/${failed?.id}/attempts`);
     await viaPortal("POST", `/deliveries/${failed?.id}/retry`);
     await viaPortal("DELETE", `/webhooks/${mine.id}`);
+    await call("GET", at(`/webhooks/${failing.id}/deliveries?status=failed`));
     await call("POST", at(`/deliveries/${delivered?.id}/retry`));
     await call("GET", `/dlq?limit=10&tenant_id=${tenant}`);
     await call("POST", "/dlq/redrive", { tenantId: tenant, webhookId: gone.id });
@@ -293,12 +301,22 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     expect(reconciled.deliveriesReenqueued + reconciled.fanOutsResumed, stranded).toBeGreaterThanOrEqual(2);
     await drain();
 
-    for (const name of ["api", "publish", "deliver", "reconcile", "portal"] as const)
-      used[name] = grantsUsed(fns[name].calls.inputs, { ...resources, portalKeySecretId });
+    for (const name of ["api", "publish", "deliver", "reconcile", "portal"] as const) {
+      const putEvents = fns[name].sink.events.map((event) => ({
+        name: "PutEventsCommand",
+        input: { Entries: [{ EventBusName: event.eventBusName }] },
+      }));
+      used[name] = grantsUsed([...fns[name].calls.inputs, ...putEvents], {
+        ...resources,
+        operationalEventBus: OPERATIONAL_EVENT_BUS,
+        portalKeySecretId,
+      });
+    }
   }, 90_000);
 
   afterAll(async () => {
     await receiver?.close();
+    for (const fn of Object.values(fns ?? {})) await fn.sink.close();
     for (const fn of Object.values(fns ?? {})) fn.roots.deliver.http.close();
   });
 

@@ -61,7 +61,19 @@ beforeAll(async () => {
   const event = await pipeline.api("GET", `/tenants/${B}/events/${foreign.eventId}`);
   foreign.deliveryId = (event.json.deliveries as { id: string }[])[0]?.id ?? "";
   expect(foreign.deliveryId).not.toBe("");
+  // The operator's catalogue, which every tenant's portal may read (its event-type picker shows it).
+  const catalogued = await pipeline.api("PUT", `/event-types/${CATALOGUED.name}`, {
+    description: CATALOGUED.description,
+    example: CATALOGUED.example,
+  });
+  expect(catalogued.status).toBe(201);
 });
+
+const CATALOGUED = {
+  name: "order.placed",
+  description: "An order was placed",
+  example: { orderId: "ord_1", total: 42 },
+};
 afterAll(async () => {
   pipeline?.close();
   await receiver?.close();
@@ -79,18 +91,21 @@ const pathWith = (resource: string, ids: typeof foreign) =>
     .replace("/api", "")
     .replace("{webhookId}", ids.webhookId)
     .replace("{eventId}", ids.eventId)
-    .replace("{deliveryId}", ids.deliveryId);
+    .replace("{deliveryId}", ids.deliveryId)
+    .replace("{name}", CATALOGUED.name);
 
 const bodyFor = (method: string, resource: string) =>
-  resource.endsWith("/recover")
-    ? { since: "2000-01-01T00:00:00Z" }
-    : resource.endsWith("/rotate-secret")
-      ? {}
-      : method === "PATCH"
-        ? { description: "taken over" }
-        : method === "POST" && resource === "/api/webhooks"
-          ? { url: receiver.url, eventTypes: ["order.*"] }
-          : undefined;
+  resource.endsWith("/filter-test")
+    ? { event: { type: "order.placed", data: { n: 1 } } }
+    : resource.endsWith("/recover")
+      ? { since: "2000-01-01T00:00:00Z" }
+      : resource.endsWith("/rotate-secret")
+        ? {}
+        : method === "PATCH"
+          ? { description: "taken over" }
+          : method === "POST" && resource === "/api/webhooks"
+            ? { url: receiver.url, eventTypes: ["order.*"] }
+            : undefined;
 
 describe("POST /tenants/{tenantId}/portal-sessions", () => {
   it("answers 201 with a token, the portal link with the token in the fragment, and the expiry", async () => {
@@ -161,8 +176,11 @@ describe("the portal API, with tenant A's token", () => {
 
   it("answers 404 for every route on tenant B's ids, and changes nothing of B's", async () => {
     const token = await portal.token(A);
-    const idRoutes = portalRoutes.filter((route) => route.resource.includes("{"));
-    expect(idRoutes.length).toBe(11);
+    // Every route naming a webhook, event or delivery (the catalogue is the operator's, the same for all).
+    const idRoutes = portalRoutes.filter((route) =>
+      /\{(webhookId|eventId|deliveryId)\}/.test(route.resource),
+    );
+    expect(idRoutes.length).toBe(13);
     for (const route of idRoutes) {
       const response = await logged(() =>
         portal.call(
@@ -177,6 +195,36 @@ describe("the portal API, with tenant A's token", () => {
     const theirs = await pipeline.api("GET", `/tenants/${B}/webhooks/${foreign.webhookId}`);
     expect(theirs.status).toBe(200);
     expect(theirs.json).toMatchObject({ description: null, version: 1 });
+  });
+
+  it("reads the operator's event-type catalogue, with each type's description and example", async () => {
+    const token = await portal.token(A, { capabilities: ["endpoints:read"] });
+    const listed = await portal.call(token, "GET", "/event-types");
+    expect(listed.status).toBe(200);
+    expect(listed.json.data).toEqual([
+      expect.objectContaining({ ...CATALOGUED, deprecated: false, archived: false }),
+    ]);
+    const one = await portal.call(token, "GET", `/event-types/${CATALOGUED.name}`);
+    expect(one.json).toMatchObject(CATALOGUED);
+    expect((await portal.call(token, "GET", "/event-types/no.such.type")).status).toBe(404);
+    // Reading it is all: the operator's catalogue routes that change it are not on the portal API.
+    const put = await portal.call(token, "PUT", `/event-types/${CATALOGUED.name}`, {
+      description: "mine now",
+    });
+    expect([404, 405]).toContain(put.status);
+  });
+
+  it("tests a payload filter and lists a webhook's deliveries, on its own webhooks only", async () => {
+    const token = await portal.token(A);
+    const tested = await portal.call(token, "POST", `/webhooks/${ownWebhookId}/filter-test`, {
+      event: { type: "order.placed", data: { n: 1 } },
+      filter: { data: { n: [{ numeric: [">", 5] }] } },
+    });
+    expect(tested.status).toBe(200);
+    expect(tested.json).toMatchObject({ matches: false, failedClause: { path: "data.n" } });
+    const deliveries = await portal.call(token, "GET", `/webhooks/${ownWebhookId}/deliveries`);
+    expect(deliveries.status).toBe(200);
+    expect(Array.isArray(deliveries.json.data)).toBe(true);
   });
 
   it("offers no route to publish, mint tokens, read the DLQ or the tenant", async () => {

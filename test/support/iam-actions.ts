@@ -12,7 +12,8 @@ export type ResourceKind =
   | "deliveryQueue"
   | "deadLetterQueue"
   | "secrets"
-  | "portalKey";
+  | "portalKey"
+  | "operationalEventBus";
 
 export interface Grant {
   readonly resource: ResourceKind;
@@ -25,6 +26,8 @@ export interface ResourceNames {
   readonly deadLetterQueueUrl: string;
   /** The portal's key set: calls naming it are on that one secret, not under the signing secrets' prefix. */
   readonly portalKeySecretId?: string;
+  /** The bus operational events must go to (and no other). */
+  readonly operationalEventBus?: string;
 }
 
 const key = (grant: Grant) => `${grant.resource} ${grant.action}`;
@@ -130,6 +133,14 @@ export function grantsUsed(
     if (DYNAMO_COMMANDS.test(name)) return dynamoGrants(name, input, names);
     if (/^(CreateSecret|PutSecretValue|GetSecretValue|DeleteSecret|DescribeSecret)Command$/.test(name))
       return secretsGrants(name, input, names);
+    if (name === "PutEventsCommand") {
+      const buses = new Set(
+        ((input.Entries as { EventBusName?: string }[] | undefined) ?? []).map((entry) => entry.EventBusName),
+      );
+      if (buses.size !== 1 || !buses.has(names.operationalEventBus))
+        throw new Error(`PutEvents on ${[...buses].join(", ")}, not the operational-event bus`);
+      return [{ resource: "operationalEventBus" as const, action: "events:PutEvents" }];
+    }
     throw new Error(`no IAM mapping for ${name}`);
   });
   return [...new Set(grants.map(key))].sort();
@@ -146,6 +157,7 @@ export function grantsDeclared(access: FunctionAccess, exclude: readonly Grant[]
     ...access.deadLetterQueue.map((action) => ({ resource: "deadLetterQueue" as const, action })),
     ...access.secrets.map((action) => ({ resource: "secrets" as const, action })),
     ...access.portalKey.map((action) => ({ resource: "portalKey" as const, action })),
+    ...access.operationalEventBus.map((action) => ({ resource: "operationalEventBus" as const, action })),
   ];
   const excluded = new Set(exclude.map(key));
   return [...new Set(grants.map(key))].filter((grant) => !excluded.has(grant)).sort();

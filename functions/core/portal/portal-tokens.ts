@@ -9,14 +9,18 @@
  * `portalTokensNotBefore` (set by a revoke) or before the tenant existed, is refused like a forged one.
  */
 import { randomUUID } from "node:crypto";
-import { errors, jwtVerify, SignJWT } from "jose";
 import * as z from "zod/mini";
 import { DomainError } from "../shared/errors.ts";
+import { lazyModule } from "../shared/lazy-module.ts";
 import "../shared/zod.ts";
 
 import { type Capability, PORTAL_CAPABILITIES } from "./capabilities.ts";
 
 export { type Capability, PORTAL_CAPABILITIES };
+
+/** The portal function ships jose as `jwt.mjs` beside its handler (`LAZY_MODULES_OF`): its cold start does not load it. */
+export const JWT_MODULE = "functions/core/portal/jwt.ts";
+const loadJwt = lazyModule<typeof import("./jwt.ts")>("jwt", new URL("./jwt.ts", import.meta.url));
 
 import { type CreateSessionInput, DEFAULT_SESSION_SECONDS } from "./sessions.ts";
 
@@ -136,6 +140,7 @@ export async function issueToken(
   const issuedAt = Math.max(Math.floor(now.getTime() / 1000), tenant.portalTokensNotBefore ?? 0);
   const expiresAt = Math.floor(now.getTime() / 1000) + (input.expiresInSeconds ?? DEFAULT_SESSION_SECONDS);
   const capabilities = [...new Set(input.capabilities ?? PORTAL_CAPABILITIES)];
+  const { SignJWT } = await loadJwt();
   const token = await new SignJWT({ scope: capabilities.join(" ") })
     .setProtectedHeader({ alg: ALGORITHM, typ: "JWT", kid: keySet.current })
     .setSubject(tenant.id)
@@ -194,6 +199,7 @@ export async function verifyToken(
 }
 
 async function verifySignature(token: string, keys: PortalKeySource, settings: TokenSettings, now: Date) {
+  const { errors, jwtVerify } = await loadJwt();
   const verifyWith = async (keySet: PortalKeySet) =>
     jwtVerify(
       token,
