@@ -195,7 +195,10 @@ export function functionAccessFor(
   // item in the table instead of managing one secret per webhook.
   const sealed = (access: FunctionAccess): FunctionAccess => ({
     ...access,
-    table: [...access.table, "dynamodb:ConditionCheckItem"],
+    // Deleting a webhook deletes its sealed versions in batches.
+    table: [
+      ...new Set<DynamoAction>([...access.table, "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"]),
+    ],
     secrets: ["secretsmanager:GetSecretValue"],
   });
   return { ...functionAccess, api: sealed(functionAccess.api), portal: sealed(functionAccess.portal) };

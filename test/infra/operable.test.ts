@@ -152,6 +152,7 @@ describe("least privilege, per function, by action and resource", () => {
   });
 
   it("portal: the api's tenant-data grants minus the DLQ and BatchWriteItem, plus reading its own key set by ARN", () => {
+    // A rotation or a manual disable through the portal is told on the operational-event bus, like the api's.
     expect(grantsOf("Portal")).toEqual(
       [
         ...logs("Portal"),
@@ -167,6 +168,7 @@ describe("least privilege, per function, by action and resource", () => {
         "Allow StorageWebhooks.Arn/index/gsi4 dynamodb:Query",
         "Allow StorageDeliveryQueue.Arn sqs:SendMessage",
         "Allow CustomerPortalSigningKeys secretsmanager:GetSecretValue",
+        "Allow arn:AWS::Partition:events:AWS::Region:AWS::AccountId:event-bus/default events:PutEvents",
         "Allow <stack secrets> secretsmanager:CreateSecret",
         "Allow <stack secrets> secretsmanager:PutSecretValue",
         "Allow <stack secrets> secretsmanager:TagResource",
@@ -911,6 +913,7 @@ describe("deploy inputs and outputs", () => {
       Reconcile: [...SHARED].sort(),
       Portal: [
         ...SHARED,
+        "OPERATIONAL_EVENT_BUS",
         "PORTAL_KEY_SECRET_ID",
         "PORTAL_URL",
         "PORTAL_RATE_PER_SECOND",
