@@ -4,6 +4,14 @@
  * prices, measured rather than assumed.
  */
 import type { ConsumedCapacity, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  type TransactWriteCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+import { webhooksTable } from "#core/shared/resource-definitions.ts";
 
 export interface CapacityTotals {
   readUnits: number;
@@ -50,7 +58,99 @@ function splitUnits(entry: ConsumedCapacity, writes: boolean): ConsumedCapacity 
   };
 }
 
-export function meterCapacity(client: DynamoDBClient): CapacityMeter {
+/**
+ * DynamoDB Local reports a TransactWriteItems of many items as if it were far fewer (1 unit per delivery where a
+ * delivery writes two items and three index entries). With a replay, each Put of a transaction is priced the way
+ * AWS bills it instead: the same put, from the item's state before the transaction, into an identical shadow
+ * table through an unmetered client, which DynamoDB Local prices per item size and per index entry (a new entry,
+ * a moved key's delete and put); the table part doubled (a transactional write costs two units per KB) and the
+ * index part not (indexes are updated after the transaction completes, as plain writes).
+ */
+export interface TransactionReplay {
+  /** A document client without the meter, on the same endpoint. */
+  readonly documents: DynamoDBDocumentClient;
+  /** A table made from the same definition (`webhooksTable`), used only for pricing. */
+  readonly shadowTable: string;
+}
+
+type Item = Record<string, unknown>;
+type Put = { readonly TableName?: string | undefined; readonly Item: Item };
+const tableKey = (item: Item): Item =>
+  Object.fromEntries(
+    [webhooksTable.partitionKey, webhooksTable.sortKey].map(({ name }) => [name, item[name]]),
+  );
+
+/**
+ * The Puts of a document client's transaction (the meter runs before the document client marshals its input, so
+ * items are plain values here), or undefined for a transaction with other actions or a low-level client's.
+ */
+function documentPuts(input: Record<string, unknown>): Put[] | undefined {
+  const actions = (input.TransactItems ?? []) as NonNullable<TransactWriteCommandInput["TransactItems"]>;
+  const puts = actions.flatMap((action) => (action.Put?.Item ? [action.Put as Put] : []));
+  const plain = puts.every((put) => typeof put.Item[webhooksTable.partitionKey.name] === "string");
+  return puts.length === actions.length && plain ? puts : undefined;
+}
+
+/** What AWS bills for each Put of a successful transaction, given each item's state before it. */
+async function replayTransaction(
+  replay: TransactionReplay,
+  puts: readonly Put[],
+  before: readonly (Item | undefined)[],
+): Promise<ConsumedCapacity[]> {
+  const { documents, shadowTable } = replay;
+  return Promise.all(
+    puts.map(async ({ Item: item }, index) => {
+      const key = tableKey(item);
+      await documents.send(new DeleteCommand({ TableName: shadowTable, Key: key }));
+      const previous = before[index];
+      if (previous) await documents.send(new PutCommand({ TableName: shadowTable, Item: previous }));
+      const priced = await documents.send(
+        new PutCommand({ TableName: shadowTable, Item: item, ReturnConsumedCapacity: "INDEXES" }),
+      );
+      await documents.send(new DeleteCommand({ TableName: shadowTable, Key: key }));
+      const consumed = splitUnits(priced.ConsumedCapacity ?? {}, true);
+      const table = 2 * (consumed.Table?.WriteCapacityUnits ?? 0);
+      const indexes = Object.values(consumed.GlobalSecondaryIndexes ?? {}).reduce(
+        (sum, units) => sum + (units.WriteCapacityUnits ?? 0),
+        0,
+      );
+      return {
+        WriteCapacityUnits: table + indexes,
+        Table: { WriteCapacityUnits: table },
+        GlobalSecondaryIndexes: consumed.GlobalSecondaryIndexes ?? {},
+      };
+    }),
+  );
+}
+
+/** Sends a document client's all-Put transaction and prices it by replay. */
+async function sendPricedTransaction<R>(
+  replay: TransactionReplay,
+  puts: readonly Put[],
+  send: () => Promise<R>,
+  record: (consumed: ConsumedCapacity) => void,
+): Promise<R> {
+  const before = await Promise.all(
+    puts.map(
+      async (put) =>
+        (
+          await replay.documents.send(
+            new GetCommand({ TableName: put.TableName, Key: tableKey(put.Item), ConsistentRead: true }),
+          )
+        ).Item,
+    ),
+  );
+  const result = await send();
+  for (const entry of await replayTransaction(replay, puts, before)) record(entry);
+  return result;
+}
+
+const reported = (output: unknown): ConsumedCapacity[] => {
+  const consumed = (output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity;
+  return Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
+};
+
+export function meterCapacity(client: DynamoDBClient, replay?: TransactionReplay): CapacityMeter {
   const totals: CapacityTotals = { readUnits: 0, writeUnits: 0, byTarget: {} };
   const add = (target: string, read: number, write: number) => {
     const entry = totals.byTarget[target] ?? { read: 0, write: 0 };
@@ -70,13 +170,13 @@ export function meterCapacity(client: DynamoDBClient): CapacityMeter {
     (next, context) => async (args) => {
       const name = context.commandName ?? "";
       if (!CAPACITY_COMMANDS.has(name)) return next(args);
-      (args as { input: Record<string, unknown> }).input.ReturnConsumedCapacity = "INDEXES";
+      const input = (args as { input: Record<string, unknown> }).input;
+      input.ReturnConsumedCapacity = "INDEXES";
+      const puts = replay && name === "TransactWriteItemsCommand" ? documentPuts(input) : undefined;
+      if (replay && puts) return sendPricedTransaction(replay, puts, () => next(args), record);
       const result = await next(args);
-      const output = result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] };
-      const consumed = output.ConsumedCapacity;
       const writes = /Put|Update|Delete|Write/.test(name);
-      for (const entry of Array.isArray(consumed) ? consumed : consumed ? [consumed] : [])
-        record(splitUnits(entry, writes));
+      for (const entry of reported(result.output)) record(splitUnits(entry, writes));
       return result;
     },
     { step: "initialize", name: `capacityMeter${Math.random()}` },

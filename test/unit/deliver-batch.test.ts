@@ -355,7 +355,11 @@ describe("deliverBatch", () => {
 
   it("stores no response body for a successful attempt (its status code is the whole story)", async () => {
     const { deps, recorded } = fakes({
-      reply: () => ({ result: { kind: "response", status: 200 }, durationMs: 1, responseBody: "x".repeat(3000) }),
+      reply: () => ({
+        result: { kind: "response", status: 200 },
+        durationMs: 1,
+        responseBody: "x".repeat(3000),
+      }),
     });
     await deliverBatch([message(1)], deps);
     expect(recorded[0]?.attempt).toMatchObject({ status: "succeeded", statusCode: 200 });
