@@ -50,6 +50,11 @@ export const listWebhookAttempts = /*#__PURE__*/ operation(
   "GET /tenants/{tenantId}/webhooks/{webhookId}/attempts",
 );
 
+/** The webhook's deliveries, most recently updated first (dropped ones with their reason). */
+export const listWebhookDeliveries = /*#__PURE__*/ operation(
+  "GET /tenants/{tenantId}/webhooks/{webhookId}/deliveries",
+);
+
 /** Re-enqueue the webhook's failed deliveries of a time window (up to 1000 a call). */
 export const recoverWebhook = /*#__PURE__*/ operation(
   "POST /tenants/{tenantId}/webhooks/{webhookId}/recover",

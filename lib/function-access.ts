@@ -31,6 +31,8 @@ export type SecretsAction =
   | "secretsmanager:GetSecretValue"
   | "secretsmanager:DeleteSecret";
 
+export type EventsAction = "events:PutEvents";
+
 export interface FunctionAccess {
   /** Actions on the table itself (TransactWriteItems is authorized per item: PutItem, DeleteItem, …). */
   readonly table: readonly DynamoAction[];
@@ -43,6 +45,8 @@ export interface FunctionAccess {
    * window of at least `SECRET_RECOVERY_WINDOW_DAYS`, and deleting without recovery is denied outright.
    */
   readonly secrets: readonly SecretsAction[];
+  /** Actions on the operational-event bus (`operationalEventBusName`), and no other bus. */
+  readonly operationalEventBus: readonly EventsAction[];
 }
 
 export type FunctionName = "api" | "publish" | "deliver" | "reconcile";
@@ -74,15 +78,19 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     deliveryQueue: ["sqs:SendMessage"],
     deadLetterQueue: [],
     secrets: [],
+    operationalEventBus: [],
   },
   deliver: {
-    // Large bodies (GetItem), the batch's deliveries, webhooks and tenants (BatchGetItem), attempts and deliveries
-    // (conditional puts in one transaction per batch), and disabling a webhook after a 410 (puts in a transaction).
-    table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"],
+    // Large bodies (GetItem), the batch's deliveries, webhooks, health records and tenants (BatchGetItem),
+    // attempts and deliveries (conditional puts in one transaction per batch, with the health counts as updates),
+    // the rate limiter and the circuit's transitions (conditional updates), and disabling a webhook after a 410
+    // or sustained failure (puts in a transaction). Operational events: PutEvents on the configured bus.
+    table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
     indexes: {},
     deliveryQueue: [...EVENT_SOURCE_MAPPING_ACTIONS, "sqs:ChangeMessageVisibility"],
     deadLetterQueue: ["sqs:SendMessage"],
     secrets: ["secretsmanager:GetSecretValue"],
+    operationalEventBus: ["events:PutEvents"],
   },
   reconcile: {
     // The sparse "due" index (gsi3, keys only), then the items themselves: live deliveries (BatchGetItem), a
@@ -99,6 +107,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     deliveryQueue: ["sqs:SendMessage"],
     deadLetterQueue: [],
     secrets: [],
+    operationalEventBus: [],
   },
   api: {
     // Tenants (put and delete, the webhook count updated in the webhook transactions), webhooks and their
@@ -131,6 +140,8 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
       "secretsmanager:PutSecretValue",
       "secretsmanager:DeleteSecret",
     ],
+    // A manual disable and a secret rotation are told on the operational-event bus.
+    operationalEventBus: ["events:PutEvents"],
   },
 };
 

@@ -11,6 +11,7 @@ import {
   parseSchedule,
   worstCaseScheduleSeconds,
 } from "#core/delivery/retry-policy.ts";
+import { DEFAULT_HEALTH_POLICY } from "#core/health/endpoint-health.ts";
 import { SECRET_STORAGES } from "#core/shared/config.ts";
 import { deliveryQueue } from "#core/shared/resource-definitions.ts";
 import { DEFAULT_MAX_WEBHOOKS_PER_TENANT, TENANT_ID_PATTERN } from "#core/tenants/tenants.ts";
@@ -69,6 +70,28 @@ const webhooksShape = z.object({
     )
     .default(30),
   eventBusName: z.string().min(1).max(256).default("default"),
+  /** Where operational events go (docs/endpoint-health.md): a bus in this account and region, by name. */
+  operationalEventBusName: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,256}$/, "an event bus name in this account (letters, digits, . _ -)")
+    .default("default"),
+  /** Circuit breaker: the failure-density window, the attempts it needs, the failed share that opens it. */
+  circuitWindowSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_HEALTH_POLICY.windowSeconds),
+  circuitMinAttempts: z.number().int().min(1).max(100_000).default(DEFAULT_HEALTH_POLICY.minAttempts),
+  circuitFailurePercent: z.number().int().min(1).max(100).default(DEFAULT_HEALTH_POLICY.failurePercent),
+  /** While open, one probe per this many seconds. */
+  circuitProbeIntervalSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(DEFAULT_HEALTH_POLICY.probeIntervalSeconds),
+  /** A webhook with no successful delivery for this many days is disabled (0: never). */
+  autoDisableAfterDays: z
+    .number()
+    .min(0)
+    .max(30)
+    .default(DEFAULT_HEALTH_POLICY.disableAfterSeconds / 86_400),
   /**
    * The EventBridge ingest rule forwards events from exactly these sources (and, if given, only these
    * detail-types). No sources: no rule, and events arrive through `POST /events` only.
@@ -191,6 +214,11 @@ const NUMBER_KEYS = [
   "apiThrottleRatePerSecond",
   "apiThrottleBurst",
   "maxWebhooksPerTenant",
+  "circuitWindowSeconds",
+  "circuitMinAttempts",
+  "circuitFailurePercent",
+  "circuitProbeIntervalSeconds",
+  "autoDisableAfterDays",
 ] as const;
 
 function listFromContext(key: string, value: string): unknown {
@@ -217,7 +245,7 @@ function fromContext(key: string, value: unknown): unknown {
   if ((LIST_KEYS as readonly string[]).includes(key)) return listFromContext(key, value);
   if ((BOOLEAN_KEYS as readonly string[]).includes(key) && (value === "true" || value === "false"))
     return value === "true";
-  if ((NUMBER_KEYS as readonly string[]).includes(key) && /^\d+$/.test(value)) return Number(value);
+  if ((NUMBER_KEYS as readonly string[]).includes(key) && /^\d+(\.\d+)?$/.test(value)) return Number(value);
   return value;
 }
 

@@ -62,7 +62,13 @@ export class Webhooks extends Construct {
     // Unique per stack, so two stages in one account never share (or can read) each other's secrets.
     const secretPrefix = `serverless-webhooks/${stack.stackName}/`;
 
-    const resources = { table, deliveryQueue, deadLetterQueue, secretPrefix };
+    const resources = {
+      table,
+      deliveryQueue,
+      deadLetterQueue,
+      secretPrefix,
+      operationalEventBusName: config.operationalEventBusName,
+    };
     const functionAccess = functionAccessFor(config.secretStorage);
     // Sealed storage: one key-encryption key for every webhook's secret (docs/secrets.md). Kept if the stack is
     // deleted: without it no sealed secret opens again.
@@ -109,7 +115,13 @@ export class Webhooks extends Construct {
       description: "Signs and POSTs deliveries, retrying through the queue",
       memorySize: 1024,
       timeout: Duration.seconds(deliverFunctionTimeoutSeconds),
-    }).useResources(functionAccess.deliver, resources);
+    })
+      .useResources(functionAccess.deliver, resources)
+      .setEnvironment("CIRCUIT_WINDOW_SECONDS", String(config.circuitWindowSeconds))
+      .setEnvironment("CIRCUIT_MIN_ATTEMPTS", String(config.circuitMinAttempts))
+      .setEnvironment("CIRCUIT_FAILURE_PERCENT", String(config.circuitFailurePercent))
+      .setEnvironment("CIRCUIT_PROBE_INTERVAL_SECONDS", String(config.circuitProbeIntervalSeconds))
+      .setEnvironment("AUTO_DISABLE_AFTER_SECONDS", String(Math.round(config.autoDisableAfterDays * 86_400)));
     const api = new WebhooksFunction(this, "Api", {
       ...shared,
       entry: "functions/api/handler.ts",

@@ -18,6 +18,7 @@ import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { runReconciler } from "#functions/reconcile/create-handler.ts";
 import { createLocalApi } from "./api-gateway.ts";
 import { type EngineEndpoints, LOCAL_REGION, localClientConfig, startEngines } from "./engines.ts";
+import { startEventBridgeSink } from "./eventbridge-sink.ts";
 import { createFunctionRoots } from "./function-roots.ts";
 import { DEMO_TENANT_ID, EVENTBRIDGE_PATH } from "./paths.ts";
 import { provisionKeyEncryptionKey, provisionResources } from "./provision.ts";
@@ -27,6 +28,8 @@ import { createQueuePoller } from "./queue-poller.ts";
 export { DEMO_TENANT_ID, EVENTBRIDGE_PATH };
 
 const MAX_REQUEST_BYTES = 1024 * 1024;
+/** Local mode only: the operational events the platform sent, as the local PutEvents endpoint recorded them. */
+export const OPERATIONAL_EVENTS_PATH = "/_local/operational-events";
 
 export interface LocalStackOptions {
   readonly dataDir: string;
@@ -87,6 +90,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
   };
   try {
+    // Operational events go through the real SDK to a local PutEvents endpoint, which records them.
+    const operationalEvents = await startEventBridgeSink();
+    cleanup.push(() => operationalEvents.close());
     const clients = createAwsClients(localClientConfig(engines.endpoints));
     const prefix = options.prefix ?? "local";
     const resources = await provisionResources(clients, prefix);
@@ -109,6 +115,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ALLOWED_PORTS: "1-65535",
       ALLOW_PRIVATE_DESTINATIONS: "loopback",
       INGEST_DEAD_LETTER_QUEUE_URL: resources.ingestDeadLetterQueueUrl,
+      OPERATIONAL_EVENT_BUS: options.environment?.OPERATIONAL_EVENT_BUS ?? "default",
+      AWS_ENDPOINT_URL_EVENTBRIDGE: operationalEvents.url,
       // AWS services' events name no tenant: locally they go to the demo tenant unless told otherwise.
       DEFAULT_TENANT_ID: options.environment?.DEFAULT_TENANT_ID ?? DEMO_TENANT_ID,
     });
@@ -174,6 +182,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         const ids = events.map((event) => ({ EventId: (event as { id?: string }).id }));
         return { status: 200, body: JSON.stringify({ FailedEntryCount: 0, Entries: ids }) };
       }
+      if (request.method === "GET" && url.split("?")[0] === OPERATIONAL_EVENTS_PATH)
+        return { status: 200, body: JSON.stringify({ data: operationalEvents.events }) };
       const headers = Object.fromEntries(
         Object.entries(request.headers).flatMap(([name, value]) =>
           typeof value === "string" ? [[name, value]] : [],

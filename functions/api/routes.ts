@@ -20,6 +20,7 @@ import { type HttpResponse, jsonResponse } from "#core/http/http-response.ts";
 import {
   createWebhook,
   deleteWebhook,
+  healthResource,
   type ManagementDeps,
   rotateSecret,
   sendTestEvent,
@@ -37,6 +38,7 @@ import {
   recoverSchema,
   redriveSchema,
   rotateSecretSchema,
+  webhookDeliveriesQuery,
   webhookSchemas,
 } from "#core/management/webhook-schemas.ts";
 import type { CatalogueDeps } from "#core/routing/catalogue-admin.ts";
@@ -97,6 +99,7 @@ export function routeContext(runtime: ApiRuntime): RouteContext {
         events: () => runtime.events,
         subscriptions: () => runtime.webhooks,
         queue: () => runtime.queue,
+        notices: () => runtime.notices,
         catalogue: () => ({ strict: runtime.config.strictEventTypes, store: runtime.eventTypes }),
       },
     ),
@@ -264,11 +267,16 @@ async function createRoute(event: ProxyRequest, context: RouteContext): Promise<
 }
 
 async function getWebhookRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  const webhook = await context.runtime.webhooks.require(tenantOf(event), idOf(event, "webhook"));
+  const tenantId = tenantOf(event);
+  const id = idOf(event, "webhook");
+  const [webhook, health] = await Promise.all([
+    context.runtime.webhooks.require(tenantId, id),
+    context.runtime.health.get(tenantId, id),
+  ]);
   return reply(
     "GET /tenants/{tenantId}/webhooks/{webhookId}",
     200,
-    await shown(webhook, context),
+    { ...(await shown(webhook, context)), health: healthResource(health) },
     etag(webhook),
   );
 }
@@ -340,6 +348,19 @@ async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteConte
   const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfWebhook(id));
   const page = await runtime.deliveries.attemptsOfWebhook(id, query.limit ?? 50, cursor, query.status);
   return reply("GET /tenants/{tenantId}/webhooks/{webhookId}/attempts", 200, {
+    data: page.items,
+    nextCursor: encodeCursor(page.cursor) ?? null,
+  });
+}
+
+async function webhookDeliveriesRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+  const tenantId = tenantOf(event);
+  const id = idOf(event, "webhook");
+  const query = parseWith(webhookDeliveriesQuery, queryOf(event), "query");
+  await runtime.webhooks.require(tenantId, id);
+  const cursor = decodeCursor(query.cursor, cursorShapes.deliveriesOfWebhook(id));
+  const page = await runtime.deliveries.deliveriesOfWebhook(id, query.limit ?? 50, cursor, query.status);
+  return reply("GET /tenants/{tenantId}/webhooks/{webhookId}/deliveries", 200, {
     data: page.items,
     nextCursor: encodeCursor(page.cursor) ?? null,
   });
@@ -524,6 +545,7 @@ export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
   [`POST ${WEBHOOK}/filter-test`]: filterTestRoute,
   [`GET ${WEBHOOK}/attempts`]: webhookAttemptsRoute,
   [`POST ${WEBHOOK}/recover`]: recoverRoute,
+  [`GET ${WEBHOOK}/deliveries`]: webhookDeliveriesRoute,
   [`GET ${TENANT}/events`]: listEventsRoute,
   [`GET ${TENANT}/events/{eventId}`]: getEventRoute,
   [`GET ${DELIVERY}`]: getDeliveryRoute,

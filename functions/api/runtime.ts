@@ -4,6 +4,7 @@
  */
 import { DeadLetterQueue } from "#aws/dead-letter-queue.ts";
 import type { SqsDeliveryQueue } from "#aws/delivery-queue.ts";
+import { type EventBridgeOperationalEvents, operationalEventsOf } from "#aws/operational-event-bus.ts";
 import {
   deliveryQueue,
   documentsClient,
@@ -21,6 +22,7 @@ export interface ApiRuntime extends RootBase, TableRepositories {
   readonly queue: SqsDeliveryQueue;
   readonly dlq: DeadLetterQueue;
   readonly secrets: SigningSecretStore;
+  readonly notices: EventBridgeOperationalEvents;
 }
 
 export function createApiRuntime(config: Config, options: RootOptions = {}): ApiRuntime {
@@ -32,5 +34,7 @@ export function createApiRuntime(config: Config, options: RootOptions = {}): Api
     queue: deliveryQueue(config, sqs, base.now),
     dlq: () => new DeadLetterQueue(sqs(), config),
     secrets: () => signingSecretStore(config, secretsManagerClient(config, options), documents, base.now),
+    // The same credentials as the function's other calls (its role's, on Lambda).
+    notices: () => operationalEventsOf(base, () => documents().config.credentials),
   });
 }

@@ -15,14 +15,17 @@ import {
   type BatchState,
   type DeliveryLedger,
   type DeliveryRecord,
+  type HealthDelta,
   type RecordOutcome,
   webhookKey,
 } from "#core/delivery/deliver.ts";
 import { isLive, isResetFor } from "#core/delivery/delivery-copies.ts";
 import type { Restart } from "#core/delivery/recovery.ts";
+import type { EndpointHealth } from "#core/health/endpoint-health.ts";
 import type { Attempt, Delivery, Webhook } from "#core/shared/model.ts";
 import type { Tenant } from "#core/tenants/tenants.ts";
 import { batchGetItems, batchGetRecords } from "./batch-get.ts";
+import { DynamoHealthRepository } from "./health-repository.ts";
 import { backoffMs, expiresAt, keys, sleep, withoutKeys } from "./table-keys.ts";
 
 /** 2 items each (delivery and attempt): DynamoDB's limit is 100 items per transaction. */
@@ -44,11 +47,13 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
   readonly #documents: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #retentionDays: number;
+  readonly #health: DynamoHealthRepository;
 
   constructor(documents: DynamoDBDocumentClient, tableName: string, retentionDays: number) {
     this.#documents = documents;
     this.#table = tableName;
     this.#retentionDays = retentionDays;
+    this.#health = new DynamoHealthRepository(documents, tableName);
   }
 
   deliveryItem(delivery: Delivery): Record<string, unknown> {
@@ -146,7 +151,10 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
     );
   }
 
-  /** A webhook's deliveries that ended failed (in the DLQ) and were last updated within [since, until). */
+  /**
+   * A webhook's deliveries that `recover` starts again, last updated within [since, until): those that ended
+   * failed (in the DLQ), and those dropped because the webhook was disabled when they arrived.
+   */
   async failedDeliveriesOfWebhook(
     webhookId: string,
     since: string,
@@ -160,13 +168,15 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
         {
           IndexName: "gsi2",
           KeyConditionExpression: "gsi2pk = :pk AND gsi2sk BETWEEN :since AND :until",
-          FilterExpression: "#status = :failed",
+          FilterExpression: "#status = :failed OR (#status = :dropped AND reason = :disabled)",
           ExpressionAttributeNames: { "#status": "status" },
           ExpressionAttributeValues: {
             ":pk": keys.deliveryByWebhook(webhookId, "", "").gsi2pk,
             ":since": since,
             ":until": `${until}\uffff`,
             ":failed": "failed",
+            ":dropped": "dropped",
+            ":disabled": "webhook_disabled",
           },
         },
         100,
@@ -176,6 +186,17 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
       cursor = page.cursor;
     } while (cursor && found.length < limit);
     return found.slice(0, limit);
+  }
+
+  /** A webhook's deliveries, most recently updated first (gsi2), optionally only those in one status. */
+  deliveriesOfWebhook(
+    webhookId: string,
+    limit = 50,
+    cursor?: Record<string, unknown>,
+    status?: string,
+  ): Promise<Page<Delivery>> {
+    const pk = keys.deliveryByWebhook(webhookId, "", "").gsi2pk;
+    return this.#indexPage("gsi2", pk, limit, cursor, status);
   }
 
   /** One delivery's attempts, newest first (all series). */
@@ -195,17 +216,28 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
   }
 
   /** A webhook's attempts across deliveries, newest first. */
-  async attemptsOfWebhook(
+  attemptsOfWebhook(
     webhookId: string,
     limit = 50,
     cursor?: Record<string, unknown>,
     status?: string,
   ): Promise<Page<Attempt>> {
     const pk = keys.attemptByWebhook(webhookId, "", "", 0).gsi1pk;
+    return this.#indexPage("gsi1", pk, limit, cursor, status);
+  }
+
+  /** One partition of an index, newest first, optionally only the items in one `status`. */
+  #indexPage<T>(
+    index: "gsi1" | "gsi2",
+    pk: string,
+    limit: number,
+    cursor: Record<string, unknown> | undefined,
+    status: string | undefined,
+  ): Promise<Page<T>> {
     return this.#page(
       {
-        IndexName: "gsi1",
-        KeyConditionExpression: "gsi1pk = :pk",
+        IndexName: index,
+        KeyConditionExpression: `${index}pk = :pk`,
         ...(status
           ? { FilterExpression: "#status = :status", ExpressionAttributeNames: { "#status": "status" } }
           : {}),
@@ -256,14 +288,27 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
       [
         ...deliveryIds.map((id) => keys.delivery(id)),
         ...webhooks.map(({ tenantId, webhookId }) => keys.webhook(tenantId, webhookId)),
+        ...webhooks.map(({ tenantId, webhookId }) => keys.health(tenantId, webhookId)),
         ...tenantIds.map((tenantId) => keys.tenant(tenantId)),
       ],
       true,
     );
-    const state: BatchState = { deliveries: new Map(), webhooks: new Map(), liveTenants: new Set() };
+    const healthRecords = new Map<string, EndpointHealth>();
+    const state: BatchState = {
+      deliveries: new Map(),
+      webhooks: new Map(),
+      liveTenants: new Set(),
+      health: healthRecords,
+    };
     for (const item of items) {
       const sk = String(item.sk);
-      if (sk.startsWith("WEBHOOK#")) {
+      if (sk.startsWith("HEALTH#")) {
+        const health = withoutKeys<EndpointHealth>(item);
+        healthRecords.set(
+          webhookKey(String(item.pk).slice("TENANT#".length), sk.slice("HEALTH#".length)),
+          health,
+        );
+      } else if (sk.startsWith("WEBHOOK#")) {
         const webhook = withoutKeys<Webhook>(item);
         state.webhooks.set(webhookKey(webhook.tenantId, webhook.id), webhook);
       } else if (String(item.pk).startsWith("TENANT#")) {
@@ -290,19 +335,26 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
    * overwriting the newer state — without a conditional call per delivery. Transactional writes cost twice the
    * write units of plain ones (see BENCHMARKS.md).
    */
-  async record(records: readonly DeliveryRecord[]): Promise<RecordOutcome> {
+  async record(
+    records: readonly DeliveryRecord[],
+    health: readonly HealthDelta[] = [],
+  ): Promise<RecordOutcome> {
     // One write per delivery: a batch may carry the same delivery twice (SQS delivers at least once).
     const byDelivery = new Map(records.map((record) => [record.delivery.id, record]));
     const outcome: RecordOutcome = { failed: new Set(), superseded: new Set() };
+    // The health counts ride in the first transaction (a deliver batch has at most 10 deliveries: one transaction).
+    const counts = health.map((delta) => ({ deliveryId: "", item: this.#health.countItem(delta) }));
     await Promise.all(
-      chunk([...byDelivery.values()], MAX_TRANSACTION_DELIVERIES).map(async (group) => {
-        let pending = group;
-        for (let round = 0; pending.length > 0 && round < MAX_ROUNDS; round += 1) {
-          if (round > 0) await sleep(backoffMs(round));
-          pending = await this.#transactOnce(pending, outcome.superseded);
-        }
-        for (const record of pending) outcome.failed.add(record.delivery.id);
-      }),
+      chunk([...byDelivery.values()], MAX_TRANSACTION_DELIVERIES - counts.length).map(
+        async (group, index) => {
+          let pending = group;
+          for (let round = 0; pending.length > 0 && round < MAX_ROUNDS; round += 1) {
+            if (round > 0) await sleep(backoffMs(round));
+            pending = await this.#transactOnce(pending, outcome.superseded, index === 0 ? counts : []);
+          }
+          for (const record of pending) outcome.failed.add(record.delivery.id);
+        },
+      ),
     );
     return outcome;
   }
@@ -311,8 +363,9 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
   async #transactOnce(
     pending: readonly DeliveryRecord[],
     superseded: Set<string>,
+    counts: readonly { deliveryId: string; item: TransactItem }[],
   ): Promise<DeliveryRecord[]> {
-    const items = pending.flatMap((record) => this.#transactItems(record));
+    const items = [...pending.flatMap((record) => this.#transactItems(record)), ...counts];
     try {
       await this.#documents.send(new TransactWriteCommand({ TransactItems: items.map(({ item }) => item) }));
       return [];

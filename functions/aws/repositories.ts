@@ -8,6 +8,7 @@ import { SqsDeliveryQueue } from "./delivery-queue.ts";
 import { DynamoDeliveryRepository } from "./delivery-repository.ts";
 import { DynamoEventRepository } from "./event-repository.ts";
 import { DynamoEventTypeRepository } from "./event-type-repository.ts";
+import { DynamoHealthRepository } from "./health-repository.ts";
 import { clientConfigOf, type Factories, once, type RootOptions } from "./runtime.ts";
 import { DynamoTenantRepository } from "./tenant-repository.ts";
 import { DynamoWebhookRepository } from "./webhook-repository.ts";
@@ -28,6 +29,8 @@ export interface TableRepositories {
   /** The global event-type catalogue. */
   readonly eventTypes: DynamoEventTypeRepository;
   readonly deliveries: DynamoDeliveryRepository;
+  /** Each webhook's health record (rate limit, circuit, failing since). */
+  readonly health: DynamoHealthRepository;
 }
 
 export function tableRepositories(
@@ -40,6 +43,7 @@ export function tableRepositories(
     events: () => new DynamoEventRepository(documents(), config.tableName, config.retentionDays),
     eventTypes: () => new DynamoEventTypeRepository(documents(), config.tableName),
     deliveries: () => new DynamoDeliveryRepository(documents(), config.tableName, config.retentionDays),
+    health: () => new DynamoHealthRepository(documents(), config.tableName),
   };
 }
 

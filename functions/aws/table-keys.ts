@@ -17,6 +17,8 @@ export const keys = {
   tenantListing: (id: string) => ({ gsi1pk: "TENANTS", gsi1sk: `TENANT#${id}` }),
   /** In the tenant's own partition: a tenant's webhooks are one Query, newest first (ids are ULIDs). */
   webhook: (tenantId: string, id: string) => ({ pk: `TENANT#${tenantId}`, sk: `WEBHOOK#${id}` }),
+  /** A webhook's health record, beside the webhook in its tenant's partition (never in the webhook listing). */
+  health: (tenantId: string, webhookId: string) => ({ pk: `TENANT#${tenantId}`, sk: `HEALTH#${webhookId}` }),
   subscription: (tenantId: string, pattern: string, webhookId: string) => ({
     pk: keys.subscriptionPartition(tenantId, pattern),
     sk: `WEBHOOK#${webhookId}`,
@@ -102,6 +104,13 @@ export const cursorShapes = {
     sk: exactly(`ATTEMPT#${NUMBER}#(?<attempt>${NUMBER})`),
     gsi1pk: keys.attemptByWebhook(webhookId, "", "", 0).gsi1pk,
     gsi1sk: exactly(`${ISO_TIME}#(?<delivery>${ID_SOURCES.delivery})#(?<attempt>${NUMBER})`),
+  }),
+  /** One webhook's deliveries, most recently updated first (gsi2). */
+  deliveriesOfWebhook: (webhookId: string): CursorShape => ({
+    pk: exactly(`DELIVERY#(?<delivery>${ID_SOURCES.delivery})`),
+    sk: "META",
+    gsi2pk: keys.deliveryByWebhook(webhookId, "", "").gsi2pk,
+    gsi2sk: exactly(`${ISO_TIME}#(?<delivery>${ID_SOURCES.delivery})`),
   }),
   /** One delivery's attempts, newest first (the table itself). */
   attemptsOfDelivery: (deliveryId: string): CursorShape => ({

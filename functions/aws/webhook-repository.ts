@@ -181,6 +181,7 @@ export class DynamoWebhookRepository {
           },
         },
         ...webhook.eventTypes.map((pattern) => this.#subscriptionDelete(webhook, pattern)),
+        { Delete: { TableName: this.#table, Key: keys.health(webhook.tenantId, webhook.id) } },
         this.#countChange(webhook.tenantId, -1),
       ],
       () => new ConflictError(`webhook ${webhook.id} was changed by someone else`),
@@ -190,6 +191,7 @@ export class DynamoWebhookRepository {
   /**
    * Turns a webhook off (e.g. after a 410), retrying if it changed concurrently. With `onlyIfUrl`, only while
    * the webhook still points there: a 410 from a URL the owner has since moved away from disables nothing.
+   * True only for the call whose write turned it off (the version check lets exactly one win).
    */
   async disable(
     tenantId: string,
@@ -197,20 +199,21 @@ export class DynamoWebhookRepository {
     reason: string,
     onlyIfUrl?: string,
     now: () => Date = () => new Date(),
-  ): Promise<void> {
+  ): Promise<boolean> {
     for (let round = 0; round < 3; round += 1) {
       const current = await this.get(tenantId, id);
-      if (!current?.active) return;
-      if (onlyIfUrl !== undefined && current.url !== onlyIfUrl) return;
+      if (!current?.active) return false;
+      if (onlyIfUrl !== undefined && current.url !== onlyIfUrl) return false;
       const at = now().toISOString();
       try {
-        return await this.replace(current, {
+        await this.replace(current, {
           ...current,
           active: false,
           disabledReason: reason,
           updatedAt: at,
           version: current.version + 1,
         });
+        return true;
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
       }
@@ -254,16 +257,19 @@ export class DynamoWebhookRepository {
     return found;
   }
 
-  /** The tenant's active webhooks subscribed with exactly `pattern`, with their filters (one paginated Query). */
-  async activeSubscriptions(tenantId: string, pattern: string): Promise<Subscription[]> {
-    return (await this.subscribedWebhookIds(tenantId, pattern))
-      .filter((entry) => entry.active)
-      .map((entry) => ({ webhookId: entry.id, ...(entry.filter ? { filter: entry.filter } : {}) }));
+  /** The tenant's webhooks subscribed with exactly `pattern`, active or not, with their filters (one paginated Query). */
+  async subscriptions(tenantId: string, pattern: string): Promise<Subscription[]> {
+    return (await this.subscribedWebhookIds(tenantId, pattern)).map((entry) => ({
+      webhookId: entry.id,
+      ...(entry.filter ? { filter: entry.filter } : {}),
+    }));
   }
 
   /** Ids of the tenant's active webhooks subscribed with exactly `pattern` (one paginated Query). */
   async activeWebhookIds(tenantId: string, pattern: string): Promise<string[]> {
-    return (await this.activeSubscriptions(tenantId, pattern)).map((entry) => entry.webhookId);
+    return (await this.subscribedWebhookIds(tenantId, pattern))
+      .filter((entry) => entry.active)
+      .map((entry) => entry.id);
   }
 
   /** A tenant's webhooks newest first, `limit` per page; `cursor` is DynamoDB's LastEvaluatedKey. */

@@ -4,6 +4,8 @@
  */
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SqsDeliveryQueue } from "#aws/delivery-queue.ts";
+import { DynamoHealthControls } from "#aws/health-controls.ts";
+import { type EventBridgeOperationalEvents, operationalEventsOf } from "#aws/operational-event-bus.ts";
 import {
   deliveryQueue,
   documentsClient,
@@ -23,8 +25,13 @@ export interface DeliverRootOptions extends RootOptions {
   readonly resolver?: Resolver;
 }
 
-export interface DeliverRuntime extends RootBase, Omit<TableRepositories, "tenants" | "eventTypes"> {
+export interface DeliverRuntime
+  extends RootBase,
+    Omit<TableRepositories, "tenants" | "eventTypes" | "health"> {
   readonly queue: SqsDeliveryQueue;
+  /** Rate reservations, probe leases and health transitions (the health records, in the table). */
+  readonly healthControls: DynamoHealthControls;
+  readonly notices: EventBridgeOperationalEvents;
   readonly secrets: SigningSecretStore;
   readonly http: GuardedSender;
 }
@@ -38,6 +45,9 @@ export function createDeliverRuntime(config: Config, options: DeliverRootOptions
     events,
     deliveries,
     queue: deliveryQueue(config, sqsClient(config, options), base.now),
+    healthControls: () => new DynamoHealthControls(documents(), config.tableName),
+    // The same credentials as the function's other calls (its role's, on Lambda).
+    notices: () => operationalEventsOf(base, () => documents().config.credentials),
     secrets: () => signingSecretStore(config, secretsManagerClient(config, options), documents, base.now),
     http: () =>
       createGuardedSender({
@@ -93,6 +103,10 @@ export class BatchMetrics implements DeliverMetrics {
     this.#bump(`DependencyBackoffs\u0000cause\u0000${cause}`);
   }
 
+  held(cause: string): void {
+    this.#bump(`DeliveriesHeld\u0000cause\u0000${cause}`);
+  }
+
   flush(): void {
     for (const [key, count] of this.#counts) {
       const [name, dimension, value] = key.split("\u0000") as [string, string, string];
@@ -141,5 +155,8 @@ export function deliverDeps(runtime: DeliverRuntime, metrics: DeliverMetrics): D
     random: runtime.random,
     log: deliverLog(runtime),
     metrics,
+    health: runtime.healthControls,
+    healthPolicy: runtime.config.healthPolicy,
+    notices: runtime.notices,
   };
 }

@@ -13,7 +13,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing/signing-secrets.ts";
-import type { FunctionAccess, SecretsAction, SqsAction } from "../function-access.ts";
+import type { EventsAction, FunctionAccess, SecretsAction, SqsAction } from "../function-access.ts";
 import {
   esbuildCommand,
   hasSources,
@@ -43,6 +43,8 @@ export interface FunctionResources {
   readonly deliveryQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   readonly secretPrefix: string;
+  /** The EventBridge bus operational events go to (by name, in this account and region). */
+  readonly operationalEventBusName: string;
 }
 
 export class WebhooksFunction extends Construct {
@@ -136,7 +138,18 @@ export class WebhooksFunction extends Construct {
     return this.useTable(resources.table, access)
       .useQueue(resources.deliveryQueue, "DELIVERY_QUEUE_URL", access.deliveryQueue)
       .useQueue(resources.deadLetterQueue, "DEAD_LETTER_QUEUE_URL", access.deadLetterQueue)
-      .useSecretsUnder(resources.secretPrefix, access.secrets);
+      .useSecretsUnder(resources.secretPrefix, access.secrets)
+      .useEventBus(resources.operationalEventBusName, access.operationalEventBus);
+  }
+
+  /** PutEvents on this one bus only; the variable is set only for a function that may send. */
+  useEventBus(busName: string, actions: readonly EventsAction[], variable = "OPERATIONAL_EVENT_BUS"): this {
+    if (actions.length === 0) return this;
+    this.setEnvironment(variable, busName);
+    this.#allow(actions, [
+      Stack.of(this).formatArn({ service: "events", resource: "event-bus", resourceName: busName }),
+    ]);
+    return this;
   }
 
   /** The table's own ARN for `access.table`, and `<table>/index/<name>` for each index it queries. */

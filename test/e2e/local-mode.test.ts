@@ -88,6 +88,14 @@ describe("local mode, as a user runs it", () => {
       );
     }, "the DLQ to hold the failing delivery");
     expect(letter).toMatchObject({ tenantId: "demo", reason: "exhausted:http_500", attempts: 3 });
+    // The operator is told, through the local PutEvents endpoint.
+    const told = await until(async () => {
+      const events = await call("GET", "/_local/operational-events");
+      return (events.json.data as { detailType: string; detail: { eventId?: string } }[]).find(
+        (event) => event.detailType === "Delivery Exhausted" && event.detail.eventId === eventId,
+      );
+    }, "the Delivery Exhausted operational event");
+    expect(told).toMatchObject({ source: "serverless-webhooks", detail: { tenantId: "demo", attempts: 3 } });
     expect(
       receiverRun()
         .output()

@@ -93,6 +93,8 @@ describe("least privilege, per function, by action and resource", () => {
         "Allow StorageWebhooks.Arn dynamodb:BatchGetItem",
         "Allow StorageWebhooks.Arn dynamodb:GetItem",
         "Allow StorageWebhooks.Arn dynamodb:PutItem",
+        "Allow StorageWebhooks.Arn dynamodb:UpdateItem",
+        "Allow arn:AWS::Partition:events:AWS::Region:AWS::AccountId:event-bus/default events:PutEvents",
         "Allow StorageDeliveryQueue.Arn sqs:ChangeMessageVisibility",
         "Allow StorageDeliveryQueue.Arn sqs:DeleteMessage",
         "Allow StorageDeliveryQueue.Arn sqs:GetQueueAttributes",
@@ -134,6 +136,7 @@ describe("least privilege, per function, by action and resource", () => {
         "Allow StorageWebhooks.Arn/index/gsi1 dynamodb:Query",
         "Allow StorageWebhooks.Arn/index/gsi2 dynamodb:Query",
         "Allow StorageWebhooks.Arn/index/gsi4 dynamodb:Query",
+        "Allow arn:AWS::Partition:events:AWS::Region:AWS::AccountId:event-bus/default events:PutEvents",
         "Allow StorageDeliveryQueue.Arn sqs:SendMessage",
         "Allow StorageDeliveryDeadLetterQueue.Arn sqs:ChangeMessageVisibility",
         "Allow StorageDeliveryDeadLetterQueue.Arn sqs:DeleteMessage",
@@ -803,6 +806,13 @@ describe("deploy inputs and outputs", () => {
       "SECRET_NAME_PREFIX",
       "SECRET_STORAGE",
     ];
+    const HEALTH_KEYS = [
+      "CIRCUIT_WINDOW_SECONDS",
+      "CIRCUIT_MIN_ATTEMPTS",
+      "CIRCUIT_FAILURE_PERCENT",
+      "CIRCUIT_PROBE_INTERVAL_SECONDS",
+      "AUTO_DISABLE_AFTER_SECONDS",
+    ];
     const TENANT_KEYS = [
       "MAX_WEBHOOKS_PER_TENANT",
       "TENANT_ID_PATH",
@@ -832,8 +842,8 @@ describe("deploy inputs and outputs", () => {
     expect(
       Object.fromEntries(Object.entries(defaults).map(([name, vars]) => [name, Object.keys(vars).sort()])),
     ).toEqual({
-      Api: [...SHARED, "STRICT_EVENT_TYPES"].sort(),
-      Deliver: [...SHARED].sort(),
+      Api: [...SHARED, "OPERATIONAL_EVENT_BUS", "STRICT_EVENT_TYPES"].sort(),
+      Deliver: [...SHARED, "OPERATIONAL_EVENT_BUS", ...HEALTH_KEYS].sort(),
       Publish: [...SHARED, "TENANT_ID_PATH", "INGEST_DEAD_LETTER_QUEUE_URL"].sort(),
       Reconcile: [...SHARED].sort(),
     });

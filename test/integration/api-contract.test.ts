@@ -71,6 +71,8 @@ describe("every route answers as docs/openapi.json says", () => {
     await pipeline.drain();
     expect((await api("GET", under(`/webhooks/${id}/attempts?status=failed`))).status).toBe(200);
     expect((await api("GET", under(`/webhooks/${id}/attempts?status=maybe`))).status).toBe(400);
+    expect((await api("GET", under(`/webhooks/${id}/deliveries?status=dropped`))).status).toBe(200);
+    expect((await api("GET", under(`/webhooks/${id}/deliveries?status=gone`))).status).toBe(400);
     const since = new Date(Date.now() - 60_000).toISOString();
     expect((await api("POST", under(`/webhooks/${id}/recover`), { since })).status).toBe(202);
     expect((await api("POST", under(`/webhooks/${id}/recover`), { since: "yesterday" })).status).toBe(400);
@@ -191,6 +193,7 @@ describe("the contract check itself", () => {
     active: true,
     disabledReason: null,
     maxAttempts: null,
+    rateLimitPerSecond: null,
     signatureScheme: "standard",
     previousSecretValidUntil: null,
     createdAt: "2026-01-01T00:00:00.000Z",

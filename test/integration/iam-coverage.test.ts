@@ -20,6 +20,7 @@ import { reconcileDeps } from "#functions/reconcile/create-handler.ts";
 import { EVENT_SOURCE_MAPPING_ACTIONS, type FunctionName, functionAccessFor } from "#lib/function-access.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
+import { type EventBridgeSink, startEventBridgeSink } from "#local/eventbridge-sink.ts";
 import { createFunctionRoots, type FunctionRoots } from "#local/function-roots.ts";
 import { type ProvisionedResources, provisionKeyEncryptionKey } from "#local/provision.ts";
 import { createQueuePoller } from "#local/queue-poller.ts";
@@ -33,7 +34,11 @@ import { countSdkCalls, type SdkCallCounter } from "#test/support/sdk-call-count
 interface Fn {
   readonly roots: FunctionRoots;
   readonly calls: SdkCallCounter;
+  /** This function's own PutEvents endpoint: what it sent there is what it needs `events:PutEvents` for. */
+  readonly sink: EventBridgeSink;
 }
+
+const OPERATIONAL_EVENT_BUS = "ops-bus";
 
 /** The whole drive, once per secret storage: each storage's calls must match its own declared grants. */
 describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
@@ -44,7 +49,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
   /** An event published to a tenant that was deleted before its delivery came up. */
   let leavingEvent = { tenant: "", id: "" };
 
-  function runtimeFor(clients: AwsClients, secretPrefix: string): Fn {
+  function runtimeFor(clients: AwsClients, secretPrefix: string, sink: EventBridgeSink): Fn {
     const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
     const config = parseConfig({
       AWS_REGION: LOCAL_REGION,
@@ -59,13 +64,15 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
       ALLOW_PRIVATE_DESTINATIONS: "loopback",
       DEPENDENCY_BACKOFF_SECONDS: "1",
       SECRET_STORAGE: secretStorage,
+      OPERATIONAL_EVENT_BUS: OPERATIONAL_EVENT_BUS,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: sink.url,
     });
     const roots = createFunctionRoots(config, {
       clients,
       random: () => 0.5,
       logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
     });
-    return { roots, calls };
+    return { roots, calls, sink };
   }
 
   beforeAll(async () => {
@@ -74,10 +81,10 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     if (secretStorage === "sealed")
       await provisionKeyEncryptionKey(localClients().secretsManager, secretPrefix);
     fns = {
-      api: runtimeFor(localClients(), secretPrefix),
-      publish: runtimeFor(localClients(), secretPrefix),
-      deliver: runtimeFor(localClients(), secretPrefix),
-      reconcile: runtimeFor(localClients(), secretPrefix),
+      api: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+      publish: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+      deliver: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+      reconcile: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
     };
     // /ok answers 200, /fail 500, /gone 410.
     receiver = await startReceiver((request) => ({
@@ -137,7 +144,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     await call("GET", at("/webhooks?limit=10"));
     await call("GET", at("/webhooks?event_type=order.completed&active=true"));
     await call("GET", at(`/webhooks/${ok.id}`));
-    await call("PATCH", at(`/webhooks/${ok.id}`), { eventTypes: ["order.*"] });
+    await call("PATCH", at(`/webhooks/${ok.id}`), { eventTypes: ["order.*"], rateLimitPerSecond: 100 });
     await call("POST", at(`/webhooks/${ok.id}/rotate-secret`), { gracePeriodSeconds: 60 });
     await call("POST", at(`/webhooks/${ok.id}/test`));
 
@@ -181,6 +188,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     await call("GET", at(`/deliveries/${delivered?.id}`));
     await call("GET", at(`/deliveries/${delivered?.id}/attempts`));
     await call("GET", at(`/webhooks/${failing.id}/attempts?status=failed`));
+    await call("GET", at(`/webhooks/${failing.id}/deliveries?status=failed`));
     await call("POST", at(`/deliveries/${delivered?.id}/retry`));
     await call("GET", `/dlq?limit=10&tenant_id=${tenant}`);
     await call("POST", "/dlq/redrive", { tenantId: tenant, webhookId: gone.id });
@@ -225,12 +233,21 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     expect(reconciled.deliveriesReenqueued + reconciled.fanOutsResumed, stranded).toBeGreaterThanOrEqual(2);
     await drain();
 
-    for (const name of ["api", "publish", "deliver", "reconcile"] as const)
-      used[name] = grantsUsed(fns[name].calls.inputs, resources);
+    for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
+      const putEvents = fns[name].sink.events.map((event) => ({
+        name: "PutEventsCommand",
+        input: { Entries: [{ EventBusName: event.eventBusName }] },
+      }));
+      used[name] = grantsUsed([...fns[name].calls.inputs, ...putEvents], {
+        ...resources,
+        operationalEventBus: OPERATIONAL_EVENT_BUS,
+      });
+    }
   }, 90_000);
 
   afterAll(async () => {
     await receiver?.close();
+    for (const fn of Object.values(fns ?? {})) await fn.sink.close();
     for (const fn of Object.values(fns ?? {})) fn.roots.deliver.http.close();
   });
 

@@ -41,7 +41,8 @@ describe("publish → deliver: who receives what", () => {
       data: { orderId: "ord_1" },
     });
     expect(published.statusCode).toBe(202);
-    expect(published.json).toEqual({ eventId: expect.stringMatching(/^evt_[0-9A-Z]{26}$/), deliveries: 3 });
+    // Three active subscribers, and the inactive one: its delivery is kept as dropped (docs/endpoint-health.md).
+    expect(published.json).toEqual({ eventId: expect.stringMatching(/^evt_[0-9A-Z]{26}$/), deliveries: 4 });
     await pipeline.drain();
 
     for (const name of ["exact", "prefix", "everything"]) {

@@ -19,7 +19,8 @@ afterAll(async () => {
 });
 
 async function setUp(schedule = "1") {
-  const pipeline = await startPipeline({ schedule });
+  // These tests drive many failures on purpose: a circuit breaker opening would hold them (docs/endpoint-health.md).
+  const pipeline = await startPipeline({ schedule, environment: { CIRCUIT_MIN_ATTEMPTS: "100000" } });
   let healthy = false;
   const receiver = await startReceiver(() => ({ status: healthy ? 200 : 500 }));
   cleanups.push(

@@ -6,7 +6,13 @@
  */
 import type { FunctionAccess } from "#lib/function-access.ts";
 
-export type ResourceKind = "table" | `index/${string}` | "deliveryQueue" | "deadLetterQueue" | "secrets";
+export type ResourceKind =
+  | "table"
+  | `index/${string}`
+  | "deliveryQueue"
+  | "deadLetterQueue"
+  | "secrets"
+  | "operationalEventBus";
 
 export interface Grant {
   readonly resource: ResourceKind;
@@ -17,6 +23,8 @@ export interface ResourceNames {
   readonly tableName: string;
   readonly deliveryQueueUrl: string;
   readonly deadLetterQueueUrl: string;
+  /** The bus operational events must go to (and no other). */
+  readonly operationalEventBus?: string;
 }
 
 const key = (grant: Grant) => `${grant.resource} ${grant.action}`;
@@ -121,6 +129,14 @@ export function grantsUsed(
     if (DYNAMO_COMMANDS.test(name)) return dynamoGrants(name, input, names);
     if (/^(CreateSecret|PutSecretValue|GetSecretValue|DeleteSecret|DescribeSecret)Command$/.test(name))
       return secretsGrants(name, input);
+    if (name === "PutEventsCommand") {
+      const buses = new Set(
+        ((input.Entries as { EventBusName?: string }[] | undefined) ?? []).map((entry) => entry.EventBusName),
+      );
+      if (buses.size !== 1 || !buses.has(names.operationalEventBus))
+        throw new Error(`PutEvents on ${[...buses].join(", ")}, not the operational-event bus`);
+      return [{ resource: "operationalEventBus" as const, action: "events:PutEvents" }];
+    }
     throw new Error(`no IAM mapping for ${name}`);
   });
   return [...new Set(grants.map(key))].sort();
@@ -136,6 +152,7 @@ export function grantsDeclared(access: FunctionAccess, exclude: readonly Grant[]
     ...access.deliveryQueue.map((action) => ({ resource: "deliveryQueue" as const, action })),
     ...access.deadLetterQueue.map((action) => ({ resource: "deadLetterQueue" as const, action })),
     ...access.secrets.map((action) => ({ resource: "secrets" as const, action })),
+    ...access.operationalEventBus.map((action) => ({ resource: "operationalEventBus" as const, action })),
   ];
   const excluded = new Set(exclude.map(key));
   return [...new Set(grants.map(key))].filter((grant) => !excluded.has(grant)).sort();

@@ -13,9 +13,11 @@ import { secretOwner } from "#core/signing/signing-secrets.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import type { DeliverRootOptions } from "#functions/deliver/runtime.ts";
+import { createDeliverRuntime, type DeliverRuntime } from "#functions/deliver/runtime.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
+import { startEventBridgeSink } from "#local/eventbridge-sink.ts";
 import { createFunctionRoots } from "#local/function-roots.ts";
 import { provisionKeyEncryptionKey } from "#local/provision.ts";
 import { createQueuePoller, type SqsHandler } from "#local/queue-poller.ts";
@@ -35,9 +37,12 @@ export interface PipelineOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Wraps the deliver handler (to inject crashes). */
   readonly wrapDeliver?: (handler: SqsHandler) => SqsHandler;
+  /** Operational events go through the SDK to a local PutEvents endpoint, which records them. */
+  readonly operationalEvents?: boolean;
 }
 
 export async function startPipeline(options: PipelineOptions = {}) {
+  const sink = options.operationalEvents ? await startEventBridgeSink() : undefined;
   const clients = localClients();
   const calls: SdkCallCounter = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
   const resources = await isolatedResources(clients);
@@ -54,10 +59,12 @@ export async function startPipeline(options: PipelineOptions = {}) {
     ALLOW_PRIVATE_DESTINATIONS: options.strictDestinations ? "none" : (options.allowPrivate ?? "loopback"),
     DEPENDENCY_BACKOFF_SECONDS: "1",
     INGEST_DEAD_LETTER_QUEUE_URL: resources.ingestDeadLetterQueueUrl,
+    ...(sink ? { OPERATIONAL_EVENT_BUS: "default", AWS_ENDPOINT_URL_EVENTBRIDGE: sink.url } : {}),
     ...options.environment,
   });
   if (config.secretStorage === "sealed")
     await provisionKeyEncryptionKey(clients.secretsManager, config.secretNamePrefix);
+  const workers: DeliverRuntime[] = [];
   const roots = createFunctionRoots(config, {
     clients,
     random: () => 0.5,
@@ -170,6 +177,30 @@ export async function startPipeline(options: PipelineOptions = {}) {
     api: (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
       request(localApi, method, url, body, headers),
     /** The same, minus the gateway's body validation: what the Lambda answers to bodies the gateway would stop. */
+    /** The local PutEvents endpoint's record (with `operationalEvents: true`). */
+    operationalEvents: sink,
+    /**
+     * Another deliver "container": its own root, SDK clients and caches, polling the same queue. Its SDK calls are
+     * counted in `calls` too.
+     */
+    deliverWorker() {
+      const own = localClients();
+      calls.track(own.dynamodb, own.sqs, own.secretsManager);
+      const worker = createDeliverRuntime(config, {
+        clients: own,
+        random: () => 0.5,
+        logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
+        ...options.runtime,
+      });
+      const handler = createDeliverHandler(worker);
+      workers.push(worker);
+      return createQueuePoller({
+        sqs: own.sqs,
+        queueUrl: resources.deliveryQueueUrl,
+        queueArn: resources.deliveryQueueArn,
+        handler: (event: SQSEvent) => handler(event, {} as never),
+      });
+    },
     lambdaApi: (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
       request(lambdaOnlyApi, method, url, body, headers),
     poller,
@@ -203,8 +234,10 @@ export async function startPipeline(options: PipelineOptions = {}) {
       }));
     },
     queueDepth,
-    close() {
+    async close() {
       roots.deliver.http.close();
+      for (const worker of workers) worker.http.close();
+      await sink?.close();
     },
   };
 }

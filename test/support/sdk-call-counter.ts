@@ -15,23 +15,28 @@ export interface SdkCallCounter {
   /** The partition key (`:pk`) of each Query, sorted. */
   queriedPartitions(): string[];
   reset(): void;
+  /** Counts these clients' calls too (another container's clients, in the same log). */
+  track(...clients: CountableClient[]): void;
 }
 
 export function countSdkCalls(...clients: CountableClient[]): SdkCallCounter {
   const calls: string[] = [];
   const inputs: { name: string; input: Record<string, unknown> }[] = [];
-  for (const client of clients) {
-    // The three clients share the middleware stack's shape; one cast keeps the overloads out of the way.
-    (client as DynamoDBClient).middlewareStack.add(
-      (next, context) => (args) => {
-        const name = context.commandName ?? "unknown";
-        calls.push(name);
-        inputs.push({ name, input: (args as { input: Record<string, unknown> }).input });
-        return next(args);
-      },
-      { step: "initialize", name: `sdkCallCounter${Math.random()}` },
-    );
-  }
+  const track = (...tracked: CountableClient[]) => {
+    for (const client of tracked) {
+      // The three clients share the middleware stack's shape; one cast keeps the overloads out of the way.
+      (client as DynamoDBClient).middlewareStack.add(
+        (next, context) => (args) => {
+          const name = context.commandName ?? "unknown";
+          calls.push(name);
+          inputs.push({ name, input: (args as { input: Record<string, unknown> }).input });
+          return next(args);
+        },
+        { step: "initialize", name: `sdkCallCounter${Math.random()}` },
+      );
+    }
+  };
+  track(...clients);
   return {
     calls,
     inputs,
@@ -48,5 +53,6 @@ export function countSdkCalls(...clients: CountableClient[]): SdkCallCounter {
       calls.length = 0;
       inputs.length = 0;
     },
+    track,
   };
 }

@@ -76,7 +76,7 @@ function fakePorts(
       },
     },
     subscriptions: {
-      activeSubscriptions: async (tenantId, pattern) => {
+      subscriptions: async (tenantId, pattern) => {
         queried.push([tenantId, pattern]);
         return (subscriptionsOf[tenantId]?.[pattern] ?? []).map((webhookId) => ({ webhookId }));
       },

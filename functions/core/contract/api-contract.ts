@@ -19,6 +19,7 @@ import {
   recoverSchema,
   redriveSchema,
   rotateSecretSchema,
+  webhookDeliveriesQuery,
   webhookSchemas,
 } from "../management/webhook-schemas.ts";
 import { eventTypeListQuery, putEventTypeSchema } from "../routing/catalogue-schemas.ts";
@@ -94,11 +95,28 @@ export const webhookSchema = z
     active: z.boolean(),
     disabledReason: nullable(z.string()),
     maxAttempts: nullable(z.int()),
+    rateLimitPerSecond: nullable(z.int()),
     signatureScheme: z.enum(["standard", "standard+github"]),
     previousSecretValidUntil: nullable(time),
     createdAt: time,
     updatedAt: time,
     version: z.int().check(z.minimum(1)),
+    /** Only on `GET …/webhooks/{id}` (docs/endpoint-health.md). */
+    health: z.optional(
+      z
+        .object({
+          circuit: z.enum(["closed", "open", "half_open"]),
+          openedAt: nullable(time),
+          nextProbeAt: nullable(time),
+          failingSince: nullable(time),
+          lastSuccessAt: nullable(time),
+          window: z.object({ startedAt: nullable(time), attempts: z.int(), failures: z.int() }),
+        })
+        .register(z.globalRegistry, {
+          id: "WebhookHealth",
+          description: "The circuit and the failure clock.",
+        }),
+    ),
   })
   .register(z.globalRegistry, { id: "Webhook", description: "A webhook; never its secret." });
 
@@ -271,6 +289,7 @@ const page = <T extends z.ZodMiniType>(item: T, id: string) =>
 export const tenantPageSchema = page(tenantSchema, "TenantPage");
 export const webhookPageSchema = page(webhookSchema, "WebhookPage");
 export const attemptPageSchema = page(attemptSchema, "AttemptPage");
+export const deliveryPageSchema = page(deliverySchema, "DeliveryPage");
 export const eventPageSchema = page(eventSummarySchema, "EventPage");
 export const eventTypePageSchema = page(eventTypeResourceSchema, "EventTypePage");
 
@@ -433,6 +452,15 @@ export const operations = {
     auth: "iam",
     query: attemptsQuery,
     responses: { 200: attemptPageSchema },
+    errors: [400, 404],
+  },
+  [`GET ${WEBHOOK}/deliveries`]: {
+    operationId: "listWebhookDeliveries",
+    summary: "The webhook's deliveries, most recently updated first (dropped ones with their reason)",
+    tag: "Webhooks",
+    auth: "iam",
+    query: webhookDeliveriesQuery,
+    responses: { 200: deliveryPageSchema },
     errors: [400, 404],
   },
   [`POST ${WEBHOOK}/recover`]: {

@@ -11,6 +11,19 @@
  * Returns exactly the message ids to retry; never throws for one bad record.
  */
 
+import {
+  type CircuitGate,
+  circuitGate,
+  DEFAULT_HEALTH_POLICY,
+  type EndpointHealth,
+  failedTooLong,
+  type HealthPolicy,
+  rateWaitSeconds,
+  shouldOpen,
+  windowAfter,
+  windowIsCurrent,
+} from "../health/endpoint-health.ts";
+import type { OperationalEvent, OperationalEventSink } from "../health/operational-events.ts";
 import { patternMatches } from "../routing/event-types.ts";
 import {
   type Attempt,
@@ -54,8 +67,53 @@ export interface HttpSender {
 }
 
 export interface WebhookSource {
-  /** Turns the webhook off unless its URL is no longer `sentTo` (a 410 from an old URL disables nothing). */
-  disable(tenantId: string, webhookId: string, reason: string, sentTo: string): Promise<void>;
+  /**
+   * Turns the webhook off unless its URL is no longer `sentTo` (a 410 from an old URL disables nothing); true only
+   * for the call that turned it off (the one that then tells the operator).
+   */
+  disable(tenantId: string, webhookId: string, reason: string, sentTo: string): Promise<boolean | undefined>;
+}
+
+export interface WebhookTarget {
+  readonly tenantId: string;
+  readonly webhookId: string;
+}
+
+/** Writes to a webhook's health record; each transition is conditional, and true only for the call that made it. */
+export interface HealthControls {
+  /**
+   * Reserves up to `wanted` requests under the webhook's rate limit (one conditional UpdateItem, retried on a
+   * race with the value the refusal returned). Returns how many were granted and the limiter's state afterwards.
+   */
+  reserveRate(
+    target: WebhookTarget,
+    limitPerSecond: number,
+    readTat: number | undefined,
+    now: Date,
+    wanted: number,
+  ): Promise<{ granted: number; tat: number }>;
+  /** Open → half-open with this container holding the single probe lease until `leaseUntil`. */
+  takeProbe(target: WebhookTarget, now: Date, leaseUntil: string): Promise<boolean>;
+  /** Half-open → closed (the probe succeeded) or → open again until `probeAt`, if the lease is still `lease`. */
+  settleProbe(
+    target: WebhookTarget,
+    lease: string,
+    outcome: { readonly succeeded: boolean; readonly now: Date; readonly probeAt: string },
+  ): Promise<boolean>;
+  /** Closed → open (the failure density crossed the threshold). */
+  open(target: WebhookTarget, now: Date, probeAt: string): Promise<boolean>;
+  /** Forgets the circuit and the failure clock (after an automatic disable, so re-enabling starts afresh). */
+  reset(target: WebhookTarget): Promise<void>;
+}
+
+/** This batch's attempts to one webhook, added to its health record in the batch's ledger transaction. */
+export interface HealthDelta extends WebhookTarget {
+  readonly attempts: number;
+  readonly failures: number;
+  readonly succeeded: boolean;
+  /** Whether the window the record counts in is still current (add to it) or a new one starts now. */
+  readonly windowCurrent: boolean;
+  readonly at: string;
 }
 
 export interface SecretSource {
@@ -92,6 +150,8 @@ export interface BatchState {
   readonly webhooks: Map<string, Webhook>;
   /** The tenants that exist and are not being deleted. */
   readonly liveTenants: Set<string>;
+  /** By `webhookKey`: health records (absent: never failed, never limited). */
+  readonly health?: Map<string, EndpointHealth>;
 }
 
 export const webhookKey = (tenantId: string, webhookId: string) => `${tenantId}\u0000${webhookId}`;
@@ -105,8 +165,11 @@ export interface DeliveryLedger {
     deliveryIds: readonly string[],
     webhooks: readonly { tenantId: string; webhookId: string }[],
   ): Promise<BatchState>;
-  /** Writes all records, each conditional on `expectedUpdatedAt`, the attempt together with its delivery. */
-  record(records: readonly DeliveryRecord[]): Promise<RecordOutcome>;
+  /**
+   * Writes all records, each conditional on `expectedUpdatedAt`, the attempt together with its delivery, and the
+   * batch's health counts (unconditional) in the same transaction.
+   */
+  record(records: readonly DeliveryRecord[], health?: readonly HealthDelta[]): Promise<RecordOutcome>;
 }
 
 export interface DeadLetter {
@@ -137,6 +200,8 @@ export interface DeliverMetrics {
   deadLettered(reason: string): void;
   dropped(reason: string): void;
   dependencyBackoff(cause: string): void;
+  /** A delivery held back without a request: by the circuit breaker or the rate limit. */
+  held?(cause: "circuit_open" | "rate_limited"): void;
 }
 
 export interface DeliverDeps {
@@ -158,6 +223,10 @@ export interface DeliverDeps {
   readonly random?: () => number;
   readonly log: DeliverLog;
   readonly metrics: DeliverMetrics;
+  /** Absent (unit tests of other concerns): no rate limit, no circuit, no health counts. */
+  readonly health?: HealthControls;
+  readonly healthPolicy?: HealthPolicy;
+  readonly notices?: OperationalEventSink;
 }
 
 type QueueAction =
@@ -168,13 +237,17 @@ type QueueAction =
   /** A duplicate the delivery record has moved past: deleted without a request. */
   | { readonly kind: "superseded" }
   /** Arrived before its retry is due (a re-enqueued copy): hidden again until then, no attempt made. */
-  | { readonly kind: "not_yet_due"; readonly delaySeconds: number };
+  | { readonly kind: "not_yet_due"; readonly delaySeconds: number }
+  /** Held by the circuit breaker or the rate limit: hidden for a while, no request, no attempt. */
+  | { readonly kind: "held"; readonly delaySeconds: number; readonly cause: "circuit_open" | "rate_limited" };
 
 interface Plan {
   readonly record: QueueRecord;
   readonly message?: DeliveryMessage | undefined;
   readonly write?: DeliveryRecord | undefined;
   readonly action: QueueAction;
+  /** Told to the operator whatever becomes of the write (the transition it reports has happened). */
+  readonly notice?: OperationalEvent | undefined;
 }
 
 function truncateUtf8(text: string, maxBytes: number): string {
@@ -207,7 +280,7 @@ function nextDelivery(
   };
 }
 
-type Settled = Pick<Plan, "write" | "action">;
+type Settled = Pick<Plan, "write" | "action" | "notice">;
 
 function dropped(
   message: DeliveryMessage,
@@ -278,9 +351,14 @@ function settledWithoutSending(
   return { webhook };
 }
 
-async function attemptOne(message: DeliveryMessage, state: BatchState, deps: DeliverDeps): Promise<Settled> {
-  const nowDate = deps.now();
-  const now = nowDate.toISOString();
+/** A message that passed every check and may be sent, if the webhook's health admits it. */
+interface Candidate {
+  readonly message: DeliveryMessage;
+  readonly previous: Delivery | undefined;
+  readonly webhook: Webhook;
+}
+
+function gateOne(message: DeliveryMessage, state: BatchState, nowDate: Date): Settled | Candidate {
   const previous = currentSeries(message, state.deliveries.get(message.deliveryId));
   if (previous === "superseded") return { action: { kind: "superseded" } };
   const found = state.webhooks.get(webhookKey(message.tenantId, message.webhookId));
@@ -292,7 +370,13 @@ async function attemptOne(message: DeliveryMessage, state: BatchState, deps: Del
     nowDate,
   );
   if ("action" in gate) return gate;
-  const { webhook } = gate;
+  return { message, previous, webhook: gate.webhook };
+}
+
+async function attemptOne(candidate: Candidate, deps: DeliverDeps): Promise<Settled> {
+  const { message, previous, webhook } = candidate;
+  const nowDate = deps.now();
+  const now = nowDate.toISOString();
   const body = message.body ?? (await deps.events.body(message.tenantId, message.eventId));
   if (body === undefined) return dropped(message, previous, now, "event_expired");
   const secrets = await deps.secrets.get(
@@ -349,7 +433,7 @@ async function attemptOne(message: DeliveryMessage, state: BatchState, deps: Del
     nextAttemptAt: undefined,
     ...decision.extra,
   });
-  return { write: { delivery, attempt }, action: decision.action };
+  return { write: { delivery, attempt }, action: decision.action, notice: decision.notice };
 }
 
 interface DecisionContext {
@@ -363,6 +447,7 @@ interface Decision {
   readonly status: DeliveryStatus;
   readonly action: QueueAction;
   readonly extra?: Partial<Delivery>;
+  readonly notice?: OperationalEvent | undefined;
 }
 
 async function decide(verdict: Verdict, context: DecisionContext): Promise<Decision> {
@@ -384,21 +469,35 @@ async function decide(verdict: Verdict, context: DecisionContext): Promise<Decis
       const nextAttemptAt = new Date(Date.parse(context.now) + delaySeconds * 1000).toISOString();
       return { status: "retrying", action: { kind: "retry", delaySeconds }, extra: { nextAttemptAt } };
     }
-    case "disable":
+    case "disable": {
       // Conditional on the URL that answered 410: an endpoint moved meanwhile stays active.
-      await deps.webhooks
+      const disabled = await deps.webhooks
         .disable(webhook.tenantId, webhook.id, verdict.reason, webhook.url)
         .catch((error: unknown) => {
           deps.log.error("could not disable webhook after 410", {
             webhookId: webhook.id,
             error: String(error),
           });
+          return false;
         });
       return {
         status: "failed",
         action: { kind: "dead_letter", reason: "endpoint_gone" },
         extra: { reason: "endpoint_gone" },
+        notice: disabled
+          ? {
+              detailType: "Webhook Disabled",
+              detail: {
+                tenantId: webhook.tenantId,
+                webhookId: webhook.id,
+                reason: "endpoint_gone",
+                failingSince: null,
+                occurredAt: context.now,
+              },
+            }
+          : undefined,
       };
+    }
     case "fail":
       return {
         status: "failed",
@@ -417,25 +516,114 @@ function parseMessage(body: string): DeliveryMessage | undefined {
   }
 }
 
-async function planRecord(
+function planOf(record: QueueRecord, message: DeliveryMessage, settled: Settled, state: BatchState): Plan {
+  const read = state.deliveries.get(message.deliveryId);
+  const write = settled.write && { ...settled.write, expectedUpdatedAt: read?.updatedAt ?? null };
+  return { record, message, ...settled, write };
+}
+
+async function sendPlanned(
   record: QueueRecord,
-  message: DeliveryMessage | undefined,
+  candidate: Candidate,
   state: BatchState,
   deps: DeliverDeps,
 ): Promise<Plan> {
-  if (!message) return { record, action: { kind: "dead_letter", reason: "malformed_message" } };
   try {
-    const settled = await attemptOne(message, state, deps);
-    const read = state.deliveries.get(message.deliveryId);
-    const write = settled.write && { ...settled.write, expectedUpdatedAt: read?.updatedAt ?? null };
-    return { record, message, ...settled, write };
+    return planOf(record, candidate.message, await attemptOne(candidate, deps), state);
   } catch (error) {
     return {
       record,
-      message,
+      message: candidate.message,
       action: { kind: "backoff", cause: error instanceof Error ? error.name : "unknown" },
     };
   }
+}
+
+/** What the webhook's health lets through now: which candidates are sent, which are held and for how long. */
+interface Admission {
+  readonly send: number[];
+  readonly held: Map<number, { delaySeconds: number; cause: "circuit_open" | "rate_limited" }>;
+  /** Set when this container holds the probe lease: the one candidate sent is the probe. */
+  readonly probeLease?: string | undefined;
+}
+
+async function admit(
+  indexes: readonly number[],
+  webhook: Webhook,
+  health: EndpointHealth | undefined,
+  deps: DeliverDeps,
+): Promise<Admission> {
+  const controls = deps.health;
+  if (!controls) return { send: [...indexes], held: new Map() };
+  const policy = deps.healthPolicy ?? DEFAULT_HEALTH_POLICY;
+  const now = deps.now();
+  const target = { tenantId: webhook.tenantId, webhookId: webhook.id };
+  const held: Admission["held"] = new Map();
+  const hold = (list: readonly number[], delaySeconds: number, cause: "circuit_open" | "rate_limited") => {
+    for (const index of list) held.set(index, { delaySeconds, cause });
+  };
+  let send = [...indexes];
+  let probeLease: string | undefined;
+  const gate: CircuitGate = circuitGate(health, policy, now);
+  if (gate.kind === "hold") {
+    hold(send, gate.delaySeconds, "circuit_open");
+    return { send: [], held };
+  }
+  if (gate.kind === "probe_due") {
+    const lease = new Date(now.getTime() + policy.probeLeaseSeconds * 1000).toISOString();
+    const taken = await controls.takeProbe(target, now, lease).catch(() => false);
+    const interval = Math.max(1, policy.probeIntervalSeconds);
+    hold(taken ? send.slice(1) : send, interval, "circuit_open");
+    if (!taken) return { send: [], held };
+    send = send.slice(0, 1);
+    probeLease = lease;
+  }
+  const limit = webhook.rateLimitPerSecond;
+  if (limit !== undefined && send.length > 0) {
+    try {
+      const { granted, tat } = await controls.reserveRate(target, limit, health?.rateTat, now, send.length);
+      const deferred = send.slice(granted);
+      for (const [position, index] of deferred.entries())
+        held.set(index, {
+          delaySeconds: rateWaitSeconds(limit, tat, now.getTime(), position + 1),
+          cause: "rate_limited",
+        });
+      send = send.slice(0, granted);
+    } catch (error) {
+      deps.log.warn("rate limit reservation failed; holding the webhook's deliveries", {
+        webhookId: webhook.id,
+        error: String(error),
+      });
+      hold(send, 1, "rate_limited");
+      send = [];
+    }
+    if (probeLease && send.length === 0) {
+      // The probe lost its token: give the lease back by letting it run out (a short one would be no better).
+      probeLease = undefined;
+    }
+  }
+  return { send, held, probeLease };
+}
+
+/** A held delivery: no request, no attempt. One held by the circuit is recorded as due then, for the reconciler. */
+function heldPlan(
+  record: QueueRecord,
+  candidate: Candidate,
+  hold: { delaySeconds: number; cause: "circuit_open" | "rate_limited" },
+  state: BatchState,
+  now: Date,
+): Plan {
+  const action = { kind: "held", ...hold } as const;
+  if (hold.cause !== "circuit_open") return { record, message: candidate.message, action };
+  const { message, previous } = candidate;
+  const at = now.toISOString();
+  const nextAttemptAt = new Date(now.getTime() + hold.delaySeconds * 1000).toISOString();
+  const delivery = nextDelivery(message, previous, at, {
+    status: previous?.status === "retrying" ? "retrying" : "pending",
+    attempts: previous?.attempts ?? 0,
+    nextAttemptAt,
+  });
+  return planOf(record, message, { write: { delivery }, action }, state);
 }
 
 function logFields(plan: Plan): Record<string, unknown> {
@@ -467,6 +655,212 @@ function duplicatesInBatch(messages: readonly (DeliveryMessage | undefined)[]): 
   }
   const kept = new Set(best.values());
   return new Set(messages.flatMap((message, index) => (message && !kept.has(index) ? [index] : [])));
+}
+
+/** Gates every message, then lets each webhook's health admit its candidates, then sends what was admitted. */
+async function planBatch(
+  records: readonly QueueRecord[],
+  messages: readonly (DeliveryMessage | undefined)[],
+  duplicates: Set<number>,
+  state: BatchState,
+  deps: DeliverDeps,
+  probes: Map<string, string>,
+): Promise<Plan[]> {
+  const now = deps.now();
+  const plans: Plan[] = [];
+  const candidates = new Map<number, Candidate>();
+  const byWebhook = new Map<string, number[]>();
+  for (const [index, record] of records.entries()) {
+    const message = messages[index];
+    if (!message) {
+      plans[index] = { record, action: { kind: "dead_letter", reason: "malformed_message" } };
+    } else if (duplicates.has(index)) {
+      plans[index] = { record, message, action: { kind: "superseded" } };
+    } else {
+      const gated = gateOne(message, state, now);
+      if ("action" in gated) {
+        plans[index] = planOf(record, message, gated, state);
+      } else {
+        candidates.set(index, gated);
+        const key = webhookKey(message.tenantId, message.webhookId);
+        byWebhook.set(key, [...(byWebhook.get(key) ?? []), index]);
+      }
+    }
+  }
+  const candidate = (index: number) => candidates.get(index) as Candidate;
+  await Promise.all(
+    [...byWebhook].map(async ([key, indexes]) => {
+      const { webhook } = candidate(indexes[0] as number);
+      const admission = await admit(indexes, webhook, state.health?.get(key), deps);
+      for (const [index, hold] of admission.held)
+        plans[index] = heldPlan(records[index] as QueueRecord, candidate(index), hold, state, now);
+      if (admission.probeLease && admission.send.length > 0) probes.set(key, admission.probeLease);
+      await Promise.all(
+        admission.send.map(async (index) => {
+          plans[index] = await sendPlanned(records[index] as QueueRecord, candidate(index), state, deps);
+        }),
+      );
+    }),
+  );
+  return plans;
+}
+
+/** Per webhook: the attempts this batch made and how many failed. */
+function tallyAttempts(plans: readonly Plan[], state: BatchState, deps: DeliverDeps): HealthDelta[] {
+  const now = deps.now();
+  const tallies = new Map<
+    string,
+    { tenantId: string; webhookId: string; attempts: number; failures: number }
+  >();
+  for (const plan of plans) {
+    const attempt = plan.write?.attempt;
+    if (!attempt) continue;
+    const key = webhookKey(attempt.tenantId, attempt.webhookId);
+    const tally = tallies.get(key) ?? {
+      tenantId: attempt.tenantId,
+      webhookId: attempt.webhookId,
+      attempts: 0,
+      failures: 0,
+    };
+    tally.attempts += 1;
+    if (attempt.status === "failed") tally.failures += 1;
+    tallies.set(key, tally);
+  }
+  return [...tallies].map(([key, tally]) => ({
+    ...tally,
+    succeeded: tally.failures < tally.attempts,
+    windowCurrent: windowIsCurrent(state.health?.get(key), deps.healthPolicy ?? DEFAULT_HEALTH_POLICY, now),
+    at: now.toISOString(),
+  }));
+}
+
+function exhaustedNotices(
+  plans: readonly Plan[],
+  outcome: RecordOutcome,
+  occurredAt: string,
+): OperationalEvent[] {
+  return plans.flatMap((plan): OperationalEvent[] => {
+    const delivery = plan.write?.delivery;
+    if (delivery?.status !== "failed" || !delivery.reason?.startsWith("exhausted:")) return [];
+    if (outcome.failed.has(delivery.id) || outcome.superseded.has(delivery.id)) return [];
+    return [
+      {
+        detailType: "Delivery Exhausted",
+        detail: {
+          tenantId: delivery.tenantId,
+          webhookId: delivery.webhookId,
+          deliveryId: delivery.id,
+          eventId: delivery.eventId,
+          eventType: delivery.eventType,
+          attempts: delivery.attempts,
+          reason: delivery.reason,
+          occurredAt,
+        },
+      },
+    ];
+  });
+}
+
+interface TransitionContext {
+  readonly controls: HealthControls;
+  readonly policy: HealthPolicy;
+  readonly now: Date;
+  readonly probeAt: string;
+  readonly deps: DeliverDeps;
+}
+
+/** Settles this container's probe, or opens a closed circuit whose window crossed the threshold. */
+async function circuitTransition(
+  tally: HealthDelta,
+  read: EndpointHealth | undefined,
+  lease: string | undefined,
+  context: TransitionContext,
+): Promise<OperationalEvent | undefined> {
+  const { controls, policy, now, probeAt } = context;
+  const target = { tenantId: tally.tenantId, webhookId: tally.webhookId };
+  const base = { ...target, occurredAt: now.toISOString() };
+  if (lease) {
+    const settled = await controls.settleProbe(target, lease, { succeeded: tally.succeeded, now, probeAt });
+    return settled && tally.succeeded
+      ? { detailType: "Webhook Recovered", detail: { ...base, openedAt: read?.openedAt ?? null } }
+      : undefined;
+  }
+  if (read?.circuit && read.circuit !== "closed") return undefined;
+  const window = windowAfter(read, policy, now, tally);
+  if (tally.failures === 0 || !shouldOpen(window, policy)) return undefined;
+  if (!(await controls.open(target, now, probeAt))) return undefined;
+  return {
+    detailType: "Webhook Failing",
+    detail: { ...base, windowSeconds: policy.windowSeconds, ...window, nextProbeAt: probeAt },
+  };
+}
+
+/** Disables a webhook whose every delivery has failed for the whole auto-disable window. */
+async function disableTransition(
+  tally: HealthDelta,
+  read: EndpointHealth | undefined,
+  webhook: Webhook | undefined,
+  context: TransitionContext,
+): Promise<OperationalEvent | undefined> {
+  const { controls, policy, now, deps } = context;
+  if (tally.succeeded || !webhook || !failedTooLong(read, policy, now)) return undefined;
+  const disabled = await deps.webhooks.disable(
+    tally.tenantId,
+    tally.webhookId,
+    "sustained_failure",
+    webhook.url,
+  );
+  if (!disabled) return undefined;
+  const target = { tenantId: tally.tenantId, webhookId: tally.webhookId };
+  // Re-enabling starts afresh: a closed circuit and no failure clock.
+  await controls.reset(target).catch(() => undefined);
+  return {
+    detailType: "Webhook Disabled",
+    detail: {
+      ...target,
+      occurredAt: now.toISOString(),
+      reason: "sustained_failure",
+      failingSince: read?.failingSince ?? null,
+    },
+  };
+}
+
+/**
+ * After the batch is recorded: settle a probe, open a circuit whose failure density crossed the threshold,
+ * disable a webhook that has failed for the whole window, and report exhausted deliveries. Each transition is a
+ * conditional write; only the caller that made it reports it.
+ */
+async function healthTransitions(
+  plans: readonly Plan[],
+  outcome: RecordOutcome,
+  tallies: readonly HealthDelta[],
+  state: BatchState,
+  probes: ReadonlyMap<string, string>,
+  controls: HealthControls,
+  deps: DeliverDeps,
+): Promise<OperationalEvent[]> {
+  const policy = deps.healthPolicy ?? DEFAULT_HEALTH_POLICY;
+  const now = deps.now();
+  const probeAt = new Date(now.getTime() + policy.probeIntervalSeconds * 1000).toISOString();
+  const context: TransitionContext = { controls, policy, now, probeAt, deps };
+  const events = exhaustedNotices(plans, outcome, now.toISOString());
+  await Promise.all(
+    tallies.map(async (tally) => {
+      const key = webhookKey(tally.tenantId, tally.webhookId);
+      const read = state.health?.get(key);
+      try {
+        const circuit = await circuitTransition(tally, read, probes.get(key), context);
+        const disabled = await disableTransition(tally, read, state.webhooks.get(key), context);
+        for (const event of [circuit, disabled]) if (event) events.push(event);
+      } catch (error) {
+        deps.log.warn("health transition failed; the next batch evaluates it again", {
+          webhookId: tally.webhookId,
+          error: String(error),
+        });
+      }
+    }),
+  );
+  return events;
 }
 
 export interface BatchResult {
@@ -515,6 +909,8 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
   const duplicates = duplicatesInBatch(messages);
   const present = messages.flatMap((message) => (message ? [message] : []));
   let plans: Plan[];
+  let health: BatchState | undefined;
+  const probes = new Map<string, string>();
   try {
     const webhookKeys = new Map(
       present.map((message) => [webhookKey(message.tenantId, message.webhookId), message]),
@@ -523,13 +919,8 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
       [...new Set(present.map((message) => message.deliveryId))],
       [...webhookKeys.values()].map(({ tenantId, webhookId }) => ({ tenantId, webhookId })),
     );
-    plans = await Promise.all(
-      records.map((record, index) =>
-        duplicates.has(index)
-          ? { record, message: messages[index], action: { kind: "superseded" } as const }
-          : planRecord(record, messages[index], state, deps),
-      ),
-    );
+    health = state;
+    plans = await planBatch(records, messages, duplicates, state, deps, probes);
   } catch {
     plans = records.map((record, index) => ({
       record,
@@ -539,13 +930,19 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
   }
 
   const writes = plans.flatMap((plan) => (plan.write ? [plan.write] : []));
+  const tallies = health && deps.health ? tallyAttempts(plans, health, deps) : [];
   let outcome: RecordOutcome;
   try {
     outcome =
-      writes.length > 0 ? await deps.ledger.record(writes) : { failed: new Set(), superseded: new Set() };
+      writes.length > 0
+        ? await deps.ledger.record(writes, tallies)
+        : { failed: new Set(), superseded: new Set() };
   } catch {
     outcome = { failed: new Set(writes.map((write) => write.delivery.id)), superseded: new Set() };
   }
+  const notices = plans.flatMap((plan) => (plan.notice ? [plan.notice] : []));
+  if (health && deps.health)
+    notices.push(...(await healthTransitions(plans, outcome, tallies, health, probes, deps.health, deps)));
 
   await Promise.all(
     plans.map(async (plan) => {
@@ -572,6 +969,19 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
           return;
         case "backoff":
           return backoff(plan, action.cause);
+        case "held":
+          deps.metrics.held?.(action.cause);
+          failed.add(plan.record.messageId);
+          deps.log.info("held without a request", {
+            ...fields,
+            cause: action.cause,
+            delaySeconds: action.delaySeconds,
+          });
+          return deps.queue
+            .retryLater(plan.record.receiptHandle, action.delaySeconds)
+            .catch((error: unknown) => {
+              deps.log.warn("ChangeMessageVisibility failed", { ...fields, error: String(error) });
+            });
         case "not_yet_due":
         case "retry":
           failed.add(plan.record.messageId);
@@ -617,5 +1027,6 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
       }
     }
   }
+  if (notices.length > 0) await deps.notices?.emit(notices);
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }

@@ -32,6 +32,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: "POST", resource: `${WEBHOOK}/filter-test`, target: "api", body: true },
   { method: "GET", resource: `${WEBHOOK}/attempts`, target: "api", body: false },
   { method: "POST", resource: `${WEBHOOK}/recover`, target: "api", body: true },
+  { method: "GET", resource: `${WEBHOOK}/deliveries`, target: "api", body: false },
   { method: "POST", resource: `${TENANT}/events`, target: "publish", body: true },
   { method: "GET", resource: `${TENANT}/events`, target: "api", body: false },
   { method: "GET", resource: `${TENANT}/events/{eventId}`, target: "api", body: false },

@@ -43,6 +43,7 @@ const webhookFields = {
   headers,
   description: { type: ["string", "null"], maxLength: 1024 },
   maxAttempts: { type: ["integer", "null"], minimum: 1, maximum: 100 },
+  rateLimitPerSecond: { type: ["integer", "null"], minimum: 1, maximum: 10_000 },
   signatureScheme: { type: "string", enum: ["standard", "standard+github"] },
   active: { type: "boolean" },
   filter: { type: ["object", "null"] },

@@ -4,6 +4,8 @@
  */
 
 import type { WebhookResource } from "../contract/api-contract.ts";
+import type { EndpointHealth } from "../health/endpoint-health.ts";
+import { type OperationalEventSink, silentSink } from "../health/operational-events.ts";
 import { buildStoredEvent, type PublishDeps, publishNew } from "../publishing/publish.ts";
 import {
   deprecatedTypesIn,
@@ -49,6 +51,24 @@ export interface ManagementDeps extends PublishDeps {
   readonly maxWebhooksPerTenant?: number;
   /** The event-type catalogue subscriptions are checked against (strict mode); none: any pattern. */
   readonly catalogue?: SubscriptionCatalogue | undefined;
+  /** Where a manual disable and a secret rotation are told (operational events). */
+  readonly notices?: OperationalEventSink;
+}
+
+/** What the API shows of a webhook's health (`GET …/webhooks/{id}`): the circuit, the failure clock, the window. */
+export function healthResource(health: EndpointHealth | undefined) {
+  return {
+    circuit: health?.circuit ?? "closed",
+    openedAt: health?.openedAt ?? null,
+    nextProbeAt: health?.circuit && health.circuit !== "closed" ? (health.probeAt ?? null) : null,
+    failingSince: health?.failingSince ?? null,
+    lastSuccessAt: health?.lastSuccessAt ?? null,
+    window: {
+      startedAt: health?.windowStart ?? null,
+      attempts: health?.windowAttempts ?? 0,
+      failures: health?.windowFailures ?? 0,
+    },
+  };
 }
 
 /** What the API shows of a webhook: never a secret, nor the internal secret version ids. */
@@ -63,6 +83,7 @@ export function webhookResource(webhook: Webhook): Omit<WebhookResource, "eventT
     active: webhook.active,
     disabledReason: webhook.disabledReason ?? null,
     maxAttempts: webhook.maxAttempts ?? null,
+    rateLimitPerSecond: webhook.rateLimitPerSecond ?? null,
     signatureScheme: webhook.signatureScheme,
     previousSecretValidUntil: webhook.previousSecretValidUntil ?? null,
     createdAt: webhook.createdAt,
@@ -167,32 +188,62 @@ export async function updateWebhook(
     throw ifMatch ? new PreconditionFailedError(message) : new ConflictError(message);
   }
   await requireValidFilter(input.filter);
-  // Only the patterns this update adds: a subscription made before a type was archived keeps working.
-  if (input.eventTypes) {
-    const added = input.eventTypes.filter((pattern) => !current.eventTypes.includes(pattern));
-    const eventTypes = input.eventTypes;
-    await requireCataloguedPatterns(added, deps.catalogue, "eventTypes", (pattern) =>
-      eventTypes.indexOf(pattern),
-    );
-  }
-  const { version: _version, description, maxAttempts, filter, ...changes } = input;
+  await requireAddedPatternsCatalogued(current, input, deps);
+  const next = updatedWebhook(current, input, deps.now());
+  await deps.webhooks.replace(current, next);
+  // The version check let exactly this update turn the webhook off.
+  if (current.active && !next.active) await tellDisabledByUser(next, deps);
+  return next;
+}
+
+/** Only the patterns an update adds: a subscription made before a type was archived keeps working. */
+async function requireAddedPatternsCatalogued(
+  current: Webhook,
+  input: UpdateWebhookInput,
+  deps: ManagementDeps,
+) {
+  const eventTypes = input.eventTypes;
+  if (!eventTypes) return;
+  const added = eventTypes.filter((pattern) => !current.eventTypes.includes(pattern));
+  await requireCataloguedPatterns(added, deps.catalogue, "eventTypes", (pattern) =>
+    eventTypes.indexOf(pattern),
+  );
+}
+
+/** The webhook after `input`: `null` clears an optional field; turning it off by hand records why. */
+function updatedWebhook(current: Webhook, input: UpdateWebhookInput, now: Date): Webhook {
+  const { version: _version, description, maxAttempts, rateLimitPerSecond, filter, ...changes } = input;
   const active = changes.active ?? current.active;
-  const next: Webhook = {
+  return {
     ...current,
     ...changes,
     ...(description !== undefined ? { description: description ?? undefined } : {}),
     ...(maxAttempts !== undefined ? { maxAttempts: maxAttempts ?? undefined } : {}),
+    ...(rateLimitPerSecond !== undefined ? { rateLimitPerSecond: rateLimitPerSecond ?? undefined } : {}),
     ...(filter !== undefined ? { filter: filter ?? undefined } : {}),
     eventTypes: changes.eventTypes ? [...new Set(changes.eventTypes)] : current.eventTypes,
     active,
     disabledReason: active
       ? undefined
       : (current.disabledReason ?? (changes.active === false ? "disabled_by_user" : undefined)),
-    updatedAt: deps.now().toISOString(),
+    updatedAt: now.toISOString(),
     version: current.version + 1,
   };
-  await deps.webhooks.replace(current, next);
-  return next;
+}
+
+function tellDisabledByUser(webhook: Webhook, deps: Pick<ManagementDeps, "notices">): Promise<void> {
+  return (deps.notices ?? silentSink).emit([
+    {
+      detailType: "Webhook Disabled",
+      detail: {
+        tenantId: webhook.tenantId,
+        webhookId: webhook.id,
+        reason: "disabled_by_user",
+        failingSince: null,
+        occurredAt: webhook.updatedAt,
+      },
+    },
+  ]);
 }
 
 export async function deleteWebhook(
@@ -229,6 +280,17 @@ export async function rotateSecret(
     version: current.version + 1,
   };
   await deps.webhooks.replace(current, next);
+  await (deps.notices ?? silentSink).emit([
+    {
+      detailType: "Secret Rotated",
+      detail: {
+        tenantId,
+        webhookId: id,
+        previousSecretValidUntil: next.previousSecretValidUntil ?? null,
+        occurredAt: next.updatedAt,
+      },
+    },
+  ]);
   return { webhook: next, secret: issued.secret };
 }
 

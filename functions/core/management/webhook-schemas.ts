@@ -22,6 +22,7 @@ import "../shared/zod.ts";
 export const MAX_HEADERS = 20;
 export const MAX_HEADER_VALUE_BYTES = 4096;
 export const MAX_DESCRIPTION_LENGTH = 1024;
+export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
 /** RFC 7230 `token`. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What node:http sends (RFC 7230 field-value: tab, visible ASCII, space, obs-text); CR, LF and NUL never. */
@@ -142,6 +143,7 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
     headers: headersSchema(options.allowAuthorizationHeader),
     description: text(0, MAX_DESCRIPTION_LENGTH),
     maxAttempts: integer(1, options.maxAttempts),
+    rateLimitPerSecond: integer(1, MAX_RATE_LIMIT_PER_SECOND),
     signatureScheme: z.enum(["standard", "standard+github"]),
   };
   return {
@@ -152,6 +154,7 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
       headers: z.optional(fields.headers),
       description: z.optional(fields.description),
       maxAttempts: z.optional(fields.maxAttempts),
+      rateLimitPerSecond: z.optional(fields.rateLimitPerSecond),
       signatureScheme: z.optional(fields.signatureScheme),
       active: z.optional(z.boolean()),
     }),
@@ -164,6 +167,8 @@ export function webhookSchemas(options: WebhookSchemaOptions) {
         headers: z.optional(fields.headers),
         description: z.optional(z.nullable(fields.description)),
         maxAttempts: z.optional(z.nullable(fields.maxAttempts)),
+        /** null removes the limit. */
+        rateLimitPerSecond: z.optional(z.nullable(fields.rateLimitPerSecond)),
         signatureScheme: z.optional(fields.signatureScheme),
         active: z.optional(z.boolean()),
         /** Alternative to `If-Match`: the version the caller last read (as the gateway model, at most 1e12). */
@@ -227,6 +232,12 @@ export const attemptsQuery = z.strictObject({
   limit: limitSchema,
   cursor: cursorSchema,
   status: z.optional(z.enum(["succeeded", "failed"])),
+});
+
+export const webhookDeliveriesQuery = z.strictObject({
+  limit: limitSchema,
+  cursor: cursorSchema,
+  status: z.optional(z.enum(["pending", "retrying", "delivered", "failed", "dropped"])),
 });
 
 export const pageQuery = z.strictObject({ limit: limitSchema, cursor: cursorSchema });

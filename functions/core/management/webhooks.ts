@@ -10,6 +10,7 @@ export interface WebhookDraft {
   readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly description?: string | undefined;
   readonly maxAttempts?: number | undefined;
+  readonly rateLimitPerSecond?: number | undefined;
   readonly signatureScheme?: SignatureScheme | undefined;
   readonly active?: boolean | undefined;
 }
@@ -32,6 +33,7 @@ export function newWebhookRecord(
     description: draft.description,
     active: draft.active ?? true,
     maxAttempts: draft.maxAttempts,
+    rateLimitPerSecond: draft.rateLimitPerSecond,
     signatureScheme: draft.signatureScheme ?? "standard",
     secretVersion,
     createdAt: at,

@@ -77,8 +77,12 @@ export interface Subscription {
 }
 
 export interface SubscriptionLookup {
-  /** The tenant's active webhooks subscribed with exactly this pattern (one Query), with their filters. */
-  activeSubscriptions(tenantId: string, pattern: string): Promise<Subscription[]>;
+  /**
+   * The tenant's webhooks subscribed with exactly this pattern (one Query), with their filters, disabled ones
+   * included: a delivery to a disabled webhook is kept as `dropped` (`webhook_disabled`) by the deliver function,
+   * listed, and started again by `recover` once the webhook is re-enabled — never silently skipped.
+   */
+  subscriptions(tenantId: string, pattern: string): Promise<Subscription[]>;
 }
 
 export interface DeliveryEnqueuer {
@@ -155,7 +159,7 @@ export function deliveryMessage(event: StoredEvent, webhookId: string, copy = 0)
  */
 async function subscribedWebhooks(event: StoredEvent, subscriptions: SubscriptionLookup): Promise<string[]> {
   const perPattern = await Promise.all(
-    patternsMatching(event.type).map((pattern) => subscriptions.activeSubscriptions(event.tenantId, pattern)),
+    patternsMatching(event.type).map((pattern) => subscriptions.subscriptions(event.tenantId, pattern)),
   );
   const subscribed = perPattern.flat();
   // The filter engine loads only once a subscriber has a filter.

@@ -8,6 +8,7 @@ import {
   parseSchedule,
   type RetryPolicy,
 } from "../delivery/retry-policy.ts";
+import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from "../health/endpoint-health.ts";
 import { DEFAULT_MAX_WEBHOOKS_PER_TENANT, TENANT_ID_PATTERN } from "../tenants/tenants.ts";
 import { DEFAULT_RECONCILE_GRACE_SECONDS, deliveryQueue } from "./resource-definitions.ts";
 import "./zod.ts";
@@ -73,6 +74,16 @@ const environmentSchema = z.object({
     z.string().check(z.regex(TENANT_ID_PATTERN, "a tenant id: 1–64 of A-Z a-z 0-9 _ . -")),
   ),
   INGEST_DEAD_LETTER_QUEUE_URL: z.optional(z.url()),
+  CIRCUIT_WINDOW_SECONDS: boundedInt(DEFAULT_HEALTH_POLICY.windowSeconds, 1, 86_400),
+  CIRCUIT_MIN_ATTEMPTS: boundedInt(DEFAULT_HEALTH_POLICY.minAttempts, 1, 100_000),
+  CIRCUIT_FAILURE_PERCENT: boundedInt(DEFAULT_HEALTH_POLICY.failurePercent, 1, 100),
+  CIRCUIT_PROBE_INTERVAL_SECONDS: boundedInt(DEFAULT_HEALTH_POLICY.probeIntervalSeconds, 1, 3600),
+  AUTO_DISABLE_AFTER_SECONDS: boundedInt(DEFAULT_HEALTH_POLICY.disableAfterSeconds, 0, 30 * 86_400),
+  /** The EventBridge bus (name or ARN) operational events go to; unset, they are only logged. */
+  OPERATIONAL_EVENT_BUS: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9/:._-]{1,1600}$/, "an event bus name or ARN")),
+  ),
+  AWS_ENDPOINT_URL_EVENTBRIDGE: z.optional(z.url()),
   AWS_ENDPOINT_URL_DYNAMODB: z.optional(z.url()),
   AWS_ENDPOINT_URL_SQS: z.optional(z.url()),
   AWS_ENDPOINT_URL_SECRETS_MANAGER: z.optional(z.url()),
@@ -104,10 +115,14 @@ export interface Config {
   readonly defaultTenantId?: string | undefined;
   /** Where unroutable EventBridge events are kept (with the reason); the publish function only. */
   readonly ingestDeadLetterQueueUrl?: string | undefined;
+  /** The circuit breaker and auto-disable (`docs/endpoint-health.md`). */
+  readonly healthPolicy: HealthPolicy;
+  readonly operationalEventBus?: string | undefined;
   readonly endpoints: {
     dynamodb?: string | undefined;
     sqs?: string | undefined;
     secretsManager?: string | undefined;
+    eventBridge?: string | undefined;
   };
 }
 
@@ -151,10 +166,21 @@ export function parseConfig(environment: Readonly<Record<string, string | undefi
     tenantIdPath: env.TENANT_ID_PATH,
     defaultTenantId: env.DEFAULT_TENANT_ID,
     ingestDeadLetterQueueUrl: env.INGEST_DEAD_LETTER_QUEUE_URL,
+    healthPolicy: {
+      windowSeconds: env.CIRCUIT_WINDOW_SECONDS,
+      minAttempts: env.CIRCUIT_MIN_ATTEMPTS,
+      failurePercent: env.CIRCUIT_FAILURE_PERCENT,
+      probeIntervalSeconds: env.CIRCUIT_PROBE_INTERVAL_SECONDS,
+      // Longer than a request can take (the delivery timeout), so a live probe never loses its lease.
+      probeLeaseSeconds: Math.max(30, Math.ceil(env.DELIVERY_TIMEOUT_MS / 1000) * 2),
+      disableAfterSeconds: env.AUTO_DISABLE_AFTER_SECONDS,
+    },
+    operationalEventBus: env.OPERATIONAL_EVENT_BUS,
     endpoints: {
       dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB,
       sqs: env.AWS_ENDPOINT_URL_SQS,
       secretsManager: env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+      eventBridge: env.AWS_ENDPOINT_URL_EVENTBRIDGE,
     },
   };
 }

@@ -90,6 +90,8 @@ export interface Webhook extends SecretVersions {
   readonly active: boolean;
   readonly disabledReason?: string | undefined;
   readonly maxAttempts?: number | undefined;
+  /** Requests per second at most, across every deliver container (`docs/endpoint-health.md`); absent: none. */
+  readonly rateLimitPerSecond?: number | undefined;
   readonly signatureScheme: SignatureScheme;
   readonly createdAt: string;
   readonly updatedAt: string;
