@@ -88,7 +88,7 @@ export async function benchCapacityUnits(): Promise<{ markdown: string; rows: Ca
     markdown: [
       "## Capacity units per event and per delivery",
       "",
-      `${EVENTS} events per scenario, each delivered at the first attempt; read (R) and write (W) units as DynamoDB Local reports them with \`ReturnConsumedCapacity: "INDEXES"\` (table and each index apart). DynamoDB Local under-reports a TransactWriteItems of many items, so each Put of the deliver transaction is priced apart: replayed from the item's previous state into an identical shadow table, its table units doubled (a transactional write costs 2 units per KB) and its index entries counted once (indexes are updated after the transaction, as plain writes).`,
+      `${EVENTS} events per scenario, each delivered at the first attempt; read (R) and write (W) units as DynamoDB Local reports them with \`ReturnConsumedCapacity: "INDEXES"\` (table and each index apart). DynamoDB Local under-reports a TransactWriteItems of many items, so each write of the deliver transaction is priced apart: replayed from the item's previous state into an identical shadow table, its table units doubled (a transactional write costs 2 units per KB) and its index entries counted once (indexes are updated after the transaction, as plain writes).`,
       "",
       "| scenario | per published event | per first-attempt delivery |",
       "| --- | --- | --- |",

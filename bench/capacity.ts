@@ -10,6 +10,7 @@ import {
   GetCommand,
   PutCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { webhooksTable } from "#core/shared/resource-definitions.ts";
 
@@ -60,8 +61,8 @@ function splitUnits(entry: ConsumedCapacity, writes: boolean): ConsumedCapacity 
 
 /**
  * DynamoDB Local reports a TransactWriteItems of many items as if it were far fewer (1 unit per delivery where a
- * delivery writes two items and three index entries). With a replay, each Put of a transaction is priced the way
- * AWS bills it instead: the same put, from the item's state before the transaction, into an identical shadow
+ * delivery writes two items and three index entries). With a replay, each action of a transaction is priced the way
+ * AWS bills it instead: the same write, from the item's state before the transaction, into an identical shadow
  * table through an unmetered client, which DynamoDB Local prices per item size and per index entry (a new entry,
  * a moved key's delete and put); the table part doubled (a transactional write costs two units per KB) and the
  * index part not (indexes are updated after the transaction completes, as plain writes).
@@ -74,39 +75,55 @@ export interface TransactionReplay {
 }
 
 type Item = Record<string, unknown>;
-type Put = { readonly TableName?: string | undefined; readonly Item: Item };
+type Action = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 const tableKey = (item: Item): Item =>
   Object.fromEntries(
     [webhooksTable.partitionKey, webhooksTable.sortKey].map(({ name }) => [name, item[name]]),
   );
+const actionKey = (action: Action): Item =>
+  action.Put ? tableKey(action.Put.Item ?? {}) : (action.Update?.Key ?? action.Delete?.Key ?? {});
+const actionTable = (action: Action) =>
+  action.Put?.TableName ?? action.Update?.TableName ?? action.Delete?.TableName;
 
 /**
- * The Puts of a document client's transaction (the meter runs before the document client marshals its input, so
- * items are plain values here), or undefined for a transaction with other actions or a low-level client's.
+ * The actions of a document client's transaction (the meter runs before the document client marshals its input,
+ * so keys are plain values here) if all are Puts, Updates or Deletes; undefined otherwise or for a low-level client.
  */
-function documentPuts(input: Record<string, unknown>): Put[] | undefined {
-  const actions = (input.TransactItems ?? []) as NonNullable<TransactWriteCommandInput["TransactItems"]>;
-  const puts = actions.flatMap((action) => (action.Put?.Item ? [action.Put as Put] : []));
-  const plain = puts.every((put) => typeof put.Item[webhooksTable.partitionKey.name] === "string");
-  return puts.length === actions.length && plain ? puts : undefined;
+function documentActions(input: Record<string, unknown>): Action[] | undefined {
+  const actions = (input.TransactItems ?? []) as Action[];
+  const priceable = actions.every(
+    (action) =>
+      (action.Put ?? action.Update ?? action.Delete) !== undefined &&
+      typeof actionKey(action)[webhooksTable.partitionKey.name] === "string",
+  );
+  return priceable ? actions : undefined;
 }
 
-/** What AWS bills for each Put of a successful transaction, given each item's state before it. */
+/** The same action as a plain call on the shadow table, asking what it costs. */
+function onShadow(action: Action, shadowTable: string) {
+  const asked = { TableName: shadowTable, ReturnConsumedCapacity: "INDEXES" as const };
+  if (action.Put) return new PutCommand({ ...action.Put, Item: action.Put.Item ?? {}, ...asked });
+  if (action.Update) return new UpdateCommand({ ...action.Update, Key: action.Update.Key ?? {}, ...asked });
+  return new DeleteCommand({ ...action.Delete, Key: action.Delete?.Key ?? {}, ...asked });
+}
+
+/** What AWS bills for each action of a successful transaction, given each item's state before it. */
 async function replayTransaction(
   replay: TransactionReplay,
-  puts: readonly Put[],
+  actions: readonly Action[],
   before: readonly (Item | undefined)[],
 ): Promise<ConsumedCapacity[]> {
   const { documents, shadowTable } = replay;
   return Promise.all(
-    puts.map(async ({ Item: item }, index) => {
-      const key = tableKey(item);
+    actions.map(async (action, index) => {
+      const key = actionKey(action);
       await documents.send(new DeleteCommand({ TableName: shadowTable, Key: key }));
       const previous = before[index];
       if (previous) await documents.send(new PutCommand({ TableName: shadowTable, Item: previous }));
-      const priced = await documents.send(
-        new PutCommand({ TableName: shadowTable, Item: item, ReturnConsumedCapacity: "INDEXES" }),
-      );
+      // Commands of different kinds: each sent on its own, only ConsumedCapacity read back.
+      const priced = (await documents.send(onShadow(action, shadowTable) as PutCommand)) as {
+        ConsumedCapacity?: ConsumedCapacity;
+      };
       await documents.send(new DeleteCommand({ TableName: shadowTable, Key: key }));
       const consumed = splitUnits(priced.ConsumedCapacity ?? {}, true);
       const table = 2 * (consumed.Table?.WriteCapacityUnits ?? 0);
@@ -123,25 +140,25 @@ async function replayTransaction(
   );
 }
 
-/** Sends a document client's all-Put transaction and prices it by replay. */
+/** Sends a document client's transaction and prices it by replay. */
 async function sendPricedTransaction<R>(
   replay: TransactionReplay,
-  puts: readonly Put[],
+  actions: readonly Action[],
   send: () => Promise<R>,
   record: (consumed: ConsumedCapacity) => void,
 ): Promise<R> {
   const before = await Promise.all(
-    puts.map(
-      async (put) =>
+    actions.map(
+      async (action) =>
         (
           await replay.documents.send(
-            new GetCommand({ TableName: put.TableName, Key: tableKey(put.Item), ConsistentRead: true }),
+            new GetCommand({ TableName: actionTable(action), Key: actionKey(action), ConsistentRead: true }),
           )
         ).Item,
     ),
   );
   const result = await send();
-  for (const entry of await replayTransaction(replay, puts, before)) record(entry);
+  for (const entry of await replayTransaction(replay, actions, before)) record(entry);
   return result;
 }
 
@@ -172,8 +189,8 @@ export function meterCapacity(client: DynamoDBClient, replay?: TransactionReplay
       if (!CAPACITY_COMMANDS.has(name)) return next(args);
       const input = (args as { input: Record<string, unknown> }).input;
       input.ReturnConsumedCapacity = "INDEXES";
-      const puts = replay && name === "TransactWriteItemsCommand" ? documentPuts(input) : undefined;
-      if (replay && puts) return sendPricedTransaction(replay, puts, () => next(args), record);
+      const actions = replay && name === "TransactWriteItemsCommand" ? documentActions(input) : undefined;
+      if (replay && actions) return sendPricedTransaction(replay, actions, () => next(args), record);
       const result = await next(args);
       const writes = /Put|Update|Delete|Write/.test(name);
       for (const entry of reported(result.output)) record(splitUnits(entry, writes));
