@@ -82,6 +82,14 @@ export const retryDelivery = /*#__PURE__*/ operation(
   "POST /tenants/{tenantId}/deliveries/{deliveryId}/retry",
 );
 
+/** Mint a customer portal session: a token and the portal link with it in the fragment (docs/portal.md). */
+export const createPortalSession = /*#__PURE__*/ operation("POST /tenants/{tenantId}/portal-sessions");
+
+/** Revoke every portal session of the tenant issued until now. */
+export const revokePortalSessions = /*#__PURE__*/ operation(
+  "POST /tenants/{tenantId}/portal-sessions/revoke",
+);
+
 /** What sits in the delivery dead-letter queue (operator-wide). */
 export const peekDeadLetters = /*#__PURE__*/ operation("GET /dlq");
 

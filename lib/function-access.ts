@@ -45,11 +45,13 @@ export interface FunctionAccess {
    * window of at least `SECRET_RECOVERY_WINDOW_DAYS`, and deleting without recovery is denied outright.
    */
   readonly secrets: readonly SecretsAction[];
+  /** Actions on the portal's signing key set (one secret, by ARN); only the portal function reads it. */
+  readonly portalKey: readonly "secretsmanager:GetSecretValue"[];
   /** Actions on the operational-event bus (`operationalEventBusName`), and no other bus. */
   readonly operationalEventBus: readonly EventsAction[];
 }
 
-export type FunctionName = "api" | "publish" | "deliver" | "reconcile";
+export type FunctionName = "api" | "publish" | "deliver" | "reconcile" | "portal";
 
 /**
  * What Lambda's SQS event source mapping does with the deliver function's role (AWS documents these three as
@@ -78,6 +80,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     deliveryQueue: ["sqs:SendMessage"],
     deadLetterQueue: [],
     secrets: [],
+    portalKey: [],
     operationalEventBus: [],
   },
   deliver: {
@@ -90,6 +93,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     deliveryQueue: [...EVENT_SOURCE_MAPPING_ACTIONS, "sqs:ChangeMessageVisibility"],
     deadLetterQueue: ["sqs:SendMessage"],
     secrets: ["secretsmanager:GetSecretValue"],
+    portalKey: [],
     operationalEventBus: ["events:PutEvents"],
   },
   reconcile: {
@@ -107,6 +111,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     deliveryQueue: ["sqs:SendMessage"],
     deadLetterQueue: [],
     secrets: [],
+    portalKey: [],
     operationalEventBus: [],
   },
   api: {
@@ -140,7 +145,37 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
       "secretsmanager:PutSecretValue",
       "secretsmanager:DeleteSecret",
     ],
+    portalKey: [],
     // A manual disable and a secret rotation are told on the operational-event bus.
+    operationalEventBus: ["events:PutEvents"],
+  },
+  portal: {
+    // The management routes on one tenant's data (the same code as the api's, through its token), and the
+    // session routes: the tenant (GetItem; a revoke's UpdateItem), webhooks and subscriptions (transactions of
+    // puts, updates and deletes; BatchGetItem for a listing by event type), test events (PutItem, UpdateItem),
+    // deliveries restarted by recover (transactions of puts); gsi1 (a webhook's or delivery's attempts, an event's
+    // deliveries), gsi2 (failed deliveries by time), gsi4 (the tenant's events). No tenant listing or deletion,
+    // no DLQ, no publishing.
+    table: [
+      "dynamodb:GetItem",
+      "dynamodb:BatchGetItem",
+      "dynamodb:Query",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+    ],
+    indexes: { gsi1: ["dynamodb:Query"], gsi2: ["dynamodb:Query"], gsi4: ["dynamodb:Query"] },
+    deliveryQueue: ["sqs:SendMessage"],
+    deadLetterQueue: [],
+    // Webhooks' signing secrets as the api handles them (create, rotate, delete); never reads a value.
+    secrets: [
+      "secretsmanager:CreateSecret",
+      "secretsmanager:TagResource",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:DeleteSecret",
+    ],
+    portalKey: ["secretsmanager:GetSecretValue"],
+    // A rotation and a manual disable through the portal are told on the operational-event bus too.
     operationalEventBus: ["events:PutEvents"],
   },
 };
@@ -156,12 +191,15 @@ export function functionAccessFor(
   secretStorage: "secrets-manager" | "sealed",
 ): Readonly<Record<FunctionName, FunctionAccess>> {
   if (secretStorage === "secrets-manager") return functionAccess;
-  return {
-    ...functionAccess,
-    api: {
-      ...functionAccess.api,
-      table: [...functionAccess.api.table, "dynamodb:ConditionCheckItem"],
-      secrets: ["secretsmanager:GetSecretValue"],
-    },
-  };
+  // Sealed: the functions that create and rotate secrets read the key-encryption key and check the webhook's head
+  // item in the table instead of managing one secret per webhook.
+  const sealed = (access: FunctionAccess): FunctionAccess => ({
+    ...access,
+    // Deleting a webhook deletes its sealed versions in batches.
+    table: [
+      ...new Set<DynamoAction>([...access.table, "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"]),
+    ],
+    secrets: ["secretsmanager:GetSecretValue"],
+  });
+  return { ...functionAccess, api: sealed(functionAccess.api), portal: sealed(functionAccess.portal) };
 }

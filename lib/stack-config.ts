@@ -108,6 +108,11 @@ const webhooksShape = z.object({
   batchingWindowSeconds: z.number().int().min(0).max(300).default(0),
   apiThrottleRatePerSecond: z.number().int().min(1).max(10_000).default(100),
   apiThrottleBurst: z.number().int().min(1).max(5000).default(200),
+  /** The portal API's stage throttle (all tenants together) and each tenant's own limit (docs/portal.md). */
+  portalThrottleRatePerSecond: z.number().int().min(1).max(10_000).default(50),
+  portalThrottleBurst: z.number().int().min(1).max(5000).default(100),
+  portalTenantRatePerSecond: z.number().int().min(1).max(10_000).default(10),
+  portalTenantBurst: z.number().int().min(1).max(10_000).default(20),
   deletionProtection: z.boolean().default(true),
   /** Webhooks one tenant may have; one more is a 409 naming this limit. */
   maxWebhooksPerTenant: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_WEBHOOKS_PER_TENANT),
@@ -213,6 +218,10 @@ const NUMBER_KEYS = [
   "batchingWindowSeconds",
   "apiThrottleRatePerSecond",
   "apiThrottleBurst",
+  "portalThrottleRatePerSecond",
+  "portalThrottleBurst",
+  "portalTenantRatePerSecond",
+  "portalTenantBurst",
   "maxWebhooksPerTenant",
   "circuitWindowSeconds",
   "circuitMinAttempts",

@@ -18,6 +18,7 @@ import {
 } from "#core/shared/resource-definitions.ts";
 import { ManagementApi } from "./constructs/management-api.ts";
 import { Operations } from "./constructs/operations.ts";
+import { Portal } from "./constructs/portal.ts";
 import { Storage } from "./constructs/storage.ts";
 import { WebhooksFunction } from "./constructs/webhooks-function.ts";
 import { functionAccessFor } from "./function-access.ts";
@@ -36,7 +37,8 @@ export class Webhooks extends Construct {
   readonly storage: Storage;
   /** Sealed secret storage only: the one key-encryption key. */
   readonly keyEncryptionKey: secretsmanager.Secret | undefined;
-  readonly functions: Record<"api" | "publish" | "deliver" | "reconcile", WebhooksFunction>;
+  readonly functions: Record<"api" | "publish" | "deliver" | "reconcile" | "portal", WebhooksFunction>;
+  readonly portal: Portal;
   readonly managementApi: ManagementApi;
   /** Absent unless `eventSources` names what to forward. */
   readonly ingestRule: events.Rule | undefined;
@@ -144,7 +146,27 @@ export class Webhooks extends Construct {
       schedule: events.Schedule.rate(Duration.minutes(RECONCILE_INTERVAL_MINUTES)),
       targets: [new targets.LambdaFunction(reconcile.function, { retryAttempts: 0 })],
     });
-    this.functions = { api, publish, deliver, reconcile };
+    // The customer portal: its own function (the management routes on one tenant's data, reached with a token,
+    // and the session routes the management API sends it), its own API, page bucket and distribution.
+    this.portal = new Portal(this, "CustomerPortal", {
+      throttleRatePerSecond: config.portalThrottleRatePerSecond,
+      throttleBurst: config.portalThrottleBurst,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
+    const portal = new WebhooksFunction(this, "Portal", {
+      ...shared,
+      entry: "functions/portal/handler.ts",
+      description: "Customer portal API and portal sessions",
+      memorySize: 512,
+      timeout: Duration.seconds(29),
+    })
+      .useResources(functionAccess.portal, { ...resources, portalKey: this.portal.keySet })
+      .setEnvironment("PORTAL_URL", this.portal.url)
+      .setEnvironment("PORTAL_RATE_PER_SECOND", String(config.portalTenantRatePerSecond))
+      .setEnvironment("PORTAL_BURST", String(config.portalTenantBurst));
+    this.portal.addRoutes(portal.function);
+    this.functions = { api, publish, deliver, reconcile, portal };
 
     // A plain mapping rather than SqsEventSource, which would also grant sqs:GetQueueUrl: the role already holds
     // exactly the mapping's three actions (functionAccess.deliver).
@@ -159,7 +181,7 @@ export class Webhooks extends Construct {
     });
 
     this.managementApi = new ManagementApi(this, "ManagementApi", {
-      targets: { api: api.function, publish: publish.function },
+      targets: { api: api.function, publish: publish.function, portal: portal.function },
       throttleRatePerSecond: config.apiThrottleRatePerSecond,
       throttleBurst: config.apiThrottleBurst,
       logRetentionDays: config.logRetentionDays,
@@ -239,6 +261,13 @@ export class Webhooks extends Construct {
     output("PublishLogGroup", publish.logGroup.logGroupName, "Logs of the publish function");
     output("DeliverLogGroup", deliver.logGroup.logGroupName, "Logs of the deliver function");
     output("ReconcileLogGroup", reconcile.logGroup.logGroupName, "Logs of the reconcile function");
+    output("PortalLogGroup", portal.logGroup.logGroupName, "Logs of the portal function");
+    output("PortalUrl", this.portal.url, "Customer portal (mint a link: POST /tenants/{id}/portal-sessions)");
+    output(
+      "PortalKeySecretArn",
+      this.portal.keySet.secretArn,
+      "The portal's signing key set (docs/portal.md)",
+    );
     output("ApiAccessLogGroup", this.managementApi.accessLogs.logGroupName, "API Gateway access logs");
     if (pattern)
       output(

@@ -9,6 +9,7 @@ import ajvDraft04 from "ajv-draft-04";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { type ApiRoute, apiRoutes, matchRoute, type RouteTarget } from "#core/http/api-routes.ts";
 import { type HttpResponse, problemResponse } from "#core/http/http-response.ts";
+import { portalRoutes } from "#core/http/portal-routes.ts";
 import {
   BAD_REQUEST_BODY_MESSAGE,
   BAD_REQUEST_BODY_TEMPLATE,
@@ -46,7 +47,10 @@ const validators = new Map(
  */
 export function bodyPassesGateway(route: ApiRoute, body: string | undefined): boolean {
   const validate = validators.get(`${route.method} ${route.resource}`);
-  if (!validate) return true;
+  return validate === undefined || passes(validate, body);
+}
+
+function passes(validate: (value: unknown) => unknown, body: string | undefined): boolean {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body ?? "");
@@ -132,9 +136,50 @@ export interface LocalApiOptions {
   readonly validateBodies?: boolean;
 }
 
+/**
+ * The portal API as its own API Gateway serves it, under `prefix` (local mode serves the page at `/portal/` and
+ * the API at `/portal/api/…`): match a portal route, validate its body against the management route's model,
+ * and invoke the portal function.
+ */
+export function createLocalPortalApi(portal: ProxyHandler, prefix = "/portal") {
+  const portalValidators = new Map(
+    portalRoutes
+      .filter((route) => route.body)
+      .map((route) => [`${route.method} ${route.resource}`, validators.get(route.operatorRoute)] as const),
+  );
+  return async (request: LocalRequest): Promise<HttpResponse> => {
+    const url = new URL(request.url, "http://localhost");
+    const path = url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : url.pathname;
+    const match = matchRoute(request.method, path, portalRoutes);
+    if (match.kind === "not_found") return problemResponse(new NotFoundError(`route ${url.pathname}`));
+    if (match.kind === "method_not_allowed") return methodNotAllowed(match.allowed);
+    const validate = portalValidators.get(`${match.route.method} ${match.route.resource}`);
+    if (validate && !passes(validate, request.body)) return INVALID_BODY_RESPONSE;
+    const response = await portal(
+      toProxyEvent({ ...request, url: `${path}${url.search}` }, match.route.resource, match.pathParameters),
+    );
+    return response ?? { statusCode: 204, headers: {}, body: "" };
+  };
+}
+
+function methodNotAllowed(allowed: readonly string[]): HttpResponse {
+  return {
+    statusCode: 405,
+    headers: { "content-type": "application/problem+json", allow: allowed.join(", ") },
+    body: JSON.stringify({
+      type: "about:blank",
+      title: "Method not allowed",
+      status: 405,
+      detail: `use ${allowed.join(", ")}`,
+    }),
+  };
+}
+
 /** Routes a request to the handler of its target, as the deployed API Gateway does. */
 export function createLocalApi(
-  targets: Readonly<Record<RouteTarget, ProxyHandler>>,
+  targets: Readonly<Record<Exclude<RouteTarget, "portal">, ProxyHandler>> & {
+    readonly portal?: ProxyHandler;
+  },
   options: LocalApiOptions = {},
 ) {
   const validateBodies = options.validateBodies ?? true;
@@ -142,22 +187,11 @@ export function createLocalApi(
     const url = new URL(request.url, "http://localhost");
     const match = matchRoute(request.method, url.pathname);
     if (match.kind === "not_found") return problemResponse(new NotFoundError(`route ${url.pathname}`));
-    if (match.kind === "method_not_allowed") {
-      return {
-        statusCode: 405,
-        headers: { "content-type": "application/problem+json", allow: match.allowed.join(", ") },
-        body: JSON.stringify({
-          type: "about:blank",
-          title: "Method not allowed",
-          status: 405,
-          detail: `use ${match.allowed.join(", ")}`,
-        }),
-      };
-    }
+    if (match.kind === "method_not_allowed") return methodNotAllowed(match.allowed);
     if (validateBodies && !bodyPassesGateway(match.route, request.body)) return INVALID_BODY_RESPONSE;
-    const response = await targets[match.route.target](
-      toProxyEvent(request, match.route.resource, match.pathParameters),
-    );
+    const target = targets[match.route.target];
+    if (!target) return problemResponse(new NotFoundError(`route ${url.pathname}`));
+    const response = await target(toProxyEvent(request, match.route.resource, match.pathParameters));
     return response ?? { statusCode: 204, headers: {}, body: "" };
   };
 }

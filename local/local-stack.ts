@@ -10,17 +10,23 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { createAwsClients } from "#aws/clients.ts";
+import { PORTAL_CONTENT_SECURITY_POLICY } from "#core/http/portal-routes.ts";
 import { parseConfig } from "#core/shared/config.ts";
 import { deadLetterQueue, deliveryQueue } from "#core/shared/resource-definitions.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import { createPortalHandler } from "#functions/portal/create-handler.ts";
+import { parsePortalConfig } from "#functions/portal/portal-config.ts";
+import { createPortalRuntime } from "#functions/portal/runtime.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { runReconciler } from "#functions/reconcile/create-handler.ts";
-import { createLocalApi } from "./api-gateway.ts";
+import { buildPortalPage } from "../portal/build.ts";
+import { createLocalApi, createLocalPortalApi } from "./api-gateway.ts";
 import { type EngineEndpoints, LOCAL_REGION, localClientConfig, startEngines } from "./engines.ts";
 import { startEventBridgeSink } from "./eventbridge-sink.ts";
 import { createFunctionRoots } from "./function-roots.ts";
 import { DEMO_TENANT_ID, EVENTBRIDGE_PATH } from "./paths.ts";
+import { ensurePortalKey } from "./portal-key.ts";
 import { provisionKeyEncryptionKey, provisionResources } from "./provision.ts";
 import { createQueueJournal } from "./queue-journal.ts";
 import { createQueuePoller } from "./queue-poller.ts";
@@ -47,8 +53,23 @@ export interface LocalStack {
   readonly deliveryQueueUrl: string;
   readonly deadLetterQueueUrl: string;
   readonly ingestDeadLetterQueueUrl: string;
+  /** The customer portal's page; its API is `<portalUrl>api/…`. */
+  readonly portalUrl: string;
+  /** Mints a portal session for a tenant (as `POST /tenants/{id}/portal-sessions` does): its magic link. */
+  portalLink(
+    tenantId: string,
+    options?: { expiresInSeconds?: number; capabilities?: string[] },
+  ): Promise<string>;
   stop(): Promise<void>;
 }
+
+/** What the portal page is served with locally, as the CloudFront response headers policy adds it on AWS. */
+export const PORTAL_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": PORTAL_CONTENT_SECURITY_POLICY,
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
 
 class RequestTooLargeError extends Error {}
 
@@ -136,10 +157,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const publish = createPublishHandler(roots.publish);
     const api = createApiHandler(roots.api);
     const deliver = createDeliverHandler(roots.deliver);
+    // The portal needs its own address (a session's link), known once the server listens: bound then.
+    let portal: ReturnType<typeof createPortalHandler> | undefined;
+    const invokePortal = async (event: Parameters<ReturnType<typeof createPortalHandler>>[0]) => {
+      if (!portal) throw new Error("the portal is not ready");
+      return portal(event, {} as never);
+    };
     const localApi = createLocalApi({
       api: (event) => api(event, {} as never),
       publish: async (event) => (await publish(event, {} as never)) ?? undefined,
+      portal: invokePortal,
     });
+    const portalApi = createLocalPortalApi(invokePortal, "/portal");
+    const portalPage = buildPortalPage();
+    const portalKeySecret = await ensurePortalKey(
+      clients.secretsManager,
+      `serverless-webhooks/${prefix}/portal-signing-keys`,
+    );
 
     // Like the event source mapping's concurrency: several batches in flight at once.
     const pollerCount = Math.max(1, Math.min(32, Number(options.environment?.SW_POLLERS ?? 2) || 2));
@@ -172,7 +206,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     reconcileTimer.unref();
     cleanup.push(async () => clearInterval(reconcileTimer));
 
-    type Answer = { status: number; body: string; headers?: Record<string, string> };
+    type Answer = { status: number; body: string | Buffer; headers?: Record<string, string> };
+    /** The page at `/portal/`, its API at `/portal/api/…` (CloudFront's two behaviours on AWS); else undefined. */
+    const servePortal = async (
+      method: string,
+      url: string,
+      headers: Record<string, string>,
+      body: string,
+    ): Promise<Answer | undefined> => {
+      const path = url.split("?")[0] ?? "/";
+      if (path === "/portal") return { status: 308, body: "", headers: { location: "/portal/" } };
+      if (path.startsWith("/portal/api/")) {
+        const answer = await portalApi({ method, url, headers, body });
+        return { status: answer.statusCode, body: answer.body, headers: answer.headers };
+      }
+      if (!path.startsWith("/portal/")) return undefined;
+      const file = portalPage.get(path === "/portal/" ? "index.html" : path.slice("/portal/".length));
+      if (!file || (method !== "GET" && method !== "HEAD")) return problem(404, "Not found");
+      return {
+        status: 200,
+        body: file.body,
+        headers: { "content-type": file.contentType, "cache-control": "no-cache", ...PORTAL_PAGE_HEADERS },
+      };
+    };
     const handle = async (request: IncomingMessage): Promise<Answer> => {
       const body = await readBody(request);
       const url = request.url ?? "/";
@@ -189,6 +245,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           typeof value === "string" ? [[name, value]] : [],
         ),
       );
+      const portalAnswer = await servePortal(request.method ?? "GET", url, headers, body);
+      if (portalAnswer) return portalAnswer;
       const answer = await localApi({ method: request.method ?? "GET", url, headers, body });
       return { status: answer.statusCode, body: answer.body, headers: answer.headers };
     };
@@ -224,6 +282,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }),
     );
     const { port } = server.address() as AddressInfo;
+    const portalUrl = `http://${host}:${port}/portal/`;
+    const portalConfig = parsePortalConfig({
+      ...options.environment,
+      PORTAL_KEY_SECRET_ID: portalKeySecret,
+      PORTAL_URL: portalUrl,
+    });
+    portal = createPortalHandler(
+      createPortalRuntime(config, portalConfig, { clients, logger }),
+      portalConfig,
+    );
+    const portalLink = async (tenantId: string, session: object = {}) => {
+      const answer = await localApi({
+        method: "POST",
+        url: `/tenants/${encodeURIComponent(tenantId)}/portal-sessions`,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(session),
+      });
+      if (answer.statusCode !== 201) throw new Error(`portal session: ${answer.statusCode} ${answer.body}`);
+      return (JSON.parse(answer.body) as { url: string }).url;
+    };
     return {
       url: `http://${host}:${port}`,
       endpoints: engines.endpoints,
@@ -231,6 +309,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       deliveryQueueUrl: resources.deliveryQueueUrl,
       deadLetterQueueUrl: resources.deadLetterQueueUrl,
       ingestDeadLetterQueueUrl: resources.ingestDeadLetterQueueUrl,
+      portalUrl,
+      portalLink,
       stop,
     };
   } catch (error) {

@@ -56,12 +56,20 @@ process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
 const api = stack.url;
+// The demo tenant's portal link: a fresh session at each start (the token is in the fragment, never sent).
+const portalLink = await stack.portalLink(DEMO_TENANT_ID).catch((error: unknown) => {
+  console.error(
+    `could not mint the demo portal link: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  return undefined;
+});
 const schedule = process.env.RETRY_SCHEDULE_SECONDS ?? "5,300,1800,7200,18000,36000,36000 (default)";
 console.log(
   [
     "",
     "Serverless Webhooks — running locally",
     `  Management API     ${api}   (the API Gateway routes; no IAM auth locally)`,
+    `  Customer portal    ${stack.portalUrl}   (API at ${stack.portalUrl}api/…)`,
     `  EventBridge input  POST ${api}${EVENTBRIDGE_PATH}   (npm run emit -- events/eventbridge/custom-order-completed.json)`,
     "  Delivery worker    polling the delivery queue in batches of 10, as Lambda's event source mapping does",
     `  Retry schedule     ${schedule}   (set RETRY_SCHEDULE_SECONDS=2,5 to watch retries quickly)`,
@@ -75,6 +83,10 @@ console.log(
     "  ⚠ Local mode allows http:// and loopback (127.0.0.1, ::1) destinations. Deployed stacks refuse both.",
     "",
     `  Tenant             ${DEMO_TENANT_ID}   (created at start; EventBridge events without detail.tenantId go to it)`,
+    "",
+    "Open the demo tenant's portal (valid 1 hour; mint another with",
+    `  curl -s -X POST ${api}/tenants/${DEMO_TENANT_ID}/portal-sessions -H 'content-type: application/json' -d '{}'):`,
+    `  ${portalLink ?? "(not available)"}`,
     "",
     "Try it from another terminal:",
     `  curl -s -X POST ${api}/tenants/${DEMO_TENANT_ID}/webhooks -H 'content-type: application/json' \\`,

@@ -5,6 +5,7 @@
  *   dist/cdk/index.js, index.d.ts   `serverless-webhooks/cdk` (the `Webhooks` construct)
  *   dist/client/index.js, index.d.ts `serverless-webhooks/client` (the typed API client, docs/client.md)
  *   dist/lambda/<name>/index.mjs    each function's bundle, as CDK's NodejsFunction builds it from source
+ *   dist/portal-page/               the customer portal's built page (docs/portal.md)
  *   dist/types/…                    declarations the entries' index.d.ts re-export
  */
 import { execFileSync } from "node:child_process";
@@ -16,7 +17,9 @@ import {
   lazyBundleName,
   lazyModulesOf,
   PACKAGE_ROOT,
+  prebuiltPortalPageDir,
 } from "../lib/constructs/lambda-bundling.ts";
+import { writePortalPage } from "../portal/build.ts";
 
 /** Public entries: subpath export name → source module. */
 export const PACKAGE_ENTRIES = { cdk: "lib/webhooks.ts", client: "client/index.ts" } as const;
@@ -104,5 +107,6 @@ function buildDeclarations(): void {
 
 rmSync(dist, { recursive: true, force: true });
 await buildLambdas();
+writePortalPage(prebuiltPortalPageDir);
 await buildEntries();
 buildDeclarations();

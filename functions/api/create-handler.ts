@@ -8,11 +8,11 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { type HttpResponse, problemResponse } from "#core/http/http-response.ts";
 import { DomainError, NotFoundError } from "#core/shared/errors.ts";
-import { routeContext, routeHandlers } from "./routes.ts";
+import { type ApiRouteContext, routeContext, routeHandlers } from "./routes.ts";
 import type { ApiRuntime } from "./runtime.ts";
 
 export function createApiHandler(runtime: ApiRuntime) {
-  const context = routeContext(runtime);
+  const context: ApiRouteContext = { ...routeContext(runtime), runtime };
   return middy(async (event: APIGatewayProxyEvent): Promise<HttpResponse> => {
     const route = routeHandlers[`${event.httpMethod} ${event.resource}`];
     try {

@@ -57,7 +57,7 @@ import {
   type TenantDeps,
   tenantResource,
 } from "#core/tenants/tenants.ts";
-import type { ApiRuntime } from "./runtime.ts";
+import type { ApiRuntime, TenantRoutesRuntime } from "./runtime.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -74,7 +74,7 @@ function reply<K extends OperationKey, S extends keyof Operations[K]["responses"
 }
 
 export interface RouteContext {
-  readonly runtime: ApiRuntime;
+  readonly runtime: TenantRoutesRuntime;
   readonly deps: ManagementDeps;
   readonly recovery: RecoveryDeps;
   readonly tenantDeps: TenantDeps;
@@ -82,8 +82,13 @@ export interface RouteContext {
   readonly catalogue: CatalogueDeps;
 }
 
+/** The api's routes also read and redrive the DLQ (the portal's never do). */
+export interface ApiRouteContext extends RouteContext {
+  readonly runtime: ApiRuntime;
+}
+
 /** The routes' ports. Each part is read from the runtime on use: a client no request needed is never built. */
-export function routeContext(runtime: ApiRuntime): RouteContext {
+export function routeContext(runtime: TenantRoutesRuntime): RouteContext {
   return {
     runtime,
     deps: withParts<
@@ -211,9 +216,12 @@ const shown = async (webhook: Webhook, context: RouteContext) => {
   return resource;
 };
 
-async function listWebhooks(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+async function listWebhooks(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const { runtime } = context;
-  const tenantId = tenantOf(event);
   const query = parseWith(listWebhooksQuery, queryOf(event), "query");
   await requireTenant(runtime.tenants, tenantId);
   const limit = query.limit ?? 50;
@@ -254,20 +262,26 @@ async function listWebhooks(event: ProxyRequest, context: RouteContext): Promise
   });
 }
 
-async function createRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function createRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId, basePath }: TenantScope,
+): Promise<HttpResponse> {
   const input = parseWith(context.schemas.create, parseJsonBody(event, MAX_BODY_BYTES));
   const { webhook, secret } = await createWebhook(tenantId, input, context.deps);
   return reply(
     "POST /tenants/{tenantId}/webhooks",
     201,
     { ...(await shown(webhook, context)), secret },
-    { location: `/tenants/${tenantId}/webhooks/${webhook.id}`, ...etag(webhook) },
+    { location: `${basePath}/webhooks/${webhook.id}`, ...etag(webhook) },
   );
 }
 
-async function getWebhookRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function getWebhookRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const [webhook, health] = await Promise.all([
     context.runtime.webhooks.require(tenantId, id),
@@ -281,8 +295,11 @@ async function getWebhookRoute(event: ProxyRequest, context: RouteContext): Prom
   );
 }
 
-async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function updateRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const input = parseWith(context.schemas.update, parseJsonBody(event, MAX_BODY_BYTES));
   const ifMatch = ifMatchVersion(event);
@@ -302,13 +319,20 @@ async function updateRoute(event: ProxyRequest, context: RouteContext): Promise<
   );
 }
 
-async function deleteRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  await deleteWebhook(tenantOf(event), idOf(event, "webhook"), context.deps);
+async function deleteRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
+  await deleteWebhook(tenantId, idOf(event, "webhook"), context.deps);
   return { statusCode: 204, headers: {}, body: "" };
 }
 
-async function rotateRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function rotateRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const input = parseWith(rotateSecretSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
   const { webhook, secret } = await rotateSecret(tenantId, id, input.gracePeriodSeconds, context.deps);
@@ -320,16 +344,23 @@ async function rotateRoute(event: ProxyRequest, context: RouteContext): Promise<
   );
 }
 
-async function testRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
+async function testRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   return reply(
     "POST /tenants/{tenantId}/webhooks/{webhookId}/test",
     202,
-    await sendTestEvent(tenantOf(event), idOf(event, "webhook"), context.deps),
+    await sendTestEvent(tenantId, idOf(event, "webhook"), context.deps),
   );
 }
 
-async function filterTestRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function filterTestRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   // An event as large as a publish may carry, plus a filter.
   const input = parseWith(filterTestSchema, parseJsonBody(event, MAX_EVENT_BYTES + 8192));
@@ -340,8 +371,11 @@ async function filterTestRoute(event: ProxyRequest, context: RouteContext): Prom
   );
 }
 
-async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function webhookAttemptsRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const query = parseWith(attemptsQuery, queryOf(event), "query");
   await runtime.webhooks.require(tenantId, id);
@@ -353,8 +387,11 @@ async function webhookAttemptsRoute(event: ProxyRequest, { runtime }: RouteConte
   });
 }
 
-async function webhookDeliveriesRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function webhookDeliveriesRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const query = parseWith(webhookDeliveriesQuery, queryOf(event), "query");
   await runtime.webhooks.require(tenantId, id);
@@ -375,8 +412,11 @@ const LATEST = Date.parse("9999-12-31T23:59:59.999Z");
 const storedTime = (iso: string) =>
   new Date(Math.min(Math.max(Date.parse(iso), EARLIEST), LATEST)).toISOString();
 
-async function recoverRoute(event: ProxyRequest, { runtime, recovery }: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function recoverRoute(
+  event: ProxyRequest,
+  { runtime, recovery }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "webhook");
   const range = parseWith(recoverSchema, parseJsonBody(event, MAX_BODY_BYTES));
   await runtime.webhooks.require(tenantId, id);
@@ -389,8 +429,11 @@ async function recoverRoute(event: ProxyRequest, { runtime, recovery }: RouteCon
   );
 }
 
-async function listEventsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function listEventsRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const query = parseWith(eventsQuery, queryOf(event), "query");
   await requireTenant(runtime.tenants, tenantId);
   const cursor = decodeCursor(query.cursor, cursorShapes.eventListing(tenantId));
@@ -401,8 +444,11 @@ async function listEventsRoute(event: ProxyRequest, { runtime }: RouteContext): 
   });
 }
 
-async function getEventRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const tenantId = tenantOf(event);
+async function getEventRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   await requireTenant(runtime.tenants, tenantId);
   const id = event.pathParameters?.eventId ?? "";
   if (!EVENT_ID_PATTERN.test(id)) throw new NotFoundError(`event ${id.slice(0, 64)}`);
@@ -416,8 +462,12 @@ async function getEventRoute(event: ProxyRequest, { runtime }: RouteContext): Pr
   });
 }
 
-async function getDeliveryRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
-  const tenant = await requireTenant(runtime.tenants, tenantOf(event));
+async function getDeliveryRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
+  const tenant = await requireTenant(runtime.tenants, tenantId);
   return reply(
     "GET /tenants/{tenantId}/deliveries/{deliveryId}",
     200,
@@ -425,10 +475,14 @@ async function getDeliveryRoute(event: ProxyRequest, { runtime }: RouteContext):
   );
 }
 
-async function deliveryAttemptsRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+async function deliveryAttemptsRoute(
+  event: ProxyRequest,
+  { runtime }: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
   const id = idOf(event, "delivery");
   const query = parseWith(pageQuery, queryOf(event), "query");
-  const tenant = await requireTenant(runtime.tenants, tenantOf(event));
+  const tenant = await requireTenant(runtime.tenants, tenantId);
   await requireDelivery(runtime.deliveries, tenant, id);
   const cursor = decodeCursor(query.cursor, cursorShapes.attemptsOfDelivery(id));
   const page = await runtime.deliveries.attemptsOfDelivery(id, query.limit ?? 50, cursor);
@@ -438,8 +492,12 @@ async function deliveryAttemptsRoute(event: ProxyRequest, { runtime }: RouteCont
   });
 }
 
-async function retryRoute(event: ProxyRequest, context: RouteContext): Promise<HttpResponse> {
-  const tenant = await requireTenant(context.runtime.tenants, tenantOf(event));
+async function retryRoute(
+  event: ProxyRequest,
+  context: RouteContext,
+  { tenantId }: TenantScope,
+): Promise<HttpResponse> {
+  const tenant = await requireTenant(context.runtime.tenants, tenantId);
   return reply(
     "POST /tenants/{tenantId}/deliveries/{deliveryId}/retry",
     202,
@@ -447,7 +505,7 @@ async function retryRoute(event: ProxyRequest, context: RouteContext): Promise<H
   );
 }
 
-async function dlqRoute(event: ProxyRequest, { runtime }: RouteContext): Promise<HttpResponse> {
+async function dlqRoute(event: ProxyRequest, { runtime }: ApiRouteContext): Promise<HttpResponse> {
   const query = parseWith(dlqQuery, queryOf(event), "query");
   const { messages, truncated } = await runtime.dlq.peek(query.limit ?? 50, {
     tenantId: query.tenant_id,
@@ -456,7 +514,10 @@ async function dlqRoute(event: ProxyRequest, { runtime }: RouteContext): Promise
   return reply("GET /dlq", 200, { data: messages, truncated });
 }
 
-async function redriveRoute(event: ProxyRequest, { runtime, recovery }: RouteContext): Promise<HttpResponse> {
+async function redriveRoute(
+  event: ProxyRequest,
+  { runtime, recovery }: ApiRouteContext,
+): Promise<HttpResponse> {
   const input = parseWith(redriveSchema, parseJsonBody(event, MAX_BODY_BYTES, true));
   const result = await runtime.dlq.redrive(
     { tenantId: input.tenantId, webhookId: input.webhookId, limit: input.limit ?? 100 },
@@ -523,18 +584,31 @@ async function openApiRoute(_event: ProxyRequest, { catalogue }: RouteContext): 
   return reply("GET /event-types/openapi.json", 200, document);
 }
 
-export type RouteHandler = (event: ProxyRequest, context: RouteContext) => Promise<HttpResponse>;
+export type RouteHandler = (event: ProxyRequest, context: ApiRouteContext) => Promise<HttpResponse>;
+
+/** Whose data a tenant route works on, and where its resources live for the caller (for `location`). */
+export interface TenantScope {
+  readonly tenantId: string;
+  /** `/tenants/<id>` on the management API, `/api` on the portal API. */
+  readonly basePath: string;
+}
+
+/**
+ * A route on one tenant's data. The front door decides the tenant: the management API from the path (IAM
+ * decides who may call it), the portal API from the verified token (functions/portal/).
+ */
+export type TenantRouteHandler = (
+  event: ProxyRequest,
+  context: RouteContext,
+  scope: TenantScope,
+) => Promise<HttpResponse>;
 
 const TENANT = "/tenants/{tenantId}";
 const WEBHOOK = `${TENANT}/webhooks/{webhookId}`;
 const DELIVERY = `${TENANT}/deliveries/{deliveryId}`;
 
-/** Keyed by `<METHOD> <resource>`, exactly as in `apiRoutes`. */
-export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
-  "GET /tenants": listTenantsRoute,
-  [`PUT ${TENANT}`]: putTenantRoute,
-  [`GET ${TENANT}`]: getTenantRoute,
-  [`DELETE ${TENANT}`]: deleteTenantRoute,
+/** The routes on one tenant's data, keyed by their management API `<METHOD> <resource>`. */
+export const tenantRouteHandlers: Readonly<Record<string, TenantRouteHandler>> = {
   [`POST ${TENANT}/webhooks`]: createRoute,
   [`GET ${TENANT}/webhooks`]: listWebhooks,
   [`GET ${WEBHOOK}`]: getWebhookRoute,
@@ -551,6 +625,29 @@ export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
   [`GET ${DELIVERY}`]: getDeliveryRoute,
   [`GET ${DELIVERY}/attempts`]: deliveryAttemptsRoute,
   [`POST ${DELIVERY}/retry`]: retryRoute,
+};
+
+/** Reads of the operator's event-type catalogue, which tenants may make too (the portal's event-type picker). */
+export const catalogueReadHandlers: Readonly<Record<string, TenantRouteHandler>> = {
+  "GET /event-types": (event, context) => listEventTypesRoute(event, context),
+  "GET /event-types/{name}": (event, context) => getEventTypeRoute(event, context),
+};
+
+/** The management API's front door to a tenant route: the tenant is the path's. */
+const fromPath =
+  (route: TenantRouteHandler): RouteHandler =>
+  (event, context) => {
+    const tenantId = tenantOf(event);
+    return route(event, context, { tenantId, basePath: `/tenants/${tenantId}` });
+  };
+
+/** Keyed by `<METHOD> <resource>`, exactly as in `apiRoutes` (those whose target is `api`). */
+export const routeHandlers: Readonly<Record<string, RouteHandler>> = {
+  "GET /tenants": listTenantsRoute,
+  [`PUT ${TENANT}`]: putTenantRoute,
+  [`GET ${TENANT}`]: getTenantRoute,
+  [`DELETE ${TENANT}`]: deleteTenantRoute,
+  ...Object.fromEntries(Object.entries(tenantRouteHandlers).map(([key, route]) => [key, fromPath(route)])),
   "GET /dlq": dlqRoute,
   "POST /dlq/redrive": redriveRoute,
   "GET /event-types": listEventTypesRoute,

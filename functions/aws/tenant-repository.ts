@@ -1,4 +1,5 @@
 /** Tenants: `TENANT#<id> / META`, listed by id through gsi1 (`TENANTS`), with their webhook count. */
+
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,

@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
+import { JWT_MODULE } from "#core/portal/portal-tokens.ts";
 import { LAZY_MODULES } from "#core/routing/lazy-modules.ts";
 
 /** The package root: this file sits two levels below it, in `lib/constructs/` or (built) in `dist/cdk/`. */
@@ -34,18 +35,24 @@ export const lambdaName = (entry: string) => entry.split("/").at(-2) ?? entry;
 /** Where the package build puts a Lambda's prebuilt bundle (`index.mjs` and its source map). */
 export const prebuiltLambdaDir = (name: string) => `${PACKAGE_ROOT}dist/lambda/${name}`;
 
+/** Where the package build puts the customer portal's built page (index.html, app.js, styles.css). */
+export const prebuiltPortalPageDir = `${PACKAGE_ROOT}dist/portal-page`;
+
 /** Sources win when present, so this repository always bundles what it has; an installed package has only the prebuilt. */
 export const hasSources = (entry: string) => existsSync(`${PACKAGE_ROOT}${entry}`);
 
 /**
  * Modules a Lambda imports on first use (`functions/core/routing/lazy-modules.ts`), by Lambda name: each is built
  * with the same options as a separate `<module>.mjs` beside the handler's `index.mjs`, off its cold start.
- * Every function that fans out (api's test events, publish, reconcile) or manages routing has them.
+ * Every function that fans out (api's and portal's test events, publish, reconcile) or manages routing has them.
  */
 const LAZY_MODULES_OF: Readonly<Record<string, readonly string[]>> = {
   api: LAZY_MODULES,
   publish: LAZY_MODULES,
   reconcile: LAZY_MODULES,
+  // The management routes the portal shares (test events fan out, webhooks are checked against the catalogue), and
+  // jose, which its first call loads to check the token.
+  portal: [...LAZY_MODULES, JWT_MODULE],
 };
 
 export const lazyModulesOf = (name: string): readonly string[] => LAZY_MODULES_OF[name] ?? [];

@@ -20,6 +20,50 @@ export interface ManagementApiProps {
   readonly logRemovalPolicy: RemovalPolicy;
 }
 
+/**
+ * The stage both REST APIs use: `v1`, tracing, metrics, error-level execution logs without request or response
+ * data, throttling, and JSON access logs (with the SigV4 caller on the management API; the portal's callers are
+ * bearer tokens, never logged).
+ */
+export function loggedStage(options: {
+  readonly throttleRatePerSecond: number;
+  readonly throttleBurst: number;
+  readonly accessLogs: logs.ILogGroup;
+  readonly callerIdentity: boolean;
+}): apigateway.StageOptions {
+  return {
+    stageName: "v1",
+    tracingEnabled: true,
+    metricsEnabled: true,
+    loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+    dataTraceEnabled: false,
+    throttlingRateLimit: options.throttleRatePerSecond,
+    throttlingBurstLimit: options.throttleBurst,
+    accessLogDestination: new apigateway.LogGroupLogDestination(options.accessLogs),
+    accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
+      caller: options.callerIdentity,
+      httpMethod: true,
+      ip: true,
+      protocol: true,
+      requestTime: true,
+      resourcePath: true,
+      responseLength: true,
+      status: true,
+      user: options.callerIdentity,
+    }),
+  };
+}
+
+/** A body the model refuses gets a problem document naming `body`, like every other 4xx, not {"message": …}. */
+export function answerBadBodiesWithProblems(api: apigateway.RestApi): void {
+  api.addGatewayResponse("BadRequestBody", {
+    type: apigateway.ResponseType.BAD_REQUEST_BODY,
+    statusCode: "400",
+    responseHeaders: { "Content-Type": "'application/problem+json'" },
+    templates: { "application/json": BAD_REQUEST_BODY_TEMPLATE },
+  });
+}
+
 export class ManagementApi extends Construct {
   readonly api: apigateway.RestApi;
   readonly accessLogs: logs.LogGroup;
@@ -40,40 +84,19 @@ export class ManagementApi extends Construct {
       // Account-wide: every REST API in this account and region logs through this role. Deleting it with the
       // stack would break other APIs' logging, so it stays (docs/deploy.md, "Teardown").
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
-      deployOptions: {
-        stageName: "v1",
-        tracingEnabled: true,
-        metricsEnabled: true,
-        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false,
-        throttlingRateLimit: props.throttleRatePerSecond,
-        throttlingBurstLimit: props.throttleBurst,
-        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
-          caller: true,
-          httpMethod: true,
-          ip: true,
-          protocol: true,
-          requestTime: true,
-          resourcePath: true,
-          responseLength: true,
-          status: true,
-          user: true,
-        }),
-      },
+      deployOptions: loggedStage({
+        throttleRatePerSecond: props.throttleRatePerSecond,
+        throttleBurst: props.throttleBurst,
+        accessLogs: this.accessLogs,
+        callerIdentity: true,
+      }),
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
     });
 
     // The stack's own ApiUrl output replaces API Gateway's default one, which ends in "/" ("$API/webhooks" → "//").
     this.api.node.tryRemoveChild("Endpoint");
 
-    // A body the model refuses gets a problem document naming `body`, like every other 4xx, not {"message": …}.
-    this.api.addGatewayResponse("BadRequestBody", {
-      type: apigateway.ResponseType.BAD_REQUEST_BODY,
-      statusCode: "400",
-      responseHeaders: { "Content-Type": "'application/problem+json'" },
-      templates: { "application/json": BAD_REQUEST_BODY_TEMPLATE },
-    });
+    answerBadBodiesWithProblems(this.api);
 
     const validator = this.api.addRequestValidator("BodyValidator", {
       validateRequestBody: true,
@@ -82,6 +105,7 @@ export class ManagementApi extends Construct {
     const integrations = {
       api: new apigateway.LambdaIntegration(props.targets.api, { allowTestInvoke: false }),
       publish: new apigateway.LambdaIntegration(props.targets.publish, { allowTestInvoke: false }),
+      portal: new apigateway.LambdaIntegration(props.targets.portal, { allowTestInvoke: false }),
     };
 
     for (const route of apiRoutes) {

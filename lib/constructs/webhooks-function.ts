@@ -10,6 +10,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { SECRET_RECOVERY_WINDOW_DAYS } from "#core/signing/signing-secrets.ts";
@@ -43,6 +44,8 @@ export interface FunctionResources {
   readonly deliveryQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   readonly secretPrefix: string;
+  /** The portal's signing key set; needed by a function whose access lists `portalKey`. */
+  readonly portalKey?: secretsmanager.ISecret;
   /** The EventBridge bus operational events go to (by name, in this account and region). */
   readonly operationalEventBusName: string;
 }
@@ -139,7 +142,17 @@ export class WebhooksFunction extends Construct {
       .useQueue(resources.deliveryQueue, "DELIVERY_QUEUE_URL", access.deliveryQueue)
       .useQueue(resources.deadLetterQueue, "DEAD_LETTER_QUEUE_URL", access.deadLetterQueue)
       .useSecretsUnder(resources.secretPrefix, access.secrets)
+      .usePortalKey(resources.portalKey, access.portalKey)
       .useEventBus(resources.operationalEventBusName, access.operationalEventBus);
+  }
+
+  /** The portal key set's own ARN (no prefix wildcard), and PORTAL_KEY_SECRET_ID naming it. */
+  usePortalKey(secret: secretsmanager.ISecret | undefined, actions: readonly string[]): this {
+    if (actions.length === 0) return this;
+    if (!secret) throw new Error("this function's access names the portal key, but none was given");
+    this.setEnvironment("PORTAL_KEY_SECRET_ID", secret.secretArn);
+    this.#allow(actions, [secret.secretArn]);
+    return this;
   }
 
   /** PutEvents on this one bus only; the variable is set only for a function that may send. */

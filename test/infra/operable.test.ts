@@ -30,7 +30,7 @@ afterAll(removeSynthOutput);
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
-type Role = "Api" | "Publish" | "Deliver" | "Reconcile";
+type Role = "Api" | "Publish" | "Deliver" | "Reconcile" | "Portal";
 
 /** `Allow <resource> <action>` lines of one function role's policies, every statement split per action. */
 function grantsOf(role: Role): string[] {
@@ -151,6 +151,33 @@ describe("least privilege, per function, by action and resource", () => {
     );
   });
 
+  it("portal: the api's tenant-data grants minus the DLQ and BatchWriteItem, plus reading its own key set by ARN", () => {
+    // A rotation or a manual disable through the portal is told on the operational-event bus, like the api's.
+    expect(grantsOf("Portal")).toEqual(
+      [
+        ...logs("Portal"),
+        ...XRAY,
+        "Allow StorageWebhooks.Arn dynamodb:BatchGetItem",
+        "Allow StorageWebhooks.Arn dynamodb:DeleteItem",
+        "Allow StorageWebhooks.Arn dynamodb:GetItem",
+        "Allow StorageWebhooks.Arn dynamodb:PutItem",
+        "Allow StorageWebhooks.Arn dynamodb:Query",
+        "Allow StorageWebhooks.Arn dynamodb:UpdateItem",
+        "Allow StorageWebhooks.Arn/index/gsi1 dynamodb:Query",
+        "Allow StorageWebhooks.Arn/index/gsi2 dynamodb:Query",
+        "Allow StorageWebhooks.Arn/index/gsi4 dynamodb:Query",
+        "Allow StorageDeliveryQueue.Arn sqs:SendMessage",
+        "Allow CustomerPortalSigningKeys secretsmanager:GetSecretValue",
+        "Allow arn:AWS::Partition:events:AWS::Region:AWS::AccountId:event-bus/default events:PutEvents",
+        "Allow <stack secrets> secretsmanager:CreateSecret",
+        "Allow <stack secrets> secretsmanager:PutSecretValue",
+        "Allow <stack secrets> secretsmanager:TagResource",
+        'Allow <stack secrets> secretsmanager:DeleteSecret if {"NumericGreaterThanEquals":{"secretsmanager:RecoveryWindowInDays":7}}',
+        'Deny <stack secrets> secretsmanager:DeleteSecret if {"Bool":{"secretsmanager:ForceDeleteWithoutRecovery":"true"}}',
+      ].sort(),
+    );
+  });
+
   it("grants nothing through managed or inline policies on the function roles, and no Scan anywhere", () => {
     for (const [id, role] of resources.filter(([, resource]) => resource.Type === "AWS::IAM::Role")) {
       if (!/^(Api|Publish|Deliver|Reconcile)Role/.test(id)) continue;
@@ -218,9 +245,19 @@ describe("least privilege, per function, by action and resource", () => {
 
 describe("cdk-nag acknowledgements say what is true", () => {
   const acknowledgements = () => synthesized.webhooks.acknowledgements;
-  type Name = "api" | "publish" | "deliver" | "reconcile";
+  type Name = "api" | "publish" | "deliver" | "reconcile" | "portal";
   const policyOf = (name: Name) =>
-    grantsOf(({ api: "Api", publish: "Publish", deliver: "Deliver", reconcile: "Reconcile" } as const)[name]);
+    grantsOf(
+      (
+        {
+          api: "Api",
+          publish: "Publish",
+          deliver: "Deliver",
+          reconcile: "Reconcile",
+          portal: "Portal",
+        } as const
+      )[name],
+    );
   const indexesOf = (name: Name) => policyOf(name).filter((grant) => grant.includes("/index/"));
 
   it("acknowledges no index wildcard: each role names the exact indexes it queries, or none", () => {
@@ -237,13 +274,19 @@ describe("cdk-nag acknowledgements say what is true", () => {
 
   it("X-Ray: each role's only `*` resource holds exactly the two X-Ray actions that take no resource", () => {
     const xray = acknowledgements().filter((ack) => ack.rule === "AwsSolutions-IAM5[Resource::*]");
-    expect(xray.map((ack) => ack.where).sort()).toEqual([
+    expect(
+      xray
+        .map((ack) => ack.where)
+        .filter((where) => where.endsWith("function role"))
+        .sort(),
+    ).toEqual([
       "api function role",
       "deliver function role",
+      "portal function role",
       "publish function role",
       "reconcile function role",
     ]);
-    for (const name of ["api", "publish", "deliver", "reconcile"] as const)
+    for (const name of ["api", "publish", "deliver", "reconcile", "portal"] as const)
       expect(
         policyOf(name)
           .filter((grant) => grant.startsWith("Allow * "))
@@ -254,7 +297,11 @@ describe("cdk-nag acknowledgements say what is true", () => {
 
   it("secrets: acknowledged exactly on the roles whose policy has the prefix wildcard, with the actions it says", () => {
     const secretAcks = acknowledgements().filter((ack) => ack.rule.includes(":secret:"));
-    expect(secretAcks.map((ack) => ack.where).sort()).toEqual(["api function role", "deliver function role"]);
+    expect(secretAcks.map((ack) => ack.where).sort()).toEqual([
+      "api function role",
+      "deliver function role",
+      "portal function role",
+    ]);
     for (const ack of secretAcks)
       expect(ack.rule).toContain("secret:serverless-webhooks/ServerlessWebhooks-test/*");
     expect(policyOf("publish").some((grant) => grant.includes("<stack secrets>"))).toBe(false);
@@ -279,9 +326,15 @@ describe("cdk-nag acknowledgements say what is true", () => {
 
   it("the reconciler's hold: only its schedule invokes it, and EventBridge does not retry a run it cannot deliver", () => {
     const lambdaDlq = acknowledgements().filter((ack) => ack.rule === "Serverless-LambdaDLQ");
-    expect(lambdaDlq.map((ack) => ack.where).sort()).toEqual([
+    expect(
+      lambdaDlq
+        .map((ack) => ack.where)
+        .filter((where) => where.endsWith("function"))
+        .sort(),
+    ).toEqual([
       "api function",
       "deliver function",
+      "portal function",
       "publish function",
       "reconcile function",
     ]);
@@ -707,7 +760,9 @@ describe("the reconciler's schedule", () => {
 
 describe("request models", () => {
   it("are the shared draft-04 schemas local mode validates against, one per body-bearing route", () => {
-    const models = resources.filter(([, resource]) => resource.Type === "AWS::ApiGateway::Model");
+    const models = resources.filter(
+      ([id, resource]) => resource.Type === "AWS::ApiGateway::Model" && id.startsWith("ManagementApi"),
+    );
     expect(models).toHaveLength(Object.keys(requestModels).length);
     for (const [key, schema] of Object.entries(requestModels)) {
       const model = models.find(([id]) =>
@@ -748,6 +803,9 @@ describe("deploy inputs and outputs", () => {
         "DeliverLogGroup",
         "ReconcileLogGroup",
         "ApiAccessLogGroup",
+        "PortalLogGroup",
+        "PortalUrl",
+        "PortalKeySecretArn",
       ].sort(),
     );
     const runbook = readFileSync("docs/operations.md", "utf8");
@@ -768,9 +826,13 @@ describe("deploy inputs and outputs", () => {
         "DeliverLogs",
         "ApiLogs",
         "ReconcileLogs",
+        "PortalLogs",
         "ManagementApiAccessLogs",
         "ManagementApiCloudWatchRole",
         "ManagementApiAccount",
+        "CustomerPortalSigningKeys",
+        "CustomerPortalAccessLogs",
+        "CustomerPortalPage",
       ].sort(),
     );
     expect(retained(synthesize({ deletionProtection: "false" }))).toEqual([
@@ -822,7 +884,10 @@ describe("deploy inputs and outputs", () => {
     const environments = (synth: ReturnType<typeof synthesize>) =>
       Object.fromEntries(
         synth.resources
-          .filter(([, resource]) => resource.Type === "AWS::Lambda::Function")
+          .filter(
+            ([id, resource]) =>
+              resource.Type === "AWS::Lambda::Function" && !id.startsWith("CustomCDKBucketDeployment"),
+          )
           .map(([id, fn]) => [
             withoutHash(id).replace(/Function$/, ""),
             readable(
@@ -846,6 +911,14 @@ describe("deploy inputs and outputs", () => {
       Deliver: [...SHARED, "OPERATIONAL_EVENT_BUS", ...HEALTH_KEYS].sort(),
       Publish: [...SHARED, "TENANT_ID_PATH", "INGEST_DEAD_LETTER_QUEUE_URL"].sort(),
       Reconcile: [...SHARED].sort(),
+      Portal: [
+        ...SHARED,
+        "OPERATIONAL_EVENT_BUS",
+        "PORTAL_KEY_SECRET_ID",
+        "PORTAL_URL",
+        "PORTAL_RATE_PER_SECOND",
+        "PORTAL_BURST",
+      ].sort(),
     });
     expect(tenantVariables(synthesized)).toEqual({
       Api: { MAX_WEBHOOKS_PER_TENANT: "50" },
@@ -856,6 +929,7 @@ describe("deploy inputs and outputs", () => {
         INGEST_DEAD_LETTER_QUEUE_URL: "IngestDeadLetterQueue",
       },
       Reconcile: { MAX_WEBHOOKS_PER_TENANT: "50" },
+      Portal: { MAX_WEBHOOKS_PER_TENANT: "50" },
     });
 
     const tenants = synthesize({
@@ -873,6 +947,7 @@ describe("deploy inputs and outputs", () => {
         INGEST_DEAD_LETTER_QUEUE_URL: "IngestDeadLetterQueue",
       },
       Reconcile: { MAX_WEBHOOKS_PER_TENANT: "7" },
+      Portal: { MAX_WEBHOOKS_PER_TENANT: "7" },
     });
     // The names are the ones the functions read (functions/core/shared/config.ts), not look-alikes it would ignore.
     const publish = parseConfig({

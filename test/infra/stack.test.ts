@@ -4,6 +4,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiRoutes } from "#core/http/api-routes.ts";
+import { portalRoutes } from "#core/http/portal-routes.ts";
 import {
   deadLetterQueue,
   deliverFunctionTimeoutSeconds,
@@ -92,15 +93,34 @@ describe("cdk-nag", () => {
   });
 });
 
+/** The methods of one of the two REST APIs, by the construct that holds it. */
+const methodsOf = (api: "ManagementApi" | "CustomerPortal") =>
+  ofType("AWS::ApiGateway::Method").filter(([, method]) =>
+    JSON.stringify(method.Properties?.RestApiId).includes(`"${api}`),
+  );
+
+describe("the portal API", () => {
+  it("has one method per portal route, no IAM (the function verifies the bearer token), all on the portal function", () => {
+    const methods = methodsOf("CustomerPortal");
+    expect(methods).toHaveLength(portalRoutes.length);
+    for (const [, method] of methods) {
+      expect(method.Properties?.AuthorizationType).toBe("NONE");
+      expect(JSON.stringify(method.Properties?.Integration)).toContain("PortalFunction");
+    }
+    const withBody = methods.filter(([, method]) => method.Properties?.RequestModels);
+    expect(withBody).toHaveLength(portalRoutes.filter((route) => route.body).length);
+  });
+});
+
 describe("the management API", () => {
   it("puts AWS_IAM auth on every method", () => {
-    const methods = ofType("AWS::ApiGateway::Method");
+    const methods = methodsOf("ManagementApi");
     expect(methods).toHaveLength(apiRoutes.length);
     for (const [, method] of methods) expect(method.Properties?.AuthorizationType).toBe("AWS_IAM");
   });
 
   it("validates every body-bearing method against a model, for JSON and for any other content type", () => {
-    const withBody = ofType("AWS::ApiGateway::Method").filter(([, method]) =>
+    const withBody = methodsOf("ManagementApi").filter(([, method]) =>
       apiRoutes.some(
         (route) =>
           route.body && route.method === method.Properties?.HttpMethod && method.Properties?.RequestModels,
@@ -133,15 +153,19 @@ describe("the management API", () => {
   });
 });
 
+/** The platform's functions, not CDK's bucket deployment handler (which copies the portal page at deploy). */
+const platformFunctions = () =>
+  ofType("AWS::Lambda::Function").filter(([id]) => !id.startsWith("CustomCDKBucketDeployment"));
+
 describe("functions", () => {
-  const functions = () => ofType("AWS::Lambda::Function");
+  const functions = platformFunctions;
 
   it("run Node 24 on arm64 with tracing, explicit memory and timeout, source maps, and their own log group", () => {
     expect(
       functions()
         .map(([id]) => id.replace(/Function[0-9A-F]{8}$/, ""))
         .sort(),
-    ).toEqual(["Api", "Deliver", "Publish", "Reconcile"]);
+    ).toEqual(["Api", "Deliver", "Portal", "Publish", "Reconcile"]);
     for (const [, fn] of functions()) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs24.x",
@@ -164,7 +188,7 @@ describe("functions", () => {
     }
   });
 
-  it("export the handler their handler string names, from a bundle under 400 KiB (all four, reconcile included)", async () => {
+  it("export the handler their handler string names, from a bundle under 400 KiB (all five, reconcile included)", async () => {
     const assets = functions().map(([id, fn]) => {
       const key = String((fn.Properties?.Code as { S3Key?: string } | undefined)?.S3Key);
       return {
@@ -173,15 +197,23 @@ describe("functions", () => {
         handler: fn.Properties?.Handler as string,
       };
     });
-    // Four distinct bundles: no function ships another's code.
-    expect(assets.map((asset) => asset.name).sort()).toEqual(["Api", "Deliver", "Publish", "Reconcile"]);
-    expect(new Set(assets.map((asset) => asset.dir)).size).toBe(4);
+    // Five distinct bundles: no function ships another's code.
+    expect(assets.map((asset) => asset.name).sort()).toEqual([
+      "Api",
+      "Deliver",
+      "Portal",
+      "Publish",
+      "Reconcile",
+    ]);
+    expect(new Set(assets.map((asset) => asset.dir)).size).toBe(5);
     const env = {
       AWS_REGION: "us-east-1",
       TABLE_NAME: "t",
       DELIVERY_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/q",
       DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/d",
       SECRET_NAME_PREFIX: "p/",
+      PORTAL_KEY_SECRET_ID: "portal-keys",
+      PORTAL_URL: "https://portal.example.com/",
     };
     Object.assign(process.env, env);
     const sizes: Record<string, number> = {};
@@ -192,7 +224,7 @@ describe("functions", () => {
       const module = (await import(bundle)) as Record<string, unknown>;
       expect(typeof module[exported], bundle).toBe("function");
     }
-    expect(Object.keys(sizes).sort()).toEqual(["Api", "Deliver", "Publish", "Reconcile"]);
+    expect(Object.keys(sizes).sort()).toEqual(["Api", "Deliver", "Portal", "Publish", "Reconcile"]);
     for (const [name, size] of Object.entries(sizes)) expect(size, name).toBeLessThan(400 * 1024);
   });
 
@@ -254,7 +286,7 @@ describe("queues and table", () => {
     expect(delivery?.[1].Properties?.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * timeout);
     expect(deliveryQueue.maxReceiveCount).toBeGreaterThan(8 + 1);
   });
-  const functions = () => ofType("AWS::Lambda::Function");
+  const functions = platformFunctions;
 
   it("keep DLQ messages longer than the delivery queue; encrypt and require TLS on every queue", () => {
     expect(deadLetterQueue.retentionPeriodSeconds).toBeGreaterThan(deliveryQueue.retentionPeriodSeconds);
@@ -335,12 +367,15 @@ describe("EventBridge ingest", () => {
 });
 
 describe("least privilege", () => {
-  it("uses `*` as a resource only for X-Ray, and scopes Secrets Manager to the stack's prefix", () => {
+  it("uses `*` as a resource only for X-Ray, and scopes Secrets Manager to the stack's prefix or the portal key", () => {
     type Statement = { Action: string | string[]; Resource: unknown };
-    const statements = ofType("AWS::IAM::Policy").flatMap(
-      ([, policy]) =>
-        (policy.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [],
-    );
+    // CDK's bucket deployment handler (it invalidates the portal's distribution paths) is CDK's, acknowledged.
+    const statements = ofType("AWS::IAM::Policy")
+      .filter(([id]) => !id.startsWith("CustomCDKBucketDeployment"))
+      .flatMap(
+        ([, policy]) =>
+          (policy.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [],
+      );
     for (const statement of statements.filter((candidate) => candidate.Resource === "*")) {
       for (const action of [statement.Action].flat()) expect(action).toMatch(/^xray:/);
     }
@@ -348,10 +383,12 @@ describe("least privilege", () => {
       [statement.Action].flat().some((action) => action.startsWith("secretsmanager:")),
     );
     expect(secretStatements.length).toBeGreaterThanOrEqual(2);
-    for (const statement of secretStatements)
-      expect(JSON.stringify(statement.Resource)).toContain(
-        ":secret:serverless-webhooks/ServerlessWebhooks-test/*",
-      );
+    for (const statement of secretStatements) {
+      const resource = JSON.stringify(statement.Resource);
+      if (resource.includes("CustomerPortalSigningKeys"))
+        expect([statement.Action].flat()).toEqual(["secretsmanager:GetSecretValue"]);
+      else expect(resource).toContain(":secret:serverless-webhooks/ServerlessWebhooks-test/*");
+    }
   });
 
   it("gives no resource a physical name, so two stages share an account", () => {

@@ -120,6 +120,14 @@ describe("every route answers as docs/openapi.json says", () => {
     await pipeline.drain();
   });
 
+  it("customer portal sessions", async () => {
+    const { api, under } = pipeline;
+    expect((await api("POST", under("/portal-sessions"), { expiresInSeconds: 600 })).status).toBe(201);
+    expect((await api("POST", under("/portal-sessions"), { expiresInSeconds: 10 })).status).toBe(400);
+    expect((await api("POST", under("/portal-sessions/revoke"))).status).toBe(200);
+    expect((await api("POST", "/tenants/nobody/portal-sessions/revoke")).status).toBe(404);
+  });
+
   it("routing: filter-test and the event-type catalogue", async () => {
     const { api, under } = pipeline;
     const created = await api("POST", under("/webhooks"), {

@@ -5,20 +5,25 @@
  * from which the stack builds its policies. A grant no code path uses fails this test, and so does a call that
  * no grant covers (it would be AccessDenied on AWS).
  */
+import { randomBytes } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
+import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { PurgeQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "#aws/clients.ts";
 import { reconcile } from "#core/delivery/reconcile.ts";
 import { buildStoredEvent, INLINE_BODY_LIMIT_BYTES } from "#core/publishing/publish.ts";
-import { parseConfig, SECRET_STORAGES } from "#core/shared/config.ts";
+import { type Config, parseConfig, SECRET_STORAGES } from "#core/shared/config.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
+import { createPortalHandler } from "#functions/portal/create-handler.ts";
+import { parsePortalConfig } from "#functions/portal/portal-config.ts";
+import { createPortalRuntime } from "#functions/portal/runtime.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { reconcileDeps } from "#functions/reconcile/create-handler.ts";
 import { EVENT_SOURCE_MAPPING_ACTIONS, type FunctionName, functionAccessFor } from "#lib/function-access.ts";
-import { createLocalApi } from "#local/api-gateway.ts";
+import { createLocalApi, createLocalPortalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
 import { type EventBridgeSink, startEventBridgeSink } from "#local/eventbridge-sink.ts";
 import { createFunctionRoots, type FunctionRoots } from "#local/function-roots.ts";
@@ -30,10 +35,12 @@ import { isolatedResources, localClients, uniquePrefix } from "#test/support/loc
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 import { countSdkCalls, type SdkCallCounter } from "#test/support/sdk-call-counter.ts";
 
-/** All four roots over one function's recorded clients; only that function's root is used with them. */
+/** All roots over one function's recorded clients; only that function's root is used with them. */
 interface Fn {
   readonly roots: FunctionRoots;
   readonly calls: SdkCallCounter;
+  readonly config: Config;
+  readonly clients: AwsClients;
   /** This function's own PutEvents endpoint: what it sent there is what it needs `events:PutEvents` for. */
   readonly sink: EventBridgeSink;
 }
@@ -48,6 +55,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
   const used: Partial<Record<FunctionName, string[]>> = {};
   /** An event published to a tenant that was deleted before its delivery came up. */
   let leavingEvent = { tenant: "", id: "" };
+  let portalKeySecretId = "";
 
   function runtimeFor(clients: AwsClients, secretPrefix: string, sink: EventBridgeSink): Fn {
     const calls = countSdkCalls(clients.dynamodb, clients.sqs, clients.secretsManager);
@@ -72,7 +80,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
       random: () => 0.5,
       logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
     });
-    return { roots, calls, sink };
+    return { roots, calls, sink, config, clients };
   }
 
   beforeAll(async () => {
@@ -85,7 +93,28 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
       publish: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
       deliver: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
       reconcile: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
+      portal: runtimeFor(localClients(), secretPrefix, await startEventBridgeSink()),
     };
+    // The portal's key set, created by the deployment (here: by an unrecorded client).
+    portalKeySecretId = `serverless-webhooks/${uniquePrefix()}/portal-signing-keys`;
+    await localClients().secretsManager.send(
+      new CreateSecretCommand({
+        Name: portalKeySecretId,
+        SecretString: JSON.stringify({ current: "k1", k1: randomBytes(32).toString("base64url") }),
+      }),
+    );
+    const portalConfig = parsePortalConfig({
+      PORTAL_KEY_SECRET_ID: portalKeySecretId,
+      PORTAL_URL: "https://portal.example.test/",
+    });
+    const portal = createPortalHandler(
+      createPortalRuntime(fns.portal.config, portalConfig, {
+        clients: fns.portal.clients,
+        random: () => 0.5,
+        logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
+      }),
+      portalConfig,
+    );
     // /ok answers 200, /fail 500, /gone 410.
     receiver = await startReceiver((request) => ({
       status: request.path.endsWith("/gone") ? 410 : request.path.endsWith("/fail") ? 500 : 200,
@@ -97,7 +126,23 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     const localApi = createLocalApi({
       api: (event) => api(event, {} as never),
       publish: async (event) => (await publish(event, {} as never)) ?? undefined,
+      portal: (event) => portal(event, {} as never),
     });
+    const portalApi = createLocalPortalApi((event) => portal(event, {} as never), "/portal");
+    let portalToken = "";
+    const viaPortal = async (method: string, path: string, body?: unknown) => {
+      const response = await portalApi({
+        method,
+        url: `/portal/api${path}`,
+        headers: {
+          authorization: `Bearer ${portalToken}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      expect(response.statusCode, `portal ${method} ${path}: ${response.body}`).toBeLessThan(400);
+      return response.body === "" ? {} : (JSON.parse(response.body) as Record<string, unknown>);
+    };
     const call = async (method: string, url: string, body?: unknown) => {
       const response = await localApi({
         method,
@@ -188,6 +233,29 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     await call("GET", at(`/deliveries/${delivered?.id}`));
     await call("GET", at(`/deliveries/${delivered?.id}/attempts`));
     await call("GET", at(`/webhooks/${failing.id}/attempts?status=failed`));
+    // The portal: a session minted and revoked (the management API's routes), then every portal route with a
+    // fresh token, on this tenant's data.
+    await call("POST", at("/portal-sessions"), {});
+    await call("POST", at("/portal-sessions/revoke"));
+    portalToken = (await call("POST", at("/portal-sessions"), { capabilities: ["endpoints:read"] }))
+      .token as string;
+    await viaPortal("GET", "/webhooks?limit=10");
+    portalToken = (await call("POST", at("/portal-sessions"), {})).token as string;
+    const mine = await viaPortal("POST", "/webhooks", { url: `${base}/ok`, eventTypes: ["order.*"] });
+    await viaPortal("GET", "/webhooks?event_type=order.completed");
+    await viaPortal("GET", `/webhooks/${mine.id}`);
+    await viaPortal("PATCH", `/webhooks/${mine.id}`, { description: "from the portal" });
+    await viaPortal("POST", `/webhooks/${mine.id}/rotate-secret`, {});
+    await viaPortal("POST", `/webhooks/${mine.id}/test`);
+    await viaPortal("GET", `/webhooks/${failing.id}/attempts?status=failed`);
+    await viaPortal("POST", `/webhooks/${failing.id}/recover`, { since: "2000-01-01T00:00:00Z" });
+    await viaPortal("GET", "/events?limit=10");
+    await viaPortal("GET", `/events/${published.eventId}`);
+    const failed = event.deliveries.find((delivery) => delivery.webhookId === gone.id);
+    await viaPortal("GET", `/deliveries/${failed?.id}`);
+    await viaPortal("GET", `/deliveries/${failed?.id}/attempts`);
+    await viaPortal("POST", `/deliveries/${failed?.id}/retry`);
+    await viaPortal("DELETE", `/webhooks/${mine.id}`);
     await call("GET", at(`/webhooks/${failing.id}/deliveries?status=failed`));
     await call("POST", at(`/deliveries/${delivered?.id}/retry`));
     await call("GET", `/dlq?limit=10&tenant_id=${tenant}`);
@@ -233,7 +301,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     expect(reconciled.deliveriesReenqueued + reconciled.fanOutsResumed, stranded).toBeGreaterThanOrEqual(2);
     await drain();
 
-    for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
+    for (const name of ["api", "publish", "deliver", "reconcile", "portal"] as const) {
       const putEvents = fns[name].sink.events.map((event) => ({
         name: "PutEventsCommand",
         input: { Entries: [{ EventBusName: event.eventBusName }] },
@@ -241,6 +309,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
       used[name] = grantsUsed([...fns[name].calls.inputs, ...putEvents], {
         ...resources,
         operationalEventBus: OPERATIONAL_EVENT_BUS,
+        portalKeySecretId,
       });
     }
   }, 90_000);
@@ -272,7 +341,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
       expect(dropped.items).toMatchObject([{ status: "dropped", reason: "tenant_deleted" }]);
     });
 
-    for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
+    for (const name of ["api", "publish", "deliver", "reconcile", "portal"] as const) {
       it(`${name}: the calls it made need exactly the declared grants`, () => {
         const exempt =
           name === "deliver"
@@ -282,11 +351,11 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
       });
     }
 
-    it("no function scans, and only the api and the reconciler (its due index) query an index", () => {
-      for (const name of ["api", "publish", "deliver", "reconcile"] as const) {
+    it("no function scans, and only the api, the portal and the reconciler (its due index) query an index", () => {
+      for (const name of ["api", "publish", "deliver", "reconcile", "portal"] as const) {
         expect(used[name]?.some((grant) => grant.endsWith("dynamodb:Scan"))).toBe(false);
         expect(used[name]?.some((grant) => grant.startsWith("index/"))).toBe(
-          name === "api" || name === "reconcile",
+          name === "api" || name === "reconcile" || name === "portal",
         );
       }
     });

@@ -12,6 +12,7 @@ export type ResourceKind =
   | "deliveryQueue"
   | "deadLetterQueue"
   | "secrets"
+  | "portalKey"
   | "operationalEventBus";
 
 export interface Grant {
@@ -23,6 +24,8 @@ export interface ResourceNames {
   readonly tableName: string;
   readonly deliveryQueueUrl: string;
   readonly deadLetterQueueUrl: string;
+  /** The portal's key set: calls naming it are on that one secret, not under the signing secrets' prefix. */
+  readonly portalKeySecretId?: string;
   /** The bus operational events must go to (and no other). */
   readonly operationalEventBus?: string;
 }
@@ -108,9 +111,10 @@ function dynamoGrants(name: string, input: Record<string, unknown>, names: Resou
   }
 }
 
-function secretsGrants(name: string, input: Record<string, unknown>): Grant[] {
+function secretsGrants(name: string, input: Record<string, unknown>, names: ResourceNames): Grant[] {
   const action = `secretsmanager:${name.replace(/Command$/, "")}`;
-  const grants: Grant[] = [{ resource: "secrets", action }];
+  const onPortalKey = names.portalKeySecretId !== undefined && input.SecretId === names.portalKeySecretId;
+  const grants: Grant[] = [{ resource: onPortalKey ? "portalKey" : "secrets", action }];
   if (name === "CreateSecretCommand" && Array.isArray(input.Tags) && input.Tags.length > 0)
     grants.push({ resource: "secrets", action: "secretsmanager:TagResource" });
   return grants;
@@ -128,7 +132,7 @@ export function grantsUsed(
     if (name in SQS_ACTIONS) return sqsGrant(name, input, names);
     if (DYNAMO_COMMANDS.test(name)) return dynamoGrants(name, input, names);
     if (/^(CreateSecret|PutSecretValue|GetSecretValue|DeleteSecret|DescribeSecret)Command$/.test(name))
-      return secretsGrants(name, input);
+      return secretsGrants(name, input, names);
     if (name === "PutEventsCommand") {
       const buses = new Set(
         ((input.Entries as { EventBusName?: string }[] | undefined) ?? []).map((entry) => entry.EventBusName),
@@ -152,6 +156,7 @@ export function grantsDeclared(access: FunctionAccess, exclude: readonly Grant[]
     ...access.deliveryQueue.map((action) => ({ resource: "deliveryQueue" as const, action })),
     ...access.deadLetterQueue.map((action) => ({ resource: "deadLetterQueue" as const, action })),
     ...access.secrets.map((action) => ({ resource: "secrets" as const, action })),
+    ...access.portalKey.map((action) => ({ resource: "portalKey" as const, action })),
     ...access.operationalEventBus.map((action) => ({ resource: "operationalEventBus" as const, action })),
   ];
   const excluded = new Set(exclude.map(key));

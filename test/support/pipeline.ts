@@ -2,7 +2,9 @@
  * The publish → queue → deliver pipeline over the real local engines: the real handlers, a private table and
  * queues, and the local event-source-mapping poller. Loopback destinations are allowed only when a test asks.
  */
+import { randomBytes } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
+import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
 import type { RootOptions } from "#aws/runtime.ts";
@@ -14,6 +16,9 @@ import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import type { DeliverRootOptions } from "#functions/deliver/runtime.ts";
 import { createDeliverRuntime, type DeliverRuntime } from "#functions/deliver/runtime.ts";
+import { createPortalHandler } from "#functions/portal/create-handler.ts";
+import { type PortalConfig, parsePortalConfig } from "#functions/portal/portal-config.ts";
+import { createPortalRuntime } from "#functions/portal/runtime.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
@@ -75,9 +80,32 @@ export async function startPipeline(options: PipelineOptions = {}) {
   const runtime = roots.api;
   const publishHandler = createPublishHandler(roots.publish);
   const apiHandler = createApiHandler(roots.api);
+  // The portal function serves the management API's session routes; its key set lives in the emulator.
+  const portalKeySecretId = `serverless-webhooks/${uniquePrefix()}/portal-signing-keys`;
+  // Through a client nobody counts: the deployment creates this secret, not a function.
+  await localClients().secretsManager.send(
+    new CreateSecretCommand({
+      Name: portalKeySecretId,
+      SecretString: JSON.stringify({ current: "k1", k1: randomBytes(32).toString("base64url") }),
+    }),
+  );
+  const portalConfig = parsePortalConfig({
+    PORTAL_KEY_SECRET_ID: portalKeySecretId,
+    PORTAL_URL: "https://portal.example.test/",
+  });
+  /** The portal function's root over this pipeline's clients and configuration. */
+  const portalRuntime = (portal: Pick<PortalConfig, "keySecretId">) =>
+    createPortalRuntime(config, portal, {
+      clients,
+      random: () => 0.5,
+      logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
+      ...options.runtime,
+    });
+  const portalHandler = createPortalHandler(portalRuntime(portalConfig), portalConfig);
   const targets = {
     api: (event: APIGatewayProxyEvent) => apiHandler(event, {} as never),
     publish: async (event: APIGatewayProxyEvent) => (await publishHandler(event, {} as never)) ?? undefined,
+    portal: (event: APIGatewayProxyEvent) => portalHandler(event, {} as never),
   };
   // As deployed: API Gateway's request models first. And without them, to test the Lambda's own validation.
   const localApi = createLocalApi(targets);
@@ -150,6 +178,7 @@ export async function startPipeline(options: PipelineOptions = {}) {
     config,
     runtime,
     roots,
+    portalRuntime,
     tenantId,
     under,
     async createWebhook(draft: WebhookDraft, tenant = tenantId) {

@@ -288,14 +288,16 @@ describe("pagination", () => {
 });
 
 describe("the client's surface", () => {
-  it("has one function per operation of docs/openapi.json, named by its operationId", () => {
+  it("has one function per operator operation of docs/openapi.json, named by its operationId", () => {
     const document = JSON.parse(
       readFileSync(new URL("../../docs/openapi.json", import.meta.url), "utf8"),
     ) as {
       paths: Record<string, Record<string, { operationId: string }>>;
     };
-    const operationIds = Object.values(document.paths)
-      .flatMap((item) => Object.values(item).map((operation) => operation.operationId))
+    // The portal API's operations (`/api/…`) are the same operations, reached with a portal token.
+    const operationIds = Object.entries(document.paths)
+      .filter(([path]) => !path.startsWith("/api/"))
+      .flatMap(([, item]) => Object.values(item).map((operation) => operation.operationId))
       .sort();
     const functions = Object.keys(clientModule).filter((name) => operationIds.includes(name));
     expect(functions.sort()).toEqual(operationIds);

@@ -10,6 +10,7 @@ import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { operations } from "#core/contract/api-contract.ts";
 import { apiRoutes } from "#core/http/api-routes.ts";
+import { portalRoutes } from "#core/http/portal-routes.ts";
 import { serializeEnvelope } from "#core/shared/model.ts";
 import { signedRequestHeaders } from "#core/signing/signing.ts";
 import { renderOpenApi } from "../../scripts/openapi.ts";
@@ -33,13 +34,26 @@ describe("docs/openapi.json", () => {
     expect(result.valid, result.valid ? "" : compileErrors(result)).toBe(true);
   });
 
-  it("documents every route of apiRoutes, and no route that does not exist", () => {
+  it("documents every route of apiRoutes and of the portal API, and no route that does not exist", () => {
     const routes = apiRoutes.map(({ method, resource }) => `${method} ${resource}`).sort();
+    const portal = portalRoutes.map(({ method, resource }) => `${method} ${resource}`);
     const documented = Object.entries(document.paths)
-      .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
+      .flatMap(([path, item]) =>
+        Object.keys(item)
+          .filter((key) => key !== "servers")
+          .map((method) => `${method.toUpperCase()} ${path}`),
+      )
       .sort();
-    expect(documented).toEqual(routes);
+    expect(documented).toEqual([...routes, ...portal].sort());
     expect(Object.keys(operations).sort()).toEqual(routes);
+  });
+
+  it("documents each portal route with the bearer scheme and the operator route's body", () => {
+    for (const route of portalRoutes) {
+      const operation = document.paths[route.resource]?.[route.method.toLowerCase()];
+      expect(operation?.security, route.resource).toEqual([{ bearer: [] }]);
+      expect(operation?.requestBody !== undefined, `${route.method} ${route.resource}`).toBe(route.body);
+    }
   });
 
   it("gives a request body to exactly the routes that take one, and an auth scheme to every route", () => {

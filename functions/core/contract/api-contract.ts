@@ -31,6 +31,8 @@ import "../shared/zod.ts";
 // Objects are closed (`additionalProperties: false` in the document): a field a response leaks without the
 // contract naming it fails the contract test.
 
+import { createSessionSchema, revokedSchema, sessionSchema } from "../portal/sessions.ts";
+
 const time = z.string().register(z.globalRegistry, { format: "date-time" });
 const nullable = <T extends z.ZodMiniType>(schema: T) => z.nullable(schema);
 const count = z.int().check(z.minimum(0));
@@ -522,6 +524,24 @@ export const operations = {
     auth: "iam",
     responses: { 202: deliverySchema },
     errors: [404, 409],
+  },
+  [`POST ${TENANT}/portal-sessions`]: {
+    operationId: "createPortalSession",
+    summary: "Mint a customer portal session: a token and the portal link with it in the fragment",
+    tag: "Customer portal",
+    auth: "iam",
+    body: createSessionSchema,
+    bodyOptional: true,
+    responses: { 201: sessionSchema },
+    errors: [400, 404, 413],
+  },
+  [`POST ${TENANT}/portal-sessions/revoke`]: {
+    operationId: "revokePortalSessions",
+    summary: "Revoke every portal session of the tenant issued until now",
+    tag: "Customer portal",
+    auth: "iam",
+    responses: { 200: revokedSchema },
+    errors: [404],
   },
   "GET /dlq": {
     operationId: "peekDeadLetters",

@@ -4,6 +4,7 @@
  * (`io: "input"`), responses as they answer them. `scripts/openapi.ts` writes it to `docs/openapi.json`.
  */
 import * as z from "zod/mini";
+import { portalRoutes } from "../http/portal-routes.ts";
 import { PLATFORM_VERSION } from "../signing/signing.ts";
 import { type Operation, operations } from "./api-contract.ts";
 import { envelopeSchema, wireHeaders } from "./wire-contract.ts";
@@ -116,7 +117,7 @@ function parameters(resource: string, operation: Operation) {
   return [...path, ...query, ...headers];
 }
 
-function responses(operation: Operation) {
+function responses(operation: Operation, portal = false) {
   const entries: [string, unknown][] = Object.entries(operation.responses).map(([status, schema]) => {
     const headers = operation.responseHeaders?.[Number(status)];
     return [
@@ -137,9 +138,15 @@ function responses(operation: Operation) {
       },
     ];
   });
-  const problems = [...operation.errors, 500].map((status) => [String(status), problem(status)] as const);
+  // The portal API answers a missing or bad token 401, a missing capability 403, a tenant past its rate 429.
+  const portalErrors = portal ? [401, 403, 429] : [];
+  const problems = [...new Set([...operation.errors, ...portalErrors, 500])].map(
+    (status) => [String(status), problem(status)] as const,
+  );
   const gateway =
-    operation.auth === "iam" ? [403, 429].map((status) => [String(status), gatewayMessage(status)]) : [];
+    operation.auth === "iam" && !portal
+      ? [403, 429].map((status) => [String(status), gatewayMessage(status)])
+      : [];
   return Object.fromEntries(
     [...entries, ...problems, ...gateway].sort(([a], [b]) => String(a).localeCompare(String(b))),
   );
@@ -166,6 +173,44 @@ function pathItems() {
           }
         : {}),
       responses: responses(operation),
+    };
+  }
+  return { ...paths, ...portalPathItems() };
+}
+
+/**
+ * The customer portal's API (`/api/…` on the portal's own address, `PortalUrl`): each route is an operator route
+ * on one tenant's data, the tenant taken from the bearer token instead of the path, the same schemas.
+ */
+function portalPathItems() {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of portalRoutes) {
+    const operation = (operations as Readonly<Record<string, Operation>>)[route.operatorRoute];
+    if (!operation) throw new Error(`no operation ${route.operatorRoute} for the portal's ${route.resource}`);
+    const body = operation.body;
+    const item = paths[route.resource] ?? {
+      servers: [
+        { url: "https://{portal}", variables: { portal: { default: "d111111abcdef8.cloudfront.net" } } },
+      ],
+    };
+    paths[route.resource] = item;
+    item[route.method.toLowerCase()] = {
+      operationId: `portal${operation.operationId.charAt(0).toUpperCase()}${operation.operationId.slice(1)}`,
+      summary: `${operation.summary} (portal; needs ${route.capability})`,
+      tags: ["Customer portal API"],
+      security: [{ bearer: [] }],
+      ...(parameters(route.resource, operation).length > 0
+        ? { parameters: parameters(route.resource, operation) }
+        : {}),
+      ...(body
+        ? {
+            requestBody: {
+              required: !operation.bodyOptional,
+              content: { "application/json": { schema: jsonSchema(body, "input") } },
+            },
+          }
+        : {}),
+      responses: responses(operation, true),
     };
   }
   return paths;
@@ -234,7 +279,11 @@ export function openApiDocument() {
       },
       { url: "http://127.0.0.1:3000", description: "Local mode (`npm start`): no auth" },
     ],
-    tags: ["Tenants", "Webhooks", "Events", "Deliveries", "Dead letters"].map((name) => ({ name })),
+    tags: ["Tenants", "Webhooks", "Events", "Deliveries", "Dead letters", "Customer portal API"].map(
+      (name) => ({
+        name,
+      }),
+    ),
     paths: pathItems(),
     webhooks: webhooks(),
     components: {

@@ -2,7 +2,7 @@
  * The management API's routes as plain data: the API Lambda dispatches on them, the CDK stack builds one API
  * Gateway resource/method per entry (a model on each body), and local mode maps HTTP paths onto them.
  */
-export type RouteTarget = "api" | "publish";
+export type RouteTarget = "api" | "publish" | "portal";
 
 export interface ApiRoute {
   readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -39,6 +39,9 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: "GET", resource: DELIVERY, target: "api", body: false },
   { method: "GET", resource: `${DELIVERY}/attempts`, target: "api", body: false },
   { method: "POST", resource: `${DELIVERY}/retry`, target: "api", body: false },
+  // Portal sessions: minted and revoked by the portal function, which holds the signing key (docs/portal.md).
+  { method: "POST", resource: `${TENANT}/portal-sessions`, target: "portal", body: true },
+  { method: "POST", resource: `${TENANT}/portal-sessions/revoke`, target: "portal", body: false },
   { method: "GET", resource: "/dlq", target: "api", body: false },
   { method: "POST", resource: "/dlq/redrive", target: "api", body: true },
   // The operators' event-type catalogue (global). The static resource is listed before the {name} one, so that
@@ -50,8 +53,8 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: "DELETE", resource: "/event-types/{name}", target: "api", body: false },
 ];
 
-export type RouteMatch =
-  | { readonly kind: "route"; readonly route: ApiRoute; readonly pathParameters: Record<string, string> }
+export type RouteMatch<R extends { readonly method: string; readonly resource: string } = ApiRoute> =
+  | { readonly kind: "route"; readonly route: R; readonly pathParameters: Record<string, string> }
   | { readonly kind: "method_not_allowed"; readonly allowed: string[] }
   | { readonly kind: "not_found" };
 
@@ -77,9 +80,19 @@ function matchTemplate(template: string, path: string): Record<string, string> |
 }
 
 /** Finds the route for an HTTP method and path (trailing slash ignored), as API Gateway would. */
-export function matchRoute(method: string, path: string): RouteMatch {
+export function matchRoute(method: string, path: string): RouteMatch;
+export function matchRoute<R extends { readonly method: string; readonly resource: string }>(
+  method: string,
+  path: string,
+  routes: readonly R[],
+): RouteMatch<R>;
+export function matchRoute(
+  method: string,
+  path: string,
+  routes: readonly { readonly method: string; readonly resource: string }[] = apiRoutes,
+): RouteMatch<{ readonly method: string; readonly resource: string }> {
   const normalized = path.length > 1 ? path.replace(/\/+$/, "") : path;
-  const candidates = apiRoutes.flatMap((route) => {
+  const candidates = routes.flatMap((route) => {
     const pathParameters = matchTemplate(route.resource, normalized);
     return pathParameters ? [{ route, pathParameters }] : [];
   });

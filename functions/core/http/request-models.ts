@@ -6,6 +6,8 @@
  * full rules and name the failing field.
  */
 
+import { PORTAL_CAPABILITIES } from "../portal/capabilities.ts";
+
 export interface RequestSchema {
   readonly $schema?: string;
   readonly type: string | readonly string[];
@@ -79,6 +81,18 @@ export const requestModels: Readonly<Record<string, RequestSchema>> = {
     },
     ["type", "data"],
   ),
+  "POST /tenants/{tenantId}/portal-sessions": object({
+    expiresInSeconds: integer(300, 604_800),
+    capabilities: {
+      type: "array",
+      minItems: 1,
+      maxItems: 5,
+      items: {
+        type: "string",
+        enum: PORTAL_CAPABILITIES,
+      },
+    },
+  }),
   "POST /tenants/{tenantId}/webhooks/{webhookId}/filter-test": object(
     { event: { type: "object" }, filter: { type: "object" } },
     ["event"],

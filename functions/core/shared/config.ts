@@ -133,12 +133,19 @@ export class ConfigError extends Error {
   }
 }
 
-export function parseConfig(environment: Readonly<Record<string, string | undefined>>): Config {
-  const parsed = environmentSchema.safeParse(environment);
-  if (!parsed.success) {
+/** The environment through `schema`, or a ConfigError naming each failing variable. */
+export function parseEnvironment<S extends z.ZodMiniType>(
+  schema: S,
+  environment: Readonly<Record<string, string | undefined>>,
+): z.infer<S> {
+  const parsed = schema.safeParse(environment);
+  if (!parsed.success)
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
-  }
-  const env = parsed.data;
+  return parsed.data;
+}
+
+export function parseConfig(environment: Readonly<Record<string, string | undefined>>): Config {
+  const env = parseEnvironment(environmentSchema, environment);
   return {
     region: env.AWS_REGION,
     tableName: env.TABLE_NAME,

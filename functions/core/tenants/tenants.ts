@@ -40,6 +40,8 @@ export interface Tenant {
   readonly updatedAt: string;
   /** Set while a delete is under way: the tenant is already gone for publishes and deliveries. */
   readonly deleting?: boolean | undefined;
+  /** Seconds since the epoch: portal tokens issued before it are revoked (docs/portal.md). */
+  readonly portalTokensNotBefore?: number | undefined;
 }
 
 export interface TenantPage {
