@@ -3,8 +3,6 @@ import { readdirSync } from "node:fs";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiRoutes } from "#core/http/api-routes.ts";
-import { createApiHandler } from "#functions/api/create-handler.ts";
-import { createPublishHandler } from "#functions/publish/create-handler.ts";
 import { fixture } from "#test/support/fixtures.ts";
 import { type Pipeline, startPipeline } from "#test/support/pipeline.ts";
 
@@ -105,11 +103,7 @@ describe("the API Gateway sample events in events/api-gateway", () => {
     const route = apiRoutes.find(
       (candidate) => candidate.method === event.httpMethod && candidate.resource === event.resource,
     );
-    const handler =
-      route?.target === "publish"
-        ? createPublishHandler(pipeline.roots.publish)
-        : createApiHandler(pipeline.runtime);
-    const response = (await handler(event as never, {} as never)) as {
+    const response = (await pipeline.targets[route?.target ?? "api"](event)) as {
       statusCode: number;
       headers: Record<string, string>;
       body: string;

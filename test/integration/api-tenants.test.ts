@@ -412,13 +412,15 @@ describe("isolation between tenants", () => {
   const parameterOf = (route: ApiRoute) => /\{(webhookId|eventId|deliveryId)\}/.exec(route.resource)?.[1];
   /** A body each route takes (valid, so that only the id decides the answer). */
   const bodyFor = (route: ApiRoute): unknown =>
-    route.resource.endsWith("/rotate-secret")
-      ? { gracePeriodSeconds: 60 }
-      : route.resource.endsWith("/recover")
-        ? { since: "2000-01-01T00:00:00Z" }
-        : route.method === "PATCH"
-          ? { description: "taken over" }
-          : undefined;
+    route.resource.endsWith("/filter-test")
+      ? { event: { type: "order.completed", data: { n: 1 } } }
+      : route.resource.endsWith("/rotate-secret")
+        ? { gracePeriodSeconds: 60 }
+        : route.resource.endsWith("/recover")
+          ? { since: "2000-01-01T00:00:00Z" }
+          : route.method === "PATCH"
+            ? { description: "taken over" }
+            : undefined;
   const unknownId = {
     webhookId: newWebhookId(),
     eventId: newEventId(),
@@ -456,7 +458,8 @@ describe("isolation between tenants", () => {
     const routes = apiRoutes.filter(
       (route) => route.resource.startsWith("/tenants/{tenantId}/") && parameterOf(route),
     );
-    expect(routes.map((route) => `${route.method} ${route.resource}`)).toHaveLength(11);
+    // Every one of them, the health and routing routes included (a webhook's deliveries, filter-test).
+    expect(routes.map((route) => `${route.method} ${route.resource}`)).toHaveLength(13);
     const snapshot = async () => {
       const tenants = await Promise.all([A, B].map((tenant) => pipeline.api("GET", `/tenants/${tenant}`)));
       const webhooks = await Promise.all(
@@ -482,8 +485,8 @@ describe("isolation between tenants", () => {
       [B, A],
     ] as const)
       for (const route of routes) compared += await expectSameAsUnknown(route, tenant, other);
-    // Both ways: 7 webhook routes × 2 webhooks, 1 event route × 2 events, 3 delivery routes × 4 deliveries.
-    expect(compared).toBe(2 * (7 * 2 + 1 * 2 + 3 * 4));
+    // Both ways: 9 webhook routes × 2 webhooks, 1 event route × 2 events, 3 delivery routes × 4 deliveries.
+    expect(compared).toBe(2 * (9 * 2 + 1 * 2 + 3 * 4));
     // Nothing was sent, retried, recovered, rotated, changed or deleted by any of it.
     expect(await pipeline.queueDepth(pipeline.resources.deliveryQueueUrl)).toBe(0);
     expect(await snapshot()).toEqual(before);

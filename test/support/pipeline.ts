@@ -172,6 +172,8 @@ export async function startPipeline(options: PipelineOptions = {}) {
   const under = (path: string, tenant = tenantId) => `/tenants/${tenant}${path}`;
 
   return {
+    /** Each function's handler as API Gateway invokes it, keyed by route target. */
+    targets,
     clients,
     calls,
     resources,

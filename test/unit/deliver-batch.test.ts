@@ -570,3 +570,63 @@ describe("deliverBatch: tenants", () => {
     ]);
   });
 });
+
+describe("deliverBatch: held deliveries and SQS's receive count", () => {
+  it("a delivery held by an open circuit on its last allowed receive is not left for maxReceiveCount to dead-letter without a reason", async () => {
+    const f = fakes();
+    const open = {
+      tenantId: TENANT,
+      webhookId: "wh_1",
+      circuit: "open" as const,
+      openedAt: new Date(NOW.getTime() - 3_600_000).toISOString(),
+      probeAt: new Date(NOW.getTime() + 60_000).toISOString(),
+    };
+    const readState = f.deps.ledger.readState;
+    const deps: DeliverDeps = {
+      ...f.deps,
+      ledger: {
+        ...f.deps.ledger,
+        readState: async (ids, keys) => ({
+          ...(await readState(ids, keys)),
+          health: new Map([[webhookKey(TENANT, "wh_1"), open]]),
+        }),
+      },
+      health: {
+        reserveRate: async () => ({ granted: 0, tat: NOW.getTime() }),
+        takeProbe: async () => false,
+        settleProbe: async () => false,
+        open: async () => false,
+        reset: async () => undefined,
+      },
+    };
+    // The 30th receive (SQS's maxReceiveCount): the circuit has been open for half an hour of 60 s holds.
+    const result = await deliverBatch([{ ...message(1), receiveCount: 30 }], deps);
+    expect(f.posts).toHaveLength(0);
+    // Handed back to SQS once more, the redrive policy would move it to the DLQ with no reason: it is left to the
+    // reconciler instead (its record stays live and due), so the message is acknowledged, not dead-lettered.
+    expect(failedIds(result)).not.toContain("m1");
+    expect(f.letters).toHaveLength(0);
+  });
+
+  it("a delivery held by the rate limit on its last allowed receive is not left for maxReceiveCount to dead-letter without a reason", async () => {
+    const f = fakes({ webhook: webhook({ rateLimitPerSecond: 1 }) });
+    const deps: DeliverDeps = {
+      ...f.deps,
+      health: {
+        reserveRate: async () => ({ granted: 0, tat: NOW.getTime() + 300_000 }),
+        takeProbe: async () => false,
+        settleProbe: async () => false,
+        open: async () => false,
+        reset: async () => undefined,
+      },
+    };
+    // A backlog of 300 events for a 1/s webhook: this message has been received and held 30 times.
+    const result = await deliverBatch([{ ...message(1), receiveCount: 30 }], deps);
+    // And below the budget it is simply held again, without a request.
+    const early = await deliverBatch([{ ...message(1), receiveCount: 3 }], deps);
+    expect(failedIds(early)).toContain("m1");
+    expect(f.posts).toHaveLength(0);
+    expect(failedIds(result)).not.toContain("m1");
+    expect(f.letters).toHaveLength(0);
+  });
+});

@@ -904,6 +904,29 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
       )
       .catch(() => undefined);
   };
+  const hold = async (plan: Plan, action: Extract<QueueAction, { kind: "held" }>) => {
+    const fields = logFields(plan);
+    deps.metrics.held?.(action.cause);
+    // SQS counts every hold as a receive: handed back once more past the budget, the queue's redrive policy would
+    // dead-letter the message without a reason. Its delivery record is still live and due (a circuit hold records
+    // the next probe time), so the reconciler sends a fresh copy; this message is acknowledged.
+    if ((plan.record.receiveCount ?? 1) >= deps.deadLetterAfterReceives) {
+      deps.log.info("held past the queue's receive budget: left to the reconciler", {
+        ...fields,
+        cause: action.cause,
+      });
+      return;
+    }
+    failed.add(plan.record.messageId);
+    deps.log.info("held without a request", {
+      ...fields,
+      cause: action.cause,
+      delaySeconds: action.delaySeconds,
+    });
+    await deps.queue.retryLater(plan.record.receiptHandle, action.delaySeconds).catch((error: unknown) => {
+      deps.log.warn("ChangeMessageVisibility failed", { ...fields, error: String(error) });
+    });
+  };
 
   const messages = records.map((record) => parseMessage(record.body));
   const duplicates = duplicatesInBatch(messages);
@@ -970,18 +993,7 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
         case "backoff":
           return backoff(plan, action.cause);
         case "held":
-          deps.metrics.held?.(action.cause);
-          failed.add(plan.record.messageId);
-          deps.log.info("held without a request", {
-            ...fields,
-            cause: action.cause,
-            delaySeconds: action.delaySeconds,
-          });
-          return deps.queue
-            .retryLater(plan.record.receiptHandle, action.delaySeconds)
-            .catch((error: unknown) => {
-              deps.log.warn("ChangeMessageVisibility failed", { ...fields, error: String(error) });
-            });
+          return hold(plan, action);
         case "not_yet_due":
         case "retry":
           failed.add(plan.record.messageId);

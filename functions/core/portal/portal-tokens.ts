@@ -137,7 +137,13 @@ export async function issueToken(
   const keySet = await keys.keySet();
   const key = keySet.keys[keySet.current];
   if (!key) throw new Error("the portal key set has no current key");
-  const issuedAt = Math.max(Math.floor(now.getTime() / 1000), tenant.portalTokensNotBefore ?? 0);
+  // After the tenant's creation second too: a token's iat then tells this tenant from one deleted in that second.
+  const createdSecond = Math.floor(Date.parse(tenant.createdAt) / 1000);
+  const issuedAt = Math.max(
+    Math.floor(now.getTime() / 1000),
+    tenant.portalTokensNotBefore ?? 0,
+    createdSecond + 1,
+  );
   const expiresAt = Math.floor(now.getTime() / 1000) + (input.expiresInSeconds ?? DEFAULT_SESSION_SECONDS);
   const capabilities = [...new Set(input.capabilities ?? PORTAL_CAPABILITIES)];
   const { SignJWT } = await loadJwt();
@@ -189,7 +195,7 @@ export async function verifyToken(
   if (!tenant || tenant.deleting) throw new UnauthorizedError();
   if (claims.iat < (tenant.portalTokensNotBefore ?? 0)) throw new UnauthorizedError();
   // A tenant deleted and created again under the same id does not inherit the old one's sessions.
-  if (claims.iat < Math.floor(Date.parse(tenant.createdAt) / 1000)) throw new UnauthorizedError();
+  if (claims.iat <= Math.floor(Date.parse(tenant.createdAt) / 1000)) throw new UnauthorizedError();
   const capabilities = new Set(
     claims.scope
       .split(" ")
@@ -204,7 +210,10 @@ async function verifySignature(token: string, keys: PortalKeySource, settings: T
     jwtVerify(
       token,
       async (header) => {
-        const key = header.kid === undefined ? undefined : keySet.keys[header.kid];
+        const key =
+          header.kid !== undefined && Object.hasOwn(keySet.keys, header.kid)
+            ? keySet.keys[header.kid]
+            : undefined;
         if (!key) throw new UnknownKidError();
         return key;
       },

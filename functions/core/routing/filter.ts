@@ -239,6 +239,8 @@ class Checker {
     if (key.startsWith("$")) return this.issue(at, "unknown operator; only $or is supported at field level");
     if (topLevel && !(FILTERABLE_FIELDS as readonly string[]).includes(key))
       return this.issue(at, `a filter matches ${FILTERABLE_FIELDS.join(", ")}; not ${key.slice(0, 64)}`);
+    // DynamoDB's marshalling (and any plain assignment) cannot keep an own "__proto__" key: refuse it here.
+    if (key === "__proto__") return this.issue(at, "__proto__ is not a field name a filter can match");
     if (key.length === 0 || key.length > FILTER_LIMITS.maxStringLength)
       return this.issue(at, `field names have 1 to ${FILTER_LIMITS.maxStringLength} characters`);
     if (Array.isArray(value)) {
