@@ -135,10 +135,13 @@ export interface Measurements {
   readonly publishMsPerEvent: Record<string, number>;
   /**
    * DynamoDB units DynamoDB Local reported (`ReturnConsumedCapacity: "INDEXES"`, table and indexes), per fan-out:
-   * per published event and per first-attempt delivery. Its accounting of the deliver transaction is replaced by
-   * `ASSUMPTIONS.billedWriteUnitsPerDelivery` (DynamoDB Local under-reports TransactWriteItems).
+   * per published event and per first-attempt delivery, the deliver transaction priced item by item
+   * (bench/capacity.ts, `TransactionReplay`: DynamoDB Local under-reports TransactWriteItems).
    */
-  readonly capacity?: Record<string, { eventRead: number; eventWrite: number; deliveryRead: number }>;
+  readonly capacity?: Record<
+    string,
+    { eventRead: number; eventWrite: number; deliveryRead: number; deliveryWrite?: number }
+  >;
 }
 
 /** What the model assumes beyond the measurements. */
@@ -149,12 +152,11 @@ export const ASSUMPTIONS = {
   receiverLatencyMs: 200,
   batchSize: 10,
   /**
-   * What AWS bills for one first-attempt delivery's share of the deliver transaction: the delivery and the attempt
-   * item at 2 units each (a transactional write is billed double), their index entries gsi1 (2) and gsi2 (1).
-   * DynamoDB Local reports 1.00 for it, so this one figure is derived, not measured.
+   * Used only when no capacity measurement is at hand (the measured figure replaces them): a first-attempt
+   * delivery's transaction, the delivery and the attempt item at 2 units each (a transactional write is billed
+   * double), their index entries gsi1 (2) and gsi2 (1).
    */
-  billedWriteUnitsPerDelivery: 7,
-  /** Used only when no capacity measurement is at hand. */
+  writeUnitsPerDelivery: 7,
   readUnitsPerDelivery: 1,
   writeUnitsPerEvent: 3,
   readUnitsPerEvent: 1.5,
@@ -189,7 +191,7 @@ export function costPerMillionDeliveries(
     SQS: (events * Math.ceil(fanOut / 10) + deliveries * mapping) * p.sqsRequest.usd,
     DynamoDB:
       deliveries *
-        (a.billedWriteUnitsPerDelivery * p.dynamoWrite.usd +
+        ((units?.deliveryWrite ?? a.writeUnitsPerDelivery) * p.dynamoWrite.usd +
           (units?.deliveryRead ?? a.readUnitsPerDelivery) * p.dynamoRead.usd) +
       events *
         ((units?.eventWrite ?? a.writeUnitsPerEvent) * p.dynamoWrite.usd +
@@ -234,7 +236,7 @@ export function costMarkdown(
   return [
     "## Cost model",
     "",
-    `Dollars per million deliveries that succeed at the first attempt, from the measured call counts, handler CPU and DynamoDB capacity units above (${measured.capacity ? "read and write units per event and read units per delivery as measured at each fan-out; the deliver transaction's write units derived, see billedWriteUnitsPerDelivery" : "no capacity measurement in this run: DynamoDB from the assumptions"}), priced with the table below. Assumptions: ${Object.entries(
+    `Dollars per million deliveries that succeed at the first attempt, from the measured call counts, handler CPU and DynamoDB capacity units above (${measured.capacity ? "read and write units per event and per delivery as measured at each fan-out, the deliver transaction priced item by item" : "no capacity measurement in this run: DynamoDB from the assumptions"}), priced with the table below. Assumptions: ${Object.entries(
       ASSUMPTIONS,
     )
       .map(([key, value]) => `${key} = ${value}`)

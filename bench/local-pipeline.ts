@@ -112,8 +112,11 @@ export async function benchPipeline(environment: Record<string, string> = {}): P
   };
 }
 
-/** A keep-alive receiver on 127.0.0.1 answering 204 (or as `reply` says), counting requests per webhook-id. */
-export async function benchReceiver(reply: (id: string, seen: number) => number = () => 204) {
+/**
+ * A keep-alive receiver on 127.0.0.1 answering 204 (or the status `reply` says, with `body` when given), counting
+ * requests per webhook-id.
+ */
+export async function benchReceiver(reply: (id: string, seen: number) => number = () => 204, body?: string) {
   const seen = new Map<string, number>();
   const server: Server = createServer((request, response) => {
     request.resume();
@@ -121,7 +124,7 @@ export async function benchReceiver(reply: (id: string, seen: number) => number 
       const id = String(request.headers["webhook-id"]);
       const count = (seen.get(id) ?? 0) + 1;
       seen.set(id, count);
-      response.writeHead(reply(id, count)).end();
+      response.writeHead(reply(id, count)).end(body);
     });
   });
   server.keepAliveTimeout = 60_000;

@@ -85,14 +85,17 @@ const measurements: Measurements | undefined =
         ...(capacity
           ? {
               capacity: Object.fromEntries(
-                capacity.rows.map((row) => [
-                  String(row.fanout),
-                  {
-                    eventRead: row.perEvent.readUnits,
-                    eventWrite: row.perEvent.writeUnits,
-                    deliveryRead: row.perDelivery.readUnits,
-                  },
-                ]),
+                capacity.rows
+                  .filter((row) => row.bodyBytes === 0)
+                  .map((row) => [
+                    String(row.fanout),
+                    {
+                      eventRead: row.perEvent.readUnits,
+                      eventWrite: row.perEvent.writeUnits,
+                      deliveryRead: row.perDelivery.readUnits,
+                      deliveryWrite: row.perDelivery.writeUnits,
+                    },
+                  ]),
               ),
             }
           : {}),

@@ -338,17 +338,32 @@ describe("deliverBatch", () => {
     expect(failedIds(await deliverBatch([message(1)], deps))).toEqual(["m1"]);
   });
 
-  it("keeps the first 4 KiB of a response body", async () => {
+  it("keeps the first 4 KiB of a failed attempt's response body", async () => {
     const { deps, recorded } = fakes({
       reply: () => ({
-        result: { kind: "response", status: 200 },
+        result: { kind: "response", status: 500 },
         durationMs: 1,
         responseBody: "é".repeat(3000),
       }),
     });
     await deliverBatch([message(1)], deps);
+    expect(recorded[0]?.attempt?.status).toBe("failed");
+    expect(Buffer.byteLength(recorded[0]?.attempt?.responseBody ?? "")).toBeGreaterThan(4090);
     expect(Buffer.byteLength(recorded[0]?.attempt?.responseBody ?? "")).toBeLessThanOrEqual(4096);
     expect(recorded[0]?.attempt?.responseBody?.endsWith("é")).toBe(true);
+  });
+
+  it("stores no response body for a successful attempt (its status code is the whole story)", async () => {
+    const { deps, recorded } = fakes({
+      reply: () => ({
+        result: { kind: "response", status: 200 },
+        durationMs: 1,
+        responseBody: "x".repeat(3000),
+      }),
+    });
+    await deliverBatch([message(1)], deps);
+    expect(recorded[0]?.attempt).toMatchObject({ status: "succeeded", statusCode: 200 });
+    expect(recorded[0]?.attempt?.responseBody).toBeUndefined();
   });
 });
 

@@ -170,7 +170,12 @@ export const attemptSchema = z
     series: z.optional(count),
     status: z.enum(["succeeded", "failed"]),
     statusCode: z.optional(z.int()),
-    responseBody: z.optional(z.string()),
+    responseBody: z.optional(
+      z.string().register(z.globalRegistry, {
+        description:
+          "A failed attempt's response body (first 4 KiB) or transport error; absent on succeeded attempts.",
+      }),
+    ),
     durationMs: z.number().check(z.minimum(0)),
     errorClass: z.optional(z.string()),
     timestamp: time,

@@ -410,8 +410,9 @@ async function attemptOne(candidate: Candidate, deps: DeliverDeps): Promise<Sett
     series,
     status: verdict.action === "succeed" ? "succeeded" : "failed",
     statusCode,
+    // Only a failure's body explains anything; a 2xx's would cost up to 4 KiB in the item and again in its index.
     responseBody:
-      sent.responseBody === undefined
+      verdict.action === "succeed" || sent.responseBody === undefined
         ? undefined
         : truncateUtf8(sent.responseBody, RESPONSE_BODY_LIMIT_BYTES),
     durationMs: Math.round(sent.durationMs),
