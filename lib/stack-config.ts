@@ -13,7 +13,7 @@ import {
 } from "#core/delivery/retry-policy.ts";
 import { DEFAULT_HEALTH_POLICY } from "#core/health/endpoint-health.ts";
 import { SECRET_STORAGES } from "#core/shared/config.ts";
-import { deliveryQueue } from "#core/shared/resource-definitions.ts";
+import { deliveryQueue, MAX_DELIVER_BATCH_SIZE } from "#core/shared/resource-definitions.ts";
 import { DEFAULT_MAX_WEBHOOKS_PER_TENANT, TENANT_ID_PATTERN } from "#core/tenants/tenants.ts";
 
 const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
@@ -106,6 +106,11 @@ const webhooksShape = z.object({
   secretStorage: z.enum(SECRET_STORAGES).default("secrets-manager"),
   maxConcurrency: z.number().int().min(2).max(1000).default(50),
   batchingWindowSeconds: z.number().int().min(0).max(300).default(0),
+  /**
+   * Messages per deliver invocation (docs/scale.md). Above 10, Lambda requires a batching window of at least 1 s;
+   * at most 100, so that one invocation's sends and ledger writes stay bounded.
+   */
+  deliverBatchSize: z.number().int().min(1).max(MAX_DELIVER_BATCH_SIZE).default(10),
   apiThrottleRatePerSecond: z.number().int().min(1).max(10_000).default(100),
   apiThrottleBurst: z.number().int().min(1).max(5000).default(200),
   /** The portal API's stage throttle (all tenants together) and each tenant's own limit (docs/portal.md). */
@@ -138,6 +143,13 @@ const configShape = webhooksShape.extend({
 });
 
 function checkTogether(config: z.infer<typeof webhooksShape>, context: z.RefinementCtx): void {
+  if (config.deliverBatchSize > 10 && config.batchingWindowSeconds < 1) {
+    context.addIssue({
+      code: "custom",
+      path: ["deliverBatchSize"],
+      message: `a batch of more than 10 messages (${config.deliverBatchSize}) needs batchingWindowSeconds of at least 1 (an SQS event source mapping rule)`,
+    });
+  }
   const needed = worstCaseScheduleSeconds(config.retryScheduleSeconds);
   if (needed > deliveryQueue.retentionPeriodSeconds) {
     context.addIssue({
@@ -216,6 +228,7 @@ const NUMBER_KEYS = [
   "logRetentionDays",
   "maxConcurrency",
   "batchingWindowSeconds",
+  "deliverBatchSize",
   "apiThrottleRatePerSecond",
   "apiThrottleBurst",
   "portalThrottleRatePerSecond",

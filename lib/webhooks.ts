@@ -173,7 +173,7 @@ export class Webhooks extends Construct {
     new lambda.EventSourceMapping(deliver, "EventSource", {
       target: deliver.function,
       eventSourceArn: deliveryQueue.queueArn,
-      batchSize: 10,
+      batchSize: config.deliverBatchSize,
       maxBatchingWindow:
         config.batchingWindowSeconds > 0 ? Duration.seconds(config.batchingWindowSeconds) : undefined,
       reportBatchItemFailures: true,

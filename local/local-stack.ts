@@ -12,7 +12,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { createAwsClients } from "#aws/clients.ts";
 import { PORTAL_CONTENT_SECURITY_POLICY } from "#core/http/portal-routes.ts";
 import { parseConfig } from "#core/shared/config.ts";
-import { deadLetterQueue, deliveryQueue } from "#core/shared/resource-definitions.ts";
+import { deadLetterQueue, deliveryQueue, MAX_DELIVER_BATCH_SIZE } from "#core/shared/resource-definitions.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { createPortalHandler } from "#functions/portal/create-handler.ts";
@@ -177,12 +177,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // Like the event source mapping's concurrency: several batches in flight at once.
     const pollerCount = Math.max(1, Math.min(32, Number(options.environment?.SW_POLLERS ?? 2) || 2));
+    // The stack's deliverBatchSize and batchingWindowSeconds (docs/scale.md), to try a larger batch locally.
+    const deliverBatchSize = Math.max(
+      1,
+      Math.min(MAX_DELIVER_BATCH_SIZE, Number(options.environment?.SW_DELIVER_BATCH_SIZE ?? 10) || 10),
+    );
     const pollers = Array.from({ length: pollerCount }, () =>
       createQueuePoller({
         sqs: clients.sqs,
         queueUrl: resources.deliveryQueueUrl,
         queueArn: resources.deliveryQueueArn,
         handler: (event) => deliver(event, {} as never),
+        batchSize: deliverBatchSize,
+        batchingWindowSeconds: Number(options.environment?.SW_BATCHING_WINDOW_SECONDS ?? 0) || 0,
         onError: (error) =>
           logger.error("delivery poller", { error: error instanceof Error ? error.message : String(error) }),
       }),

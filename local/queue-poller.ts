@@ -1,5 +1,6 @@
 /**
- * What Lambda's SQS event source mapping does, on one machine: receive up to ten messages, invoke the handler
+ * What Lambda's SQS event source mapping does, on one machine: receive up to `batchSize` messages (ten per
+ * ReceiveMessage; a larger batch is gathered for up to `batchingWindowSeconds`, as the mapping does), invoke the handler
  * with an SQS-shaped event, then delete exactly the messages not listed in `batchItemFailures`. A handler that
  * throws, or that names an id not in the batch, fails the whole batch (nothing deleted), as on AWS.
  */
@@ -19,7 +20,9 @@ export interface PollerOptions {
   readonly queueArn: string;
   readonly handler: SqsHandler;
   readonly region?: string;
+  /** Messages per invocation (default 10); above 10, gathered over `batchingWindowSeconds`. */
   readonly batchSize?: number;
+  readonly batchingWindowSeconds?: number;
   /** Long-poll wait per receive, in seconds. */
   readonly waitTimeSeconds?: number;
   readonly onError?: (error: unknown) => void;
@@ -68,15 +71,26 @@ export function createQueuePoller(options: PollerOptions): QueuePoller {
   let loop: Promise<void> | undefined;
 
   const pollOnce = async (waitTimeSeconds = options.waitTimeSeconds ?? 1): Promise<number> => {
-    const { Messages = [] } = await options.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: options.queueUrl,
-        MaxNumberOfMessages: options.batchSize ?? 10,
-        WaitTimeSeconds: waitTimeSeconds,
-        MessageSystemAttributeNames: ["All"],
-        MessageAttributeNames: ["All"],
-      }),
-    );
+    const batchSize = options.batchSize ?? 10;
+    const receive = async (max: number, wait: number) =>
+      (
+        await options.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: Math.min(10, max),
+            WaitTimeSeconds: wait,
+            MessageSystemAttributeNames: ["All"],
+            MessageAttributeNames: ["All"],
+          }),
+        )
+      ).Messages ?? [];
+    const Messages = await receive(batchSize, waitTimeSeconds);
+    const windowEnds = Date.now() + (options.batchingWindowSeconds ?? 0) * 1000;
+    while (Messages.length > 0 && Messages.length < batchSize && Date.now() < windowEnds) {
+      const more = await receive(batchSize - Messages.length, 0);
+      if (more.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      Messages.push(...more);
+    }
     if (Messages.length === 0) return 0;
     const records = Messages.map((message) => toRecord(message, options.queueArn, region));
     let failedIds: Set<string>;
@@ -90,11 +104,11 @@ export function createQueuePoller(options: PollerOptions): QueuePoller {
       return Messages.length;
     }
     const succeeded = records.filter((record) => !failedIds.has(record.messageId));
-    if (succeeded.length > 0) {
+    for (let start = 0; start < succeeded.length; start += 10) {
       await options.sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: options.queueUrl,
-          Entries: succeeded.map((record, index) => ({
+          Entries: succeeded.slice(start, start + 10).map((record, index) => ({
             Id: String(index),
             ReceiptHandle: record.receiptHandle,
           })),

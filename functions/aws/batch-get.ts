@@ -17,20 +17,32 @@ export async function batchGetItems(
   keys: readonly Record<string, string>[],
   consistentRead = false,
 ): Promise<Record<string, unknown>[]> {
+  const chunks = Array.from({ length: Math.ceil(keys.length / MAX_KEYS_PER_REQUEST) }, (_, index) =>
+    keys.slice(index * MAX_KEYS_PER_REQUEST, (index + 1) * MAX_KEYS_PER_REQUEST),
+  );
+  // A large batch's chunks are read at once: its latency is one request's, not one per hundred keys.
+  const found = await Promise.all(chunks.map((chunk) => readChunk(documents, table, chunk, consistentRead)));
+  return found.flat();
+}
+
+async function readChunk(
+  documents: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly Record<string, string>[],
+  consistentRead: boolean,
+): Promise<Record<string, unknown>[]> {
   const found: Record<string, unknown>[] = [];
-  for (let start = 0; start < keys.length; start += MAX_KEYS_PER_REQUEST) {
-    let request: BatchGetCommandInput["RequestItems"] = {
-      [table]: { Keys: keys.slice(start, start + MAX_KEYS_PER_REQUEST), ConsistentRead: consistentRead },
-    };
-    for (let round = 0; request && Object.keys(request).length > 0; round += 1) {
-      if (round >= MAX_ROUNDS) throw new Error("BatchGetItem kept returning unprocessed keys");
-      if (round > 0) await sleep(backoffMs(round));
-      const response: BatchGetCommandOutput = await documents.send(
-        new BatchGetCommand({ RequestItems: request }),
-      );
-      found.push(...(response.Responses?.[table] ?? []));
-      request = response.UnprocessedKeys;
-    }
+  let request: BatchGetCommandInput["RequestItems"] = {
+    [table]: { Keys: [...keys], ConsistentRead: consistentRead },
+  };
+  for (let round = 0; request && Object.keys(request).length > 0; round += 1) {
+    if (round >= MAX_ROUNDS) throw new Error("BatchGetItem kept returning unprocessed keys");
+    if (round > 0) await sleep(backoffMs(round));
+    const response: BatchGetCommandOutput = await documents.send(
+      new BatchGetCommand({ RequestItems: request }),
+    );
+    found.push(...(response.Responses?.[table] ?? []));
+    request = response.UnprocessedKeys;
   }
   return found;
 }

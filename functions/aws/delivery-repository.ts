@@ -1,6 +1,7 @@
 /**
- * Deliveries and attempts. The deliver Lambda reads the batch's deliveries in one BatchGetItem and writes every
- * attempt and delivery of the batch in one BatchWriteItem (25 items per request): about 0.2 calls per delivery.
+ * Deliveries and attempts. The deliver Lambda reads a batch's deliveries, webhooks, health records and tenants with
+ * BatchGetItem (100 keys per request) and writes every delivery and attempt of the batch, with the webhooks' health
+ * counts, in TransactWriteItems of up to 100 items: one read and one write for a batch of 10.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
@@ -28,15 +29,42 @@ import { batchGetItems, batchGetRecords } from "./batch-get.ts";
 import { DynamoHealthRepository } from "./health-repository.ts";
 import { backoffMs, expiresAt, keys, sleep, withoutKeys } from "./table-keys.ts";
 
-/** 2 items each (delivery and attempt): DynamoDB's limit is 100 items per transaction. */
-const MAX_TRANSACTION_DELIVERIES = 50;
+/** DynamoDB's limit on the items of one TransactWriteItems. */
+const MAX_TRANSACTION_ITEMS = 100;
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
 const MAX_ROUNDS = 6;
 
-const chunk = <T>(items: readonly T[], size: number): T[][] =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
-    items.slice(index * size, (index + 1) * size),
-  );
+/** The items one record writes: its delivery, and its attempt when it has one. */
+const itemsOf = (record: DeliveryRecord) => (record.attempt ? 2 : 1);
+
+/**
+ * The records and health counts packed into as few transactions as DynamoDB's item limit allows, a record's two
+ * items always in the same one: a batch of ≤ 33 deliveries with its counts is one transaction, 100 are two to four.
+ */
+function transactionGroups<C>(
+  records: readonly DeliveryRecord[],
+  counts: readonly C[],
+): { records: DeliveryRecord[]; counts: C[] }[] {
+  const groups: { records: DeliveryRecord[]; counts: C[]; size: number }[] = [];
+  const open = (needed: number) => {
+    const last = groups.at(-1);
+    if (last && last.size + needed <= MAX_TRANSACTION_ITEMS) return last;
+    const group = { records: [], counts: [], size: 0 };
+    groups.push(group);
+    return group;
+  };
+  for (const record of records) {
+    const group = open(itemsOf(record));
+    group.records.push(record);
+    group.size += itemsOf(record);
+  }
+  for (const count of counts) {
+    const group = open(1);
+    group.counts.push(count);
+    group.size += 1;
+  }
+  return groups.map(({ records, counts }) => ({ records, counts }));
+}
 
 export interface Page<T> {
   readonly items: T[];
@@ -329,11 +357,11 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
   }
 
   /**
-   * One TransactWriteItems per 50 deliveries (a batch is at most 10): each delivery put is conditional on the
-   * record its batch read (`expectedUpdatedAt`), and its attempt lands with it or not at all. Two copies of one
-   * delivery processed at once therefore cannot both record: the later one is refused (superseded) instead of
-   * overwriting the newer state — without a conditional call per delivery. Transactional writes cost twice the
-   * write units of plain ones (see BENCHMARKS.md).
+   * As few TransactWriteItems as DynamoDB's 100-item limit allows (one for a batch of up to 10, or up to 33 with
+   * its health counts): each delivery put is conditional on the record its batch read (`expectedUpdatedAt`), and
+   * its attempt lands with it or not at all. Two copies of one delivery processed at once therefore cannot both
+   * record: the later one is refused (superseded) instead of overwriting the newer state — without a conditional
+   * call per delivery. Transactional writes cost twice the write units of plain ones (see BENCHMARKS.md).
    */
   async record(
     records: readonly DeliveryRecord[],
@@ -342,19 +370,25 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
     // One write per delivery: a batch may carry the same delivery twice (SQS delivers at least once).
     const byDelivery = new Map(records.map((record) => [record.delivery.id, record]));
     const outcome: RecordOutcome = { failed: new Set(), superseded: new Set() };
-    // The health counts ride in the first transaction (a deliver batch has at most 10 deliveries: one transaction).
     const counts = health.map((delta) => ({ deliveryId: "", item: this.#health.countItem(delta) }));
     await Promise.all(
-      chunk([...byDelivery.values()], MAX_TRANSACTION_DELIVERIES - counts.length).map(
-        async (group, index) => {
-          let pending = group;
-          for (let round = 0; pending.length > 0 && round < MAX_ROUNDS; round += 1) {
-            if (round > 0) await sleep(backoffMs(round));
-            pending = await this.#transactOnce(pending, outcome.superseded, index === 0 ? counts : []);
-          }
-          for (const record of pending) outcome.failed.add(record.delivery.id);
-        },
-      ),
+      transactionGroups([...byDelivery.values()], counts).map(async (group) => {
+        let pending = group.records;
+        // Health counts are unconditional: they go with their group's first try that writes (and are retried
+        // with it); a group of counts alone is tried the same number of rounds.
+        let countsPending = group.counts;
+        for (
+          let round = 0;
+          (pending.length > 0 || countsPending.length > 0) && round < MAX_ROUNDS;
+          round += 1
+        ) {
+          if (round > 0) await sleep(backoffMs(round));
+          const left = await this.#transactOnce(pending, outcome.superseded, countsPending);
+          if (left.written) countsPending = [];
+          pending = left.pending;
+        }
+        for (const record of pending) outcome.failed.add(record.delivery.id);
+      }),
     );
     return outcome;
   }
@@ -364,19 +398,19 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
     pending: readonly DeliveryRecord[],
     superseded: Set<string>,
     counts: readonly { deliveryId: string; item: TransactItem }[],
-  ): Promise<DeliveryRecord[]> {
+  ): Promise<{ pending: DeliveryRecord[]; written: boolean }> {
     const items = [...pending.flatMap((record) => this.#transactItems(record)), ...counts];
     try {
       await this.#documents.send(new TransactWriteCommand({ TransactItems: items.map(({ item }) => item) }));
-      return [];
+      return { pending: [], written: true };
     } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) return [...pending];
+      if (!(error instanceof TransactionCanceledException)) return { pending: [...pending], written: false };
       const refused = new Set(
         (error.CancellationReasons ?? []).flatMap((reason, index) =>
           reason.Code === "ConditionalCheckFailed" ? [items[index]?.deliveryId ?? ""] : [],
         ),
       );
-      if (refused.size === 0) return [...pending];
+      if (refused.size === 0) return { pending: [...pending], written: false };
       // A restart of this very series recorded after the message read the older record: write on top of it.
       const current = await this.getDeliveries([...refused]);
       const rebased = new Map<string, DeliveryRecord>();
@@ -387,9 +421,12 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
           rebased.set(record.delivery.id, { ...record, expectedUpdatedAt: now.updatedAt });
         else superseded.add(record.delivery.id);
       }
-      return pending.flatMap((record) =>
-        refused.has(record.delivery.id) ? (rebased.get(record.delivery.id) ?? []) : [record],
-      );
+      return {
+        pending: pending.flatMap((record) =>
+          refused.has(record.delivery.id) ? (rebased.get(record.delivery.id) ?? []) : [record],
+        ),
+        written: false,
+      };
     }
   }
 

@@ -270,6 +270,25 @@ describe("functions", () => {
       ScalingConfig: { MaximumConcurrency: 50 },
     });
   });
+
+  it("take deliverBatchSize and its batching window into the event source mapping; above 10 without a window is refused", () => {
+    const larger = synthesize({ deliverBatchSize: "50", batchingWindowSeconds: "2" });
+    expect(larger.error).toBeUndefined();
+    larger.template?.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 50,
+      MaximumBatchingWindowInSeconds: 2,
+    });
+    const refused = stackConfigSchema.safeParse({ stage: "dev", deliverBatchSize: 11 });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]?.path).toEqual(["deliverBatchSize"]);
+    expect(refused.error?.issues[0]?.message).toContain("batchingWindowSeconds");
+    expect(
+      stackConfigSchema.safeParse({ stage: "dev", deliverBatchSize: 101, batchingWindowSeconds: 1 }).success,
+    ).toBe(false);
+    expect(
+      stackConfigSchema.safeParse({ stage: "dev", deliverBatchSize: 100, batchingWindowSeconds: 1 }).success,
+    ).toBe(true);
+  });
 });
 
 describe("queues and table", () => {

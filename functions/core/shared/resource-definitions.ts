@@ -96,6 +96,12 @@ export const webhooksTable: TableDefinition = {
 export const deliverFunctionTimeoutSeconds = 60;
 
 /**
+ * The largest deliver batch the stack accepts (`deliverBatchSize`): its sends run at once and its ledger writes
+ * are two transactions, well inside the function's timeout.
+ */
+export const MAX_DELIVER_BATCH_SIZE = 100;
+
+/**
  * Standard-queue messages keep their original enqueue time when they move to a DLQ, so the DLQ must keep
  * messages longer than the source queue or they expire there early. SQS caps retention at 14 days, so the
  * source keeps 4 days (the default schedule spans about 27.6 h) and the DLQ the full 14.
