@@ -68,6 +68,7 @@ export class BatchMetrics implements DeliverMetrics {
   readonly #counts = new Map<string, number>();
   readonly #byTenant = new Map<string, Record<string, number>>();
   #attempts = 0;
+  #failures = 0;
 
   constructor(metrics: Metrics) {
     this.#metrics = metrics;
@@ -84,10 +85,8 @@ export class BatchMetrics implements DeliverMetrics {
       this.#byTenant.set(tenantId, counts);
     }
     this.#attempts += 1;
+    if (outcome !== "succeeded") this.#failures += 1;
     this.#metrics.addMetric("DeliveryLatency", MetricUnit.Milliseconds, durationMs);
-    // Dimensionless totals: what the failure-rate alarm divides (an alarm cannot SEARCH across outcomes).
-    this.#metrics.addMetric("DeliveryAttemptsTotal", MetricUnit.Count, 1);
-    if (outcome !== "succeeded") this.#metrics.addMetric("DeliveryAttemptFailures", MetricUnit.Count, 1);
     this.#bump(`DeliveryAttempts\u0000outcome\u0000${outcome}`);
   }
 
@@ -119,8 +118,16 @@ export class BatchMetrics implements DeliverMetrics {
       this.#metrics.addMetadata("attemptsByTenant", JSON.stringify(Object.fromEntries(this.#byTenant)));
     this.#byTenant.clear();
     // A batch without attempts (duplicates, drops, backoffs) has only the single metrics above, already written.
-    if (this.#attempts > 0) this.#metrics.publishStoredMetrics();
+    if (this.#attempts > 0) {
+      // Dimensionless totals, one value per batch: what the failure-rate alarm divides (an alarm cannot SEARCH
+      // across outcomes; it takes their Sum, which one value per batch keeps).
+      this.#metrics.addMetric("DeliveryAttemptsTotal", MetricUnit.Count, this.#attempts);
+      if (this.#failures > 0)
+        this.#metrics.addMetric("DeliveryAttemptFailures", MetricUnit.Count, this.#failures);
+      this.#metrics.publishStoredMetrics();
+    }
     this.#attempts = 0;
+    this.#failures = 0;
   }
 }
 

@@ -131,7 +131,6 @@ export function createGuardedSender(options: GuardedSenderOptions): GuardedSende
         error instanceof DestinationRefusedError ? "destination_blocked" : "network_error";
       return Promise.resolve({ result: { kind: "transport_error", errorClass }, durationMs: elapsed() });
     }
-    const payload = Buffer.from(body, "utf8");
     return new Promise<SendResult>((resolve) => {
       let settled = false;
       // Declared before `finish` can run: `client.request` may throw synchronously, before any timer exists.
@@ -153,7 +152,7 @@ export function createGuardedSender(options: GuardedSenderOptions): GuardedSende
         request = client.request(url, {
           method: "POST",
           agent,
-          headers: { ...headers, "content-length": String(payload.length) },
+          headers: { ...headers, "content-length": String(Buffer.byteLength(body, "utf8")) },
         });
       } catch (error) {
         // node:http refuses CR/LF or other invalid characters in headers: a permanent, local failure.
@@ -204,7 +203,7 @@ export function createGuardedSender(options: GuardedSenderOptions): GuardedSende
         response.on("close", done);
         response.on("error", done);
       });
-      request.end(payload);
+      request.end(body, "utf8");
     });
   };
 

@@ -69,6 +69,18 @@ describe("logs and metrics of the pipeline", () => {
     );
   });
 
+  it("counts each attempt once in the totals the failure-rate alarm divides (their Sum)", () => {
+    const sum = (name: string) =>
+      lines()
+        .filter((line) => "_aws" in line && name in line)
+        .flatMap((line) => [line[name]].flat() as number[])
+        .reduce((total, value) => total + value, 0);
+    // One failed attempt (500), then one that succeeded.
+    expect(receiver.requests).toHaveLength(2);
+    expect(sum("DeliveryAttemptsTotal")).toBe(2);
+    expect(sum("DeliveryAttemptFailures")).toBe(1);
+  });
+
   it("never writes the secret, its key, or a signature to the output", () => {
     expect(secret).toMatch(/^whsec_/);
     expect(output).not.toContain(secret.slice("whsec_".length));

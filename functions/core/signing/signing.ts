@@ -3,13 +3,32 @@
  * Webhooks v1 headers, our `x-webhook-*` headers, the opt-in GitHub-style signature, and the webhook's own
  * custom headers, which never override ours.
  */
-import { createHmac } from "node:crypto";
-import { standardWebhookSignature, type WebhookSecret } from "./webhook-verifier.ts";
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import { signingKey, standardWebhookSignature, type WebhookSecret } from "./webhook-verifier.ts";
 
 export const PLATFORM_VERSION = "0.1.0";
 export const USER_AGENT = `serverless-webhooks/${PLATFORM_VERSION}`;
 
 export type SignatureScheme = "standard" | "standard+github";
+
+/**
+ * Each secret's HMAC key, decoded once per container: the deliver function signs every request of a webhook with
+ * the same secret (the secret store's cache holds the secrets themselves already). Bounded: a container that
+ * signs for more webhooks starts over.
+ */
+const keyObjects = new Map<string, KeyObject>();
+const MAX_CACHED_KEYS = 1000;
+
+function keyObjectOf(secret: WebhookSecret): KeyObject {
+  if (typeof secret !== "string") return createSecretKey(signingKey(secret));
+  let key = keyObjects.get(secret);
+  if (!key) {
+    if (keyObjects.size >= MAX_CACHED_KEYS) keyObjects.clear();
+    key = createSecretKey(signingKey(secret));
+    keyObjects.set(secret, key);
+  }
+  return key;
+}
 
 /**
  * `webhook-signature` value: one `v1,<base64>` entry per secret, space-separated, newest secret first.
@@ -22,7 +41,9 @@ export function signatureHeader(
   body: string | Uint8Array,
 ): string {
   if (secrets.length === 0) throw new Error("at least one signing secret is required");
-  return secrets.map((secret) => standardWebhookSignature(secret, id, timestamp, body)).join(" ");
+  return secrets
+    .map((secret) => standardWebhookSignature(keyObjectOf(secret), id, timestamp, body))
+    .join(" ");
 }
 
 /**
