@@ -8,8 +8,6 @@
  * multi-region signer add ~20 KB, which would push the deliver bundle past its 400 KiB limit for one operation.
  */
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { SignatureV4 } from "@smithy/signature-v4";
 import {
@@ -139,7 +137,12 @@ export class EventBridgeOperationalEvents implements OperationalEventSink {
       },
       body,
     });
-    const send = url.protocol === "http:" ? httpRequest : httpsRequest;
+    // Loaded on the first event, not at import: an ESM import of node:http reads every export, and its lazy
+    // WebSocket getters load undici (~15 ms of a cold start that sends no operational event).
+    const send =
+      url.protocol === "http:"
+        ? process.getBuiltinModule("node:http").request
+        : process.getBuiltinModule("node:https").request;
     return new Promise<PutAnswer>((resolve, reject) => {
       const request = send(
         url,
