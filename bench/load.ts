@@ -245,7 +245,7 @@ export async function benchLoad(
       "",
       "| | |",
       "| --- | --- |",
-      `| events published (accepted with 202) | ${published.size.toLocaleString("en")} of ${total.toLocaleString("en")} in ${result.publishSeconds.toFixed(1)} s${refused.size > 0 ? ` (not accepted: ${[...refused].map(([cause, n]) => `${cause} ×${n}`).join(", ")})` : ""} |`,
+      `| events published (accepted with 202) | ${published.size.toLocaleString("en")} of ${total.toLocaleString("en")} in ${result.publishSeconds.toFixed(1)} s (${(published.size / result.publishSeconds).toFixed(1)} accepted per second)${refused.size > 0 ? ` (not accepted: ${[...refused].map(([cause, n]) => `${cause} ×${n}`).join(", ")})` : ""} |`,
       `| deliveries received and verified | ${result.deliveries.toLocaleString("en")} of ${expected.toLocaleString("en")} within ${DRAIN_SECONDS} s of the last publish (missing: ${result.missing}, unverified: ${unverified}, duplicates: ${duplicates}) |`,
       `| throughput, first publish to last receipt | ${result.deliveriesPerSecond.toFixed(0)} deliveries/s |`,
       `| backlog when the last publish was accepted, then drained | ${result.backlogAtLastPublish.toLocaleString("en")} deliveries in ${result.drainSeconds.toFixed(1)} s${Number.isNaN(result.drainPerSecond) ? "" : ` (${result.drainPerSecond.toFixed(0)} deliveries/s)`} |`,

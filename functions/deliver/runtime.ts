@@ -1,23 +1,22 @@
 /**
  * The deliver function's composition root: the table (deliveries, events, webhooks), the signing secret store,
- * the guarded HTTP sender, and SQS, which only a retry, a backoff or a dead letter calls (built on first use).
+ * the guarded HTTP sender, and SQS, which only a retry, a backoff or a dead letter calls (its module and client
+ * loaded on first use).
  */
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { SqsDeliveryQueue } from "#aws/delivery-queue.ts";
 import { DynamoHealthControls } from "#aws/health-controls.ts";
 import { type EventBridgeOperationalEvents, operationalEventsOf } from "#aws/operational-event-bus.ts";
 import {
-  deliveryQueue,
   documentsClient,
   secretsManagerClient,
-  sqsClient,
   type TableRepositories,
   tableRepositories,
 } from "#aws/repositories.ts";
 import { type RootBase, type RootOptions, rootBase, withParts } from "#aws/runtime.ts";
 import { signingSecretStore } from "#aws/secret-stores.ts";
 import type { SigningSecretStore } from "#aws/signing-secret-store.ts";
-import type { DeliverDeps, DeliverLog, DeliverMetrics } from "#core/delivery/deliver.ts";
+import { sqsOnFirstCall } from "#aws/sqs-on-first-call.ts";
+import type { DeliverDeps, DeliverLog, DeliverMetrics, QueueActions } from "#core/delivery/deliver.ts";
 import type { Config } from "#core/shared/config.ts";
 import { createGuardedSender, type GuardedSender, type Resolver } from "#functions/http/guarded-sender.ts";
 
@@ -28,7 +27,8 @@ export interface DeliverRootOptions extends RootOptions {
 export interface DeliverRuntime
   extends RootBase,
     Omit<TableRepositories, "tenants" | "eventTypes" | "health"> {
-  readonly queue: SqsDeliveryQueue;
+  /** Retry later and dead-letter, through SQS (loaded on the first call). */
+  readonly queue: QueueActions;
   /** Rate reservations, probe leases and health transitions (the health records, in the table). */
   readonly healthControls: DynamoHealthControls;
   readonly notices: EventBridgeOperationalEvents;
@@ -44,7 +44,7 @@ export function createDeliverRuntime(config: Config, options: DeliverRootOptions
     webhooks,
     events,
     deliveries,
-    queue: deliveryQueue(config, sqsClient(config, options), base.now),
+    queue: () => sqsOnFirstCall(config, options, base.now).queue,
     healthControls: () => new DynamoHealthControls(documents(), config.tableName),
     // The same credentials as the function's other calls (its role's, on Lambda).
     notices: () => operationalEventsOf(base, () => documents().config.credentials),

@@ -21,7 +21,7 @@ export function createPortalRuntime(
   options: RootOptions = {},
 ): PortalRuntime {
   const base = rootBase(config, options);
-  const clients = apiClients(config, options);
+  const clients = apiClients(config, options, base.now);
   return withParts(base, {
     ...tenantRouteParts(config, base, clients),
     portalKeys: () =>

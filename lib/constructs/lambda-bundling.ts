@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
+import { SQS_QUEUES_MODULE } from "#aws/sqs-on-first-call.ts";
 import { JWT_MODULE } from "#core/portal/portal-tokens.ts";
 import { LAZY_MODULES } from "#core/routing/lazy-modules.ts";
 
@@ -44,15 +45,19 @@ export const hasSources = (entry: string) => existsSync(`${PACKAGE_ROOT}${entry}
 /**
  * Modules a Lambda imports on first use (`functions/core/routing/lazy-modules.ts`), by Lambda name: each is built
  * with the same options as a separate `<module>.mjs` beside the handler's `index.mjs`, off its cold start.
- * Every function that fans out (api's and portal's test events, publish, reconcile) or manages routing has them.
+ * Every function that fans out (api's and portal's test events, publish, reconcile) or manages routing has the
+ * routing modules.
  */
 const LAZY_MODULES_OF: Readonly<Record<string, readonly string[]>> = {
-  api: LAZY_MODULES,
+  // The SQS queues and client (\`functions/aws/sqs-queues.ts\`), which only test events, recoveries and the DLQ
+  // routes call in api and portal, and only a retry or a dead letter in deliver.
+  api: [...LAZY_MODULES, SQS_QUEUES_MODULE],
   publish: LAZY_MODULES,
+  deliver: [SQS_QUEUES_MODULE],
   reconcile: LAZY_MODULES,
   // The management routes the portal shares (test events fan out, webhooks are checked against the catalogue), and
   // jose, which its first call loads to check the token.
-  portal: [...LAZY_MODULES, JWT_MODULE],
+  portal: [...LAZY_MODULES, JWT_MODULE, SQS_QUEUES_MODULE],
 };
 
 export const lazyModulesOf = (name: string): readonly string[] => LAZY_MODULES_OF[name] ?? [];

@@ -5,6 +5,7 @@ import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiRoutes } from "#core/http/api-routes.ts";
 import { portalRoutes } from "#core/http/portal-routes.ts";
+import { parseConfig } from "#core/shared/config.ts";
 import {
   deadLetterQueue,
   deliverFunctionTimeoutSeconds,
@@ -250,6 +251,28 @@ describe("functions", () => {
     }
     for (const file of lazy)
       expect(existsSync(join(dirs.Deliver as string, file)), `Deliver ${file}`).toBe(false);
+    // The SQS queues load on first use in deliver, api and portal: the SQS client is not in their handlers, and
+    // the module beside each loads and builds both queues.
+    for (const name of ["Deliver", "Api", "Portal"]) {
+      expect(readFileSync(join(dirs[name] as string, "index.mjs"), "utf8"), name).not.toContain("AmazonSQS");
+      expect(existsSync(join(dirs[name] as string, "sqs-queues.mjs")), name).toBe(true);
+    }
+    const sqsQueues = (await import(
+      join(dirs.Deliver as string, "sqs-queues.mjs")
+    )) as typeof import("#aws/sqs-queues.ts");
+    const queues = sqsQueues.createSqsQueues(
+      parseConfig({
+        AWS_REGION: "us-east-1",
+        TABLE_NAME: "t",
+        DELIVERY_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/q",
+        DEAD_LETTER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/d",
+        SECRET_NAME_PREFIX: "p/",
+      }),
+      undefined,
+      () => new Date(),
+    );
+    expect(typeof queues.queue.retryLater).toBe("function");
+    expect(typeof queues.dlq.redrive).toBe("function");
     const filters = (await import(
       join(dirs.Publish as string, "filter.mjs")
     )) as typeof import("#core/routing/filter.ts");
