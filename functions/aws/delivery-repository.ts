@@ -1,7 +1,7 @@
 /**
  * Deliveries and attempts. The deliver Lambda reads a batch's deliveries, webhooks, health records and tenants with
- * BatchGetItem (100 keys per request) and writes every delivery and attempt of the batch, with the webhooks' health
- * counts, in TransactWriteItems of up to 100 items: one read and one write for a batch of 10.
+ * BatchGetItem (100 keys per request) and writes every delivery and attempt of the batch in TransactWriteItems of up
+ * to 100 items (one for a batch of up to 50), then each webhook's health counts with one UpdateItem.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
@@ -38,32 +38,21 @@ const MAX_ROUNDS = 6;
 const itemsOf = (record: DeliveryRecord) => (record.attempt ? 2 : 1);
 
 /**
- * The records and health counts packed into as few transactions as DynamoDB's item limit allows, a record's two
- * items always in the same one: a batch of ≤ 33 deliveries with its counts is one transaction, 100 are two to four.
+ * The records packed into as few transactions as DynamoDB's item limit allows, a record's two items always in the
+ * same one: 50 deliveries with their attempts, or 100 restarted records, per transaction.
  */
-function transactionGroups<C>(
-  records: readonly DeliveryRecord[],
-  counts: readonly C[],
-): { records: DeliveryRecord[]; counts: C[] }[] {
-  const groups: { records: DeliveryRecord[]; counts: C[]; size: number }[] = [];
-  const open = (needed: number) => {
-    const last = groups.at(-1);
-    if (last && last.size + needed <= MAX_TRANSACTION_ITEMS) return last;
-    const group = { records: [], counts: [], size: 0 };
-    groups.push(group);
-    return group;
-  };
+function transactionGroups(records: readonly DeliveryRecord[]): DeliveryRecord[][] {
+  const groups: { records: DeliveryRecord[]; size: number }[] = [];
   for (const record of records) {
-    const group = open(itemsOf(record));
+    let group = groups.at(-1);
+    if (!group || group.size + itemsOf(record) > MAX_TRANSACTION_ITEMS) {
+      group = { records: [], size: 0 };
+      groups.push(group);
+    }
     group.records.push(record);
     group.size += itemsOf(record);
   }
-  for (const count of counts) {
-    const group = open(1);
-    group.counts.push(count);
-    group.size += 1;
-  }
-  return groups.map(({ records, counts }) => ({ records, counts }));
+  return groups.map((group) => group.records);
 }
 
 export interface Page<T> {
@@ -357,11 +346,13 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
   }
 
   /**
-   * As few TransactWriteItems as DynamoDB's 100-item limit allows (one for a batch of up to 10, or up to 33 with
-   * its health counts): each delivery put is conditional on the record its batch read (`expectedUpdatedAt`), and
-   * its attempt lands with it or not at all. Two copies of one delivery processed at once therefore cannot both
-   * record: the later one is refused (superseded) instead of overwriting the newer state — without a conditional
-   * call per delivery. Transactional writes cost twice the write units of plain ones (see BENCHMARKS.md).
+   * As few TransactWriteItems as DynamoDB's 100-item limit allows (one for a batch of up to 50 deliveries with
+   * their attempts): each delivery put is conditional on the
+   * record its batch read (`expectedUpdatedAt`), and its attempt lands with it or not at all. Two copies of one
+   * delivery processed at once therefore cannot both record: the later one is refused (superseded) instead of
+   * overwriting the newer state — without a conditional call per delivery. Transactional writes cost twice the
+   * write units of plain ones (see BENCHMARKS.md). Then each webhook's health counts, one plain update each (the
+   * requests were made whatever became of their records).
    */
   async record(
     records: readonly DeliveryRecord[],
@@ -369,48 +360,40 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
   ): Promise<RecordOutcome> {
     // One write per delivery: a batch may carry the same delivery twice (SQS delivers at least once).
     const byDelivery = new Map(records.map((record) => [record.delivery.id, record]));
-    const outcome: RecordOutcome = { failed: new Set(), superseded: new Set() };
-    const counts = health.map((delta) => ({ deliveryId: "", item: this.#health.countItem(delta) }));
+    const failed = new Set<string>();
+    const superseded = new Set<string>();
     await Promise.all(
-      transactionGroups([...byDelivery.values()], counts).map(async (group) => {
-        let pending = group.records;
-        // Health counts are unconditional: they go with their group's first try that writes (and are retried
-        // with it); a group of counts alone is tried the same number of rounds.
-        let countsPending = group.counts;
-        for (
-          let round = 0;
-          (pending.length > 0 || countsPending.length > 0) && round < MAX_ROUNDS;
-          round += 1
-        ) {
+      transactionGroups([...byDelivery.values()]).map(async (group) => {
+        let pending = group;
+        for (let round = 0; pending.length > 0 && round < MAX_ROUNDS; round += 1) {
           if (round > 0) await sleep(backoffMs(round));
-          const left = await this.#transactOnce(pending, outcome.superseded, countsPending);
-          if (left.written) countsPending = [];
-          pending = left.pending;
+          pending = await this.#transactOnce(pending, superseded);
         }
-        for (const record of pending) outcome.failed.add(record.delivery.id);
+        for (const record of pending) failed.add(record.delivery.id);
       }),
     );
-    return outcome;
+    const counted = await Promise.allSettled(health.map((delta) => this.#health.addCounts(delta)));
+    const healthCountsLost = counted.filter((result) => result.status === "rejected").length;
+    return { failed, superseded, ...(healthCountsLost > 0 ? { healthCountsLost } : {}) };
   }
 
   /** One try: the records still to write afterwards (none on success; those not refused after a cancellation). */
   async #transactOnce(
     pending: readonly DeliveryRecord[],
     superseded: Set<string>,
-    counts: readonly { deliveryId: string; item: TransactItem }[],
-  ): Promise<{ pending: DeliveryRecord[]; written: boolean }> {
-    const items = [...pending.flatMap((record) => this.#transactItems(record)), ...counts];
+  ): Promise<DeliveryRecord[]> {
+    const items = pending.flatMap((record) => this.#transactItems(record));
     try {
       await this.#documents.send(new TransactWriteCommand({ TransactItems: items.map(({ item }) => item) }));
-      return { pending: [], written: true };
+      return [];
     } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) return { pending: [...pending], written: false };
+      if (!(error instanceof TransactionCanceledException)) return [...pending];
       const refused = new Set(
         (error.CancellationReasons ?? []).flatMap((reason, index) =>
           reason.Code === "ConditionalCheckFailed" ? [items[index]?.deliveryId ?? ""] : [],
         ),
       );
-      if (refused.size === 0) return { pending: [...pending], written: false };
+      if (refused.size === 0) return [...pending];
       // A restart of this very series recorded after the message read the older record: write on top of it.
       const current = await this.getDeliveries([...refused]);
       const rebased = new Map<string, DeliveryRecord>();
@@ -421,12 +404,9 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
           rebased.set(record.delivery.id, { ...record, expectedUpdatedAt: now.updatedAt });
         else superseded.add(record.delivery.id);
       }
-      return {
-        pending: pending.flatMap((record) =>
-          refused.has(record.delivery.id) ? (rebased.get(record.delivery.id) ?? []) : [record],
-        ),
-        written: false,
-      };
+      return pending.flatMap((record) =>
+        refused.has(record.delivery.id) ? (rebased.get(record.delivery.id) ?? []) : [record],
+      );
     }
   }
 

@@ -42,6 +42,8 @@ export function sqsOnFirstCall(
       enqueue: async (messages) => (await queues()).queue.enqueue(messages),
       retryLater: async (receiptHandle, delaySeconds) =>
         (await queues()).queue.retryLater(receiptHandle, delaySeconds),
+      requeue: async (body, tenantId, delaySeconds) =>
+        (await queues()).queue.requeue(body, tenantId, delaySeconds),
       deadLetter: async (letters) => (await queues()).queue.deadLetter(letters),
     },
     dlq: {

@@ -1,7 +1,8 @@
 /**
  * A deliver batch larger than 10 (`deliverBatchSize`, docs/scale.md) through the real deliver handler against
- * DynamoDB Local: 60 deliveries to 60 webhooks read in one BatchGetItem of 181 keys (two requests) and recorded
- * with their 60 health counts in transactions of at most 100 items, every delivery sent once and recorded once.
+ * DynamoDB Local: 60 deliveries to 60 webhooks read with BatchGetItem (181 keys: two requests) and recorded in
+ * transactions of at most 100 items, with each webhook's health counts after them: every delivery sent once and
+ * recorded once.
  */
 import { GetQueueAttributesCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
@@ -92,7 +93,7 @@ describe(`a deliver batch of ${BATCH} messages (deliverBatchSize > 10)`, () => {
     });
     expect(received.sort()).toEqual(messages.map((message, index) => `${index} ${message.eventId}`).sort());
     // 60 deliveries + 60 webhooks + 60 health records + 1 tenant = 181 keys: two BatchGetItem requests. 60
-    // deliveries and attempts (120 items) + 60 health counts: two transactions of at most 100 items.
+    // deliveries and their attempts (120 items): two transactions of at most 100 items.
     expect(pipeline.calls.count("BatchGetItemCommand")).toBe(2);
     expect(pipeline.calls.count("TransactWriteItemsCommand")).toBe(2);
     for (const input of pipeline.calls.inputs.filter(({ name }) => name === "TransactWriteItemsCommand"))

@@ -6,6 +6,7 @@ import {
   INLINE_BODY_LIMIT_BYTES,
   type PublishDeps,
   publish,
+  publishBatch,
   type StoredEvent,
 } from "#core/publishing/publish.ts";
 import { patternsMatching } from "#core/routing/event-types.ts";
@@ -305,5 +306,106 @@ describe("fromEventBridge", () => {
   it("wraps a non-object detail", () => {
     const event = { id: "1", "detail-type": "x", source: "s", time: "2026-11-28T12:00:00Z", detail: [1, 2] };
     expect(fromEventBridge(event).data).toEqual({ value: [1, 2] });
+  });
+});
+
+describe("publishBatch", () => {
+  const ids = (messages: readonly DeliveryMessage[] | undefined) =>
+    (messages ?? []).map((message) => `${message.eventId}>${message.webhookId}`).sort();
+
+  it("reads each tenant and looks each pattern up once, and sends the whole batch's messages in one enqueue", async () => {
+    const ports = fakePorts({ "order.created": ["wh_1"], "order.*": ["wh_2"] });
+    let tenantReads = 0;
+    const deps: PublishDeps = {
+      ...ports.deps,
+      tenants: {
+        get: async (id) => {
+          tenantReads += 1;
+          return ports.tenants.get(id);
+        },
+      },
+    };
+    const items = Array.from({ length: 12 }, (_, n) => ({
+      tenantId: TENANT,
+      request: { id: `evt_b${n}`, type: "order.created", data: { n } },
+    }));
+    const outcomes = await publishBatch(items, deps);
+    expect(outcomes.map((outcome) => outcome.ok && outcome.result)).toEqual(
+      items.map(({ request }) => ({ eventId: request.id, deliveries: 2, duplicate: false })),
+    );
+    expect(tenantReads).toBe(1);
+    expect(ports.queried).toEqual(["order.created", "order.*", "*"].map((pattern) => [TENANT, pattern]));
+    expect(ports.sent).toHaveLength(1);
+    expect(ids(ports.sent[0])).toEqual(
+      items.flatMap(({ request }) => [`${request.id}>wh_1`, `${request.id}>wh_2`]).sort(),
+    );
+    for (const { request } of items) expect(ports.event(request.id)?.fanout?.deliveries).toBe(2);
+  });
+
+  it("publishes an id repeated in the batch once: the same content is a repeat, other content a 409", async () => {
+    const ports = fakePorts({ "a.b": ["wh_1"] });
+    const outcomes = await publishBatch(
+      [
+        { tenantId: TENANT, request: { id: "evt_same", type: "a.b", data: { v: 1 } } },
+        { tenantId: TENANT, request: { id: "evt_same", type: "a.b", data: { v: 1 } } },
+        { tenantId: TENANT, request: { id: "evt_same", type: "a.b", data: { v: 2 } } },
+      ],
+      ports.deps,
+    );
+    expect(outcomes[0]).toEqual({
+      ok: true,
+      result: { eventId: "evt_same", deliveries: 1, duplicate: false },
+    });
+    expect(outcomes[1]).toEqual({
+      ok: true,
+      result: { eventId: "evt_same", deliveries: 1, duplicate: true },
+    });
+    expect(outcomes[2]?.ok === false && outcomes[2].error).toBeInstanceOf(ConflictError);
+    expect(ids(ports.sent.flat())).toEqual(["evt_same>wh_1"]);
+    expect(ports.event("evt_same")?.data).toEqual({ v: 1 });
+  });
+
+  it("keeps each event's failure its own: an unknown tenant, a too large body, an already published id", async () => {
+    const ports = fakePorts({ "a.b": ["wh_1"] }, { t_2: { "a.b": ["wh_9"] } });
+    await publish(TENANT, { id: "evt_old", type: "a.b", data: { v: 1 } }, ports.deps);
+    const outcomes = await publishBatch(
+      [
+        { tenantId: "t_missing", request: { id: "evt_1", type: "a.b", data: {} } },
+        { tenantId: TENANT, request: { id: "evt_2", type: "a.b", data: { big: "x".repeat(300_000) } } },
+        { tenantId: TENANT, request: { id: "evt_old", type: "a.b", data: { v: 2 } } },
+        { tenantId: TENANT, request: { id: "evt_old", type: "a.b", data: { v: 1 } } },
+        { tenantId: "t_2", request: { id: "evt_1", type: "a.b", data: {} } },
+      ],
+      ports.deps,
+    );
+    const errorOf = (index: number) => {
+      const outcome = outcomes[index];
+      return outcome && !outcome.ok ? outcome.error : undefined;
+    };
+    expect(errorOf(0)).toBeInstanceOf(NotFoundError);
+    expect(errorOf(1)).toBeInstanceOf(PayloadTooLargeError);
+    expect(errorOf(2)).toBeInstanceOf(ConflictError);
+    expect(outcomes[3]).toEqual({ ok: true, result: { eventId: "evt_old", deliveries: 1, duplicate: true } });
+    expect(outcomes[4]).toEqual({ ok: true, result: { eventId: "evt_1", deliveries: 1, duplicate: false } });
+    expect(ports.event("evt_1")).toBeUndefined();
+    expect(ports.event("evt_2")).toBeUndefined();
+    expect(ids(ports.sent.flat())).toEqual(["evt_1>wh_9", "evt_old>wh_1"]);
+  });
+
+  it("when the enqueue fails, the events with messages fail and give their lease up; a repeat completes them", async () => {
+    const ports = fakePorts({ "a.b": ["wh_1"] });
+    const items = [
+      { tenantId: TENANT, request: { id: "evt_x", type: "a.b", data: {} } },
+      { tenantId: TENANT, request: { id: "evt_none", type: "nobody.listens", data: {} } },
+    ];
+    ports.failEnqueueOnce();
+    const failed = await publishBatch(items, ports.deps);
+    expect(failed[0]?.ok).toBe(false);
+    expect(failed[1]).toEqual({ ok: true, result: { eventId: "evt_none", deliveries: 0, duplicate: false } });
+    expect(ports.event("evt_x")?.fanout).toBeUndefined();
+    const repeated = await publishBatch(items, ports.deps);
+    expect(repeated[0]).toEqual({ ok: true, result: { eventId: "evt_x", deliveries: 1, duplicate: true } });
+    expect(ids(ports.sent.flat())).toEqual(["evt_x>wh_1"]);
+    expect(ports.sent.flat()[0]?.copy).toBe(1);
   });
 });

@@ -106,7 +106,7 @@ export interface HealthControls {
   reset(target: WebhookTarget): Promise<void>;
 }
 
-/** This batch's attempts to one webhook, added to its health record in the batch's ledger transaction. */
+/** This batch's attempts to one webhook, added to its health record after the batch's ledger transaction. */
 export interface HealthDelta extends WebhookTarget {
   readonly attempts: number;
   readonly failures: number;
@@ -142,6 +142,8 @@ export interface RecordOutcome {
   readonly failed: Set<string>;
   /** Deliveries another copy moved on meanwhile: their write was refused, and must not be retried. */
   readonly superseded: Set<string>;
+  /** Webhooks whose health counts for this batch could not be added (the breaker and failure clock miss them). */
+  readonly healthCountsLost?: number;
 }
 
 export interface BatchState {
@@ -166,8 +168,8 @@ export interface DeliveryLedger {
     webhooks: readonly { tenantId: string; webhookId: string }[],
   ): Promise<BatchState>;
   /**
-   * Writes all records, each conditional on `expectedUpdatedAt`, the attempt together with its delivery, and the
-   * batch's health counts (unconditional) in the same transaction.
+   * Writes all records, each conditional on `expectedUpdatedAt`, the attempt together with its delivery; then adds
+   * the batch's health counts (unconditional, outside the transaction).
    */
   record(records: readonly DeliveryRecord[], health?: readonly HealthDelta[]): Promise<RecordOutcome>;
 }
@@ -185,6 +187,8 @@ export interface DeadLetter {
 
 export interface QueueActions {
   retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
+  /** Sends `body` again as a new message (its receive count starts over), visible after `delaySeconds`. */
+  requeue(body: string, tenantId: string, delaySeconds: number): Promise<void>;
   /** Copies to the DLQ; returns the message ids that could not be sent. */
   deadLetter(letters: readonly DeadLetter[]): Promise<Set<string>>;
 }
@@ -908,13 +912,25 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
     const fields = logFields(plan);
     deps.metrics.held?.(action.cause);
     // SQS counts every hold as a receive: handed back once more past the budget, the queue's redrive policy would
-    // dead-letter the message without a reason. Its delivery record is still live and due (a circuit hold records
-    // the next probe time), so the reconciler sends a fresh copy; this message is acknowledged.
+    // dead-letter the message without a reason. It is sent again as a new message instead (same body, so the same
+    // copy; its receive count starts over) and this one acknowledged. Should that send fail, its delivery record —
+    // still live and due (a circuit hold records the next probe time) — is found by the reconciler.
     if ((plan.record.receiveCount ?? 1) >= deps.deadLetterAfterReceives) {
-      deps.log.info("held past the queue's receive budget: left to the reconciler", {
-        ...fields,
-        cause: action.cause,
-      });
+      try {
+        if (!plan.message) throw new Error("no message to send again");
+        await deps.queue.requeue(plan.record.body, plan.message.tenantId, action.delaySeconds);
+        deps.log.info("held past the queue's receive budget: sent again as a new message", {
+          ...fields,
+          cause: action.cause,
+          delaySeconds: action.delaySeconds,
+        });
+      } catch (error) {
+        deps.log.warn("held past the queue's receive budget and not sent again: left to the reconciler", {
+          ...fields,
+          cause: action.cause,
+          error: error instanceof Error ? error.name : String(error),
+        });
+      }
       return;
     }
     failed.add(plan.record.messageId);
@@ -963,6 +979,8 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
   } catch {
     outcome = { failed: new Set(writes.map((write) => write.delivery.id)), superseded: new Set() };
   }
+  if (outcome.healthCountsLost)
+    deps.log.warn("health counts not added for this batch", { webhooks: outcome.healthCountsLost });
   const notices = plans.flatMap((plan) => (plan.notice ? [plan.notice] : []));
   if (health && deps.health)
     notices.push(...(await healthTransitions(plans, outcome, tallies, health, probes, deps.health, deps)));

@@ -232,6 +232,18 @@ export async function resumeFanOut(event: StoredEvent, deps: PublishDeps): Promi
   return webhookIds.length;
 }
 
+/** One event of a batch: its tenant, the request, and the source to record when the request names none. */
+export interface PublishItem {
+  readonly tenantId: string;
+  readonly request: PublishRequest;
+  readonly defaultSource?: string | undefined;
+}
+
+/** Each event's own outcome: a batch never fails as a whole for one event's sake. */
+export type PublishOutcome =
+  | { readonly ok: true; readonly result: PublishResult }
+  | { readonly ok: false; readonly error: unknown };
+
 /** Publishes to one tenant's webhooks; the tenant must exist (404 otherwise). Idempotent on the id, per tenant. */
 export async function publish(
   tenantId: string,
@@ -239,18 +251,194 @@ export async function publish(
   deps: PublishDeps,
   defaultSource = "api",
 ): Promise<PublishResult> {
-  await requireTenant(deps.tenants, tenantId);
-  await deps.validation?.check(request.type, request.data);
-  const now = deps.now();
-  const candidate = buildStoredEvent(tenantId, request, now, defaultSource);
-  const existing = await deps.events.createIfAbsent(candidate, { generation: 0, until: leaseUntil(now) });
-  if (existing && existing.fingerprint !== candidate.fingerprint) {
-    throw new ConflictError(`event ${candidate.id} was already published with a different payload`);
+  const [outcome] = await publishBatch([{ tenantId, request, defaultSource }], deps);
+  if (!outcome?.ok) throw outcome?.error;
+  return outcome.result;
+}
+
+/** Answers each (tenant, pattern) lookup once for a whole batch: one Query however many events share it. */
+function sharedLookups(lookup: SubscriptionLookup): SubscriptionLookup {
+  const answers = new Map<string, Promise<Subscription[]>>();
+  return {
+    subscriptions(tenantId, pattern) {
+      const key = `${tenantId}\u0000${pattern}`;
+      let answer = answers.get(key);
+      if (!answer) {
+        answer = lookup.subscriptions(tenantId, pattern);
+        answers.set(key, answer);
+      }
+      return answer;
+    },
+  };
+}
+
+function once<T>(load: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const loaded = new Map<string, Promise<T>>();
+  return (key) => {
+    let value = loaded.get(key);
+    if (!value) {
+      value = load(key);
+      loaded.set(key, value);
+    }
+    return value;
+  };
+}
+
+const settle = async <T>(work: () => Promise<T>): Promise<{ value: T } | { error: unknown }> => {
+  try {
+    return { value: await work() };
+  } catch (error) {
+    return { error };
   }
-  if (!existing) {
-    const webhookIds = await recipientsOf(candidate, deps);
-    await fanOut(candidate, webhookIds, webhookIds.length, 0, deps);
-    return { eventId: candidate.id, deliveries: webhookIds.length, duplicate: false };
+};
+
+/**
+ * Publishes a batch of events (from one or several tenants) as each would be published alone — idempotent on
+ * each id, per tenant — with what they share done once: each tenant read once, each (tenant, pattern) looked up
+ * once, and every delivery message of the batch sent in full SendMessageBatch requests across events. An id
+ * repeated within the batch is published once; its repeats answer as repeats of a publish would.
+ */
+export async function publishBatch(
+  items: readonly PublishItem[],
+  deps: PublishDeps,
+): Promise<PublishOutcome[]> {
+  const now = deps.now();
+  const batchDeps: PublishDeps = { ...deps, subscriptions: sharedLookups(deps.subscriptions) };
+  const tenantExists = once((tenantId) => requireTenant(deps.tenants, tenantId));
+  const prepared = await Promise.all(
+    items.map((item) =>
+      settle(async () => {
+        await tenantExists(item.tenantId);
+        await deps.validation?.check(item.request.type, item.request.data);
+        return buildStoredEvent(item.tenantId, item.request, now, item.defaultSource ?? "api");
+      }),
+    ),
+  );
+  const outcomes: (PublishOutcome | undefined)[] = prepared.map((entry) =>
+    "error" in entry ? { ok: false, error: entry.error } : undefined,
+  );
+  // The first occurrence of each (tenant, id) is published; later ones answer from it.
+  const firsts = new Map<string, number>();
+  const repeats: { index: number; first: number }[] = [];
+  prepared.forEach((entry, index) => {
+    if ("error" in entry) return;
+    const key = `${entry.value.tenantId}\u0000${entry.value.id}`;
+    const first = firsts.get(key);
+    if (first === undefined) firsts.set(key, index);
+    else repeats.push({ index, first });
+  });
+  const candidates = [...firsts.values()].map((index) => {
+    const entry = prepared[index];
+    if (!entry || "error" in entry) throw new Error("unreachable: a first occurrence is prepared");
+    return { index, event: entry.value };
+  });
+
+  const created = await Promise.all(
+    candidates.map(({ event }) =>
+      settle(() => deps.events.createIfAbsent(event, { generation: 0, until: leaseUntil(now) })),
+    ),
+  );
+  const fresh: { index: number; event: StoredEvent }[] = [];
+  const existing: { index: number; candidate: StoredEvent; stored: StoredEvent }[] = [];
+  candidates.forEach(({ index, event }, position) => {
+    const result = created[position];
+    if (!result || "error" in result) outcomes[index] = { ok: false, error: result?.error };
+    else if (result.value) existing.push({ index, candidate: event, stored: result.value });
+    else fresh.push({ index, event });
+  });
+
+  await Promise.all([
+    fanOutFresh(fresh, batchDeps, outcomes),
+    ...existing.map(async ({ index, candidate, stored }) => {
+      outcomes[index] = await settle(() => republish(candidate, stored, now, batchDeps)).then(toOutcome);
+    }),
+  ]);
+  // A repeat answers against what is stored now, as a publish of that id right after this batch would.
+  const stored = new Map<number, StoredEvent>();
+  for (const { index, stored: record } of existing) stored.set(index, record);
+  for (const { index, event } of fresh) {
+    const outcome = outcomes[index];
+    if (outcome?.ok)
+      stored.set(index, {
+        ...event,
+        fanout: { deliveries: outcome.result.deliveries, completedAt: now.toISOString() },
+      });
+  }
+  await Promise.all(
+    repeats.map(async ({ index, first }) => {
+      const record = stored.get(first);
+      const entry = prepared[index];
+      if (!entry || "error" in entry) return;
+      outcomes[index] = record
+        ? toOutcome(await settle(() => republish(entry.value, record, now, batchDeps)))
+        : outcomes[first];
+    }),
+  );
+  return outcomes.map((outcome) => outcome ?? { ok: false, error: new Error("event not processed") });
+}
+
+const toOutcome = (settled: { value: PublishResult } | { error: unknown }): PublishOutcome =>
+  "error" in settled ? { ok: false, error: settled.error } : { ok: true, result: settled.value };
+
+/**
+ * Fans the batch's new events out together: their messages go in one enqueue (full batches of ten across
+ * events). If it fails, every event that had messages gives its lease up and fails (safe to repeat: a repeat
+ * takes the unfinished fan-out over); the others complete.
+ */
+async function fanOutFresh(
+  fresh: readonly { index: number; event: StoredEvent }[],
+  deps: PublishDeps,
+  outcomes: (PublishOutcome | undefined)[],
+): Promise<void> {
+  const routed = await Promise.all(
+    fresh.map(async (entry) => ({
+      ...entry,
+      recipients: await settle(() => recipientsOf(entry.event, deps)),
+    })),
+  );
+  const ready: { index: number; event: StoredEvent; webhookIds: string[] }[] = [];
+  for (const { index, event, recipients } of routed) {
+    if ("error" in recipients) {
+      await deps.events.releaseFanOut(event.tenantId, event.id, 0).catch(() => undefined);
+      outcomes[index] = { ok: false, error: recipients.error };
+    } else ready.push({ index, event, webhookIds: recipients.value });
+  }
+  const messages = ready.flatMap(({ event, webhookIds }) =>
+    webhookIds.map((webhookId) => deliveryMessage(event, webhookId)),
+  );
+  const sent =
+    messages.length === 0 ? { value: undefined } : await settle(() => deps.queue.enqueue(messages));
+  await Promise.all(
+    ready.map(async ({ index, event, webhookIds }) => {
+      if ("error" in sent && webhookIds.length > 0) {
+        await deps.events.releaseFanOut(event.tenantId, event.id, 0).catch(() => undefined);
+        outcomes[index] = { ok: false, error: sent.error };
+        return;
+      }
+      outcomes[index] = toOutcome(
+        await settle(async () => {
+          await deps.events.markFannedOut(
+            event.tenantId,
+            event.id,
+            webhookIds.length,
+            deps.now().toISOString(),
+          );
+          return { eventId: event.id, deliveries: webhookIds.length, duplicate: false };
+        }),
+      );
+    }),
+  );
+}
+
+/** A publish of an id that is already stored: the same content is a repeat, other content a conflict. */
+async function republish(
+  candidate: StoredEvent,
+  existing: StoredEvent,
+  now: Date,
+  deps: PublishDeps,
+): Promise<PublishResult> {
+  if (existing.fingerprint !== candidate.fingerprint) {
+    throw new ConflictError(`event ${candidate.id} was already published with a different payload`);
   }
   if (existing.fanout)
     return { eventId: existing.id, deliveries: existing.fanout.deliveries, duplicate: true };
