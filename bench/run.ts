@@ -75,8 +75,8 @@ const saturation = QUICK
   : await step("load (saturation)", () =>
       benchLoad(
         SATURATION_RATE,
-        5,
-        `the local stack at ${SATURATION_RATE} events/s × 3 webhooks for 5 s (saturation, then the drain)`,
+        4,
+        `the local stack at ${SATURATION_RATE} events/s × 3 webhooks for 4 s (saturation, then the drain)`,
       ),
     );
 const sustainable = await step("load (sustainable)", () =>
