@@ -23,7 +23,10 @@ export async function publishBatchFromApi(
 ): Promise<HttpResponse> {
   const tenantId = event.pathParameters?.tenantId ?? "";
   try {
-    const { events } = parseWith(publishBatchRequestSchema, parseJsonBody(event, MAX_BATCH_BODY_BYTES));
+    const { events } = parseWith(
+      publishBatchRequestSchema,
+      parseJsonBody(event, MAX_BATCH_BODY_BYTES, false, "the batch"),
+    );
     const { results, transientErrors } = await publishTenantBatch(tenantId, events, publishDeps(runtime));
     recordBatch(runtime, tenantId, results, transientErrors);
     return reply("POST /tenants/{tenantId}/events/batch", 200, { results });
