@@ -4,8 +4,10 @@
  * idempotency per id (a repeated batch sends nothing), a transient enqueue failure repeated to completion, the
  * catalogue's per-event 422, and the SDK calls a batch of 100 costs.
  */
+import { Logger } from "@aws-lambda-powertools/logger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveryMessage } from "#core/shared/model.ts";
+import { captureOutput } from "#test/support/capture-output.ts";
 import { type Pipeline, startPipeline } from "#test/support/pipeline.ts";
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 
@@ -298,6 +300,95 @@ describe("POST /tenants/{tenantId}/events/batch", () => {
       expect(resultsOf(third).every((result) => result.status === 202 && result.duplicate)).toBe(true);
       await pipeline.drain();
       expect(receiver.requests).toHaveLength(50);
+    } finally {
+      queue.enqueue = enqueue;
+    }
+  });
+});
+
+describe("a batch's logs and metrics", () => {
+  const previous = process.env.POWERTOOLS_METRICS_DISABLED;
+  let observed: Pipeline;
+  beforeAll(async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = "false";
+    observed = await startPipeline({
+      runtime: { logger: new Logger({ serviceName: "serverless-webhooks", logLevel: "DEBUG" }) },
+    });
+  });
+  afterAll(() => {
+    process.env.POWERTOOLS_METRICS_DISABLED = previous;
+    observed.close();
+  });
+  const linesOf = (output: string) =>
+    output
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it("counts per event as the single route does, in one log line per batch", async () => {
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    await observed.createWebhook({ url: receiver.url, eventTypes: ["obs.*"] });
+    const path = observed.under("/events/batch");
+    await observed.api("POST", observed.under("/events"), { id: "evt_obs_old", type: "obs.a", data: {} });
+    const { output } = await captureOutput(() =>
+      observed.api("POST", path, {
+        events: [
+          { id: "evt_obs_1", type: "obs.a", data: {} },
+          { id: "evt_obs_2", type: "none.listens", data: {} },
+          { id: "evt_obs_old", type: "obs.a", data: {} },
+          { id: "evt_obs_old", type: "obs.a", data: { other: true } },
+        ],
+      }),
+    );
+    const lines = linesOf(output);
+    expect(lines.filter((line) => typeof line.message === "string")).toEqual([
+      expect.objectContaining({
+        level: "INFO",
+        message: "batch published",
+        tenantId: observed.tenantId,
+        events: 4,
+        published: 2,
+        duplicates: 1,
+        deliveries: 1,
+        statuses: { 202: 3, 409: 1 },
+      }),
+    ]);
+    expect(lines.filter((line) => "_aws" in line)).toEqual([
+      expect.objectContaining({ EventsPublished: 2, FanOutSize: [1, 0] }),
+    ]);
+
+    const queue = observed.roots.publish.queue;
+    const enqueue = queue.enqueue.bind(queue);
+    queue.enqueue = () => Promise.reject(new Error("SQS is unreachable"));
+    try {
+      const failed = await captureOutput(() =>
+        observed.api("POST", path, {
+          events: [
+            { id: "evt_obs_3", type: "obs.a", data: {} },
+            { id: "evt_obs_4", type: "obs.b", data: {} },
+            { id: "evt_obs_1", type: "obs.a", data: {} },
+          ],
+        }),
+      );
+      const failedLines = linesOf(failed.output);
+      expect(failedLines.filter((line) => typeof line.message === "string")).toEqual([
+        expect.objectContaining({
+          level: "ERROR",
+          message: "batch published with failures",
+          events: 3,
+          published: 0,
+          duplicates: 1,
+          statuses: { 202: 1, 503: 2 },
+          errors: ["Error"],
+          failedEventIds: ["evt_obs_3", "evt_obs_4"],
+        }),
+      ]);
+      expect(failedLines.filter((line) => "_aws" in line)).toEqual([
+        expect.objectContaining({ ingest: "api", PublishFailures: 2 }),
+      ]);
+      // The cause stays in the log's error name: never in the answer.
+      expect(failed.result.body).not.toContain("unreachable");
     } finally {
       queue.enqueue = enqueue;
     }
