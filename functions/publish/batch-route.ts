@@ -79,6 +79,7 @@ function recordBatch(
   };
   if (failed > 0)
     runtime.logger.error("batch published with failures", {
+      ingest: "api",
       ...summary,
       errors: [...new Set(transientErrors)],
       failedEventIds: results.filter((result) => result.status >= 500).map((result) => result.eventId),
