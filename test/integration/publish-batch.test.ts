@@ -132,6 +132,27 @@ describe("POST /tenants/{tenantId}/events/batch", () => {
     expect(stored.json.data).toEqual({ a: 2 });
   });
 
+  it("two copies of a batch racing (a retry while the first still runs) deliver each event once", async () => {
+    const receiver = await tenantWithReceiver("t_race", ["race.*"]);
+    const sent = events("evt_race", 30, "race.run");
+    const [first, second] = await Promise.all([batch("t_race", sent), batch("t_race", sent)]);
+    for (const response of [first, second]) {
+      expect(response.status).toBe(200);
+      expect(resultsOf(response).map((result) => [result.eventId, result.status, result.deliveries])).toEqual(
+        sent.map((event) => [event.id, 202, 1]),
+      );
+    }
+    // Each event is new in exactly one of the two answers.
+    const fresh = [first, second].flatMap((response) =>
+      resultsOf(response).filter((result) => !result.duplicate),
+    );
+    expect(fresh.map((result) => result.eventId).sort()).toEqual(sent.map((event) => event.id).sort());
+    await pipeline.drain();
+    expect(receiver.requests.map((request) => request.headers["webhook-id"]).sort()).toEqual(
+      sent.map((event) => event.id).sort(),
+    );
+  });
+
   it("refuses the whole request, storing nothing, when any event is malformed, naming the field", async () => {
     await tenantWithReceiver("t_refused", ["order.*"]);
     const tooMany = await batch("t_refused", events("evt_many", 101));
