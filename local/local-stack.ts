@@ -33,7 +33,8 @@ import { createQueuePoller } from "./queue-poller.ts";
 
 export { DEMO_TENANT_ID, EVENTBRIDGE_PATH };
 
-const MAX_REQUEST_BYTES = 1024 * 1024;
+/** API Gateway's payload quota: a larger body never reaches a function (a batch may take up to 3 MB). */
+const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 /** Local mode only: the operational events the platform sent, as the local PutEvents endpoint recorded them. */
 export const OPERATIONAL_EVENTS_PATH = "/_local/operational-events";
 

@@ -22,6 +22,7 @@ import {
 import { publish } from "#core/publishing/publish.ts";
 import { NotFoundError, ValidationError } from "#core/shared/errors.ts";
 import { MAX_EVENT_BYTES, publishRequestSchema } from "#core/shared/model.ts";
+import { BATCH_RESOURCE, publishBatchFromApi } from "./batch-route.ts";
 import { type PublishRuntime, publishDeps } from "./runtime.ts";
 
 /**
@@ -156,6 +157,8 @@ export function createPublishHandler(runtime: PublishRuntime) {
       }
       return undefined;
     }
-    return publishFromApi(event as APIGatewayProxyEvent, runtime);
+    const request = event as APIGatewayProxyEvent;
+    if (request.resource === BATCH_RESOURCE) return publishBatchFromApi(request, runtime);
+    return publishFromApi(request, runtime);
   }).use(injectLambdaContext(runtime.logger));
 }
