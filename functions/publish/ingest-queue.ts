@@ -163,7 +163,6 @@ export async function publishFromIngestQueue(
   // Every record that comes back is a publish failure of the EventBridge path (the PublishFailures alarm).
   if (failed.size > 0) recordPublishFailures(runtime, "eventbridge", failed.size);
   recordFanOut(runtime, ...fanOuts);
-  runtime.metrics.publishStoredMetrics();
 
   const counts = {
     records: records.length,
