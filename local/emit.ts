@@ -72,7 +72,9 @@ try {
     process.exit(0);
   }
   if (tenantId === undefined) {
-    console.log(`${eventId} names no tenant it can go to: publish keeps it in the ingest DLQ with the reason`);
+    console.log(
+      `${eventId} names no tenant it can go to: publish keeps it in the ingest DLQ with the reason`,
+    );
     process.exit(1);
   }
   if (!(await appears())) {

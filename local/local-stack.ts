@@ -10,10 +10,10 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { createAwsClients } from "#aws/clients.ts";
 import { PORTAL_CONTENT_SECURITY_POLICY } from "#core/http/portal-routes.ts";
 import { parseConfig } from "#core/shared/config.ts";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import {
   deadLetterQueue,
   deliveryQueue,
@@ -257,7 +257,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         await Promise.all(
           events.map((event) =>
             clients.sqs.send(
-              new SendMessageCommand({ QueueUrl: resources.ingestQueueUrl, MessageBody: JSON.stringify(event) }),
+              new SendMessageCommand({
+                QueueUrl: resources.ingestQueueUrl,
+                MessageBody: JSON.stringify(event),
+              }),
             ),
           ),
         );

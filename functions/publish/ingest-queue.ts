@@ -17,12 +17,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { eventBridgeEventSchema, fromEventBridge, tenantOf } from "#core/publishing/eventbridge.ts";
 import { type PublishItem, publishBatch } from "#core/publishing/publish.ts";
-import {
-  ConflictError,
-  NotFoundError,
-  PayloadTooLargeError,
-  ValidationError,
-} from "#core/shared/errors.ts";
+import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from "#core/shared/errors.ts";
 import { publishRequestSchema } from "#core/shared/model.ts";
 import { recordFanOut, recordPublishFailures } from "./publish-metrics.ts";
 import { type PublishRuntime, publishDeps } from "./runtime.ts";
@@ -39,7 +34,13 @@ export type KeptReason =
 
 type Disposition =
   | { readonly kind: "publish"; readonly item: PublishItem }
-  | { readonly kind: "keep"; readonly reason: KeptReason; readonly detail: string };
+  | {
+      readonly kind: "keep";
+      readonly reason: KeptReason;
+      readonly detail: string;
+      /** The EventBridge id, when the body had one. */
+      readonly eventId?: string | undefined;
+    };
 
 export function isSqsEvent(event: unknown): event is SQSEvent {
   const records = (event as { Records?: unknown } | null)?.Records;
@@ -59,13 +60,27 @@ function dispose(record: SQSRecord, runtime: PublishRuntime): Disposition {
     return { kind: "keep", reason: "malformed", detail: "the message body is not JSON" };
   }
   const parsed = eventBridgeEventSchema.safeParse(body);
-  if (!parsed.success)
-    return { kind: "keep", reason: "malformed", detail: ValidationError.fromZod(parsed.error, "event").message };
+  if (!parsed.success) {
+    const id = (body as { id?: unknown } | null)?.id;
+    return {
+      kind: "keep",
+      reason: "malformed",
+      detail: ValidationError.fromZod(parsed.error, "event").message,
+      eventId: typeof id === "string" ? id.slice(0, 128) : undefined,
+    };
+  }
+  const eventId = parsed.data.id;
   const checked = publishRequestSchema.safeParse(fromEventBridge(parsed.data));
   if (!checked.success)
-    return { kind: "keep", reason: "malformed", detail: ValidationError.fromZod(checked.error, "event").message };
+    return {
+      kind: "keep",
+      reason: "malformed",
+      detail: ValidationError.fromZod(checked.error, "event").message,
+      eventId,
+    };
   const routing = tenantOf(parsed.data, runtime.config.tenantIdPath, runtime.config.defaultTenantId);
-  if ("unroutable" in routing) return { kind: "keep", reason: routing.unroutable, detail: routing.detail };
+  if ("unroutable" in routing)
+    return { kind: "keep", reason: routing.unroutable, detail: routing.detail, eventId };
   return {
     kind: "publish",
     item: { tenantId: routing.tenantId, request: checked.data, defaultSource: parsed.data.source },
@@ -73,7 +88,10 @@ function dispose(record: SQSRecord, runtime: PublishRuntime): Disposition {
 }
 
 /** A publish error retrying cannot fix, as the reason it is kept for; undefined for a passing failure. */
-function permanentReason(error: unknown, tenantId: string): { reason: KeptReason; detail: string } | undefined {
+function permanentReason(
+  error: unknown,
+  tenantId: string,
+): { reason: KeptReason; detail: string } | undefined {
   if (error instanceof NotFoundError)
     return { reason: "unknown_tenant", detail: `tenant ${tenantId} does not exist` };
   // Data its type's schema refuses (docs/routing.md).
@@ -107,6 +125,12 @@ async function keep(record: SQSRecord, reason: KeptReason, detail: string, runti
 
 const errorName = (error: unknown) => (error instanceof Error ? error.name : "unknown");
 
+/** What the batch's log line says of one record that was not published. */
+interface Unpublished {
+  readonly messageId: string;
+  readonly eventId?: string | undefined;
+}
+
 export async function publishFromIngestQueue(
   event: SQSEvent,
   runtime: PublishRuntime,
@@ -116,20 +140,21 @@ export async function publishFromIngestQueue(
   const toPublish = dispositions.flatMap((disposition, index) =>
     disposition.kind === "publish" ? [{ index, item: disposition.item }] : [],
   );
-  const outcomes = toPublish.length
-    ? await publishBatch(
-        toPublish.map(({ item }) => item),
-        publishDeps(runtime),
-      )
-    : [];
+  const outcomes =
+    toPublish.length > 0
+      ? await publishBatch(
+          toPublish.map(({ item }) => item),
+          publishDeps(runtime),
+        )
+      : [];
 
-  const failed = new Set<number>();
-  const kept: { index: number; reason: KeptReason; detail: string }[] = [];
-  const failures: Record<string, number> = {};
+  const toKeep: { index: number; reason: KeptReason; detail: string }[] = [];
+  const failed = new Map<number, string>();
   const fanOuts: number[] = [];
   let duplicates = 0;
   dispositions.forEach((disposition, index) => {
-    if (disposition.kind === "keep") kept.push({ index, reason: disposition.reason, detail: disposition.detail });
+    if (disposition.kind === "keep")
+      toKeep.push({ index, reason: disposition.reason, detail: disposition.detail });
   });
   toPublish.forEach(({ index, item }, position) => {
     const outcome = outcomes[position];
@@ -138,47 +163,49 @@ export async function publishFromIngestQueue(
       else fanOuts.push(outcome.result.deliveries);
       return;
     }
-    const error = outcome?.error;
-    const permanent = permanentReason(error, item.tenantId);
-    if (permanent) kept.push({ index, ...permanent });
-    else {
-      failed.add(index);
-      failures[errorName(error)] = (failures[errorName(error)] ?? 0) + 1;
-    }
+    const permanent = permanentReason(outcome?.error, item.tenantId);
+    if (permanent) toKeep.push({ index, ...permanent });
+    else failed.set(index, errorName(outcome?.error));
   });
-  const keptOutcomes = await Promise.allSettled(
-    kept.map(({ index, reason, detail }) => keep(records[index] as SQSRecord, reason, detail, runtime)),
+  const keeping = await Promise.allSettled(
+    toKeep.map(({ index, reason, detail }) => keep(records[index] as SQSRecord, reason, detail, runtime)),
   );
-  const keptReasons: Record<string, number> = {};
-  keptOutcomes.forEach((outcome, position) => {
-    const entry = kept[position];
+  const kept: (Unpublished & { reason: KeptReason; detail: string })[] = [];
+  keeping.forEach((outcome, position) => {
+    const entry = toKeep[position];
     if (!entry) return;
-    if (outcome.status === "fulfilled") {
-      keptReasons[entry.reason] = (keptReasons[entry.reason] ?? 0) + 1;
-      return;
-    }
-    failed.add(entry.index);
-    failures[errorName(outcome.reason)] = (failures[errorName(outcome.reason)] ?? 0) + 1;
+    // Not kept: it comes back (never dropped), and the redrive keeps it if this goes on.
+    if (outcome.status === "rejected") failed.set(entry.index, errorName(outcome.reason));
+    else kept.push({ ...describe(entry.index), reason: entry.reason, detail: entry.detail });
   });
-  // Every record that comes back is a publish failure of the EventBridge path (the PublishFailures alarm).
+  // Every record that comes back counts as a failure of the EventBridge path (the PublishFailures alarm).
   if (failed.size > 0) recordPublishFailures(runtime, "eventbridge", failed.size);
   recordFanOut(runtime, ...fanOuts);
 
-  const counts = {
+  const retried = [...failed]
+    .sort(([a], [b]) => a - b)
+    .map(([index, error]) => ({ ...describe(index), error }));
+  const summary = {
     records: records.length,
     published: fanOuts.length,
     duplicates,
     deliveries: fanOuts.reduce((sum, count) => sum + count, 0),
-    kept: keptReasons,
-    retried: failed.size,
-    ...(failed.size > 0 ? { failures } : {}),
+    keptCount: kept.length,
+    retriedCount: retried.length,
+    ...(kept.length > 0 ? { kept } : {}),
+    ...(retried.length > 0 ? { retried } : {}),
   };
-  if (failed.size > 0) runtime.logger.error("ingest batch: some events will be retried", counts);
-  else if (kept.length > 0) runtime.logger.warn("ingest batch: some events kept in the ingest DLQ", counts);
-  else runtime.logger.info("ingest batch published", counts);
-  return {
-    batchItemFailures: [...failed]
-      .sort((a, b) => a - b)
-      .map((index) => ({ itemIdentifier: records[index]?.messageId ?? "" })),
-  };
+  if (retried.length > 0) runtime.logger.error("ingest batch", summary);
+  else if (kept.length > 0) runtime.logger.warn("ingest batch", summary);
+  else runtime.logger.info("ingest batch", summary);
+  return { batchItemFailures: retried.map(({ messageId }) => ({ itemIdentifier: messageId })) };
+
+  function describe(index: number): Unpublished {
+    const record = records[index];
+    const disposition = dispositions[index];
+    return {
+      messageId: record?.messageId ?? "",
+      eventId: disposition?.kind === "publish" ? disposition.item.request.id : disposition?.eventId,
+    };
+  }
 }

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
+import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "#aws/clients.ts";
 import { reconcile } from "#core/delivery/reconcile.ts";
