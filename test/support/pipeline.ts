@@ -145,15 +145,22 @@ export async function startPipeline(options: PipelineOptions = {}) {
     return { ...ingestPoller, responses, batchSizes };
   };
   const ingestPoller = ingestPollerFor((event) => publishHandler(event, {} as never));
-  /** Puts each EventBridge event, whole, in the ingest queue, as a rule's SQS target does (a string as is). */
+  /**
+   * Puts each EventBridge event, whole, in the ingest queue, as a rule's SQS target does (a string as is); answers
+   * their message ids, in order.
+   */
   const sendToIngestQueue = async (...events: unknown[]) => {
-    for (const event of events)
-      await clients.sqs.send(
+    const ids: string[] = [];
+    for (const event of events) {
+      const sent = await clients.sqs.send(
         new SendMessageCommand({
           QueueUrl: resources.ingestQueueUrl,
           MessageBody: typeof event === "string" ? event : JSON.stringify(event),
         }),
       );
+      ids.push(sent.MessageId ?? "");
+    }
+    return ids;
   };
   /** Runs the publish handler on the ingest queue's batches until none is left visible; what the batches answered. */
   const runIngest = async (): Promise<SQSBatchResponse> => {
