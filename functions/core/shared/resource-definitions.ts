@@ -120,8 +120,9 @@ export const publishFunctionTimeoutSeconds = 30;
 
 /**
  * Where EventBridge rules put the events to publish: the publish function takes them in batches through an event
- * source mapping. A record whose publish failed for a passing reason comes back after the visibility timeout and
- * moves to the ingest DLQ after `maxReceiveCount` receives (about 15 minutes of retries). The DLQ keeps messages
+ * source mapping. A record whose publish failed for a passing reason comes back after the visibility timeout —
+ * longer than a fan-out lease, so the retry can take over a fan-out its first attempt left unfinished — and moves
+ * to the ingest DLQ after `maxReceiveCount` receives (about 15 minutes of retries). The DLQ keeps messages
  * longer than this queue (a redriven message keeps its original enqueue time).
  */
 export const ingestQueue: RedrivenQueueDefinition = {
