@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "#lib/app.ts";
+import { INGEST_PATHS, type IngestMeasurement, type IngestPath } from "./ingest.ts";
 
 interface TemplateResources {
   readonly Resources: Record<string, { Type: string; Properties?: { Metrics?: { MetricStat?: unknown }[] } }>;
@@ -142,6 +143,8 @@ export interface Measurements {
     string,
     { eventRead: number; eventWrite: number; deliveryRead: number; deliveryWrite?: number }
   >;
+  /** Publishing per ingest path and fan-out (bench/ingest.ts): calls, units and wall time per event. */
+  readonly ingest?: Partial<Record<IngestPath, Record<string, IngestMeasurement>>>;
 }
 
 /** What the model assumes beyond the measurements. */
@@ -166,42 +169,52 @@ export const ASSUMPTIONS = {
   logBytesPerEvent: 400,
 };
 
-export function costPerMillionDeliveries(
-  measured: Measurements,
-  fanOut: number,
-  ingest: "api" | "eventbridge",
-) {
+/** The EventBridge ingest queue: EventBridge's SendMessage per event, the mapping's receive and delete per batch. */
+const INGEST_QUEUE_REQUESTS_PER_EVENT = 1 + 2 / INGEST_PATHS.eventbridge.eventsPerInvocation;
+
+export function costPerMillionDeliveries(measured: Measurements, fanOut: number, ingest: IngestPath) {
   const a = ASSUMPTIONS;
   const p = PRICES;
   const deliveries = 1e6;
   const events = deliveries / fanOut;
+  const path = INGEST_PATHS[ingest];
   const units = measured.capacity?.[String(fanOut)];
+  const publishing = measured.ingest?.[ingest]?.[String(fanOut)];
   const mapping = Object.values(measured.mappingCallsPerDelivery).reduce((sum, n) => sum + n, 0);
   const batchSeconds =
     (a.receiverLatencyMs + (measured.handlerCpuMicrosPerDelivery * a.batchSize) / 1000) / 1000;
   const deliverGbSeconds = (deliveries / a.batchSize) * batchSeconds * a.deliverMemoryGb;
-  const publishGbSeconds =
-    events *
-    ((measured.publishMsPerEvent[String(fanOut)] ?? measured.publishMsPerEvent["1"] ?? 30) / 1000) *
-    a.publishMemoryGb;
-  const lines = {
+  const publishMs =
+    publishing?.msPerEvent ??
+    measured.publishMsPerEvent[String(fanOut)] ??
+    measured.publishMsPerEvent["1"] ??
+    30;
+  const publishGbSeconds = events * (publishMs / 1000) * a.publishMemoryGb;
+  const sendsPerEvent = publishing?.callsPerEvent.SendMessageBatch ?? Math.ceil(fanOut / 10);
+  const lines: Record<string, number> = {
     "deliver Lambda":
       (deliveries / a.batchSize) * p.lambdaRequest.usd + deliverGbSeconds * p.lambdaGbSecondArm.usd,
-    "publish Lambda": events * p.lambdaRequest.usd + publishGbSeconds * p.lambdaGbSecondArm.usd,
-    SQS: (events * Math.ceil(fanOut / 10) + deliveries * mapping) * p.sqsRequest.usd,
+    "publish Lambda":
+      (events / path.eventsPerInvocation) * p.lambdaRequest.usd + publishGbSeconds * p.lambdaGbSecondArm.usd,
+    SQS:
+      (events * sendsPerEvent +
+        deliveries * mapping +
+        (ingest === "eventbridge" ? events * INGEST_QUEUE_REQUESTS_PER_EVENT : 0)) *
+      p.sqsRequest.usd,
     DynamoDB:
       deliveries *
         ((units?.deliveryWrite ?? a.writeUnitsPerDelivery) * p.dynamoWrite.usd +
           (units?.deliveryRead ?? a.readUnitsPerDelivery) * p.dynamoRead.usd) +
       events *
-        ((units?.eventWrite ?? a.writeUnitsPerEvent) * p.dynamoWrite.usd +
-          (units?.eventRead ?? a.readUnitsPerEvent) * p.dynamoRead.usd),
+        ((publishing?.eventWrite ?? units?.eventWrite ?? a.writeUnitsPerEvent) * p.dynamoWrite.usd +
+          (publishing?.eventRead ?? units?.eventRead ?? a.readUnitsPerEvent) * p.dynamoRead.usd),
     "Secrets Manager":
       deliveries * (measured.deliverCallsPerDelivery.GetSecretValueCommand ?? 0) * p.secretsApiCall.usd,
     "CloudWatch Logs":
       ((deliveries * a.logBytesPerDelivery + events * a.logBytesPerEvent) / 1e9) * p.logsIngestGb.usd,
-    [ingest === "api" ? "API Gateway" : "EventBridge"]:
-      events * (ingest === "api" ? p.apiGatewayRequest.usd : p.eventBridgeEvent.usd),
+    ...(ingest === "eventbridge"
+      ? { EventBridge: events * p.eventBridgeEvent.usd }
+      : { "API Gateway": (events / path.eventsPerRequest) * p.apiGatewayRequest.usd }),
   };
   return { lines, total: Object.values(lines).reduce((sum, value) => sum + value, 0) };
 }
@@ -219,12 +232,9 @@ export function costMarkdown(
   measured: Measurements,
   alarms: { alarms: number; metrics: number } = stackAlarms(),
 ): string {
-  const scenarios: [number, "api" | "eventbridge"][] = [
-    [1, "api"],
-    [1, "eventbridge"],
-    [10, "api"],
-    [10, "eventbridge"],
-  ];
+  const scenarios = [1, 10].flatMap((fanOut) =>
+    (Object.keys(INGEST_PATHS) as IngestPath[]).map((ingest) => [fanOut, ingest] as const),
+  );
   const computed = scenarios.map(([fanOut, ingest]) => ({
     fanOut,
     ingest,
@@ -242,14 +252,16 @@ export function costMarkdown(
       .map(([key, value]) => `${key} = ${value}`)
       .join(", ")}. A retry costs roughly one more delivery's Lambda, DynamoDB and SQS share.`,
     "",
-    `| $ per million deliveries | ${computed.map((row) => `fan-out ${row.fanOut}, ${row.ingest === "api" ? "API Gateway" : "EventBridge"}`).join(" | ")} |`,
+    `| $ per million deliveries | ${computed.map((row) => `fan-out ${row.fanOut}, ${INGEST_PATHS[row.ingest].label}`).join(" | ")} |`,
     `| --- | ${computed.map(() => "---").join(" | ")} |`,
     ...services.map(
       (service) =>
         `| ${service} | ${computed.map((row) => (row.lines[service] === undefined ? "—" : `$${row.lines[service]?.toFixed(2)}`)).join(" | ")} |`,
     ),
     `| **total** | ${computed.map((row) => `**$${row.total.toFixed(2)}**`).join(" | ")} |`,
-    `| EventBridge API destinations, for comparison (events put + invocations; no fan-out management, signatures, retries history or redrive API) | $${apiDestinations(1).toFixed(2)} | $${apiDestinations(1).toFixed(2)} | $${apiDestinations(10).toFixed(2)} | $${apiDestinations(10).toFixed(2)} |`,
+    `| EventBridge API destinations, for comparison (events put + invocations; no fan-out management, signatures, retries history or redrive API) | ${computed.map((row) => `$${apiDestinations(row.fanOut).toFixed(2)}`).join(" | ")} |`,
+    "",
+    `Publishing is priced per ingest path from "Publishing per ingest path" above: Lambda invocations per event (1, 1/100, 1/10), the measured wall time per event, SendMessageBatch calls and DynamoDB units per event. The EventBridge path adds its ingest queue: EventBridge's SendMessage per event and the mapping's receive and delete per batch of ten (${INGEST_QUEUE_REQUESTS_PER_EVENT.toFixed(1)} requests per event). EventBridge is priced as custom events (PutEvents, $1.00 per million); AWS management events that AWS services put on the default bus are ingested free, which takes that line off.`,
     "",
     `Fixed monthly cost besides the secrets: ${alarms.alarms} alarms reading ${alarms.metrics} metrics ($${(alarms.metrics * PRICES.alarmMonth.usd).toFixed(2)}: a metric-math alarm is billed per metric) and the dashboard ($${PRICES.dashboardMonth.usd.toFixed(2)}). The signing secrets, by \`secretStorage\`:`,
     "",

@@ -124,7 +124,11 @@ export async function benchOverhead(): Promise<{ markdown: string; result: Overh
       }),
       record: async () => ({ failed: new Set(), superseded: new Set() }),
     },
-    queue: { retryLater: async () => undefined, deadLetter: async () => new Set() },
+    queue: {
+      retryLater: async () => undefined,
+      requeue: async () => undefined,
+      deadLetter: async () => new Set(),
+    },
     http: pipeline.roots.deliver.http,
     retryPolicy: pipeline.roots.deliver.config.retryPolicy,
     dependencyBackoffSeconds: 1,

@@ -9,10 +9,12 @@ import { benchColdStart } from "./cold-start.ts";
 import { costMarkdown, type Measurements } from "./cost.ts";
 import { benchEngines } from "./engines.ts";
 import { benchFanout } from "./fanout.ts";
+import { benchIngest } from "./ingest.ts";
 import { benchLoad } from "./load.ts";
 import { stopEngines } from "./local-pipeline.ts";
 import { QUICK, sized } from "./options.ts";
 import { benchOverhead } from "./overhead.ts";
+import { CAPACITY_EARLIER_PASS, ENDPOINT_HEALTH_COSTS } from "./recorded.ts";
 import { machineLine } from "./stats.ts";
 
 process.env.POWERTOOLS_METRICS_DISABLED = "true";
@@ -53,6 +55,7 @@ const coldStart = await step("cold start", benchColdStart);
 const calls = await step("AWS calls per delivery", benchAwsCalls);
 const capacity = await step("capacity units", benchCapacityUnits);
 const fanout = await step("fan-out", benchFanout);
+const ingest = await step("ingest paths", benchIngest);
 const overhead = await step("overhead", benchOverhead);
 await stopEngines().catch(() => undefined);
 // The example load (200 events/s × 3 webhooks) saturates two cores shared by the whole local stack; a
@@ -96,6 +99,23 @@ const measurements: Measurements | undefined =
                       deliveryWrite: row.perDelivery.writeUnits,
                     },
                   ]),
+              ),
+            }
+          : {}),
+        ...(ingest
+          ? {
+              ingest: Object.fromEntries(
+                (["api", "api-batch", "eventbridge"] as const).map((path) => [
+                  path,
+                  Object.fromEntries(
+                    ingest.results
+                      .filter((result) => result.ingest === path)
+                      .map(({ fanout: fanOut, callsPerEvent, eventRead, eventWrite, msPerEvent }) => [
+                        String(fanOut),
+                        { callsPerEvent, eventRead, eventWrite, msPerEvent },
+                      ]),
+                  ),
+                ]),
               ),
             }
           : {}),
@@ -159,11 +179,17 @@ const document = [
   ...warningLines,
   calls?.markdown ?? failed("AWS calls per delivery", "AWS calls per delivery"),
   "",
+  ENDPOINT_HEALTH_COSTS,
+  "",
   capacity?.markdown ?? failed("Capacity units per event and per delivery", "capacity units"),
+  "",
+  CAPACITY_EARLIER_PASS,
   "",
   CAPACITY_BEFORE_TENANTS,
   "",
   fanout?.markdown ?? failed("Fan-out cost", "fan-out"),
+  "",
+  ingest?.markdown ?? failed("Publishing per ingest path", "ingest paths"),
   "",
   overhead?.markdown ?? failed("Delivery overhead against the floor", "overhead"),
   "",

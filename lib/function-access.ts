@@ -96,10 +96,11 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     // Large bodies (GetItem), the batch's deliveries, webhooks, health records and tenants (BatchGetItem),
     // attempts and deliveries (conditional puts in one transaction per batch, with the health counts as updates),
     // the rate limiter and the circuit's transitions (conditional updates), and disabling a webhook after a 410
-    // or sustained failure (puts in a transaction). Operational events: PutEvents on the configured bus.
+    // or sustained failure (puts in a transaction). Operational events: PutEvents on the configured bus. A message
+    // held past the queue's receive budget is sent again as a new one (SendMessage).
     table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
     indexes: {},
-    deliveryQueue: [...EVENT_SOURCE_MAPPING_ACTIONS, "sqs:ChangeMessageVisibility"],
+    deliveryQueue: [...EVENT_SOURCE_MAPPING_ACTIONS, "sqs:ChangeMessageVisibility", "sqs:SendMessage"],
     deadLetterQueue: ["sqs:SendMessage"],
     ingestQueue: [],
     ingestDeadLetterQueue: [],

@@ -7,6 +7,7 @@ import {
   type MessageAttributeValue,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
+  SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { DeadLetter, QueueActions } from "#core/delivery/deliver.ts";
@@ -15,6 +16,8 @@ import type { DeliveryMessage } from "#core/shared/model.ts";
 import { backoffMs, sleep } from "./table-keys.ts";
 
 const MAX_BATCH = 10;
+/** SQS's longest per-message delay. */
+const MAX_DELAY_SECONDS = 900;
 const MAX_ROUNDS = 6;
 const PARALLEL_BATCHES = 8;
 
@@ -100,6 +103,17 @@ export class SqsDeliveryQueue implements DeliveryEnqueuer, QueueActions {
         QueueUrl: this.#urls.deliveryQueueUrl,
         ReceiptHandle: receiptHandle,
         VisibilityTimeout: delaySeconds,
+      }),
+    );
+  }
+
+  async requeue(body: string, tenantId: string, delaySeconds: number): Promise<void> {
+    await this.#sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.#urls.deliveryQueueUrl,
+        MessageBody: body,
+        MessageGroupId: tenantId,
+        DelaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds))),
       }),
     );
   }

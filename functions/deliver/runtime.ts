@@ -145,6 +145,7 @@ export function deliverDeps(runtime: DeliverRuntime, metrics: DeliverMetrics): D
     // Read on use: the SQS client is built only when a retry, backoff or dead letter needs it.
     queue: {
       retryLater: (receiptHandle, delaySeconds) => runtime.queue.retryLater(receiptHandle, delaySeconds),
+      requeue: (body, tenantId, delaySeconds) => runtime.queue.requeue(body, tenantId, delaySeconds),
       deadLetter: (letters) => runtime.queue.deadLetter(letters),
     },
     http: runtime.http,

@@ -99,6 +99,7 @@ describe("least privilege, per function, by action and resource", () => {
         "Allow StorageWebhooks.Arn dynamodb:UpdateItem",
         "Allow arn:AWS::Partition:events:AWS::Region:AWS::AccountId:event-bus/default events:PutEvents",
         "Allow StorageDeliveryQueue.Arn sqs:ChangeMessageVisibility",
+        "Allow StorageDeliveryQueue.Arn sqs:SendMessage",
         "Allow StorageDeliveryQueue.Arn sqs:DeleteMessage",
         "Allow StorageDeliveryQueue.Arn sqs:GetQueueAttributes",
         "Allow StorageDeliveryQueue.Arn sqs:ReceiveMessage",

@@ -60,7 +60,12 @@ describe("rate limit across concurrent deliver containers", () => {
   let workers: QueuePoller[];
 
   beforeAll(async () => {
-    pipeline = await startPipeline({ schedule: "1,1,1,1,1" });
+    // A small receive budget: the backlogs below are held past it many times over, so what SQS would dead-letter
+    // without a reason must be sent again as new messages and still arrive at the limit's pace.
+    pipeline = await startPipeline({
+      schedule: "1,1,1,1,1",
+      environment: { DEAD_LETTER_AFTER_RECEIVES: "3" },
+    });
     receiver = await startReceiver(() => ({ status: 204 }));
     workers = [pipeline.poller, pipeline.deliverWorker(), pipeline.deliverWorker()];
     for (const worker of workers) worker.start();
@@ -96,14 +101,15 @@ describe("rate limit across concurrent deliver containers", () => {
     });
     expect(patched.status).toBe(200);
     const patchedAt = Date.now();
-    // A backlog that drains within the queue's receive budget (each hold is a receive): a deeper one is left to the
-    // reconciler past DEAD_LETTER_AFTER_RECEIVES (docs/endpoint-health.md, "Long holds").
-    await publishMany(pipeline, "rate.limited", 20, events);
-    await waitFor(() => receiver.requests.length >= events + 20, 120_000, "the deliveries at 4/s");
+    // A backlog of 40 behind 4/s: its messages are held past the receive budget and sent again as new messages
+    // (docs/endpoint-health.md, "Long holds"); none is left for the reconciler, which this pipeline does not run.
+    const backlog = 40;
+    await publishMany(pipeline, "rate.limited", backlog, events);
+    await waitFor(() => receiver.requests.length >= events + backlog, 120_000, "the deliveries at 4/s");
     const second = receiver.requests
       .filter((request) => request.at >= patchedAt)
       .map((request) => request.at);
-    expect(second).toHaveLength(20);
+    expect(second).toHaveLength(backlog);
     expect(busiestWindow(second, 5000)).toBeLessThanOrEqual(1.1 * 4 * 5);
 
     await waitFor(
@@ -112,12 +118,15 @@ describe("rate limit across concurrent deliver containers", () => {
       "an empty queue",
     );
     const deliveries = await deliveriesOf(pipeline, webhookId);
-    expect(deliveries).toHaveLength(events + 20);
+    expect(deliveries).toHaveLength(events + backlog);
     // Held deliveries made no attempt: each delivered with exactly the one attempt the receiver saw.
     for (const delivery of deliveries) expect(delivery).toMatchObject({ status: "delivered", attempts: 1 });
+    // The long holds were sent again as new messages (the deliver function's only SendMessage).
+    const requeued = pipeline.calls.count("SendMessageCommand");
+    expect(requeued).toBeGreaterThan(0);
     // For BENCHMARKS.md: the limiter's conditional UpdateItems per delivery (one per webhook per batch, plus races).
     process.stdout.write(
-      `rate limit: ${updateCalls} UpdateItem for ${events} deliveries (${(updateCalls / events).toFixed(2)} per delivery)\n`,
+      `rate limit: ${updateCalls} UpdateItem for ${events} deliveries (${(updateCalls / events).toFixed(2)} per delivery); ${requeued} held messages sent again past the receive budget\n`,
     );
   }, 300_000);
 });

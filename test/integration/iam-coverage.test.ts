@@ -9,11 +9,13 @@ import { randomBytes } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "#aws/clients.ts";
+import { keys } from "#aws/table-keys.ts";
 import { reconcile } from "#core/delivery/reconcile.ts";
-import { buildStoredEvent, INLINE_BODY_LIMIT_BYTES } from "#core/publishing/publish.ts";
+import { buildStoredEvent, deliveryMessage, INLINE_BODY_LIMIT_BYTES } from "#core/publishing/publish.ts";
 import { type Config, parseConfig, SECRET_STORAGES } from "#core/shared/config.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
@@ -234,6 +236,38 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
 
     // Deliver: 200s, 500 → retry → DLQ, 410 → webhook disabled and DLQ.
     await drain();
+    // A delivery held by the rate limit on the queue's last allowed receive is sent again as a new message.
+    const slow = await call("POST", at("/webhooks"), {
+      url: `${base}/ok`,
+      eventTypes: ["slow.*"],
+      rateLimitPerSecond: 1,
+    });
+    await localClients().documents.send(
+      new PutCommand({
+        TableName: resources.tableName,
+        Item: { ...keys.health(tenant, String(slow.id)), rateTat: Date.now() + 600_000 },
+      }),
+    );
+    const held = buildStoredEvent(tenant, { type: "slow.tick", data: {} }, new Date(), "api");
+    await deliver(
+      {
+        Records: [
+          {
+            messageId: "m-held",
+            receiptHandle: "r-held",
+            body: JSON.stringify(deliveryMessage(held, String(slow.id))),
+            attributes: { ApproximateReceiveCount: String(fns.deliver.config.deadLetterAfterReceives) },
+            messageAttributes: {},
+            md5OfBody: "",
+            eventSource: "aws:sqs",
+            eventSourceARN: resources.deliveryQueueArn,
+            awsRegion: LOCAL_REGION,
+          },
+        ],
+      } as unknown as SQSEvent,
+      {} as never,
+    );
+    expect(fns.deliver.calls.calls).toContain("SendMessageCommand");
 
     // Follow-ups: the events, an event, a delivery and its attempts, a webhook's attempts, a retry, the DLQ,
     // recovery, delete.

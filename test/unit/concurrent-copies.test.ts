@@ -67,7 +67,11 @@ function world() {
         return { failed: new Set<string>(), superseded };
       },
     },
-    queue: { retryLater: async () => undefined, deadLetter: async () => new Set() },
+    queue: {
+      retryLater: async () => undefined,
+      requeue: async () => undefined,
+      deadLetter: async () => new Set(),
+    },
     http: {
       post: (_url, headers) => {
         const attempt = Number(headers["x-webhook-attempt"]);

@@ -51,6 +51,8 @@ function fakes(
   const recorded: DeliveryRecord[] = [];
   const retries: { receiptHandle: string; delaySeconds: number }[] = [];
   const letters: DeadLetter[] = [];
+  const requeued: { body: string; tenantId: string; delaySeconds: number }[] = [];
+  let failRequeue = false;
   const posts: { headers: Record<string, string>; body: string }[] = [];
   const backoffs: string[] = [];
   const drops: string[] = [];
@@ -98,6 +100,10 @@ function fakes(
       retryLater: async (receiptHandle, delaySeconds) => {
         retries.push({ receiptHandle, delaySeconds });
       },
+      requeue: async (body, tenantId, delaySeconds) => {
+        if (failRequeue) throw new Error("SQS unavailable");
+        requeued.push({ body, tenantId, delaySeconds });
+      },
       deadLetter: async (batch) => {
         letters.push(...batch);
         return new Set();
@@ -133,6 +139,10 @@ function fakes(
     recorded,
     retries,
     letters,
+    requeued,
+    failRequeues: () => {
+      failRequeue = true;
+    },
     posts,
     backoffs,
     drops,
@@ -600,12 +610,21 @@ describe("deliverBatch: held deliveries and SQS's receive count", () => {
       },
     };
     // The 30th receive (SQS's maxReceiveCount): the circuit has been open for half an hour of 60 s holds.
-    const result = await deliverBatch([{ ...message(1), receiveCount: 30 }], deps);
+    const held = { ...message(1), receiveCount: 30 };
+    const result = await deliverBatch([held], deps);
     expect(f.posts).toHaveLength(0);
-    // Handed back to SQS once more, the redrive policy would move it to the DLQ with no reason: it is left to the
-    // reconciler instead (its record stays live and due), so the message is acknowledged, not dead-lettered.
+    // Handed back to SQS once more, the redrive policy would move it to the DLQ with no reason: it is sent again as a
+    // new message (the same body, so the same copy) and this one acknowledged, not dead-lettered.
     expect(failedIds(result)).not.toContain("m1");
     expect(f.letters).toHaveLength(0);
+    expect(f.requeued).toEqual([{ body: held.body, tenantId: TENANT, delaySeconds: expect.any(Number) }]);
+    expect(f.requeued[0]?.delaySeconds).toBeGreaterThan(0);
+    // If that send fails, the message is still acknowledged: the record stays live and due for the reconciler.
+    f.failRequeues();
+    const unsent = await deliverBatch([held], deps);
+    expect(failedIds(unsent)).not.toContain("m1");
+    expect(f.letters).toHaveLength(0);
+    expect(f.posts).toHaveLength(0);
   });
 
   it("a delivery held by the rate limit on its last allowed receive is not left for maxReceiveCount to dead-letter without a reason", async () => {
@@ -621,10 +640,15 @@ describe("deliverBatch: held deliveries and SQS's receive count", () => {
       },
     };
     // A backlog of 300 events for a 1/s webhook: this message has been received and held 30 times.
-    const result = await deliverBatch([{ ...message(1), receiveCount: 30 }], deps);
+    const held = { ...message(1), receiveCount: 30 };
+    const result = await deliverBatch([held], deps);
+    // Sent again as a new message, hidden until the rate limit's slot for it (the GCRA backlog, 300 s), not sooner.
+    expect(f.requeued).toEqual([{ body: held.body, tenantId: TENANT, delaySeconds: expect.any(Number) }]);
+    expect(f.requeued[0]?.delaySeconds).toBeGreaterThanOrEqual(290);
     // And below the budget it is simply held again, without a request.
     const early = await deliverBatch([{ ...message(1), receiveCount: 3 }], deps);
     expect(failedIds(early)).toContain("m1");
+    expect(f.requeued).toHaveLength(1);
     expect(f.posts).toHaveLength(0);
     expect(failedIds(result)).not.toContain("m1");
     expect(f.letters).toHaveLength(0);

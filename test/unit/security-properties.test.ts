@@ -265,7 +265,11 @@ describe("batchItemFailures (properties)", () => {
               }),
               record: async () => ({ failed: new Set(), superseded: new Set() }),
             },
-            queue: { retryLater: async () => undefined, deadLetter: async () => new Set() },
+            queue: {
+              retryLater: async () => undefined,
+              requeue: async () => undefined,
+              deadLetter: async () => new Set(),
+            },
             http: {
               post: async (url, headers) => {
                 const fate = fateOf(`x${headers["x-webhook-delivery-id"]?.slice(1)}`);

@@ -185,6 +185,8 @@ export interface DeadLetter {
 
 export interface QueueActions {
   retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
+  /** Sends `body` again as a new message (its receive count starts over), visible after `delaySeconds`. */
+  requeue(body: string, tenantId: string, delaySeconds: number): Promise<void>;
   /** Copies to the DLQ; returns the message ids that could not be sent. */
   deadLetter(letters: readonly DeadLetter[]): Promise<Set<string>>;
 }
@@ -908,13 +910,25 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
     const fields = logFields(plan);
     deps.metrics.held?.(action.cause);
     // SQS counts every hold as a receive: handed back once more past the budget, the queue's redrive policy would
-    // dead-letter the message without a reason. Its delivery record is still live and due (a circuit hold records
-    // the next probe time), so the reconciler sends a fresh copy; this message is acknowledged.
+    // dead-letter the message without a reason. It is sent again as a new message instead (same body, so the same
+    // copy; its receive count starts over) and this one acknowledged. Should that send fail, its delivery record —
+    // still live and due (a circuit hold records the next probe time) — is found by the reconciler.
     if ((plan.record.receiveCount ?? 1) >= deps.deadLetterAfterReceives) {
-      deps.log.info("held past the queue's receive budget: left to the reconciler", {
-        ...fields,
-        cause: action.cause,
-      });
+      try {
+        if (!plan.message) throw new Error("no message to send again");
+        await deps.queue.requeue(plan.record.body, plan.message.tenantId, action.delaySeconds);
+        deps.log.info("held past the queue's receive budget: sent again as a new message", {
+          ...fields,
+          cause: action.cause,
+          delaySeconds: action.delaySeconds,
+        });
+      } catch (error) {
+        deps.log.warn("held past the queue's receive budget and not sent again: left to the reconciler", {
+          ...fields,
+          cause: action.cause,
+          error: error instanceof Error ? error.name : String(error),
+        });
+      }
       return;
     }
     failed.add(plan.record.messageId);
