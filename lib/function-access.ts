@@ -94,7 +94,7 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   deliver: {
     // Large bodies (GetItem), the batch's deliveries, webhooks, health records and tenants (BatchGetItem),
-    // attempts and deliveries (conditional puts in one transaction per batch, with the health counts as updates),
+    // attempts and deliveries (conditional puts in one transaction per batch), the health counts (UpdateItem),
     // the rate limiter and the circuit's transitions (conditional updates), and disabling a webhook after a 410
     // or sustained failure (puts in a transaction). Operational events: PutEvents on the configured bus. A message
     // held past the queue's receive budget is sent again as a new one (SendMessage).

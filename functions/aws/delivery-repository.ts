@@ -333,7 +333,8 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
    * record its batch read (`expectedUpdatedAt`), and its attempt lands with it or not at all. Two copies of one
    * delivery processed at once therefore cannot both record: the later one is refused (superseded) instead of
    * overwriting the newer state — without a conditional call per delivery. Transactional writes cost twice the
-   * write units of plain ones (see BENCHMARKS.md).
+   * write units of plain ones (see BENCHMARKS.md). Then each webhook's health counts, one plain update each (the
+   * requests were made whatever became of their records).
    */
   async record(
     records: readonly DeliveryRecord[],
@@ -341,31 +342,29 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
   ): Promise<RecordOutcome> {
     // One write per delivery: a batch may carry the same delivery twice (SQS delivers at least once).
     const byDelivery = new Map(records.map((record) => [record.delivery.id, record]));
-    const outcome: RecordOutcome = { failed: new Set(), superseded: new Set() };
-    // The health counts ride in the first transaction (a deliver batch has at most 10 deliveries: one transaction).
-    const counts = health.map((delta) => ({ deliveryId: "", item: this.#health.countItem(delta) }));
+    const failed = new Set<string>();
+    const superseded = new Set<string>();
     await Promise.all(
-      chunk([...byDelivery.values()], MAX_TRANSACTION_DELIVERIES - counts.length).map(
-        async (group, index) => {
-          let pending = group;
-          for (let round = 0; pending.length > 0 && round < MAX_ROUNDS; round += 1) {
-            if (round > 0) await sleep(backoffMs(round));
-            pending = await this.#transactOnce(pending, outcome.superseded, index === 0 ? counts : []);
-          }
-          for (const record of pending) outcome.failed.add(record.delivery.id);
-        },
-      ),
+      chunk([...byDelivery.values()], MAX_TRANSACTION_DELIVERIES).map(async (group) => {
+        let pending = group;
+        for (let round = 0; pending.length > 0 && round < MAX_ROUNDS; round += 1) {
+          if (round > 0) await sleep(backoffMs(round));
+          pending = await this.#transactOnce(pending, superseded);
+        }
+        for (const record of pending) failed.add(record.delivery.id);
+      }),
     );
-    return outcome;
+    const counted = await Promise.allSettled(health.map((delta) => this.#health.addCounts(delta)));
+    const healthCountsLost = counted.filter((result) => result.status === "rejected").length;
+    return { failed, superseded, ...(healthCountsLost > 0 ? { healthCountsLost } : {}) };
   }
 
   /** One try: the records still to write afterwards (none on success; those not refused after a cancellation). */
   async #transactOnce(
     pending: readonly DeliveryRecord[],
     superseded: Set<string>,
-    counts: readonly { deliveryId: string; item: TransactItem }[],
   ): Promise<DeliveryRecord[]> {
-    const items = [...pending.flatMap((record) => this.#transactItems(record)), ...counts];
+    const items = pending.flatMap((record) => this.#transactItems(record));
     try {
       await this.#documents.send(new TransactWriteCommand({ TransactItems: items.map(({ item }) => item) }));
       return [];

@@ -1,12 +1,14 @@
 /**
  * Webhook health records (`TENANT#<t> / HEALTH#<webhookId>`): the rate limiter's state, the circuit and the
  * failure clock. Read with the batch's deliveries (no call of their own) and by `GET …/webhooks/{id}`; counts are
- * added in the batch's ledger transaction. The transitions are in `health-controls.ts` (deliver only).
+ * added by one plain update per webhook after the batch's ledger transaction. The transitions are in
+ * `health-controls.ts` (deliver only).
  */
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { HealthDelta } from "#core/delivery/deliver.ts";
 import type { EndpointHealth } from "#core/health/endpoint-health.ts";
@@ -30,16 +32,21 @@ export class DynamoHealthRepository {
     return Item ? withoutKeys<EndpointHealth>(Item) : undefined;
   }
 
-  /** One batch's counts for one webhook, as an unconditional update inside the ledger transaction. */
-  countItem(delta: HealthDelta): TransactItem {
+  /**
+   * Adds one batch's counts for one webhook: an unconditional update, not part of the ledger transaction. Every
+   * container delivering to a webhook updates its health record; inside the transactions, concurrent batches to
+   * one busy webhook would cancel each other (TransactionConflict) and their deliveries be sent again. A plain
+   * update also costs half the write units.
+   */
+  async addCounts(delta: HealthDelta): Promise<void> {
     const window = delta.windowCurrent
       ? "windowAttempts = if_not_exists(windowAttempts, :zero) + :attempts, windowFailures = if_not_exists(windowFailures, :zero) + :failures"
       : "windowStart = :at, windowAttempts = :attempts, windowFailures = :failures";
     const clock = delta.succeeded
       ? "lastSuccessAt = :at REMOVE failingSince"
       : "failingSince = if_not_exists(failingSince, :at)";
-    return {
-      Update: {
+    await this.#documents.send(
+      new UpdateCommand({
         TableName: this.#table,
         Key: keys.health(delta.tenantId, delta.webhookId),
         UpdateExpression: `SET tenantId = :tenant, webhookId = :webhook, ${window}, ${clock}`,
@@ -51,8 +58,8 @@ export class DynamoHealthRepository {
           ":failures": delta.failures,
           ...(delta.windowCurrent ? { ":zero": 0 } : {}),
         },
-      },
-    };
+      }),
+    );
   }
 
   /** The health record's delete, for the webhook's delete transaction. */

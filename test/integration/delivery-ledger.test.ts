@@ -5,15 +5,24 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { DynamoDeliveryRepository } from "#aws/delivery-repository.ts";
+import { DynamoHealthRepository } from "#aws/health-repository.ts";
 import type { Attempt, Delivery } from "#core/shared/model.ts";
 import { isolatedResources, localClients } from "#test/support/local-aws.ts";
+import { countSdkCalls, type SdkCallCounter } from "#test/support/sdk-call-counter.ts";
+import { withTransactionConflicts } from "#test/support/transaction-conflicts.ts";
 
 let ledger: DynamoDeliveryRepository;
+let healthRecords: DynamoHealthRepository;
+let calls: SdkCallCounter;
+let transactionConflicts: () => number;
 
 beforeAll(async () => {
   const clients = localClients();
+  calls = countSdkCalls(clients.dynamodb);
+  transactionConflicts = withTransactionConflicts(clients.dynamodb).conflicts;
   const resources = await isolatedResources(clients);
   ledger = new DynamoDeliveryRepository(clients.documents, resources.tableName, 30);
+  healthRecords = new DynamoHealthRepository(clients.documents, resources.tableName);
 });
 
 const delivery = (id: string, changes: Partial<Delivery> = {}): Delivery => ({
@@ -122,5 +131,47 @@ describe("the ledger's conditional write (DynamoDB Local)", () => {
       "dlv_race_4",
     ]);
     expect(await ledger.getDelivery("dlv_race_4")).toMatchObject({ status: "delivered", attempts: 1 });
+  });
+});
+
+describe("health counts beside the ledger (DynamoDB Local)", () => {
+  it("concurrent batches to one webhook all record at once, and every batch's counts are added", async () => {
+    const batches = 12;
+    const delta = (n: number) => ({
+      tenantId: "t_ledger",
+      webhookId: "wh_busy",
+      at: `2026-12-01T00:00:${String(n).padStart(2, "0")}.000Z`,
+      attempts: 10,
+      failures: 0,
+      windowCurrent: true,
+      succeeded: true,
+    });
+    calls.reset();
+    const outcomes = await Promise.all(
+      Array.from({ length: batches }, (_, n) => {
+        const records = Array.from({ length: 10 }, (_, index) => {
+          const record = delivery(`dlv_busy_${n}_${index}`, {
+            webhookId: "wh_busy",
+            status: "delivered",
+          });
+          return { delivery: record, attempt: attempt(record, "succeeded"), expectedUpdatedAt: null };
+        });
+        return ledger.record(records, [delta(n)]);
+      }),
+    );
+    // With AWS's transaction conflicts: one transaction per batch, none cancelled and tried again for another
+    // batch's update of the same health record, and every batch's deliveries landed.
+    expect(transactionConflicts()).toBe(0);
+    expect(calls.count("TransactWriteItemsCommand")).toBe(batches);
+    for (const outcome of outcomes) {
+      expect(outcome.failed.size).toBe(0);
+      expect(outcome.superseded.size).toBe(0);
+      expect(outcome.healthCountsLost).toBeUndefined();
+    }
+    const recorded = await ledger.getDeliveries(
+      Array.from({ length: batches * 10 }, (_, n) => `dlv_busy_${Math.floor(n / 10)}_${n % 10}`),
+    );
+    expect(recorded.size).toBe(batches * 10);
+    expect(await healthRecords.get("t_ledger", "wh_busy")).toMatchObject({ windowAttempts: batches * 10 });
   });
 });

@@ -106,7 +106,7 @@ export interface HealthControls {
   reset(target: WebhookTarget): Promise<void>;
 }
 
-/** This batch's attempts to one webhook, added to its health record in the batch's ledger transaction. */
+/** This batch's attempts to one webhook, added to its health record after the batch's ledger transaction. */
 export interface HealthDelta extends WebhookTarget {
   readonly attempts: number;
   readonly failures: number;
@@ -142,6 +142,8 @@ export interface RecordOutcome {
   readonly failed: Set<string>;
   /** Deliveries another copy moved on meanwhile: their write was refused, and must not be retried. */
   readonly superseded: Set<string>;
+  /** Webhooks whose health counts for this batch could not be added (the breaker and failure clock miss them). */
+  readonly healthCountsLost?: number;
 }
 
 export interface BatchState {
@@ -166,8 +168,8 @@ export interface DeliveryLedger {
     webhooks: readonly { tenantId: string; webhookId: string }[],
   ): Promise<BatchState>;
   /**
-   * Writes all records, each conditional on `expectedUpdatedAt`, the attempt together with its delivery, and the
-   * batch's health counts (unconditional) in the same transaction.
+   * Writes all records, each conditional on `expectedUpdatedAt`, the attempt together with its delivery; then adds
+   * the batch's health counts (unconditional, outside the transaction).
    */
   record(records: readonly DeliveryRecord[], health?: readonly HealthDelta[]): Promise<RecordOutcome>;
 }
@@ -977,6 +979,8 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
   } catch {
     outcome = { failed: new Set(writes.map((write) => write.delivery.id)), superseded: new Set() };
   }
+  if (outcome.healthCountsLost)
+    deps.log.warn("health counts not added for this batch", { webhooks: outcome.healthCountsLost });
   const notices = plans.flatMap((plan) => (plan.notice ? [plan.notice] : []));
   if (health && deps.health)
     notices.push(...(await healthTransitions(plans, outcome, tallies, health, probes, deps.health, deps)));
