@@ -22,6 +22,11 @@ export interface PollerOptions {
   readonly batchSize?: number;
   /** Long-poll wait per receive, in seconds. */
   readonly waitTimeSeconds?: number;
+  /**
+   * Tests only: receive with this visibility timeout instead of the queue's, so that a record reported failed comes
+   * back within seconds (Lambda's mapping always leaves the queue's own).
+   */
+  readonly visibilityTimeoutSeconds?: number;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -75,6 +80,9 @@ export function createQueuePoller(options: PollerOptions): QueuePoller {
         WaitTimeSeconds: waitTimeSeconds,
         MessageSystemAttributeNames: ["All"],
         MessageAttributeNames: ["All"],
+        ...(options.visibilityTimeoutSeconds !== undefined
+          ? { VisibilityTimeout: options.visibilityTimeoutSeconds }
+          : {}),
       }),
     );
     if (Messages.length === 0) return 0;

@@ -3,7 +3,6 @@
  * answered 200 with one result per event, in request order. One log line per batch, metrics as the single route
  * counts them (per event).
  */
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { parseJsonBody, parseWith } from "#core/http/http-request.ts";
 import { type HttpResponse, problemResponse, reply } from "#core/http/http-response.ts";
@@ -13,6 +12,7 @@ import {
   publishBatchRequestSchema,
   publishTenantBatch,
 } from "#core/publishing/batch.ts";
+import { recordFanOut, recordPublishFailures } from "./publish-metrics.ts";
 import { type PublishRuntime, publishDeps } from "./runtime.ts";
 
 export const BATCH_RESOURCE = "/tenants/{tenantId}/events/batch";
@@ -59,16 +59,8 @@ function recordBatch(
   const statuses: Record<string, number> = {};
   for (const result of results) statuses[result.status] = (statuses[result.status] ?? 0) + 1;
   const failed = results.filter((result) => result.status >= 500).length;
-  if (published.length > 0) {
-    runtime.metrics.addMetric("EventsPublished", MetricUnit.Count, published.length);
-    for (const deliveries of published) runtime.metrics.addMetric("FanOutSize", MetricUnit.Count, deliveries);
-    runtime.metrics.publishStoredMetrics();
-  }
-  if (failed > 0) {
-    const single = runtime.metrics.singleMetric();
-    single.addDimension("ingest", "api");
-    single.addMetric("PublishFailures", MetricUnit.Count, failed);
-  }
+  recordFanOut(runtime, ...published);
+  if (failed > 0) recordPublishFailures(runtime, "api", failed);
   const summary = {
     tenantId,
     events: results.length,
