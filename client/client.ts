@@ -227,9 +227,9 @@ export class WebhooksClient {
     let body = given.body;
     // A publish without an id gets one here, before the first attempt: every retry then repeats the same event,
     // and the API answers a repeat with the first answer (nothing is sent twice).
-    const publishes = method === "POST" && /^\/tenants\/\{tenantId\}\/events$/.test(resource);
-    if (publishes && typeof body === "object" && body !== null && !("id" in body))
-      body = { id: `evt_${crypto.randomUUID().replaceAll("-", "")}`, ...body };
+    // A batch's events likewise, each: a retry of the batch then repeats each event, never publishes it twice.
+    const publishes = method === "POST" && /^\/tenants\/\{tenantId\}\/events(\/batch)?$/.test(resource);
+    if (publishes) body = withEventIds(body);
     const raw = await this.raw(
       {
         method,
@@ -272,6 +272,17 @@ export class WebhooksClient {
       cursor = page.nextCursor;
     } while (cursor);
   }
+}
+
+const newEventId = () => `evt_${crypto.randomUUID().replaceAll("-", "")}`;
+const withEventId = (event: unknown) =>
+  typeof event === "object" && event !== null && !("id" in event) ? { id: newEventId(), ...event } : event;
+
+/** A publish's body with an id on the event (or on each event of a batch) that has none. */
+function withEventIds(body: unknown): unknown {
+  if (typeof body !== "object" || body === null) return body;
+  const { events } = body as { events?: unknown };
+  return Array.isArray(events) ? { ...body, events: events.map(withEventId) } : withEventId(body);
 }
 
 /** The problem document of an error answer; API Gateway's own `{"message"}` answers (403, 429) become one too. */

@@ -63,6 +63,12 @@ export const recoverWebhook = /*#__PURE__*/ operation(
 /** Publish an event to the tenant's subscribed webhooks; idempotent on `id`. */
 export const publishEvent = /*#__PURE__*/ operation("POST /tenants/{tenantId}/events");
 
+/**
+ * Publish up to 100 events (3 MB) in one request; one result per event, in order. Every event without an id gets
+ * one first, so that the client's retries (and yours, of the events whose result is a 5xx) are idempotent.
+ */
+export const publishEvents = /*#__PURE__*/ operation("POST /tenants/{tenantId}/events/batch");
+
 /** The tenant's events, newest first. */
 export const listEvents = /*#__PURE__*/ operation("GET /tenants/{tenantId}/events");
 

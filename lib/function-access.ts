@@ -40,6 +40,10 @@ export interface FunctionAccess {
   readonly indexes: Readonly<Record<string, readonly "dynamodb:Query"[]>>;
   readonly deliveryQueue: readonly SqsAction[];
   readonly deadLetterQueue: readonly SqsAction[];
+  /** Actions on the ingest queue (where EventBridge rules put events to publish). */
+  readonly ingestQueue: readonly SqsAction[];
+  /** Actions on the ingest DLQ (ingested events that were not published). */
+  readonly ingestDeadLetterQueue: readonly SqsAction[];
   /**
    * Actions on the stack's signing secrets (`secret:<prefix>*`). `DeleteSecret` is granted only with a recovery
    * window of at least `SECRET_RECOVERY_WINDOW_DAYS`, and deleting without recovery is denied outright.
@@ -54,8 +58,9 @@ export interface FunctionAccess {
 export type FunctionName = "api" | "publish" | "deliver" | "reconcile" | "portal";
 
 /**
- * What Lambda's SQS event source mapping does with the deliver function's role (AWS documents these three as
- * the execution role's requirement for an SQS trigger); the handler's own code calls none of them.
+ * What Lambda's SQS event source mapping does with the consuming function's role (AWS documents these three as
+ * the execution role's requirement for an SQS trigger; AWSLambdaSQSQueueExecutionRole holds the same); the
+ * handler's own code calls none of them.
  */
 export const EVENT_SOURCE_MAPPING_ACTIONS: readonly SqsAction[] = [
   "sqs:ReceiveMessage",
@@ -79,6 +84,10 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     indexes: {},
     deliveryQueue: ["sqs:SendMessage"],
     deadLetterQueue: [],
+    // The ingest queue's event source mapping; an unpublished event is kept in the ingest DLQ (with its reason)
+    // by the code itself, and a failing one moved there by the queue's redrive policy (no grant needed).
+    ingestQueue: EVENT_SOURCE_MAPPING_ACTIONS,
+    ingestDeadLetterQueue: ["sqs:SendMessage"],
     secrets: [],
     portalKey: [],
     operationalEventBus: [],
@@ -93,6 +102,8 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     indexes: {},
     deliveryQueue: [...EVENT_SOURCE_MAPPING_ACTIONS, "sqs:ChangeMessageVisibility", "sqs:SendMessage"],
     deadLetterQueue: ["sqs:SendMessage"],
+    ingestQueue: [],
+    ingestDeadLetterQueue: [],
     secrets: ["secretsmanager:GetSecretValue"],
     portalKey: [],
     operationalEventBus: ["events:PutEvents"],
@@ -111,6 +122,8 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     indexes: { gsi3: ["dynamodb:Query"] },
     deliveryQueue: ["sqs:SendMessage"],
     deadLetterQueue: [],
+    ingestQueue: [],
+    ingestDeadLetterQueue: [],
     secrets: [],
     portalKey: [],
     operationalEventBus: [],
@@ -139,6 +152,8 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
       "sqs:GetQueueAttributes",
       "sqs:DeleteMessage",
     ],
+    ingestQueue: [],
+    ingestDeadLetterQueue: [],
     // Create (with a tag), rotate (a new version), delete (recovery window only). The api never reads a value.
     secrets: [
       "secretsmanager:CreateSecret",
@@ -168,6 +183,8 @@ export const functionAccess: Readonly<Record<FunctionName, FunctionAccess>> = {
     indexes: { gsi1: ["dynamodb:Query"], gsi2: ["dynamodb:Query"], gsi4: ["dynamodb:Query"] },
     deliveryQueue: ["sqs:SendMessage"],
     deadLetterQueue: [],
+    ingestQueue: [],
+    ingestDeadLetterQueue: [],
     // Webhooks' signing secrets as the api handles them (create, rotate, delete); never reads a value.
     secrets: [
       "secretsmanager:CreateSecret",

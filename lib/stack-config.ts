@@ -111,6 +111,12 @@ const webhooksShape = z.object({
    * at most 100, so that one invocation's sends and ledger writes stay bounded.
    */
   deliverBatchSize: z.number().int().min(1).max(MAX_DELIVER_BATCH_SIZE).default(10),
+  /**
+   * The ingest queue's event source mapping (EventBridge → publish): how long it waits to fill a batch of 10
+   * (0: invoke as soon as records are there; a backlog fills batches anyway) and how many batches at once.
+   */
+  ingestBatchingWindowSeconds: z.number().int().min(0).max(300).default(0),
+  ingestMaxConcurrency: z.number().int().min(2).max(1000).default(50),
   apiThrottleRatePerSecond: z.number().int().min(1).max(10_000).default(100),
   apiThrottleBurst: z.number().int().min(1).max(5000).default(200),
   /** The portal API's stage throttle (all tenants together) and each tenant's own limit (docs/portal.md). */
@@ -229,6 +235,8 @@ const NUMBER_KEYS = [
   "maxConcurrency",
   "batchingWindowSeconds",
   "deliverBatchSize",
+  "ingestBatchingWindowSeconds",
+  "ingestMaxConcurrency",
   "apiThrottleRatePerSecond",
   "apiThrottleBurst",
   "portalThrottleRatePerSecond",

@@ -1,6 +1,6 @@
 /**
  * The platform as one construct, for any CDK app: the table and queues (from the shared definitions), four
- * functions, the management API, the EventBridge ingest rule, the reconciler's schedule, alarms and a dashboard,
+ * functions, the management API, the EventBridge ingest rule and queue, the reconciler's schedule, alarms and a dashboard,
  * least-privilege and observable. `import { Webhooks } from "serverless-webhooks/cdk"`; this repository's own app
  * (`lib/stack.ts`) is one stack holding it.
  */
@@ -13,13 +13,15 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import {
   deliverFunctionTimeoutSeconds,
+  ingestQueue as ingestQueueDefinition,
   KEK_SECRET_SUFFIX,
+  publishFunctionTimeoutSeconds,
   RECONCILE_INTERVAL_MINUTES,
 } from "#core/shared/resource-definitions.ts";
 import { ManagementApi } from "./constructs/management-api.ts";
 import { Operations } from "./constructs/operations.ts";
 import { Portal } from "./constructs/portal.ts";
-import { Storage } from "./constructs/storage.ts";
+import { queueProps, Storage } from "./constructs/storage.ts";
 import { WebhooksFunction } from "./constructs/webhooks-function.ts";
 import { functionAccessFor } from "./function-access.ts";
 import { type Acknowledgement, acknowledgeFindings } from "./nag/acknowledgements.ts";
@@ -42,11 +44,12 @@ export class Webhooks extends Construct {
   readonly managementApi: ManagementApi;
   /** Absent unless `eventSources` names what to forward. */
   readonly ingestRule: events.Rule | undefined;
+  /** Where every rule of `routeEvents()` puts its events; publish takes them in batches. */
+  readonly ingestQueue: sqs.Queue;
   readonly ingestDeadLetterQueue: sqs.Queue;
   readonly operations: Operations;
   readonly acknowledgements: Acknowledgement[];
   readonly reconcileSchedule: events.Rule;
-  readonly #publish: lambda.IFunction;
   /** `ApiUrl`, `TableName`, the queues, log groups, …: what `cdk-outputs.json` holds for `npm run api`. */
   readonly outputs: Readonly<Record<string, WebhooksOutput>>;
 
@@ -64,10 +67,29 @@ export class Webhooks extends Construct {
     // Unique per stack, so two stages in one account never share (or can read) each other's secrets.
     const secretPrefix = `serverless-webhooks/${stack.stackName}/`;
 
+    // Ingested events that were not published: kept by publish with a reason (unroutable, malformed), moved by
+    // the ingest queue's redrive after its receives ran out, or put by EventBridge when it could not reach the
+    // ingest queue.
+    this.ingestDeadLetterQueue = new sqs.Queue(this, "IngestDeadLetterQueue", {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    // EventBridge rules → this queue → publish in batches of up to 10 (one way in for every rule).
+    this.ingestQueue = new sqs.Queue(this, "IngestQueue", {
+      ...queueProps(ingestQueueDefinition),
+      deadLetterQueue: {
+        queue: this.ingestDeadLetterQueue,
+        maxReceiveCount: ingestQueueDefinition.maxReceiveCount,
+      },
+    });
+
     const resources = {
       table,
       deliveryQueue,
       deadLetterQueue,
+      ingestQueue: this.ingestQueue,
+      ingestDeadLetterQueue: this.ingestDeadLetterQueue,
       secretPrefix,
       operationalEventBusName: config.operationalEventBusName,
     };
@@ -106,7 +128,7 @@ export class Webhooks extends Construct {
       entry: "functions/publish/handler.ts",
       description: "Stores each event once and fans it out to the delivery queue",
       memorySize: 512,
-      timeout: Duration.seconds(30),
+      timeout: Duration.seconds(publishFunctionTimeoutSeconds),
     })
       .useResources(functionAccess.publish, resources)
       .setEnvironment("TENANT_ID_PATH", config.tenantIdPath);
@@ -179,6 +201,19 @@ export class Webhooks extends Construct {
       reportBatchItemFailures: true,
       maxConcurrency: config.maxConcurrency,
     });
+    // The ingest queue's records in batches of 10; a record that failed for a passing reason is reported alone
+    // (batchItemFailures) and comes back after the visibility timeout. Plain mapping, as above.
+    new lambda.EventSourceMapping(publish, "IngestEventSource", {
+      target: publish.function,
+      eventSourceArn: this.ingestQueue.queueArn,
+      batchSize: 10,
+      maxBatchingWindow:
+        config.ingestBatchingWindowSeconds > 0
+          ? Duration.seconds(config.ingestBatchingWindowSeconds)
+          : undefined,
+      reportBatchItemFailures: true,
+      maxConcurrency: config.ingestMaxConcurrency,
+    });
 
     this.managementApi = new ManagementApi(this, "ManagementApi", {
       targets: { api: api.function, publish: publish.function, portal: portal.function },
@@ -188,25 +223,7 @@ export class Webhooks extends Construct {
       logRemovalPolicy: removalPolicy,
     });
 
-    // Events EventBridge could not hand to publish, and invocations publish could not complete, land here.
-    this.ingestDeadLetterQueue = new sqs.Queue(this, "IngestDeadLetterQueue", {
-      retentionPeriod: Duration.days(14),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    // Lambda's on-failure destination needs sqs:SendMessage only (SqsDestination would add GetQueueAttributes and
-    // GetQueueUrl); the service sends with the function's role.
-    const ingestDeadLetterQueue = this.ingestDeadLetterQueue;
-    // Also where publish keeps EventBridge events no tenant can take (with the reason): SendMessage only.
-    publish.setEnvironment("INGEST_DEAD_LETTER_QUEUE_URL", ingestDeadLetterQueue.queueUrl);
-    this.ingestDeadLetterQueue.grant(publish.function, "sqs:SendMessage");
-    publish.function.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
-      onFailure: { bind: () => ({ destination: ingestDeadLetterQueue.queueArn }) },
-    });
     // Only what was asked for: exact sources (and detail-types), never "everything but aws.*" on a shared bus.
-    this.#publish = publish.function;
     const pattern = ingestEventPattern(config);
     if (pattern) {
       this.ingestRule = this.routeEvents(
@@ -219,6 +236,7 @@ export class Webhooks extends Construct {
     this.operations = new Operations(this, "Operations", {
       deliveryQueue,
       deadLetterQueue,
+      ingestQueue: this.ingestQueue,
       ingestDeadLetterQueue: this.ingestDeadLetterQueue,
       deliver: deliver.function,
       publish: publish.function,
@@ -245,6 +263,7 @@ export class Webhooks extends Construct {
     output("TableName", table.tableName, "DynamoDB table");
     output("DeliveryQueueUrl", deliveryQueue.queueUrl, "Delivery queue");
     output("DeadLetterQueueUrl", deadLetterQueue.queueUrl, "Delivery DLQ (redrive with POST /dlq/redrive)");
+    output("IngestQueueUrl", this.ingestQueue.queueUrl, "EventBridge events on their way to publish");
     output(
       "IngestDeadLetterQueueUrl",
       this.ingestDeadLetterQueue.queueUrl,
@@ -279,9 +298,10 @@ export class Webhooks extends Construct {
   }
 
   /**
-   * Publishes the events matching `pattern` on `bus` (the account's default bus unless given) as webhook events,
-   * with the ingest rule's retries and dead-letter queue. The tenant comes from `tenantIdPath`, or is
-   * `defaultTenantId` for events that name none (an AWS service's).
+   * Publishes the events matching `pattern` on `bus` (the account's default bus unless given) as webhook events:
+   * the rule puts them in the ingest queue (retrying for up to a day, then the ingest DLQ), which publish takes
+   * in batches. The tenant comes from `tenantIdPath`, or is `defaultTenantId` for events that name none (an AWS
+   * service's). Each rule adds a queue-policy statement letting EventBridge send for that rule's ARN only.
    */
   routeEvents(id: string, pattern: events.EventPattern, bus?: events.IEventBus): events.Rule {
     return new events.Rule(this, id, {
@@ -289,7 +309,7 @@ export class Webhooks extends Construct {
       ...(bus ? { eventBus: bus } : {}),
       eventPattern: pattern,
       targets: [
-        new targets.LambdaFunction(this.#publish, {
+        new targets.SqsQueue(this.ingestQueue, {
           deadLetterQueue: this.ingestDeadLetterQueue,
           retryAttempts: 185,
           maxEventAge: Duration.hours(24),

@@ -1,10 +1,13 @@
 /**
  * `npm run emit -- events/eventbridge/<file>.json [--new-id]`: sends a sample EventBridge event, as another AWS
- * service would, to the running local stack's EventBridge input (publish's second entry point).
+ * service would, to the running local stack's EventBridge input, which puts it in the ingest queue (as a rule's
+ * SQS target does); the publish handler takes it from there.
  *
  * Publishing is idempotent on the EventBridge id, so sending a sample a second time publishes nothing: emit looks
- * the id up first and says when the event was a duplicate. `--new-id` gives the sample a fresh id (as EventBridge
- * gives every event it routes), so each run is a new event.
+ * the id up first and says when the event was a duplicate. With the queue in between, publishing happens a moment
+ * after the send: emit waits (up to SW_EMIT_WAIT_SECONDS, 15 by default) for the event to appear before saying it
+ * was published, and says so when it did not (e.g. an unknown tenant's event, kept in the ingest DLQ).
+ * `--new-id` gives the sample a fresh id (as EventBridge gives every event it routes), so each run is a new event.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -37,28 +40,54 @@ const routing = parsed?.success
   : undefined;
 const tenantId = routing && "tenantId" in routing ? routing.tenantId : undefined;
 
+const isPublished = async () =>
+  eventId !== undefined &&
+  tenantId !== undefined &&
+  (await fetch(`${base}/tenants/${tenantId}/events/${encodeURIComponent(eventId)}`)).ok;
+
+/** Whether the event shows up within the wait (the ingest queue's poller publishes it a moment after the send). */
+async function appears(): Promise<boolean> {
+  const deadline = Date.now() + (Number(process.env.SW_EMIT_WAIT_SECONDS ?? 15) || 15) * 1000;
+  for (;;) {
+    if (await isPublished()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 try {
-  const seenBefore =
-    eventId !== undefined &&
-    tenantId !== undefined &&
-    (await fetch(`${base}/tenants/${tenantId}/events/${encodeURIComponent(eventId)}`)).ok;
+  const seenBefore = await isPublished();
   const response = await fetch(`${base}${EVENTBRIDGE_PATH}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(event),
   });
   console.log(`${response.status} ${await response.text()}`);
-  if (response.ok && eventId) {
+  if (!response.ok || !eventId) process.exit(response.ok ? 0 : 1);
+  if (seenBefore) {
     console.log(
-      seenBefore
-        ? `duplicate: ${eventId} was already published, so nothing was sent again (publishing is idempotent on ` +
-            "the EventBridge id; add --new-id to send the sample as a new event)"
-        : `published ${eventId} to tenant ${tenantId ?? "(none: kept in the ingest DLQ)"}${
-            values["new-id"] ? " (a fresh id, as EventBridge gives each event)" : ""
-          }`,
+      `duplicate: ${eventId} was already published, so nothing was sent again (publishing is idempotent on ` +
+        "the EventBridge id; add --new-id to send the sample as a new event)",
     );
+    process.exit(0);
   }
-  process.exit(response.ok ? 0 : 1);
+  if (tenantId === undefined) {
+    console.log(
+      `${eventId} names no tenant it can go to: publish keeps it in the ingest DLQ with the reason`,
+    );
+    process.exit(1);
+  }
+  if (!(await appears())) {
+    console.log(
+      `not published: ${eventId} did not appear under tenant ${tenantId} in time (an unknown tenant's event, ` +
+        "or data its type's schema refuses, is kept in the ingest DLQ with the reason; see the stack's log)",
+    );
+    process.exit(1);
+  }
+  console.log(
+    `published ${eventId} to tenant ${tenantId}${values["new-id"] ? " (a fresh id, as EventBridge gives each event)" : ""}`,
+  );
+  process.exit(0);
 } catch (error) {
   console.error(
     `could not reach ${base} (${(error as Error).message}): is \`npm start\` running, on this port (SW_PORT)?`,

@@ -1,7 +1,8 @@
 /**
  * The whole system on one machine: the three engines, the platform's table and queues, the real handlers behind
- * a local API Gateway (HTTP ↔ proxy events), an EventBridge endpoint for the publish handler, and the event
- * source mapping's poller feeding the deliver handler. Only the destination policy differs from AWS: loopback
+ * a local API Gateway (HTTP ↔ proxy events), an EventBridge endpoint that puts events in the ingest queue (as a
+ * rule's SQS target does), and the event source mappings' pollers feeding the publish handler (ingest queue) and
+ * the deliver handler (delivery queue). Only the destination policy differs from AWS: loopback
  * and http:// are allowed, so receivers on this machine can be used.
  */
 import { randomUUID } from "node:crypto";
@@ -9,10 +10,17 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { createAwsClients } from "#aws/clients.ts";
 import { PORTAL_CONTENT_SECURITY_POLICY } from "#core/http/portal-routes.ts";
 import { parseConfig } from "#core/shared/config.ts";
-import { deadLetterQueue, deliveryQueue, MAX_DELIVER_BATCH_SIZE } from "#core/shared/resource-definitions.ts";
+import {
+  deadLetterQueue,
+  deliveryQueue,
+  ingestDeadLetterQueue,
+  ingestQueue,
+  MAX_DELIVER_BATCH_SIZE,
+} from "#core/shared/resource-definitions.ts";
 import { createApiHandler } from "#functions/api/create-handler.ts";
 import { createDeliverHandler } from "#functions/deliver/create-handler.ts";
 import { createPortalHandler } from "#functions/portal/create-handler.ts";
@@ -33,7 +41,8 @@ import { createQueuePoller } from "./queue-poller.ts";
 
 export { DEMO_TENANT_ID, EVENTBRIDGE_PATH };
 
-const MAX_REQUEST_BYTES = 1024 * 1024;
+/** API Gateway's payload quota: a larger body never reaches a function (a batch may take up to 3 MB). */
+const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 /** Local mode only: the operational events the platform sent, as the local PutEvents endpoint recorded them. */
 export const OPERATIONAL_EVENTS_PATH = "/_local/operational-events";
 
@@ -52,6 +61,7 @@ export interface LocalStack {
   readonly tableName: string;
   readonly deliveryQueueUrl: string;
   readonly deadLetterQueueUrl: string;
+  readonly ingestQueueUrl: string;
   readonly ingestDeadLetterQueueUrl: string;
   /** The customer portal's page; its API is `<portalUrl>api/…`. */
   readonly portalUrl: string;
@@ -84,7 +94,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** An event as EventBridge hands it to a Lambda target, from either that shape or a PutEvents entry. */
+/** An event as EventBridge puts it in an SQS target, from either that shape or a PutEvents entry. */
 function toEventBridgeEvents(payload: unknown): unknown[] {
   const entries = (payload as { Entries?: unknown[] } | null)?.Entries;
   if (!Array.isArray(entries)) return [payload];
@@ -120,7 +130,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const journal = createQueueJournal({
       server: engines.sqs,
       file: join(options.dataDir, "queues.json"),
-      queueNames: [`${prefix}-${deliveryQueue.logicalName}`, `${prefix}-${deadLetterQueue.logicalName}`],
+      queueNames: [deliveryQueue, deadLetterQueue, ingestQueue, ingestDeadLetterQueue].map(
+        (queue) => `${prefix}-${queue.logicalName}`,
+      ),
     });
     const restored = await journal.restore();
     journal.start();
@@ -165,7 +177,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const localApi = createLocalApi({
       api: (event) => api(event, {} as never),
-      publish: async (event) => (await publish(event, {} as never)) ?? undefined,
+      publish: (event) => publish(event, {} as never),
       portal: invokePortal,
     });
     const portalApi = createLocalPortalApi(invokePortal, "/portal");
@@ -194,9 +206,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           logger.error("delivery poller", { error: error instanceof Error ? error.message : String(error) }),
       }),
     );
-    for (const poller of pollers) poller.start();
+    // The ingest queue's mapping: EventBridge events to the publish handler, in batches of up to ten.
+    const ingestPoller = createQueuePoller({
+      sqs: clients.sqs,
+      queueUrl: resources.ingestQueueUrl,
+      queueArn: resources.ingestQueueArn,
+      handler: (event) => publish(event, {} as never),
+      onError: (error) =>
+        logger.error("ingest poller", { error: error instanceof Error ? error.message : String(error) }),
+    });
+    for (const poller of [...pollers, ingestPoller]) poller.start();
     cleanup.push(async () => {
-      await Promise.all(pollers.map((poller) => poller.stop()));
+      await Promise.all([...pollers, ingestPoller].map((poller) => poller.stop()));
     });
 
     // As the deployed schedule does: at start (work a kill stranded), then every minute.
@@ -241,7 +262,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const url = request.url ?? "/";
       if (request.method === "POST" && url === EVENTBRIDGE_PATH) {
         const events = toEventBridgeEvents(JSON.parse(body));
-        for (const event of events) await publish(event, {} as never);
+        // As a rule's SQS target: each event, whole, as one message of the ingest queue.
+        await Promise.all(
+          events.map((event) =>
+            clients.sqs.send(
+              new SendMessageCommand({
+                QueueUrl: resources.ingestQueueUrl,
+                MessageBody: JSON.stringify(event),
+              }),
+            ),
+          ),
+        );
         const ids = events.map((event) => ({ EventId: (event as { id?: string }).id }));
         return { status: 200, body: JSON.stringify({ FailedEntryCount: 0, Entries: ids }) };
       }
@@ -315,6 +346,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tableName: resources.tableName,
       deliveryQueueUrl: resources.deliveryQueueUrl,
       deadLetterQueueUrl: resources.deadLetterQueueUrl,
+      ingestQueueUrl: resources.ingestQueueUrl,
       ingestDeadLetterQueueUrl: resources.ingestDeadLetterQueueUrl,
       portalUrl,
       portalLink,

@@ -23,6 +23,7 @@ import {
   deadLetterQueue,
   deliveryQueue,
   ingestDeadLetterQueue,
+  ingestQueue,
   KEK_SECRET_SUFFIX,
   type QueueDefinition,
   type TableDefinition,
@@ -35,7 +36,10 @@ export interface ProvisionedResources {
   readonly deliveryQueueArn: string;
   readonly deadLetterQueueUrl: string;
   readonly deadLetterQueueArn: string;
+  readonly ingestQueueUrl: string;
+  readonly ingestQueueArn: string;
   readonly ingestDeadLetterQueueUrl: string;
+  readonly ingestDeadLetterQueueArn: string;
 }
 
 export function createTableInput(definition: TableDefinition, tableName: string) {
@@ -151,20 +155,32 @@ export async function provisionResources(
       queueAttributes(ingestDeadLetterQueue),
     ),
   ]);
-  const queue = await ensureQueue(clients.sqs, `${prefix}-${deliveryQueue.logicalName}`, {
-    ...queueAttributes(deliveryQueue),
-    RedrivePolicy: JSON.stringify({
-      deadLetterTargetArn: dlq.arn,
-      maxReceiveCount: deliveryQueue.maxReceiveCount,
+  const [queue, ingest] = await Promise.all([
+    ensureQueue(clients.sqs, `${prefix}-${deliveryQueue.logicalName}`, {
+      ...queueAttributes(deliveryQueue),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: dlq.arn,
+        maxReceiveCount: deliveryQueue.maxReceiveCount,
+      }),
     }),
-  });
+    ensureQueue(clients.sqs, `${prefix}-${ingestQueue.logicalName}`, {
+      ...queueAttributes(ingestQueue),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: ingestDlq.arn,
+        maxReceiveCount: ingestQueue.maxReceiveCount,
+      }),
+    }),
+  ]);
   return {
     tableName,
     deliveryQueueUrl: queue.url,
     deliveryQueueArn: queue.arn,
     deadLetterQueueUrl: dlq.url,
     deadLetterQueueArn: dlq.arn,
+    ingestQueueUrl: ingest.url,
+    ingestQueueArn: ingest.arn,
     ingestDeadLetterQueueUrl: ingestDlq.url,
+    ingestDeadLetterQueueArn: ingestDlq.arn,
   };
 }
 

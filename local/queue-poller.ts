@@ -25,6 +25,11 @@ export interface PollerOptions {
   readonly batchingWindowSeconds?: number;
   /** Long-poll wait per receive, in seconds. */
   readonly waitTimeSeconds?: number;
+  /**
+   * Tests only: receive with this visibility timeout instead of the queue's, so that a record reported failed comes
+   * back within seconds (Lambda's mapping always leaves the queue's own).
+   */
+  readonly visibilityTimeoutSeconds?: number;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -81,6 +86,9 @@ export function createQueuePoller(options: PollerOptions): QueuePoller {
             WaitTimeSeconds: wait,
             MessageSystemAttributeNames: ["All"],
             MessageAttributeNames: ["All"],
+            ...(options.visibilityTimeoutSeconds !== undefined
+              ? { VisibilityTimeout: options.visibilityTimeoutSeconds }
+              : {}),
           }),
         )
       ).Messages ?? [];

@@ -5,7 +5,6 @@
 
 import { withParts } from "#aws/runtime.ts";
 import { cursorShapes } from "#aws/table-keys.ts";
-import type { OperationKey, Operations, ResponseBody } from "#core/contract/api-contract.ts";
 import {
   type RecoveryDeps,
   recoverFailures,
@@ -16,7 +15,7 @@ import {
 import { maxAttemptsOf } from "#core/delivery/retry-policy.ts";
 import { decodeCursor, encodeCursor } from "#core/http/cursor.ts";
 import { headerOf, type ProxyRequest, parseJsonBody, parseWith, queryOf } from "#core/http/http-request.ts";
-import { type HttpResponse, jsonResponse } from "#core/http/http-response.ts";
+import { type HttpResponse, reply } from "#core/http/http-response.ts";
 import {
   createWebhook,
   deleteWebhook,
@@ -62,16 +61,6 @@ import type { ApiRuntime, TenantRoutesRuntime } from "./runtime.ts";
 const MAX_BODY_BYTES = 64 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const WEBHOOK_ID = new RegExp(`^${ID_SOURCES.webhook}$`);
-
-/** A JSON answer whose body the compiler checks against the contract's schema for this route and status. */
-function reply<K extends OperationKey, S extends keyof Operations[K]["responses"] & number>(
-  _operation: K,
-  status: S,
-  body: ResponseBody<K, S>,
-  headers: Record<string, string> = {},
-): HttpResponse {
-  return jsonResponse(status, body, headers);
-}
 
 export interface RouteContext {
   readonly runtime: TenantRoutesRuntime;

@@ -20,6 +20,7 @@ const SERVICE_DIMENSION = { service: "serverless-webhooks" };
 export interface OperationsProps {
   readonly deliveryQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  readonly ingestQueue: sqs.IQueue;
   readonly ingestDeadLetterQueue: sqs.IQueue;
   readonly deliver: lambda.IFunction;
   readonly publish: lambda.IFunction;
@@ -34,6 +35,7 @@ export interface OperationsProps {
 export type AlarmName =
   | "DeadLettersArriving"
   | "IngestDeadLettersArriving"
+  | "IngestQueueBacklog"
   | "DeliveryConsumerStalled"
   | "ApiServerErrors"
   | "PublishFailures"
@@ -116,13 +118,29 @@ export class Operations extends Construct {
     );
     alarm(
       "IngestDeadLettersArriving",
-      "Events from EventBridge could not be published (after EventBridge's and Lambda's retries) and arrived in the ingest DLQ.",
+      "Events from EventBridge were not published and arrived in the ingest DLQ: kept by publish with a reason (unroutable, malformed, refused data), moved there after the ingest queue's receives ran out, or put there by EventBridge when it could not reach the ingest queue.",
       {
         metric: props.ingestDeadLetterQueue.metricNumberOfMessagesSent({
           period: FIVE_MINUTES,
           statistic: "Sum",
         }),
         threshold: 0,
+        comparisonOperator: ABOVE,
+        evaluationPeriods: 1,
+      },
+    );
+    // Normally an event waits seconds in the ingest queue; a record that keeps failing leaves it for the DLQ after
+    // 5 receives (about 15 minutes). Older than 20 minutes: publish is not taking the queue (stopped, throttled,
+    // or capped by ingestMaxConcurrency below the arrival rate).
+    alarm(
+      "IngestQueueBacklog",
+      "The oldest event in the ingest queue has waited more than 20 minutes: the publish function is not keeping up with EventBridge, or its event source mapping has stopped.",
+      {
+        metric: props.ingestQueue.metricApproximateAgeOfOldestMessage({
+          period: FIVE_MINUTES,
+          statistic: "Maximum",
+        }),
+        threshold: 20 * 60,
         comparisonOperator: ABOVE,
         evaluationPeriods: 1,
       },
@@ -166,7 +184,7 @@ export class Operations extends Construct {
     );
     alarm(
       "PublishFailures",
-      "Events could not be stored or enqueued at least 3 times in 5 minutes, through POST /events (callers got 5xx) or EventBridge (Lambda retries, then the ingest DLQ).",
+      "Events could not be stored or enqueued at least 3 times in 5 minutes, through POST /events (callers got 5xx) or EventBridge (the ingest queue retries, then the ingest DLQ).",
       {
         metric: new cloudwatch.MathExpression({
           expression: "FILL(api, 0) + FILL(eventbridge, 0)",
@@ -317,6 +335,15 @@ export class Operations extends Construct {
           props.deliveryQueue.metricApproximateNumberOfMessagesNotVisible(),
         ],
         right: [props.deliveryQueue.metricNumberOfMessagesReceived({ statistic: "Sum" })],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: "Ingest queue (EventBridge → publish): waiting, received; oldest (s)",
+        left: [
+          props.ingestQueue.metricApproximateNumberOfMessagesVisible(),
+          props.ingestQueue.metricNumberOfMessagesReceived({ statistic: "Sum" }),
+        ],
+        right: [props.ingestQueue.metricApproximateAgeOfOldestMessage({ statistic: "Maximum" })],
         width: 12,
       }),
       new cloudwatch.GraphWidget({

@@ -48,7 +48,8 @@ function tableFromDefinition(
   });
 }
 
-function queueProps(definition: QueueDefinition): sqs.QueueProps {
+/** A queue's props from its shared definition: SSE-SQS, TLS only. */
+export function queueProps(definition: QueueDefinition): sqs.QueueProps {
   return {
     visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
     retentionPeriod: Duration.seconds(definition.retentionPeriodSeconds),

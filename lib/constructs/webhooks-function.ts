@@ -43,6 +43,9 @@ export interface FunctionResources {
   readonly table: dynamodb.ITableV2;
   readonly deliveryQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  /** The EventBridge ingest queue and its DLQ; needed by a function whose access names them. */
+  readonly ingestQueue?: sqs.IQueue;
+  readonly ingestDeadLetterQueue?: sqs.IQueue;
   readonly secretPrefix: string;
   /** The portal's signing key set; needed by a function whose access lists `portalKey`. */
   readonly portalKey?: secretsmanager.ISecret;
@@ -141,6 +144,13 @@ export class WebhooksFunction extends Construct {
     return this.useTable(resources.table, access)
       .useQueue(resources.deliveryQueue, "DELIVERY_QUEUE_URL", access.deliveryQueue)
       .useQueue(resources.deadLetterQueue, "DEAD_LETTER_QUEUE_URL", access.deadLetterQueue)
+      .useGrantedQueue(resources.ingestQueue, "ingest queue", access.ingestQueue)
+      .useGrantedQueue(
+        resources.ingestDeadLetterQueue,
+        "ingest DLQ",
+        access.ingestDeadLetterQueue,
+        "INGEST_DEAD_LETTER_QUEUE_URL",
+      )
       .useSecretsUnder(resources.secretPrefix, access.secrets)
       .usePortalKey(resources.portalKey, access.portalKey)
       .useEventBus(resources.operationalEventBusName, access.operationalEventBus);
@@ -181,6 +191,23 @@ export class WebhooksFunction extends Construct {
   useQueue(queue: sqs.IQueue, variable: string, actions: readonly SqsAction[]): this {
     this.setEnvironment(variable, queue.queueUrl);
     if (actions.length > 0) this.#allow(actions, [queue.queueArn]);
+    return this;
+  }
+
+  /**
+   * A queue only some functions use: granted (and named in `variable`, if the code needs its URL) only when
+   * `actions` lists something.
+   */
+  useGrantedQueue(
+    queue: sqs.IQueue | undefined,
+    what: string,
+    actions: readonly SqsAction[],
+    variable?: string,
+  ): this {
+    if (actions.length === 0) return this;
+    if (!queue) throw new Error(`this function's access names the ${what}, but none was given`);
+    if (variable) this.setEnvironment(variable, queue.queueUrl);
+    this.#allow(actions, [queue.queueArn]);
     return this;
   }
 

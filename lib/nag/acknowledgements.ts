@@ -57,11 +57,9 @@ export function acknowledgeFindings(webhooks: Webhooks, secretPrefix: string): A
       fn,
       `${name} function`,
       "Serverless-LambdaDLQ",
-      name === "publish"
-        ? "Asynchronous (EventBridge) failures go to an on-failure destination, the ingest DLQ, which supersedes a function DLQ."
-        : name === "reconcile"
-          ? "Run by a schedule every few minutes and idempotent: a failed run is simply the next run's work, there is no event to keep."
-          : "Invoked synchronously (API Gateway) or by an SQS event source mapping; a function DLQ only applies to asynchronous invocations.",
+      name === "reconcile"
+        ? "Run by a schedule every few minutes and idempotent: a failed run is simply the next run's work, there is no event to keep."
+        : "Invoked synchronously (API Gateway) or by an SQS event source mapping; a function DLQ only applies to asynchronous invocations.",
       log,
     );
   }
@@ -79,6 +77,13 @@ export function acknowledgeFindings(webhooks: Webhooks, secretPrefix: string): A
     "deliver event source mapping",
     "Serverless-LambdaEventSourceMappingDestination",
     "SQS event source mappings take no on-failure destination; failed records return to the queue, whose redrive policy and the function's own DLQ copy (with the reason) catch them.",
+    log,
+  );
+  acknowledge(
+    webhooks.functions.publish,
+    "publish (ingest queue) event source mapping",
+    "Serverless-LambdaEventSourceMappingDestination",
+    "SQS event source mappings take no on-failure destination; a failed record returns to the ingest queue, whose redrive policy moves it to the ingest DLQ after 5 receives, and publish keeps what it cannot route there itself (with the reason).",
     log,
   );
   if (webhooks.keyEncryptionKey)
@@ -128,7 +133,7 @@ export function acknowledgeFindings(webhooks: Webhooks, secretPrefix: string): A
     webhooks.ingestDeadLetterQueue,
     "ingest DLQ",
     "AwsSolutions-SQS3",
-    "This queue is itself a dead-letter queue (of the EventBridge rule target and of publish's async invocations); it is alarmed on.",
+    "This queue is itself a dead-letter queue (of the ingest queue and of the EventBridge rules' SQS targets); it is alarmed on.",
     log,
   );
   acknowledge(

@@ -57,6 +57,7 @@ describe("npm start", () => {
         "local-DeliveryDeadLetterQueue",
         "local-DeliveryQueue",
         "local-IngestDeadLetterQueue",
+        "local-IngestQueue",
       ]);
       const children = descendantsOf(pid);
       expect(children.length, `round ${round}: npm start runs the java engine as a child`).toBeGreaterThan(0);

@@ -78,8 +78,11 @@ describe("least privilege, per function, by action and resource", () => {
         "Allow StorageWebhooks.Arn dynamodb:Query",
         "Allow StorageWebhooks.Arn dynamodb:UpdateItem",
         "Allow StorageDeliveryQueue.Arn sqs:SendMessage",
-        // Lambda's on-failure destination for asynchronous (EventBridge) invocations, and where publish itself
-        // keeps EventBridge events no tenant can take.
+        // The ingest queue's event source mapping (AWS's documented three for an SQS trigger).
+        "Allow IngestQueue.Arn sqs:DeleteMessage",
+        "Allow IngestQueue.Arn sqs:GetQueueAttributes",
+        "Allow IngestQueue.Arn sqs:ReceiveMessage",
+        // Where publish keeps EventBridge events it cannot publish (with the reason).
         "Allow IngestDeadLetterQueue.Arn sqs:SendMessage",
       ].sort(),
     );
@@ -316,13 +319,20 @@ describe("cdk-nag acknowledgements say what is true", () => {
     );
   });
 
-  it("the other acknowledgements hold: publish's async failures and the rule target go to the ingest DLQ", () => {
+  it("the other acknowledgements hold: the ingest queue redrives to the ingest DLQ, no async invoke, no mapping destination", () => {
     const ingestDlq = resources.find(([id]) => id.startsWith("IngestDeadLetterQueue"))?.[0];
-    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
-      DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [ingestDlq, "Arn"] } } },
+    const ingestQueue = resources.find(([id]) => withoutHash(id) === "IngestQueue");
+    expect(ingestQueue?.[1].Properties?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { "Fn::GetAtt": [ingestDlq, "Arn"] },
+      maxReceiveCount: 5,
     });
-    const mapping = resources.find(([, resource]) => resource.Type === "AWS::Lambda::EventSourceMapping");
-    expect(mapping?.[1].Properties?.DestinationConfig).toBeUndefined();
+    // One way in: publish is never invoked asynchronously (no retries or destination of its own to configure).
+    expect(resources.filter(([, resource]) => resource.Type === "AWS::Lambda::EventInvokeConfig")).toEqual(
+      [],
+    );
+    const mappings = resources.filter(([, resource]) => resource.Type === "AWS::Lambda::EventSourceMapping");
+    expect(mappings).toHaveLength(2);
+    for (const [, mapping] of mappings) expect(mapping.Properties?.DestinationConfig).toBeUndefined();
   });
 
   it("the reconciler's hold: only its schedule invokes it, and EventBridge does not retry a run it cannot deliver", () => {
@@ -433,6 +443,17 @@ const EXPECTED_ALARMS: Record<AlarmName, unknown> = {
     Period: 300,
     ComparisonOperator: "GreaterThanThreshold",
     Threshold: 0,
+    EvaluationPeriods: 1,
+    TreatMissingData: "notBreaching",
+  },
+  IngestQueueBacklog: {
+    Namespace: "AWS/SQS",
+    MetricName: "ApproximateAgeOfOldestMessage",
+    Dimensions: [{ Name: "QueueName", Value: "IngestQueue.QueueName" }],
+    Statistic: "Maximum",
+    Period: 300,
+    ComparisonOperator: "GreaterThanThreshold",
+    Threshold: 1200,
     EvaluationPeriods: 1,
     TreatMissingData: "notBreaching",
   },
@@ -605,13 +626,16 @@ describe("alarms a pager can trust", () => {
     });
   }
 
-  it("no alarm watches a queue's depth or age (a state that stays true for days); the DLQ alarm counts arrivals", () => {
-    const json = JSON.stringify(
-      resources
-        .filter(([, resource]) => resource.Type === "AWS::CloudWatch::Alarm")
-        .map(([, alarm]) => alarm),
-    );
-    expect(json).not.toContain("ApproximateAgeOfOldestMessage");
+  it("no alarm watches a queue's depth, nor the age of a queue where messages wait for people (a state that stays true for days); the DLQ alarms count arrivals", () => {
+    const alarms = resources.filter(([, resource]) => resource.Type === "AWS::CloudWatch::Alarm");
+    const json = JSON.stringify(alarms.map(([, alarm]) => alarm));
+    // The one age alarm is the ingest queue's: nothing waits there longer than its 5 receives (≈ 15 minutes)
+    // before the redrive moves it, so an old message means publish is not taking the queue.
+    expect(
+      alarms
+        .filter(([, alarm]) => JSON.stringify(alarm).includes("ApproximateAgeOfOldestMessage"))
+        .map(([id]) => withoutHash(id)),
+    ).toEqual(["OperationsIngestQueueBacklog"]);
     // Visible messages appear only inside the stalled-consumer expression, next to the receive count.
     expect(json.match(/ApproximateNumberOfMessagesVisible/g)).toHaveLength(1);
   });
@@ -651,7 +675,7 @@ describe("alarms a pager can trust", () => {
     );
   });
 
-  it("cost: the model counts 11 alarms reading 19 metrics in the template, as docs/deploy.md says", () => {
+  it("cost: the model counts 12 alarms reading 20 metrics in the template, as docs/deploy.md says", () => {
     const metrics = Object.values(EXPECTED_ALARMS).reduce<number>(
       (sum, alarm) =>
         sum +
@@ -659,9 +683,9 @@ describe("alarms a pager can trust", () => {
           1),
       0,
     );
-    expect(alarmsIn(template.toJSON() as Parameters<typeof alarmsIn>[0])).toEqual({ alarms: 11, metrics });
-    expect(metrics).toBe(19);
-    expect(readFileSync("docs/deploy.md", "utf8")).toContain("plus 11 alarms reading 19 metrics ($1.90:");
+    expect(alarmsIn(template.toJSON() as Parameters<typeof alarmsIn>[0])).toEqual({ alarms: 12, metrics });
+    expect(metrics).toBe(20);
+    expect(readFileSync("docs/deploy.md", "utf8")).toContain("plus 12 alarms reading 20 metrics ($2.00:");
   });
 
   it("notify the topic on alarm and on recovery when an e-mail is configured", () => {
@@ -753,7 +777,7 @@ describe("the reconciler's schedule", () => {
       (readable(rule.Properties?.Targets) as { Arn: string }[]).map((target) => target.Arn),
     ]);
     expect(targets.sort()).toEqual([
-      ["IngestRule", ["PublishFunction.Arn"]],
+      ["IngestRule", ["IngestQueue.Arn"]],
       ["ReconcileSchedule", ["ReconcileFunction.Arn"]],
     ]);
   });
@@ -796,6 +820,7 @@ describe("deploy inputs and outputs", () => {
         "TableName",
         "DeliveryQueueUrl",
         "DeadLetterQueueUrl",
+        "IngestQueueUrl",
         "IngestDeadLetterQueueUrl",
         "SecretNamePrefix",
         "DashboardUrl",

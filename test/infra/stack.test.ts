@@ -403,11 +403,49 @@ describe("queues and table", () => {
   });
 });
 
-describe("EventBridge ingest", () => {
-  it("sends publish's failed asynchronous invocations to the ingest DLQ (the rule itself: test/infra/operable.test.ts)", () => {
-    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
-      DestinationConfig: { OnFailure: Match.objectLike({ Destination: Match.anyValue() }) },
+describe("EventBridge ingest (the rule itself: test/infra/operable.test.ts)", () => {
+  it("buffers events in an encrypted, TLS-only ingest queue whose visibility is 6× publish's timeout, redriven after 5 receives", () => {
+    const publish = ofType("AWS::Lambda::Function").find(([id]) => id.startsWith("PublishFunction"));
+    const timeout = Number(publish?.[1].Properties?.Timeout);
+    expect(timeout).toBe(30);
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      VisibilityTimeout: 6 * timeout,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
     });
+    const [ingestQueue] = ofType("AWS::SQS::Queue").filter(([id]) => id.startsWith("IngestQueue"));
+    const policies = ofType("AWS::SQS::QueuePolicy").filter(([, policy]) =>
+      JSON.stringify(policy.Properties?.Queues).includes(String(ingestQueue?.[0])),
+    );
+    expect(JSON.stringify(policies)).toContain('"aws:SecureTransport":"false"');
+  });
+
+  it("feeds publish through an event source mapping: batches of 10, partial batch failures, the ingest props", () => {
+    const mappingOn = (synth: Template) =>
+      Object.values(synth.findResources("AWS::Lambda::EventSourceMapping")).find((mapping) =>
+        JSON.stringify(mapping.Properties.EventSourceArn).includes("IngestQueue"),
+      )?.Properties as Record<string, unknown> | undefined;
+    expect(mappingOn(template)).toMatchObject({
+      BatchSize: 10,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 50 },
+    });
+    expect(mappingOn(template)?.MaximumBatchingWindowInSeconds).toBeUndefined();
+    const tuned = synthesize({ ingestBatchingWindowSeconds: "2", ingestMaxConcurrency: "5" }).template;
+    if (!tuned) throw new Error("the tuned stack did not synthesize");
+    expect(mappingOn(tuned)).toMatchObject({
+      MaximumBatchingWindowInSeconds: 2,
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  it("never invokes publish asynchronously: no async invoke configuration, no invoke permission for EventBridge", () => {
+    expect(ofType("AWS::Lambda::EventInvokeConfig")).toEqual([]);
+    const permissions = ofType("AWS::Lambda::Permission").filter(
+      ([, permission]) => permission.Properties?.Principal === "events.amazonaws.com",
+    );
+    for (const [, permission] of permissions)
+      expect(JSON.stringify(permission.Properties?.FunctionName)).not.toContain("Publish");
   });
 });
 
@@ -457,8 +495,8 @@ describe("least privilege", () => {
 });
 
 describe("operations", () => {
-  it("has eleven alarms (each one's metric and threshold: test/infra/operable.test.ts) and a dashboard", () => {
-    expect(ofType("AWS::CloudWatch::Alarm")).toHaveLength(11);
+  it("has twelve alarms (each one's metric and threshold: test/infra/operable.test.ts) and a dashboard", () => {
+    expect(ofType("AWS::CloudWatch::Alarm")).toHaveLength(12);
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
     template.resourceCountIs("AWS::SNS::Topic", 0);
   });

@@ -97,6 +97,23 @@ describe("every route answers as docs/openapi.json says", () => {
     ).toBe(409);
     expect((await api("POST", under("/events"), { type: "order paid", data: {} })).status).toBe(400);
     expect((await api("POST", "/tenants/nobody/events", { type: "order.paid", data: {} })).status).toBe(404);
+    const batch = under("/events/batch");
+    expect(
+      (
+        await api("POST", batch, {
+          events: [
+            { id: "evt_contract_2", type: "order.paid", data: { n: 3 } },
+            { id: "evt_contract_1", type: "order.paid", data: { n: 2 } },
+          ],
+        })
+      ).status,
+    ).toBe(200);
+    expect((await api("POST", batch, { events: [] })).status).toBe(400);
+    expect(
+      (await api("POST", "/tenants/nobody/events/batch", { events: [{ type: "a", data: {} }] })).status,
+    ).toBe(404);
+    const oversized = JSON.stringify({ events: [{ type: "a", data: { pad: "x".repeat(3_000_000) } }] });
+    expect((await api("POST", batch, oversized)).status).toBe(413);
     await pipeline.drain();
     expect((await api("GET", under("/events?limit=5&type=order.paid"))).status).toBe(200);
     expect((await api("GET", under("/events?limit=500"))).status).toBe(400);

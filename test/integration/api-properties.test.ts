@@ -606,6 +606,12 @@ describe("every route, fed generated input", () => {
         deepField("data", { type: "prop.test" }),
         deep.map(([depth, as]) => `{"type":"prop.test","data":{"x":${deepJson(depth, as)}}}`),
       ),
+      "POST /tenants/{tenantId}/events/batch": fc.oneof(
+        { weight: 4, arbitrary: fc.record({ events: fc.array(publish, { minLength: 1, maxLength: 4 }) }) },
+        fc.record({ events: fc.array(fc.oneof(publish, generic), { maxLength: 3 }) }, { requiredKeys: [] }),
+        deepField("events"),
+        deep.map(([depth, as]) => `{"events":[{"type":"prop.test","data":{"x":${deepJson(depth, as)}}}]}`),
+      ),
       "POST /dlq/redrive": fc.record(
         { tenantId: anyTenantId, webhookId: webhookIdParam, limit: count },
         { requiredKeys: [] },

@@ -8,9 +8,9 @@
 import { randomBytes } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
-import { PurgeQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
+import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "#aws/clients.ts";
 import { keys } from "#aws/table-keys.ts";
@@ -66,6 +66,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
       TABLE_NAME: resources.tableName,
       DELIVERY_QUEUE_URL: resources.deliveryQueueUrl,
       DEAD_LETTER_QUEUE_URL: resources.deadLetterQueueUrl,
+      INGEST_DEAD_LETTER_QUEUE_URL: resources.ingestDeadLetterQueueUrl,
       SECRET_NAME_PREFIX: secretPrefix,
       RETRY_SCHEDULE_SECONDS: "1",
       DELIVERY_TIMEOUT_MS: "3000",
@@ -127,7 +128,7 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     const deliver = createDeliverHandler(fns.deliver.roots.deliver);
     const localApi = createLocalApi({
       api: (event) => api(event, {} as never),
-      publish: async (event) => (await publish(event, {} as never)) ?? undefined,
+      publish: (event) => publish(event, {} as never),
       portal: (event) => portal(event, {} as never),
     });
     const portalApi = createLocalPortalApi((event) => portal(event, {} as never), "/portal");
@@ -195,7 +196,9 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     await call("POST", at(`/webhooks/${ok.id}/rotate-secret`), { gracePeriodSeconds: 60 });
     await call("POST", at(`/webhooks/${ok.id}/test`));
 
-    // Publish: through the API (and the same id again), and from EventBridge with a body too big to travel inline.
+    // Publish: through the API (and the same id again), and from EventBridge (through the ingest queue, whose
+    // mapping receives and deletes with a client nobody records) with a body too big to travel inline, and one
+    // for a tenant that does not exist (kept in the ingest DLQ).
     const published = await call("POST", at("/events"), {
       id: "evt_iam_1",
       type: "order.completed",
@@ -203,15 +206,25 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
     });
     await call("POST", at("/events"), { id: "evt_iam_1", type: "order.completed", data: { n: 1 } });
     const large = fixture<Record<string, unknown>>("eventbridge/custom-order-completed.json");
-    await publish(
+    for (const event of [
       {
         ...large,
         id: "iam-large-1",
         "detail-type": "order.completed",
         detail: { tenantId: tenant, blob: "x".repeat(INLINE_BODY_LIMIT_BYTES + 100) },
-      } as unknown as APIGatewayProxyEvent,
-      {} as never,
-    );
+      },
+      { ...large, id: "iam-unknown-tenant", detail: { tenantId: "t_iam-ghost" } },
+    ])
+      await localClients().sqs.send(
+        new SendMessageCommand({ QueueUrl: resources.ingestQueueUrl, MessageBody: JSON.stringify(event) }),
+      );
+    const ingest = createQueuePoller({
+      sqs: localClients().sqs,
+      queueUrl: resources.ingestQueueUrl,
+      queueArn: resources.ingestQueueArn,
+      handler: (event: SQSEvent) => publish(event, {} as never),
+    });
+    while ((await ingest.pollOnce(0)) > 0);
 
     // A repeat of a publish whose first publisher died mid-fan-out (its lease ran out): the repeat takes over.
     const interrupted = { id: "evt_iam_interrupted", type: "order.completed", data: { n: 2 } };
@@ -377,10 +390,11 @@ describe.each(SECRET_STORAGES)("secretStorage %s", (secretStorage) => {
 
     for (const name of ["api", "publish", "deliver", "reconcile", "portal"] as const) {
       it(`${name}: the calls it made need exactly the declared grants`, () => {
-        const exempt =
-          name === "deliver"
-            ? EVENT_SOURCE_MAPPING_ACTIONS.map((action) => ({ resource: "deliveryQueue" as const, action }))
-            : [];
+        const mapped = { deliver: "deliveryQueue", publish: "ingestQueue" } as const;
+        const queue = name === "deliver" || name === "publish" ? mapped[name] : undefined;
+        const exempt = queue
+          ? EVENT_SOURCE_MAPPING_ACTIONS.map((action) => ({ resource: queue, action }))
+          : [];
         expect(used[name]).toEqual(grantsDeclared(functionAccessFor(secretStorage)[name], exempt));
       });
     }

@@ -1,6 +1,7 @@
 /**
- * Tenants in the pipeline: EventBridge events are routed by `detail.tenantId` (or the default tenant), and an
- * event no tenant can take is kept in the ingest DLQ with the reason instead of being delivered, retried or lost;
+ * Tenants in the pipeline: EventBridge events (through the ingest queue) are routed by `detail.tenantId` (or the
+ * default tenant), and an event no tenant can take is kept in the ingest DLQ with the reason instead of being
+ * delivered, retried or lost;
  * deleting a tenant ends its waiting deliveries as `dropped` (`tenant_deleted`) and leaves other tenants' alone;
  * and what the SQS emulator does with the MessageGroupId the delivery queue's sends now carry.
  */
@@ -145,10 +146,10 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
     await takeIngestLetters(pipeline);
   });
 
-  /** Publishes through the EventBridge path; answers the metric lines it wrote. */
+  /** Publishes through the EventBridge path (the ingest queue); answers the metric lines it wrote. */
   async function publish(event: unknown) {
     const { result, output } = await captureOutput(async () => pipeline.publishEventBridge(event));
-    expect(result).toBeUndefined();
+    expect(result).toEqual({ batchItemFailures: [] });
     return metricLines(output);
   }
 
@@ -251,7 +252,7 @@ describe("EventBridge events with DEFAULT_TENANT_ID set", () => {
 
   it("an event naming no tenant is delivered to the default tenant", async () => {
     const event = eventBridgeEvent({ orderId: "ord_5" });
-    await expect(pipeline.publishEventBridge(event)).resolves.toBeUndefined();
+    await expect(pipeline.publishEventBridge(event)).resolves.toEqual({ batchItemFailures: [] });
     await pipeline.drain();
     expect(eventIdsSeen(own)).toEqual([`evt_${event.id}`]);
     expect(eventIdsSeen(acme)).toEqual([]);
@@ -270,8 +271,8 @@ describe("EventBridge events with DEFAULT_TENANT_ID set", () => {
     const unknown = eventBridgeEvent({ tenantId: "ghost" });
     const invalid = eventBridgeEvent({ tenantId: "not a tenant" });
     const before = own.requests.length;
-    await expect(pipeline.publishEventBridge(unknown)).resolves.toBeUndefined();
-    await expect(pipeline.publishEventBridge(invalid)).resolves.toBeUndefined();
+    await expect(pipeline.publishEventBridge(unknown)).resolves.toEqual({ batchItemFailures: [] });
+    await expect(pipeline.publishEventBridge(invalid)).resolves.toEqual({ batchItemFailures: [] });
     await pipeline.drain();
     expect(own.requests.length).toBe(before);
     expect(eventIdsSeen(acme)).not.toContain(`evt_${unknown.id}`);

@@ -11,6 +11,8 @@ export type ResourceKind =
   | `index/${string}`
   | "deliveryQueue"
   | "deadLetterQueue"
+  | "ingestQueue"
+  | "ingestDeadLetterQueue"
   | "secrets"
   | "portalKey"
   | "operationalEventBus";
@@ -24,6 +26,8 @@ export interface ResourceNames {
   readonly tableName: string;
   readonly deliveryQueueUrl: string;
   readonly deadLetterQueueUrl: string;
+  readonly ingestQueueUrl: string;
+  readonly ingestDeadLetterQueueUrl: string;
   /** The portal's key set: calls naming it are on that one secret, not under the signing secrets' prefix. */
   readonly portalKeySecretId?: string;
   /** The bus operational events must go to (and no other). */
@@ -53,12 +57,13 @@ const TRANSACT_ACTIONS: Readonly<Record<string, string>> = {
 function sqsGrant(name: string, input: Record<string, unknown>, names: ResourceNames): Grant[] {
   const action = SQS_ACTIONS[name];
   if (!action) throw new Error(`no IAM mapping for ${name}`);
-  const resource =
-    input.QueueUrl === names.deliveryQueueUrl
-      ? "deliveryQueue"
-      : input.QueueUrl === names.deadLetterQueueUrl
-        ? "deadLetterQueue"
-        : undefined;
+  const queues: Record<string, ResourceKind> = {
+    [names.deliveryQueueUrl]: "deliveryQueue",
+    [names.deadLetterQueueUrl]: "deadLetterQueue",
+    [names.ingestQueueUrl]: "ingestQueue",
+    [names.ingestDeadLetterQueueUrl]: "ingestDeadLetterQueue",
+  };
+  const resource = queues[String(input.QueueUrl)];
   if (!resource) throw new Error(`${name} on an unknown queue ${String(input.QueueUrl)}`);
   return [{ resource, action }];
 }
@@ -155,6 +160,8 @@ export function grantsDeclared(access: FunctionAccess, exclude: readonly Grant[]
     ),
     ...access.deliveryQueue.map((action) => ({ resource: "deliveryQueue" as const, action })),
     ...access.deadLetterQueue.map((action) => ({ resource: "deadLetterQueue" as const, action })),
+    ...access.ingestQueue.map((action) => ({ resource: "ingestQueue" as const, action })),
+    ...access.ingestDeadLetterQueue.map((action) => ({ resource: "ingestDeadLetterQueue" as const, action })),
     ...access.secrets.map((action) => ({ resource: "secrets" as const, action })),
     ...access.portalKey.map((action) => ({ resource: "portalKey" as const, action })),
     ...access.operationalEventBus.map((action) => ({ resource: "operationalEventBus" as const, action })),

@@ -1,12 +1,14 @@
 /**
  * The publish → queue → deliver pipeline over the real local engines: the real handlers, a private table and
- * queues, and the local event-source-mapping poller. Loopback destinations are allowed only when a test asks.
+ * queues, and the local event-source-mapping pollers (EventBridge events go through the real ingest queue to the
+ * publish handler, deliveries through the delivery queue to the deliver handler). Loopback destinations are
+ * allowed only when a test asks.
  */
 import { randomBytes } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
-import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { APIGatewayProxyEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { RootOptions } from "#aws/runtime.ts";
 import { newWebhookRecord, type WebhookDraft } from "#core/management/webhooks.ts";
 import { parseConfig } from "#core/shared/config.ts";
@@ -20,6 +22,7 @@ import { createPortalHandler } from "#functions/portal/create-handler.ts";
 import { type PortalConfig, parsePortalConfig } from "#functions/portal/portal-config.ts";
 import { createPortalRuntime } from "#functions/portal/runtime.ts";
 import { createPublishHandler } from "#functions/publish/create-handler.ts";
+import { createPublishRuntime, type PublishRuntime } from "#functions/publish/runtime.ts";
 import { createLocalApi } from "#local/api-gateway.ts";
 import { LOCAL_REGION } from "#local/engines.ts";
 import { startEventBridgeSink } from "#local/eventbridge-sink.ts";
@@ -104,7 +107,7 @@ export async function startPipeline(options: PipelineOptions = {}) {
   const portalHandler = createPortalHandler(portalRuntime(portalConfig), portalConfig);
   const targets = {
     api: (event: APIGatewayProxyEvent) => apiHandler(event, {} as never),
-    publish: async (event: APIGatewayProxyEvent) => (await publishHandler(event, {} as never)) ?? undefined,
+    publish: (event: APIGatewayProxyEvent) => publishHandler(event, {} as never),
     portal: (event: APIGatewayProxyEvent) => portalHandler(event, {} as never),
   };
   // As deployed: API Gateway's request models first. And without them, to test the Lambda's own validation.
@@ -119,6 +122,54 @@ export async function startPipeline(options: PipelineOptions = {}) {
     queueArn: resources.deliveryQueueArn,
     handler: deliver,
   });
+  /** The ingest queue's mapping: the publish handler on batches of up to ten EventBridge events. */
+  const ingestPollerFor = (
+    handler: (event: SQSEvent) => Promise<SQSBatchResponse>,
+    sqs = clients.sqs,
+    poll: { batchSize?: number; visibilityTimeoutSeconds?: number } = {},
+  ) => {
+    const responses: SQSBatchResponse[] = [];
+    const batchSizes: number[] = [];
+    const ingestPoller = createQueuePoller({
+      sqs,
+      queueUrl: resources.ingestQueueUrl,
+      queueArn: resources.ingestQueueArn,
+      ...poll,
+      handler: async (event) => {
+        batchSizes.push(event.Records.length);
+        const response = await handler(event);
+        responses.push(response);
+        return response;
+      },
+    });
+    return { ...ingestPoller, responses, batchSizes };
+  };
+  const ingestPoller = ingestPollerFor((event) => publishHandler(event, {} as never));
+  /**
+   * Puts each EventBridge event, whole, in the ingest queue, as a rule's SQS target does (a string as is); answers
+   * their message ids, in order.
+   */
+  const sendToIngestQueue = async (...events: unknown[]) => {
+    const ids: string[] = [];
+    for (const event of events) {
+      const sent = await clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: resources.ingestQueueUrl,
+          MessageBody: typeof event === "string" ? event : JSON.stringify(event),
+        }),
+      );
+      ids.push(sent.MessageId ?? "");
+    }
+    return ids;
+  };
+  /** Runs the publish handler on the ingest queue's batches until none is left visible; what the batches answered. */
+  const runIngest = async (): Promise<SQSBatchResponse> => {
+    const from = ingestPoller.responses.length;
+    while ((await ingestPoller.pollOnce(0)) > 0);
+    return {
+      batchItemFailures: ingestPoller.responses.slice(from).flatMap((response) => response.batchItemFailures),
+    };
+  };
 
   const request = async (
     api: ReturnType<typeof createLocalApi>,
@@ -203,7 +254,38 @@ export async function startPipeline(options: PipelineOptions = {}) {
       };
       return { ...response, json: JSON.parse(response.body) as Record<string, unknown> };
     },
-    publishEventBridge: (event: unknown) => publishHandler(event, {} as never),
+    /**
+     * Publishes EventBridge events the deployed way: into the ingest queue, then the publish handler on what it
+     * receives from there. Answers the batches' `batchItemFailures` (empty when every record was taken).
+     */
+    async publishEventBridge(...events: unknown[]): Promise<SQSBatchResponse> {
+      await sendToIngestQueue(...events);
+      return runIngest();
+    },
+    sendToIngestQueue,
+    runIngest,
+    ingestPoller,
+    /**
+     * Another publish "container" taking the ingest queue: its own root and SDK clients (counted in `calls`),
+     * optionally with ports replaced (to inject failures), and receive options (a short visibility timeout).
+     */
+    ingestWorker(
+      adapt: (root: PublishRuntime) => PublishRuntime = (root) => root,
+      poll: { batchSize?: number; visibilityTimeoutSeconds?: number } = {},
+    ) {
+      const own = localClients();
+      calls.track(own.dynamodb, own.sqs, own.secretsManager);
+      const worker = adapt(
+        createPublishRuntime(config, {
+          clients: own,
+          random: () => 0.5,
+          logger: new Logger({ serviceName: "test", logLevel: "ERROR" }),
+          ...options.runtime,
+        }),
+      );
+      const handler = createPublishHandler(worker);
+      return ingestPollerFor((event) => handler(event, {} as never), own.sqs, poll);
+    },
     /** A request through the local API Gateway shim (request models included) to the real handlers. */
     api: (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
       request(localApi, method, url, body, headers),

@@ -18,32 +18,37 @@ function keyOf(action: Action): string {
   return JSON.stringify([body?.TableName, item.pk, item.sk]);
 }
 
+function conflictError(actions: readonly string[], inFlight: ReadonlyMap<string, number>) {
+  return new TransactionCanceledException({
+    message: "Transaction cancelled, please refer cancellation reasons for specific reasons",
+    $metadata: { httpStatusCode: 400 },
+    CancellationReasons: actions.map((key) => ({ Code: inFlight.has(key) ? "TransactionConflict" : "None" })),
+  });
+}
+
 export function withTransactionConflicts(client: DynamoDBClient): { readonly conflicts: () => number } {
   const inFlight = new Map<string, number>();
   let conflicts = 0;
+  const leave = (actions: readonly string[]) => {
+    for (const key of actions) {
+      const left = (inFlight.get(key) ?? 1) - 1;
+      if (left > 0) inFlight.set(key, left);
+      else inFlight.delete(key);
+    }
+  };
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName !== "TransactWriteItemsCommand") return next(args);
       const actions = ((args.input as { TransactItems?: Action[] }).TransactItems ?? []).map(keyOf);
       if (actions.some((key) => inFlight.has(key))) {
         conflicts += 1;
-        throw new TransactionCanceledException({
-          message: "Transaction cancelled, please refer cancellation reasons for specific reasons",
-          $metadata: { httpStatusCode: 400 },
-          CancellationReasons: actions.map((key) => ({
-            Code: inFlight.has(key) ? "TransactionConflict" : "None",
-          })),
-        });
+        throw conflictError(actions, inFlight);
       }
       for (const key of actions) inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
       try {
         return await next(args);
       } finally {
-        for (const key of actions) {
-          const left = (inFlight.get(key) ?? 1) - 1;
-          if (left > 0) inFlight.set(key, left);
-          else inFlight.delete(key);
-        }
+        leave(actions);
       }
     },
     { step: "initialize", name: "transactionConflicts", priority: "low" },

@@ -16,6 +16,7 @@ import {
   type Item,
   listWebhooks,
   type Params,
+  publishEvents,
   type Result,
   retryAfterMs,
 } from "../../client/index.ts";
@@ -251,6 +252,37 @@ describe("retries", () => {
       body: { id: "order-42", type: "a.b", data: {} },
     });
     expect(JSON.parse(received().at(-1)?.body ?? "").id).toBe("order-42");
+  });
+
+  it("gives every event of a batch lacking an id one before the first attempt, and retries the batch with the same ids", async () => {
+    replies = [
+      { status: 503, body: problem(503, "busy") },
+      { hangUp: true, status: 0 },
+      { status: 200, body: { results: [] } },
+    ];
+    await publishEvents(client(), {
+      path: { tenantId: "a" },
+      body: {
+        events: [
+          { type: "a.b", data: { n: 1 } },
+          { id: "order-42", type: "a.b", data: { n: 2 } },
+          { type: "a.c", data: { n: 3 } },
+        ],
+      },
+    });
+    expect(received()).toHaveLength(3);
+    const sent = received().map(
+      (request) => (JSON.parse(request.body) as { events: { id: string; data: unknown }[] }).events,
+    );
+    const [first = [], ...retries] = sent;
+    expect(first.map((event) => event.id)).toEqual([
+      expect.stringMatching(/^evt_[0-9a-f]{32}$/),
+      "order-42",
+      expect.stringMatching(/^evt_[0-9a-f]{32}$/),
+    ]);
+    expect(first[0]?.id).not.toBe(first[2]?.id);
+    expect(first.map((event) => event.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    for (const retry of retries) expect(retry).toEqual(first);
   });
 
   it("retries a GET whose connection dropped, and rethrows the network error once out of attempts", async () => {

@@ -1,11 +1,16 @@
 /**
- * `npm run emit` against a stand-in for the local stack's HTTP input that behaves like it (publishing is
- * idempotent on the EventBridge id, GET /tenants/{tenantId}/events/{id} finds what was published): a second emit of a sample says
- * it was a duplicate, and `--new-id` makes every emit a new event.
+ * `npm run emit` against a stand-in for the local stack's HTTP input that behaves like it (the event is published
+ * a moment after the send, as the ingest queue's poller does; publishing is idempotent on the EventBridge id;
+ * GET /tenants/{tenantId}/events/{id} finds what was published): emit says "published" only once the event is
+ * there, a second emit of a sample says it was a duplicate, `--new-id` makes every emit a new event, and an
+ * event that never appears (kept in the ingest DLQ) is not called published.
  */
 import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const published = new Set<string>();
@@ -24,7 +29,9 @@ beforeAll(async () => {
       if (request.method === "POST" && url === "/_local/eventbridge") {
         const event = JSON.parse(body) as Record<string, unknown>;
         posted.push(event);
-        published.add(`evt_${String(event.id)}`);
+        // Published a moment later, by the ingest queue's poller; a tenant that does not exist never gets it.
+        const tenant = (event.detail as { tenantId?: string } | undefined)?.tenantId;
+        if (tenant !== "ghost") setTimeout(() => published.add(`evt_${String(event.id)}`), 600);
         response.writeHead(200, { "content-type": "application/json" });
         response.end(JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: event.id }] }));
         return;
@@ -42,7 +49,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 function emit(...args: string[]) {
   const child = spawn(process.execPath, ["local/emit.ts", ...args], {
-    env: { ...process.env, SW_URL: base },
+    env: { ...process.env, SW_URL: base, SW_EMIT_WAIT_SECONDS: "2" },
   });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => {
@@ -71,7 +78,7 @@ describe("npm run emit", () => {
     expect(a?.id).not.toBe(b?.id);
     expect(a?.id).not.toBe("0d6f1c9a-3b8e-4f2a-9c1d-5e7b8a9c0d1e");
     expect({ ...a, id: "x" }).toEqual({ ...b, id: "x" });
-  });
+  }, 30_000);
 
   it("by default, sends the sample's own id and says the second send was a duplicate", async () => {
     const first = await emit(SAMPLE);
@@ -83,5 +90,16 @@ describe("npm run emit", () => {
       "duplicate: evt_0d6f1c9a-3b8e-4f2a-9c1d-5e7b8a9c0d1e was already published, so nothing was sent again",
     );
     expect(posted.at(-1)?.id).toBe("0d6f1c9a-3b8e-4f2a-9c1d-5e7b8a9c0d1e");
-  });
+  }, 30_000);
+
+  it("waits for the event to be published, and does not call an event that never appears published", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "emit-"));
+    const sample = JSON.parse(readFileSync(SAMPLE, "utf8")) as { detail: Record<string, unknown> };
+    const ghost = join(dir, "ghost.json");
+    writeFileSync(ghost, JSON.stringify({ ...sample, detail: { ...sample.detail, tenantId: "ghost" } }));
+    const run = await emit(ghost, "--new-id");
+    expect(run.code, run.output).toBe(1);
+    expect(run.output).toMatch(/not published: evt_[0-9a-f-]{36} did not appear under tenant ghost/);
+    expect(run.output).not.toMatch(/^published/m);
+  }, 30_000);
 });

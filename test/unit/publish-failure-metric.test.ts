@@ -1,12 +1,12 @@
 /**
  * Publish failures on both ingest paths reach CloudWatch as `PublishFailures` (dimension `ingest`), the metric
  * the PublishFailures alarm adds up: an API caller gets a 5xx (the handler returns it, so Lambda's Errors metric
- * never sees it), an EventBridge invocation throws so that Lambda retries it.
+ * never sees it), an EventBridge event's record is reported in `batchItemFailures` so that SQS hands it over again.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { InternalServerError } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import type { APIGatewayProxyEvent } from "aws-lambda";
+import type { APIGatewayProxyEvent, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClients } from "#aws/clients.ts";
@@ -103,19 +103,25 @@ describe("PublishFailures", () => {
     expect(failuresIn(unknown.output)).toEqual([]);
   });
 
-  it("counts an EventBridge event that cannot be published, with ingest=eventbridge, and still throws", async () => {
+  it("counts an EventBridge event that cannot be published, with ingest=eventbridge, and reports its record for SQS to retry", async () => {
     storageDown();
     const handler = createPublishHandler(runtime);
     const sample = fixture<{ detail: Record<string, unknown> }>("eventbridge/custom-order-completed.json");
     const event = { ...sample, detail: { ...sample.detail, tenantId: "t_1" } };
-    const { result, output } = await captureOutput(() =>
-      handler(event as never, {} as never).then(
-        () => "resolved",
-        (error: unknown) => error,
-      ),
-    );
-    // The storage failure itself, thrown on for EventBridge to retry (not, say, a refusal to route the event).
-    expect(result).toBeInstanceOf(InternalServerError);
+    const record = {
+      messageId: "m-1",
+      receiptHandle: "r-1",
+      body: JSON.stringify(event),
+      attributes: {},
+      messageAttributes: {},
+      md5OfBody: "",
+      eventSource: "aws:sqs",
+      eventSourceARN: "arn:aws:sqs:eu-west-1:1:ingest",
+      awsRegion: "eu-west-1",
+    } as unknown as SQSRecord;
+    const { result, output } = await captureOutput(() => handler({ Records: [record] }, {} as never));
+    // The storage failure itself, reported for SQS to hand the record over again (not kept aside as unroutable).
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: "m-1" }] });
     expect(documents.commandCalls(PutCommand)).toHaveLength(1);
     expect(failuresIn(output)).toEqual([
       expect.objectContaining({ PublishFailures: 1, ingest: "eventbridge", service: "serverless-webhooks" }),

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { FANOUT_LEASE_SECONDS } from "#core/publishing/publish.ts";
 import {
   deadLetterQueue,
   deliverFunctionTimeoutSeconds,
   deliveryQueue,
+  ingestDeadLetterQueue,
+  ingestQueue,
+  publishFunctionTimeoutSeconds,
   webhooksTable,
 } from "#core/shared/resource-definitions.ts";
 import { createTableInput } from "#local/provision.ts";
@@ -15,6 +19,14 @@ describe("resource definitions", () => {
   it("keep DLQ messages longer than the source queue, within the SQS maximum of 14 days", () => {
     expect(deadLetterQueue.retentionPeriodSeconds).toBeGreaterThan(deliveryQueue.retentionPeriodSeconds);
     expect(deadLetterQueue.retentionPeriodSeconds).toBeLessThanOrEqual(14 * 86_400);
+    expect(ingestDeadLetterQueue.retentionPeriodSeconds).toBeGreaterThan(ingestQueue.retentionPeriodSeconds);
+    expect(ingestDeadLetterQueue.retentionPeriodSeconds).toBeLessThanOrEqual(14 * 86_400);
+  });
+
+  it("give the ingest queue 6× the publish timeout, longer than a fan-out lease, so a retried record can finish its fan-out", () => {
+    expect(ingestQueue.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * publishFunctionTimeoutSeconds);
+    expect(ingestQueue.visibilityTimeoutSeconds).toBeGreaterThan(FANOUT_LEASE_SECONDS);
+    expect(ingestQueue.maxReceiveCount).toBe(5);
   });
 });
 

@@ -22,6 +22,7 @@ import {
   webhookDeliveriesQuery,
   webhookSchemas,
 } from "../management/webhook-schemas.ts";
+import { publishBatchRequestSchema } from "../publishing/batch.ts";
 import { eventTypeListQuery, putEventTypeSchema } from "../routing/catalogue-schemas.ts";
 import { publishRequestSchema } from "../shared/model.ts";
 import { putTenantSchema } from "../tenants/tenants.ts";
@@ -211,6 +212,45 @@ export const eventDetailSchema = z
 export const publishedSchema = z
   .object({ eventId: z.string(), deliveries: count })
   .register(z.globalRegistry, { id: "Published" });
+
+export const batchResultSchema = z
+  .union([
+    z
+      .object({
+        status: z.literal(202),
+        eventId: z.string(),
+        deliveries: count,
+        duplicate: z.boolean().register(z.globalRegistry, {
+          description:
+            "Published before with the same content: nothing new was sent, `deliveries` as the first time.",
+        }),
+      })
+      .register(z.globalRegistry, { id: "BatchEventAccepted", description: "The event was published." }),
+    z
+      .object({
+        status: z.int().check(z.minimum(400), z.maximum(599)),
+        eventId: z.string().register(z.globalRegistry, {
+          description: "The event's id (generated if the request had none): publish it again with this id.",
+        }),
+        problem: problemSchema,
+      })
+      .register(z.globalRegistry, {
+        id: "BatchEventFailed",
+        description:
+          "The event was not published: 409 (its id was published with other content), 413 (envelope over 256 KiB), " +
+          "422 (its type's catalogue schema refuses `data`), 503 (not completed; publishing it again with the same " +
+          "id is safe).",
+      }),
+  ])
+  .register(z.globalRegistry, { id: "BatchEventResult" });
+
+export const batchPublishedSchema = z
+  .object({
+    results: z.array(batchResultSchema).register(z.globalRegistry, {
+      description: "One per event, in request order.",
+    }),
+  })
+  .register(z.globalRegistry, { id: "BatchPublished" });
 
 export const testSentSchema = z
   .object({ eventId: z.string(), deliveryId: z.string() })
@@ -482,6 +522,16 @@ export const operations = {
     body: publishRequestSchema,
     responses: { 202: publishedSchema },
     errors: [400, 404, 409, 413],
+  },
+  [`POST ${TENANT}/events/batch`]: {
+    operationId: "publishEvents",
+    summary:
+      "Publish up to 100 events (3 MB) in one request, each as `POST …/events` would, with one result per event",
+    tag: "Events",
+    auth: "iam",
+    body: publishBatchRequestSchema,
+    responses: { 200: batchPublishedSchema },
+    errors: [400, 404, 413],
   },
   [`GET ${TENANT}/events`]: {
     operationId: "listEvents",

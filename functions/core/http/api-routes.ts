@@ -34,6 +34,8 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: "POST", resource: `${WEBHOOK}/recover`, target: "api", body: true },
   { method: "GET", resource: `${WEBHOOK}/deliveries`, target: "api", body: false },
   { method: "POST", resource: `${TENANT}/events`, target: "publish", body: true },
+  // Static: wins over `{eventId}` (as in API Gateway), so no event may be called `batch` (docs/api.md).
+  { method: "POST", resource: `${TENANT}/events/batch`, target: "publish", body: true },
   { method: "GET", resource: `${TENANT}/events`, target: "api", body: false },
   { method: "GET", resource: `${TENANT}/events/{eventId}`, target: "api", body: false },
   { method: "GET", resource: DELIVERY, target: "api", body: false },
@@ -79,6 +81,16 @@ function matchTemplate(template: string, path: string): Record<string, string> |
   return parameters;
 }
 
+/** Whether `a` is the more specific of two templates that match the same path: a literal at the first difference. */
+function moreSpecific(a: string, b: string): boolean {
+  const other = b.split("/");
+  for (const [index, part] of a.split("/").entries()) {
+    const literal = !part.startsWith("{");
+    if (literal !== !(other[index] ?? "").startsWith("{")) return literal;
+  }
+  return false;
+}
+
 /** Finds the route for an HTTP method and path (trailing slash ignored), as API Gateway would. */
 export function matchRoute(method: string, path: string): RouteMatch;
 export function matchRoute<R extends { readonly method: string; readonly resource: string }>(
@@ -92,10 +104,18 @@ export function matchRoute(
   routes: readonly { readonly method: string; readonly resource: string }[] = apiRoutes,
 ): RouteMatch<{ readonly method: string; readonly resource: string }> {
   const normalized = path.length > 1 ? path.replace(/\/+$/, "") : path;
-  const candidates = routes.flatMap((route) => {
+  const matching = routes.flatMap((route) => {
     const pathParameters = matchTemplate(route.resource, normalized);
     return pathParameters ? [{ route, pathParameters }] : [];
   });
+  // API Gateway picks the resource first, a literal segment over a `{parameter}` one, then the method on it: a
+  // method that only the less specific resource has is not reached (`GET …/events/batch` is not an event).
+  const best = matching.reduce<string | undefined>(
+    (chosen, { route }) =>
+      chosen === undefined || moreSpecific(route.resource, chosen) ? route.resource : chosen,
+    undefined,
+  );
+  const candidates = matching.filter((candidate) => candidate.route.resource === best);
   const exact = candidates.find((candidate) => candidate.route.method === method.toUpperCase());
   if (exact) return { kind: "route", ...exact };
   if (candidates.length > 0)

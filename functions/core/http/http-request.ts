@@ -10,11 +10,16 @@ export interface ProxyRequest {
   readonly pathParameters?: Record<string, string | undefined> | null;
 }
 
-export function parseJsonBody(event: ProxyRequest, maxBytes: number, optional = false): unknown {
+export function parseJsonBody(
+  event: ProxyRequest,
+  maxBytes: number,
+  optional = false,
+  what = "the event",
+): unknown {
   const raw = event.isBase64Encoded
     ? Buffer.from(event.body ?? "", "base64").toString("utf8")
     : (event.body ?? "");
-  if (Buffer.byteLength(raw) > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  if (Buffer.byteLength(raw) > maxBytes) throw new PayloadTooLargeError(maxBytes, what);
   if (raw.trim() === "") {
     if (optional) return {};
     throw new ValidationError([{ field: "body", message: "a JSON body is required" }]);

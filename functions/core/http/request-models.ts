@@ -81,6 +81,11 @@ export const requestModels: Readonly<Record<string, RequestSchema>> = {
     },
     ["type", "data"],
   ),
+  // Each event is only "an object" here: the Lambda checks its fields and names the failing one
+  // (`events.57.type`), which a gateway refusal cannot; it also answers for 0 or more than 100 events (`events`).
+  "POST /tenants/{tenantId}/events/batch": object({ events: { type: "array", items: { type: "object" } } }, [
+    "events",
+  ]),
   "POST /tenants/{tenantId}/portal-sessions": object({
     expiresInSeconds: integer(300, 604_800),
     capabilities: {

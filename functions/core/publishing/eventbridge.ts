@@ -13,15 +13,11 @@ export const eventBridgeEventSchema = z.object({
 });
 export type EventBridgeEvent = z.infer<typeof eventBridgeEventSchema>;
 
-export function isEventBridgeEvent(event: unknown): boolean {
-  return typeof event === "object" && event !== null && "detail-type" in event && "detail" in event;
-}
-
 /**
  * `detail-type` becomes the event type, with every run of characters outside `[A-Za-z0-9_.-]` turned into `-`
  * ("EC2 Instance State-change Notification" → "EC2-Instance-State-change-Notification"); a custom app's
  * `order.completed` passes unchanged. The EventBridge id keys idempotency, so EventBridge's own retries of the
- * target never fan out twice.
+ * target, and SQS's repeated deliveries of it, never fan out twice.
  */
 export function fromEventBridge(event: EventBridgeEvent): PublishRequest {
   const type = event["detail-type"]

@@ -80,8 +80,8 @@ export class PreconditionFailedError extends DomainError {
 export class PayloadTooLargeError extends DomainError {
   readonly status = 413;
   readonly title = "Payload too large";
-  constructor(limitBytes: number) {
-    super(`the event is larger than ${limitBytes} bytes`);
+  constructor(limitBytes: number, what = "the event") {
+    super(`${what} is larger than ${limitBytes} bytes`);
     this.name = "PayloadTooLargeError";
   }
 }

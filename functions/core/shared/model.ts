@@ -12,6 +12,11 @@ export const EVENT_VERSION = "1.0";
 /** Largest accepted event, measured as the serialized envelope that is delivered. */
 export const MAX_EVENT_BYTES = 256 * 1024;
 export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+/**
+ * An id no event may take: `POST /tenants/{tenantId}/events/batch` is a static API Gateway resource, which wins over
+ * `/events/{eventId}`, so `GET …/events/batch` could never read an event of that id.
+ */
+export const RESERVED_EVENT_ID = "batch";
 
 export const eventTypeSchema = z
   .string()
@@ -38,7 +43,18 @@ const eventDataSchema = z.pipe(
 
 /** What a producer sends to `POST /events`. */
 export const publishRequestSchema = z.strictObject({
-  id: z.optional(z.string().check(z.regex(EVENT_ID_PATTERN, "1–128 letters, digits, _ . : -"))),
+  id: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(EVENT_ID_PATTERN, "1–128 letters, digits, _ . : -"),
+        z.refine(
+          (id) => id !== RESERVED_EVENT_ID,
+          `"${RESERVED_EVENT_ID}" is reserved (the batch route's path)`,
+        ),
+      )
+      .register(z.globalRegistry, { description: `Not \`${RESERVED_EVENT_ID}\` (reserved).` }),
+  ),
   type: eventTypeSchema,
   source: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
   timestamp: z.optional(z.iso.datetime({ offset: true })),

@@ -121,7 +121,29 @@ export const deadLetterQueue: QueueDefinition = {
   receiveMessageWaitTimeSeconds: 0,
 };
 
-/** EventBridge events the publish function could not take: failed invocations, and events no tenant can take. */
+/** The publish Lambda's timeout; the ingest queue's visibility timeout is derived from it (AWS asks for ≥ 6×). */
+export const publishFunctionTimeoutSeconds = 30;
+
+/**
+ * Where EventBridge rules put the events to publish: the publish function takes them in batches through an event
+ * source mapping. A record whose publish failed for a passing reason comes back after the visibility timeout —
+ * longer than a fan-out lease, so the retry can take over a fan-out its first attempt left unfinished — and moves
+ * to the ingest DLQ after `maxReceiveCount` receives (about 15 minutes of retries). The DLQ keeps messages
+ * longer than this queue (a redriven message keeps its original enqueue time).
+ */
+export const ingestQueue: RedrivenQueueDefinition = {
+  logicalName: "IngestQueue",
+  visibilityTimeoutSeconds: 6 * publishFunctionTimeoutSeconds,
+  retentionPeriodSeconds: 4 * DAY,
+  receiveMessageWaitTimeSeconds: 20,
+  maxReceiveCount: 5,
+};
+
+/**
+ * Ingested events that were not published: those no tenant can take or that cannot be parsed (kept by the publish
+ * function with a `reason` attribute), those whose publish kept failing (redriven from the ingest queue, no
+ * `reason`), and those EventBridge could not put in the ingest queue.
+ */
 export const ingestDeadLetterQueue: QueueDefinition = {
   logicalName: "IngestDeadLetterQueue",
   visibilityTimeoutSeconds: 30,
