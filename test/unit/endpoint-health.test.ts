@@ -7,6 +7,7 @@ import {
   failedTooLong,
   planReservation,
   shouldOpen,
+  successesNeedWriting,
 } from "#core/health/endpoint-health.ts";
 
 /** When each request was granted, reserving as the conditional writes apply it (serially, each condition holds). */
@@ -95,5 +96,46 @@ describe("circuit breaker and auto-disable", () => {
     expect(failedTooLong(failing, { ...policy, disableAfterSeconds: 5 * 86_400 + 1 }, now)).toBe(false);
     expect(failedTooLong(failing, { ...policy, disableAfterSeconds: 0 }, now)).toBe(false);
     expect(failedTooLong(base, policy, now)).toBe(false);
+  });
+});
+
+describe("which successes are written", () => {
+  const now = new Date("2026-12-01T12:00:00.000Z");
+  const before = (seconds: number) => new Date(now.getTime() - seconds * 1000).toISOString();
+  const healthy = {
+    tenantId: "t",
+    webhookId: "wh",
+    windowStart: before(10),
+    windowAttempts: 10,
+    windowFailures: 0,
+    lastSuccessAt: before(10),
+  };
+
+  it("a healthy webhook's successes are written once per window, not per batch", () => {
+    expect(successesNeedWriting(healthy, DEFAULT_HEALTH_POLICY, now)).toBe(false);
+    expect(successesNeedWriting({ ...healthy, lastSuccessAt: before(60) }, DEFAULT_HEALTH_POLICY, now)).toBe(
+      true,
+    );
+    expect(successesNeedWriting(undefined, DEFAULT_HEALTH_POLICY, now)).toBe(true);
+    expect(successesNeedWriting({ ...healthy, lastSuccessAt: undefined }, DEFAULT_HEALTH_POLICY, now)).toBe(
+      true,
+    );
+  });
+
+  it("successes that change a decision are always written: a failure clock to stop, failures in the window, a circuit not closed", () => {
+    expect(successesNeedWriting({ ...healthy, failingSince: before(5) }, DEFAULT_HEALTH_POLICY, now)).toBe(
+      true,
+    );
+    expect(successesNeedWriting({ ...healthy, windowFailures: 1 }, DEFAULT_HEALTH_POLICY, now)).toBe(true);
+    expect(successesNeedWriting({ ...healthy, circuit: "half_open" }, DEFAULT_HEALTH_POLICY, now)).toBe(true);
+    expect(successesNeedWriting({ ...healthy, circuit: "open" }, DEFAULT_HEALTH_POLICY, now)).toBe(true);
+    // Failures of a window that has ended no longer count.
+    expect(
+      successesNeedWriting(
+        { ...healthy, windowStart: before(90), windowFailures: 5 },
+        DEFAULT_HEALTH_POLICY,
+        now,
+      ),
+    ).toBe(false);
   });
 });

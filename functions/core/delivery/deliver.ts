@@ -20,6 +20,7 @@ import {
   type HealthPolicy,
   rateWaitSeconds,
   shouldOpen,
+  successesNeedWriting,
   windowAfter,
   windowIsCurrent,
 } from "../health/endpoint-health.ts";
@@ -738,6 +739,21 @@ function tallyAttempts(plans: readonly Plan[], state: BatchState, deps: DeliverD
   }));
 }
 
+/** The tallies whose counts change something (`successesNeedWriting`); the others are not written. */
+function countsToWrite(
+  tallies: readonly HealthDelta[],
+  state: BatchState | undefined,
+  deps: DeliverDeps,
+): HealthDelta[] {
+  const policy = deps.healthPolicy ?? DEFAULT_HEALTH_POLICY;
+  const now = deps.now();
+  return tallies.filter(
+    (tally) =>
+      tally.failures > 0 ||
+      successesNeedWriting(state?.health?.get(webhookKey(tally.tenantId, tally.webhookId)), policy, now),
+  );
+}
+
 function exhaustedNotices(
   plans: readonly Plan[],
   outcome: RecordOutcome,
@@ -974,7 +990,7 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
   try {
     outcome =
       writes.length > 0
-        ? await deps.ledger.record(writes, tallies)
+        ? await deps.ledger.record(writes, countsToWrite(tallies, health, deps))
         : { failed: new Set(), superseded: new Set() };
   } catch {
     outcome = { failed: new Set(writes.map((write) => write.delivery.id)), superseded: new Set() };

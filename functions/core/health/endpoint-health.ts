@@ -63,6 +63,23 @@ export function windowIsCurrent(
   return Number.isFinite(start) && now.getTime() - start < policy.windowSeconds * 1000;
 }
 
+/**
+ * Whether a batch whose attempts all succeeded must have its counts written. A healthy webhook's successes change
+ * no decision — no failure in the current window, no failure clock, the circuit closed — so they are written once
+ * per window (keeping `lastSuccessAt` within a window of the truth), not once per batch: no extra call on the
+ * normal path. The window's failure ratio is therefore over its attempts since its first failure.
+ */
+export function successesNeedWriting(
+  health: EndpointHealth | undefined,
+  policy: HealthPolicy,
+  now: Date,
+): boolean {
+  if (!health || health.failingSince !== undefined || (health.circuit ?? "closed") !== "closed") return true;
+  if (windowIsCurrent(health, policy, now) && (health.windowFailures ?? 0) > 0) return true;
+  const lastSuccess = ms(health.lastSuccessAt);
+  return !Number.isFinite(lastSuccess) || now.getTime() - lastSuccess >= policy.windowSeconds * 1000;
+}
+
 /** Attempts and failures of the current window once this batch's are added. */
 export function windowAfter(
   health: EndpointHealth | undefined,
