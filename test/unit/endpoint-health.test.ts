@@ -101,21 +101,21 @@ describe("circuit breaker and auto-disable", () => {
 
 describe("which successes are written", () => {
   const now = new Date("2026-12-01T12:00:00.000Z");
-  const before = (seconds: number) => new Date(now.getTime() - seconds * 1000).toISOString();
+  const secondsAgo = (seconds: number) => new Date(now.getTime() - seconds * 1000).toISOString();
   const healthy = {
     tenantId: "t",
     webhookId: "wh",
-    windowStart: before(10),
+    windowStart: secondsAgo(10),
     windowAttempts: 10,
     windowFailures: 0,
-    lastSuccessAt: before(10),
+    lastSuccessAt: secondsAgo(10),
   };
 
   it("a healthy webhook's successes are written once per window, not per batch", () => {
     expect(successesNeedWriting(healthy, DEFAULT_HEALTH_POLICY, now)).toBe(false);
-    expect(successesNeedWriting({ ...healthy, lastSuccessAt: before(60) }, DEFAULT_HEALTH_POLICY, now)).toBe(
-      true,
-    );
+    expect(
+      successesNeedWriting({ ...healthy, lastSuccessAt: secondsAgo(60) }, DEFAULT_HEALTH_POLICY, now),
+    ).toBe(true);
     expect(successesNeedWriting(undefined, DEFAULT_HEALTH_POLICY, now)).toBe(true);
     expect(successesNeedWriting({ ...healthy, lastSuccessAt: undefined }, DEFAULT_HEALTH_POLICY, now)).toBe(
       true,
@@ -123,16 +123,16 @@ describe("which successes are written", () => {
   });
 
   it("successes that change a decision are always written: a failure clock to stop, failures in the window, a circuit not closed", () => {
-    expect(successesNeedWriting({ ...healthy, failingSince: before(5) }, DEFAULT_HEALTH_POLICY, now)).toBe(
-      true,
-    );
+    expect(
+      successesNeedWriting({ ...healthy, failingSince: secondsAgo(5) }, DEFAULT_HEALTH_POLICY, now),
+    ).toBe(true);
     expect(successesNeedWriting({ ...healthy, windowFailures: 1 }, DEFAULT_HEALTH_POLICY, now)).toBe(true);
     expect(successesNeedWriting({ ...healthy, circuit: "half_open" }, DEFAULT_HEALTH_POLICY, now)).toBe(true);
     expect(successesNeedWriting({ ...healthy, circuit: "open" }, DEFAULT_HEALTH_POLICY, now)).toBe(true);
     // Failures of a window that has ended no longer count.
     expect(
       successesNeedWriting(
-        { ...healthy, windowStart: before(90), windowFailures: 5 },
+        { ...healthy, windowStart: secondsAgo(90), windowFailures: 5 },
         DEFAULT_HEALTH_POLICY,
         now,
       ),
