@@ -20,7 +20,7 @@ Operational events: one \`PutEvents\` per batch that made a transition (≤ 10 e
 Breaker, same test: 500 events published while the receiver answered 503, two deliver containers: **34 requests** reached the receiver during a 52 s outage (the bound asserted: 10 attempts to open + 2 × 10 in flight + one probe per 2 s); after it came back all 500 were delivered and the attempts recorded equal the requests the receiver saw.`;
 
 /** The capacity units before and after the pass that stopped keeping 2xx response bodies (2026-12-01). */
-export const CAPACITY_EARLIER_PASS = `Before this pass (the same bench and run conditions, on the commit before attempts stopped keeping 2xx bodies; the 204 rows are the same):
+export const CAPACITY_EARLIER_PASS = `An earlier pass stopped keeping 2xx response bodies. Before it (the same bench and run conditions; the health counts then rode in the deliver transaction):
 
 | scenario | per published event | per first-attempt delivery |
 | --- | --- | --- |
@@ -28,7 +28,7 @@ export const CAPACITY_EARLIER_PASS = `Before this pass (the same bench and run c
 | fan-out 10, receiver answers 204 | 1.50 R + 3.00 W (table 1.50 R / 2.00 W, gsi4 0.00 R / 1.00 W) | 2.08 R + 9.00 W (table 2.08 R / 6.00 W, gsi1 0.00 R / 2.00 W, gsi2 0.00 R / 1.00 W) |
 | fan-out 1, receiver answers 200 with a 2048-byte body | 1.50 R + 3.00 W (table 1.50 R / 2.00 W, gsi4 0.00 R / 1.00 W) | 0.28 R + 13.20 W (table 0.28 R / 8.20 W, gsi1 0.00 R / 4.00 W, gsi2 0.00 R / 1.00 W) |
 
-What this pass changed, and what it found (2026-12-01, 200 events per scenario, DynamoDB Local on a 2-core machine shared with other test runs; unit counts do not vary between runs):
+What that pass changed, and what it found (2026-12-01, 200 events per scenario, DynamoDB Local on a 2-core machine shared with other test runs; unit counts do not vary between runs):
 
 - **The deliver transaction is measured, not assumed.** DynamoDB Local reports a 20-item TransactWriteItems as about 1 unit per delivery; the bench now replays each write of the transaction into a shadow table to price it (\`bench/capacity.ts\`, \`TransactionReplay\`). It confirms the 7 write units per delivery the model used to assume (delivery and attempt items 2 each, gsi1 2, gsi2 1), plus what endpoint health added: its count \`Update\` rides in the same transaction, 2 units per webhook per batch, so 0.2 W per delivery at fan-out 1 and 2.0 W at fan-out 10 (ten webhooks in a batch of ten).
 - **2xx response bodies are no longer stored** (failed attempts keep their first 4 KiB). Against a receiver that acknowledges with a 2 KiB body: 13.20 → 7.20 W per delivery (the attempt item shrinks from 3 KB to under 1 KB, in the table at 2 units per KB and again in gsi1's \`ALL\` projection); $3.75 less per million such deliveries. A receiver that answers 204 costs the same as before.

@@ -55,8 +55,9 @@ const step = async <T>(name: string, run: () => Promise<T>): Promise<T | undefin
 const failed = (title: string, stage: string) =>
   `## ${title}\n\nNot measured in this run: the stage failed (${failures.find((entry) => entry.stage === stage)?.error ?? "unknown error"}).`;
 
-const engines = await step("engine start-up", benchEngines);
+// Import timings first, before any engine has run: a Java process winding down would weigh on them.
 const coldStart = await step("cold start", benchColdStart);
+const engines = await step("engine start-up", benchEngines);
 const calls = await step("AWS calls per delivery", benchAwsCalls);
 const capacity = await step("capacity units", benchCapacityUnits);
 const fanout = await step("fan-out", benchFanout);
