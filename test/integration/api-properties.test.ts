@@ -830,7 +830,9 @@ describe("every route, fed generated input", () => {
       }
       tenantCursor = tenantPage.cursor;
     } while (tenantCursor);
-    expect(accepted.length).toBeGreaterThan(5);
+    // Creates were accepted (by this property and the routes' one above, whose share of creates shrinks as routes
+    // are added), so the checks below judge real stored webhooks, not an empty list.
+    expect(accepted.length).toBeGreaterThan(0);
     for (const webhook of webhooks) {
       expect(() => checkWebhookUrl(webhook.url, pipeline.config.destinationPolicy)).not.toThrow();
       const reparsed = schemas.create.safeParse({

@@ -619,10 +619,11 @@ describe("deliverBatch: held deliveries and SQS's receive count", () => {
     expect(f.letters).toHaveLength(0);
     expect(f.requeued).toEqual([{ body: held.body, tenantId: TENANT, delaySeconds: expect.any(Number) }]);
     expect(f.requeued[0]?.delaySeconds).toBeGreaterThan(0);
-    // If that send fails, the message is still acknowledged: the record stays live and due for the reconciler.
+    // If that send fails, the message is held once more (never acknowledged unsent, never dead-lettered).
     f.failRequeues();
     const unsent = await deliverBatch([held], deps);
-    expect(failedIds(unsent)).not.toContain("m1");
+    expect(failedIds(unsent)).toContain("m1");
+    expect(f.retries.at(-1)?.receiptHandle).toBe(held.receiptHandle);
     expect(f.letters).toHaveLength(0);
     expect(f.posts).toHaveLength(0);
   });
@@ -652,5 +653,14 @@ describe("deliverBatch: held deliveries and SQS's receive count", () => {
     expect(f.posts).toHaveLength(0);
     expect(failedIds(result)).not.toContain("m1");
     expect(f.letters).toHaveLength(0);
+    // This delivery was never attempted: it has no record the reconciler could find. If the new message cannot
+    // be sent, the message is held once more rather than acknowledged (which would lose the delivery).
+    f.failRequeues();
+    const unsent = await deliverBatch([held], deps);
+    expect(f.recorded.filter((record) => record.delivery.id === "dlv_1")).toEqual([]);
+    expect(failedIds(unsent)).toContain("m1");
+    expect(f.retries.at(-1)?.receiptHandle).toBe(held.receiptHandle);
+    expect(f.letters).toHaveLength(0);
+    expect(f.posts).toHaveLength(0);
   });
 });

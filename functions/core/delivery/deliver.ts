@@ -929,8 +929,9 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
     deps.metrics.held?.(action.cause);
     // SQS counts every hold as a receive: handed back once more past the budget, the queue's redrive policy would
     // dead-letter the message without a reason. It is sent again as a new message instead (same body, so the same
-    // copy; its receive count starts over) and this one acknowledged. Should that send fail, its delivery record —
-    // still live and due (a circuit hold records the next probe time) — is found by the reconciler.
+    // copy; its receive count starts over) and this one acknowledged. Should that send fail, this message is held
+    // once more (the budget leaves receives to spare): a rate-limited delivery that never got a request has no
+    // record for the reconciler to find, so acknowledging it would lose it.
     if ((plan.record.receiveCount ?? 1) >= deps.deadLetterAfterReceives) {
       try {
         if (!plan.message) throw new Error("no message to send again");
@@ -940,14 +941,14 @@ export async function deliverBatch(records: readonly QueueRecord[], deps: Delive
           cause: action.cause,
           delaySeconds: action.delaySeconds,
         });
+        return;
       } catch (error) {
-        deps.log.warn("held past the queue's receive budget and not sent again: left to the reconciler", {
+        deps.log.warn("held past the queue's receive budget and not sent again: held once more", {
           ...fields,
           cause: action.cause,
           error: error instanceof Error ? error.name : String(error),
         });
       }
-      return;
     }
     failed.add(plan.record.messageId);
     deps.log.info("held without a request", {
