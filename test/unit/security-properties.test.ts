@@ -16,7 +16,7 @@ import {
   retryDelaySeconds,
 } from "#core/delivery/retry-policy.ts";
 import { reservedHeaderReason, webhookSchemas } from "#core/management/webhook-schemas.ts";
-import type { Delivery, Webhook } from "#core/shared/model.ts";
+import { type Delivery, publishRequestSchema, type Webhook } from "#core/shared/model.ts";
 import { deadLetterQueue, deliveryQueue } from "#core/shared/resource-definitions.ts";
 
 const httpPolicy: DestinationPolicy = { allowHttp: true, allowedPorts: [[1, 65_535]], allowPrivate: "none" };
@@ -304,5 +304,40 @@ describe("batchItemFailures (properties)", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("an event's data with a key named __proto__", () => {
+  // JSON.parse keeps such a key as an own property; any copy by assignment (zod's record, a spread) drops it, so it
+  // could be neither stored nor delivered as sent, and two payloads differing only there would share a fingerprint.
+  const segment = fc
+    .string({ minLength: 1, maxLength: 8 })
+    .filter((key) => key !== "__proto__" && !key.includes("."));
+
+  it("is refused at any depth, naming data and where the key is", () => {
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 6 }), fc.jsonValue(), (path, inner) => {
+        const nested = path.reduceRight<string>(
+          (json, key) => `{${JSON.stringify(key)}:${json}}`,
+          `{"__proto__":${JSON.stringify(inner)}}`,
+        );
+        const parsed = publishRequestSchema.safeParse(JSON.parse(`{"type":"a.b","data":${nested}}`));
+        expect(parsed.success).toBe(false);
+        if (parsed.success) return;
+        expect(parsed.error.issues[0]?.path).toEqual(["data"]);
+        expect(parsed.error.issues[0]?.message).toContain(`data.${[...path, "__proto__"].join(".")}`);
+      }),
+    );
+  });
+
+  it("is a different thing from a key merely containing the word", () => {
+    const parsed = publishRequestSchema.safeParse(
+      JSON.parse('{"type":"a.b","data":{"proto":1,"__proto":2,"x__proto__":{"constructor":3}}}'),
+    );
+    expect(parsed.success && parsed.data.data).toEqual({
+      proto: 1,
+      __proto: 2,
+      x__proto__: { constructor: 3 },
+    });
   });
 });
