@@ -11,7 +11,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { DeadLetter, QueueActions } from "#core/delivery/deliver.ts";
-import type { DeliveryEnqueuer } from "#core/publishing/publish.ts";
+import { type DeliveryEnqueuer, EnqueueError } from "#core/publishing/publish.ts";
 import type { DeliveryMessage } from "#core/shared/model.ts";
 import { backoffMs, sleep } from "./table-keys.ts";
 
@@ -21,14 +21,7 @@ const MAX_DELAY_SECONDS = 900;
 const MAX_ROUNDS = 6;
 const PARALLEL_BATCHES = 8;
 
-export class EnqueueError extends Error {
-  readonly failedCount: number;
-  constructor(failedCount: number, cause?: unknown) {
-    super(`${failedCount} message(s) could not be enqueued`, { cause });
-    this.name = "EnqueueError";
-    this.failedCount = failedCount;
-  }
-}
+export { EnqueueError };
 
 interface Entry {
   readonly key: string;
@@ -94,7 +87,7 @@ export class SqsDeliveryQueue implements DeliveryEnqueuer, QueueActions {
       entry: { MessageBody: JSON.stringify(message), MessageGroupId: message.tenantId },
     }));
     const failed = await sendAll(this.#sqs, this.#urls.deliveryQueueUrl, entries);
-    if (failed.length > 0) throw new EnqueueError(failed.length);
+    if (failed.length > 0) throw new EnqueueError(failed.map(Number));
   }
 
   async retryLater(receiptHandle: string, delaySeconds: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fromEventBridge } from "#core/publishing/eventbridge.ts";
 import {
+  EnqueueError,
   FANOUT_LEASE_SECONDS,
   type FanOutLease,
   INLINE_BODY_LIMIT_BYTES,
@@ -390,6 +391,43 @@ describe("publishBatch", () => {
     expect(ports.event("evt_1")).toBeUndefined();
     expect(ports.event("evt_2")).toBeUndefined();
     expect(ids(ports.sent.flat())).toEqual(["evt_1>wh_9", "evt_old>wh_1"]);
+  });
+
+  it("when some messages are not sent, only their events fail; the others complete and are not repeated", async () => {
+    const ports = fakePorts({ "a.b": ["wh_1", "wh_2"] }, { t_2: { "a.b": ["wh_9"] } });
+    let refuseTenant: string | undefined = "t_2";
+    const deps: PublishDeps = {
+      ...ports.deps,
+      queue: {
+        enqueue: async (messages) => {
+          const unsent = messages.flatMap((message, index) =>
+            message.tenantId === refuseTenant ? [index] : [],
+          );
+          await ports.deps.queue.enqueue(messages.filter((message) => message.tenantId !== refuseTenant));
+          if (unsent.length > 0) throw new EnqueueError(unsent);
+        },
+      },
+    };
+    const items = [
+      { tenantId: "t_2", request: { id: "evt_p", type: "a.b", data: {} } },
+      { tenantId: TENANT, request: { id: "evt_q", type: "a.b", data: {} } },
+      { tenantId: TENANT, request: { id: "evt_r", type: "a.b", data: {} } },
+    ];
+    const first = await publishBatch(items, deps);
+    expect(first.map((outcome) => outcome.ok)).toEqual([false, true, true]);
+    expect(ports.event("evt_p", "t_2")?.fanout).toBeUndefined();
+    expect(ports.event("evt_q")?.fanout?.deliveries).toBe(2);
+    refuseTenant = undefined;
+    const repeated = await publishBatch(items, deps);
+    expect(repeated.map((outcome) => outcome.ok && outcome.result.duplicate)).toEqual([true, true, true]);
+    // Each delivery enqueued once: the events that completed were not sent again.
+    expect(ids(ports.sent.flat())).toEqual([
+      "evt_p>wh_9",
+      "evt_q>wh_1",
+      "evt_q>wh_2",
+      "evt_r>wh_1",
+      "evt_r>wh_2",
+    ]);
   });
 
   it("when the enqueue fails, the events with messages fail and give their lease up; a repeat completes them", async () => {

@@ -86,8 +86,25 @@ export interface SubscriptionLookup {
 }
 
 export interface DeliveryEnqueuer {
-  /** Enqueues every message or throws; a throw leaves the publish safe to repeat. */
+  /**
+   * Enqueues every message or throws; a throw leaves the publish safe to repeat. An `EnqueueError` says which
+   * messages were not sent (the others were).
+   */
   enqueue(messages: readonly DeliveryMessage[]): Promise<void>;
+}
+
+/** Some messages of an enqueue were not sent: their indexes in the messages given. */
+export class EnqueueError extends Error {
+  readonly unsent: readonly number[];
+  constructor(unsent: readonly number[], cause?: unknown) {
+    super(`${unsent.length} message(s) could not be enqueued`, { cause });
+    this.name = "EnqueueError";
+    this.unsent = unsent;
+  }
+
+  get failedCount(): number {
+    return this.unsent.length;
+  }
 }
 
 export interface DeliveryLookup {
@@ -382,8 +399,9 @@ const toOutcome = (settled: { value: PublishResult } | { error: unknown }): Publ
 
 /**
  * Fans the batch's new events out together: their messages go in one enqueue (full batches of ten across
- * events). If it fails, every event that had messages gives its lease up and fails (safe to repeat: a repeat
- * takes the unfinished fan-out over); the others complete.
+ * events). An event whose messages were not all sent gives its lease up and fails (safe to repeat: a repeat takes
+ * the unfinished fan-out over); the others complete. An enqueue that fails without saying which messages it sent
+ * fails every event that had messages.
  */
 async function fanOutFresh(
   fresh: readonly { index: number; event: StoredEvent }[],
@@ -403,14 +421,20 @@ async function fanOutFresh(
       outcomes[index] = { ok: false, error: recipients.error };
     } else ready.push({ index, event, webhookIds: recipients.value });
   }
+  const owners = ready.flatMap(({ webhookIds }, position) => webhookIds.map(() => position));
   const messages = ready.flatMap(({ event, webhookIds }) =>
     webhookIds.map((webhookId) => deliveryMessage(event, webhookId)),
   );
   const sent =
     messages.length === 0 ? { value: undefined } : await settle(() => deps.queue.enqueue(messages));
+  const unsent = !("error" in sent)
+    ? new Set<number>()
+    : sent.error instanceof EnqueueError
+      ? new Set(sent.error.unsent.map((message) => owners[message]))
+      : new Set(ready.flatMap(({ webhookIds }, position) => (webhookIds.length > 0 ? [position] : [])));
   await Promise.all(
-    ready.map(async ({ index, event, webhookIds }) => {
-      if ("error" in sent && webhookIds.length > 0) {
+    ready.map(async ({ index, event, webhookIds }, position) => {
+      if ("error" in sent && unsent.has(position)) {
         await deps.events.releaseFanOut(event.tenantId, event.id, 0).catch(() => undefined);
         outcomes[index] = { ok: false, error: sent.error };
         return;
