@@ -41,8 +41,8 @@ const itemsOf = (record: DeliveryRecord) => (record.attempt ? 2 : 1);
  * The records packed into as few transactions as DynamoDB's item limit allows, a record's two items always in the
  * same one: 50 deliveries with their attempts, or 100 restarted records, per transaction.
  */
-function transactionGroups(records: readonly DeliveryRecord[]): DeliveryRecord[][] {
-  const groups: { records: DeliveryRecord[]; size: number }[] = [];
+function transactionGroups(records: readonly DeliveryRecord[], reserved = 0): DeliveryRecord[][] {
+  const groups: { records: DeliveryRecord[]; size: number }[] = [{ records: [], size: reserved }];
   for (const record of records) {
     let group = groups.at(-1);
     if (!group || group.size + itemsOf(record) > MAX_TRANSACTION_ITEMS) {
@@ -52,7 +52,7 @@ function transactionGroups(records: readonly DeliveryRecord[]): DeliveryRecord[]
     group.records.push(record);
     group.size += itemsOf(record);
   }
-  return groups.map((group) => group.records);
+  return groups.filter((group) => group.records.length > 0).map((group) => group.records);
 }
 
 export interface Page<T> {
@@ -362,17 +362,21 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
     const byDelivery = new Map(records.map((record) => [record.delivery.id, record]));
     const failed = new Set<string>();
     const superseded = new Set<string>();
+    // A success that stops a failure clock is counted in the first transaction, with the records; the rest after.
+    const clockStops = health.filter((delta) => delta.stopsFailureClock);
+    const counts = clockStops.map((delta) => ({ deliveryId: "", item: this.#health.countItem(delta) }));
     await Promise.all(
-      transactionGroups([...byDelivery.values()]).map(async (group) => {
+      transactionGroups([...byDelivery.values()], counts.length).map(async (group, index) => {
         let pending = group;
         for (let round = 0; pending.length > 0 && round < MAX_ROUNDS; round += 1) {
           if (round > 0) await sleep(backoffMs(round));
-          pending = await this.#transactOnce(pending, superseded);
+          pending = await this.#transactOnce(pending, superseded, index === 0 ? counts : []);
         }
         for (const record of pending) failed.add(record.delivery.id);
       }),
     );
-    const counted = await Promise.allSettled(health.map((delta) => this.#health.addCounts(delta)));
+    const plain = health.filter((delta) => !delta.stopsFailureClock);
+    const counted = await Promise.allSettled(plain.map((delta) => this.#health.addCounts(delta)));
     const healthCountsLost = counted.filter((result) => result.status === "rejected").length;
     return { failed, superseded, ...(healthCountsLost > 0 ? { healthCountsLost } : {}) };
   }
@@ -381,8 +385,9 @@ export class DynamoDeliveryRepository implements DeliveryLedger {
   async #transactOnce(
     pending: readonly DeliveryRecord[],
     superseded: Set<string>,
+    counts: readonly { deliveryId: string; item: TransactItem }[] = [],
   ): Promise<DeliveryRecord[]> {
-    const items = pending.flatMap((record) => this.#transactItems(record));
+    const items = [...pending.flatMap((record) => this.#transactItems(record)), ...counts];
     try {
       await this.#documents.send(new TransactWriteCommand({ TransactItems: items.map(({ item }) => item) }));
       return [];

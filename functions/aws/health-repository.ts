@@ -39,27 +39,38 @@ export class DynamoHealthRepository {
    * update also costs half the write units.
    */
   async addCounts(delta: HealthDelta): Promise<void> {
+    await this.#documents.send(new UpdateCommand(this.countUpdate(delta)));
+  }
+
+  /**
+   * The same counts as an item of the ledger transaction: for a batch whose success stops the failure clock, so
+   * that the clock stops if and only if the success is recorded (a lost plain update would leave it running, and
+   * the next failure could disable a webhook that had just delivered). Rare: once per recovery.
+   */
+  countItem(delta: HealthDelta): TransactItem {
+    return { Update: this.countUpdate(delta) };
+  }
+
+  countUpdate(delta: HealthDelta) {
     const window = delta.windowCurrent
       ? "windowAttempts = if_not_exists(windowAttempts, :zero) + :attempts, windowFailures = if_not_exists(windowFailures, :zero) + :failures"
       : "windowStart = :at, windowAttempts = :attempts, windowFailures = :failures";
     const clock = delta.succeeded
       ? "lastSuccessAt = :at REMOVE failingSince"
       : "failingSince = if_not_exists(failingSince, :at)";
-    await this.#documents.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: keys.health(delta.tenantId, delta.webhookId),
-        UpdateExpression: `SET tenantId = :tenant, webhookId = :webhook, ${window}, ${clock}`,
-        ExpressionAttributeValues: {
-          ":tenant": delta.tenantId,
-          ":webhook": delta.webhookId,
-          ":at": delta.at,
-          ":attempts": delta.attempts,
-          ":failures": delta.failures,
-          ...(delta.windowCurrent ? { ":zero": 0 } : {}),
-        },
-      }),
-    );
+    return {
+      TableName: this.#table,
+      Key: keys.health(delta.tenantId, delta.webhookId),
+      UpdateExpression: `SET tenantId = :tenant, webhookId = :webhook, ${window}, ${clock}`,
+      ExpressionAttributeValues: {
+        ":tenant": delta.tenantId,
+        ":webhook": delta.webhookId,
+        ":at": delta.at,
+        ":attempts": delta.attempts,
+        ":failures": delta.failures,
+        ...(delta.windowCurrent ? { ":zero": 0 } : {}),
+      },
+    };
   }
 
   /** The health record's delete, for the webhook's delete transaction. */

@@ -175,3 +175,40 @@ describe("health counts beside the ledger (DynamoDB Local)", () => {
     expect(await healthRecords.get("t_ledger", "wh_busy")).toMatchObject({ windowAttempts: batches * 10 });
   });
 });
+
+describe("a success that stops the failure clock (DynamoDB Local)", () => {
+  it("lands with its records in the ledger transaction, even when plain health updates fail", async () => {
+    const clients = localClients();
+    const resources = await isolatedResources(clients);
+    const repository = new DynamoDeliveryRepository(clients.documents, resources.tableName, 30);
+    const health = new DynamoHealthRepository(clients.documents, resources.tableName);
+    const failing = {
+      tenantId: "t_ledger",
+      webhookId: "wh_recovering",
+      at: "2026-11-25T00:00:00.000Z",
+      attempts: 1,
+      failures: 1,
+      windowCurrent: false,
+      succeeded: false,
+    };
+    await repository.record([], [failing]);
+    expect(await health.get("t_ledger", "wh_recovering")).toMatchObject({ failingSince: failing.at });
+    // From here on every plain UpdateItem fails (throttling, say): only what rides in the transaction lands.
+    clients.dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "UpdateItemCommand") throw new Error("ProvisionedThroughputExceeded");
+        return next(args);
+      },
+      { step: "initialize", name: "failPlainUpdates" },
+    );
+    const success = delivery("dlv_recovered", { webhookId: "wh_recovering", status: "delivered" });
+    const outcome = await repository.record(
+      [{ delivery: success, attempt: attempt(success, "succeeded"), expectedUpdatedAt: null }],
+      [{ ...failing, at: "2026-12-01T00:00:00.000Z", failures: 0, succeeded: true, stopsFailureClock: true }],
+    );
+    expect(outcome.failed.size).toBe(0);
+    const record = await health.get("t_ledger", "wh_recovering");
+    expect(record?.failingSince).toBeUndefined();
+    expect(record?.lastSuccessAt).toBe("2026-12-01T00:00:00.000Z");
+  });
+});

@@ -115,6 +115,8 @@ export interface HealthDelta extends WebhookTarget {
   /** Whether the window the record counts in is still current (add to it) or a new one starts now. */
   readonly windowCurrent: boolean;
   readonly at: string;
+  /** A success while the failure clock runs: written with the batch's records (in its ledger transaction). */
+  readonly stopsFailureClock?: boolean;
 }
 
 export interface SecretSource {
@@ -731,12 +733,17 @@ function tallyAttempts(plans: readonly Plan[], state: BatchState, deps: DeliverD
     if (attempt.status === "failed") tally.failures += 1;
     tallies.set(key, tally);
   }
-  return [...tallies].map(([key, tally]) => ({
-    ...tally,
-    succeeded: tally.failures < tally.attempts,
-    windowCurrent: windowIsCurrent(state.health?.get(key), deps.healthPolicy ?? DEFAULT_HEALTH_POLICY, now),
-    at: now.toISOString(),
-  }));
+  return [...tallies].map(([key, tally]) => {
+    const health = state.health?.get(key);
+    const succeeded = tally.failures < tally.attempts;
+    return {
+      ...tally,
+      succeeded,
+      windowCurrent: windowIsCurrent(health, deps.healthPolicy ?? DEFAULT_HEALTH_POLICY, now),
+      at: now.toISOString(),
+      ...(succeeded && health?.failingSince !== undefined ? { stopsFailureClock: true } : {}),
+    };
+  });
 }
 
 /** The tallies whose counts change something (`successesNeedWriting`); the others are not written. */
