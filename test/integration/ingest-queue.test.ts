@@ -11,11 +11,11 @@
  * - a record that keeps failing ends in the ingest DLQ after the queue's 5 receives.
  */
 import { randomUUID } from "node:crypto";
-import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventStore } from "#core/publishing/publish.ts";
 import type { PublishRuntime } from "#functions/publish/runtime.ts";
-import { type Pipeline, startPipeline } from "#test/support/pipeline.ts";
+import { type Pipeline, startPipeline, takeIngestLetters } from "#test/support/pipeline.ts";
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 
 let pipeline: Pipeline;
@@ -38,37 +38,6 @@ function eventBridgeEvent(tenantId: string | undefined, detail: Record<string, u
 
 const webhookIds = (receiver: Receiver) =>
   receiver.requests.map((request) => String(request.headers["webhook-id"]));
-
-/** Takes every message out of the ingest DLQ: its body (as text) and its message attributes. */
-async function takeIngestLetters() {
-  const letters: { body: string; attributes: Record<string, string | undefined> }[] = [];
-  for (;;) {
-    const { Messages = [] } = await pipeline.clients.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: pipeline.resources.ingestDeadLetterQueueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        VisibilityTimeout: 60,
-        MessageAttributeNames: ["All"],
-      }),
-    );
-    if (Messages.length === 0) return letters;
-    for (const message of Messages) {
-      letters.push({
-        body: message.Body ?? "",
-        attributes: Object.fromEntries(
-          Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]),
-        ),
-      });
-      await pipeline.clients.sqs.send(
-        new DeleteMessageCommand({
-          QueueUrl: pipeline.resources.ingestDeadLetterQueueUrl,
-          ReceiptHandle: message.ReceiptHandle,
-        }),
-      );
-    }
-  }
-}
 
 /** The ingest queue's messages, waiting or in flight. */
 async function ingestQueueDepth() {
@@ -151,7 +120,7 @@ describe("the ingest queue's batches", () => {
   });
 
   it("keeps malformed, unroutable and unknown-tenant records in the ingest DLQ with their reasons, publishes the rest, retries none", async () => {
-    await takeIngestLetters();
+    await takeIngestLetters(pipeline);
     const good = [eventBridgeEvent(pipeline.tenantId), eventBridgeEvent("acme")];
     const noTenant = eventBridgeEvent(undefined);
     const invalidTenant = eventBridgeEvent("two words");
@@ -170,7 +139,7 @@ describe("the ingest queue's batches", () => {
     );
     expect(pipeline.ingestPoller.batchSizes.at(-1)).toBe(7);
     expect(response).toEqual({ batchItemFailures: [] });
-    const letters = await takeIngestLetters();
+    const letters = await takeIngestLetters(pipeline);
     expect(Object.fromEntries(letters.map((letter) => [letter.body, letter.attributes.reason]))).toEqual({
       [notJson]: "malformed",
       [noDetailType]: "malformed",
@@ -257,11 +226,11 @@ describe("the ingest queue's batches", () => {
     expect(worker.responses.at(-1)).toEqual({ batchItemFailures: [{ itemIdentifier: unroutableId }] });
     // The unroutable one comes back; the normal worker keeps it in the real DLQ then.
     await new Promise((resolve) => setTimeout(resolve, 1200));
-    await takeIngestLetters();
+    await takeIngestLetters(pipeline);
     expect(await pipeline.runIngest()).toEqual({ batchItemFailures: [] });
-    expect((await takeIngestLetters()).map((letter) => [letter.body, letter.attributes.reason])).toEqual([
-      [JSON.stringify(unroutable), "unknown_tenant"],
-    ]);
+    expect(
+      (await takeIngestLetters(pipeline)).map((letter) => [letter.body, letter.attributes.reason]),
+    ).toEqual([[JSON.stringify(unroutable), "unknown_tenant"]]);
     await pipeline.drain();
     expect(webhookIds(receivers.own).filter((id) => id === `evt_${routable.id}`)).toHaveLength(1);
   });
@@ -298,7 +267,7 @@ describe("SQS's at-least-once delivery", () => {
 
 describe("the ingest queue's redrive", () => {
   it("moves a record that keeps failing to the ingest DLQ after 5 receives, as it arrived", async () => {
-    await takeIngestLetters();
+    await takeIngestLetters(pipeline);
     const worker = pipeline.ingestWorker(
       (root) =>
         withEvents(
@@ -323,7 +292,7 @@ describe("the ingest queue's redrive", () => {
     }
     expect(receives).toBe(5);
     for (const response of worker.responses) expect(response.batchItemFailures).toHaveLength(1);
-    expect(await takeIngestLetters()).toEqual([{ body: JSON.stringify(event), attributes: {} }]);
+    expect(await takeIngestLetters(pipeline)).toEqual([{ body: JSON.stringify(event), attributes: {} }]);
     expect(webhookIds(receivers.flaky)).not.toContain(`evt_${event.id}`);
   });
 });

@@ -8,7 +8,6 @@
 import { randomUUID } from "node:crypto";
 import {
   CreateQueueCommand,
-  DeleteMessageCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -17,7 +16,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { deliveryIdFor } from "#core/shared/ids.ts";
 import { captureOutput } from "#test/support/capture-output.ts";
 import { localClients, uniquePrefix } from "#test/support/local-aws.ts";
-import { type Pipeline, type PipelineOptions, startPipeline } from "#test/support/pipeline.ts";
+import {
+  type Pipeline,
+  type PipelineOptions,
+  startPipeline,
+  takeIngestLetters,
+} from "#test/support/pipeline.ts";
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -57,36 +61,12 @@ function eventBridgeEvent(detail: Record<string, unknown>) {
   };
 }
 
-/** Takes every message out of the ingest DLQ: its body and message attributes. */
-async function takeIngestLetters(pipeline: Pipeline) {
-  const letters: { body: Record<string, unknown>; attributes: Record<string, string | undefined> }[] = [];
-  for (;;) {
-    const { Messages = [] } = await pipeline.clients.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: pipeline.resources.ingestDeadLetterQueueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        VisibilityTimeout: 60,
-        MessageAttributeNames: ["All"],
-      }),
-    );
-    if (Messages.length === 0) return letters;
-    for (const message of Messages) {
-      letters.push({
-        body: JSON.parse(message.Body ?? "{}") as Record<string, unknown>,
-        attributes: Object.fromEntries(
-          Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]),
-        ),
-      });
-      await pipeline.clients.sqs.send(
-        new DeleteMessageCommand({
-          QueueUrl: pipeline.resources.ingestDeadLetterQueueUrl,
-          ReceiptHandle: message.ReceiptHandle,
-        }),
-      );
-    }
-  }
-}
+/** Takes every message out of the ingest DLQ: its body (parsed) and message attributes. */
+const takeLetters = async (pipeline: Pipeline) =>
+  (await takeIngestLetters(pipeline)).map(({ body, attributes }) => ({
+    body: JSON.parse(body) as Record<string, unknown>,
+    attributes,
+  }));
 
 /** Takes every message out of the delivery DLQ (the attributes the deliver function set on each). */
 async function takeDeadLetters(pipeline: Pipeline) {
@@ -143,7 +123,7 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
   });
   // Each test reads only the letters it caused, even after an earlier test failed before taking its own.
   beforeEach(async () => {
-    await takeIngestLetters(pipeline);
+    await takeLetters(pipeline);
   });
 
   /** Publishes through the EventBridge path (the ingest queue); answers the metric lines it wrote. */
@@ -175,7 +155,7 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
       data: { tenantId: "acme", orderId: "ord_1" },
     });
     expect(eventIdsSeen(own)).toEqual([]);
-    expect(await takeIngestLetters(pipeline)).toEqual([]);
+    expect(await takeLetters(pipeline)).toEqual([]);
     expect(metrics.filter((line) => "UnroutableEvents" in line)).toEqual([]);
   });
 
@@ -183,7 +163,7 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
     const event = eventBridgeEvent({ orderId: "ord_2" });
     const metrics = await publish(event);
     await expectNotDelivered(event);
-    const letters = await takeIngestLetters(pipeline);
+    const letters = await takeLetters(pipeline);
     expect(letters).toEqual([
       {
         body: event,
@@ -197,7 +177,7 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
     const event = eventBridgeEvent({ tenantId: "ghost", orderId: "ord_3" });
     const metrics = await publish(event);
     await expectNotDelivered(event);
-    expect(await takeIngestLetters(pipeline)).toEqual([
+    expect(await takeLetters(pipeline)).toEqual([
       { body: event, attributes: { reason: "unknown_tenant", detail: expect.stringContaining("ghost") } },
     ]);
     expect(metrics).toEqual([expect.objectContaining({ reason: "unknown_tenant", UnroutableEvents: 1 })]);
@@ -219,7 +199,7 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
       expect(metrics).toEqual([expect.objectContaining({ reason: "invalid_tenant", UnroutableEvents: 1 })]);
     }
     for (const event of events) await expectNotDelivered(event);
-    const letters = await takeIngestLetters(pipeline);
+    const letters = await takeLetters(pipeline);
     expect(letters.map((letter) => letter.body.id).sort()).toEqual(events.map((event) => event.id).sort());
     for (const letter of letters) expect(letter.attributes.reason).toBe("invalid_tenant");
   });
@@ -230,7 +210,7 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
     const event = eventBridgeEvent({ tenantId: "leaving" });
     await publish(event);
     await expectNotDelivered(event);
-    expect(await takeIngestLetters(pipeline)).toEqual([
+    expect(await takeLetters(pipeline)).toEqual([
       { body: event, attributes: { reason: "unknown_tenant", detail: expect.stringContaining("leaving") } },
     ]);
   });
@@ -256,7 +236,7 @@ describe("EventBridge events with DEFAULT_TENANT_ID set", () => {
     await pipeline.drain();
     expect(eventIdsSeen(own)).toEqual([`evt_${event.id}`]);
     expect(eventIdsSeen(acme)).toEqual([]);
-    expect(await takeIngestLetters(pipeline)).toEqual([]);
+    expect(await takeLetters(pipeline)).toEqual([]);
   });
 
   it("an event naming another tenant still goes to that tenant, not to the default", async () => {
@@ -276,7 +256,7 @@ describe("EventBridge events with DEFAULT_TENANT_ID set", () => {
     await pipeline.drain();
     expect(own.requests.length).toBe(before);
     expect(eventIdsSeen(acme)).not.toContain(`evt_${unknown.id}`);
-    const letters = await takeIngestLetters(pipeline);
+    const letters = await takeLetters(pipeline);
     expect(Object.fromEntries(letters.map((letter) => [letter.body.id, letter.attributes.reason]))).toEqual({
       [unknown.id]: "unknown_tenant",
       [invalid.id]: "invalid_tenant",

@@ -7,7 +7,12 @@
 import { randomBytes } from "node:crypto";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { RootOptions } from "#aws/runtime.ts";
 import { newWebhookRecord, type WebhookDraft } from "#core/management/webhooks.ts";
@@ -356,3 +361,34 @@ export async function startPipeline(options: PipelineOptions = {}) {
 }
 
 export type Pipeline = Awaited<ReturnType<typeof startPipeline>>;
+
+/** Takes every message out of the ingest DLQ: its body (as text) and its message attributes. */
+export async function takeIngestLetters(pipeline: Pipeline) {
+  const letters: { body: string; attributes: Record<string, string | undefined> }[] = [];
+  for (;;) {
+    const { Messages = [] } = await pipeline.clients.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: pipeline.resources.ingestDeadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 60,
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    if (Messages.length === 0) return letters;
+    for (const message of Messages) {
+      letters.push({
+        body: message.Body ?? "",
+        attributes: Object.fromEntries(
+          Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]),
+        ),
+      });
+      await pipeline.clients.sqs.send(
+        new DeleteMessageCommand({
+          QueueUrl: pipeline.resources.ingestDeadLetterQueueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+        }),
+      );
+    }
+  }
+}
