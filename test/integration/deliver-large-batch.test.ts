@@ -61,19 +61,23 @@ function batchOf(messages: DeliveryMessage[]): SQSEvent {
   };
 }
 
+/** One delivery per webhook, the same ids every time: a second call is SQS handing the batch over again. */
+const largeBatch = (): DeliveryMessage[] =>
+  webhooks.map(({ id }, index) => {
+    const eventId = `evt_large_${index}`;
+    return {
+      tenantId: pipeline.tenantId,
+      deliveryId: deliveryIdFor(eventId, id),
+      eventId,
+      webhookId: id,
+      eventType: "order.paid",
+      body: JSON.stringify({ id: eventId, type: "order.paid", data: { n: index } }),
+    };
+  });
+
 describe(`a deliver batch of ${BATCH} messages (deliverBatchSize > 10)`, () => {
   it("sends each delivery once, records each with its attempt, and counts each webhook's attempt", async () => {
-    const messages: DeliveryMessage[] = webhooks.map(({ id }, index) => {
-      const eventId = `evt_large_${index}`;
-      return {
-        tenantId: pipeline.tenantId,
-        deliveryId: deliveryIdFor(eventId, id),
-        eventId,
-        webhookId: id,
-        eventType: "order.paid",
-        body: JSON.stringify({ id: eventId, type: "order.paid", data: { n: index } }),
-      };
-    });
+    const messages = largeBatch();
     const handler = createDeliverHandler(pipeline.roots.deliver);
     pipeline.calls.reset();
 
@@ -112,17 +116,7 @@ describe(`a deliver batch of ${BATCH} messages (deliverBatchSize > 10)`, () => {
   }, 120_000);
 
   it("a second copy of the same batch (SQS delivers at least once) sends nothing and records nothing more", async () => {
-    const messages: DeliveryMessage[] = webhooks.map(({ id }, index) => {
-      const eventId = `evt_large_${index}`;
-      return {
-        tenantId: pipeline.tenantId,
-        deliveryId: deliveryIdFor(eventId, id),
-        eventId,
-        webhookId: id,
-        eventType: "order.paid",
-        body: JSON.stringify({ id: eventId }),
-      };
-    });
+    const messages = largeBatch();
     const before = receiver.requests.length;
     const handler = createDeliverHandler(pipeline.roots.deliver);
 

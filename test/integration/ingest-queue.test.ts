@@ -1,20 +1,8 @@
-/**
- * EventBridge ingest through the ingest queue, on the real engines (fauxqs SQS, DynamoDB Local): the publish handler
- * takes the queue's batches as Lambda's event source mapping hands them over. What docs/architecture.md and
- * docs/operations.md promise of it:
- * - the routable records of a batch are published together: ten events of one tenant at fan-out 1 go to the
- *   delivery queue in one SendMessageBatch, each delivered once;
- * - a record retrying cannot fix (malformed, unroutable, unknown tenant) is kept in the ingest DLQ with its reason
- *   and not retried; one whose publish failed for a passing reason is reported alone in `batchItemFailures`, and
- *   its redelivery publishes it once; one that cannot be kept in the DLQ is reported too (never dropped);
- * - SQS's at-least-once delivery (the same EventBridge event twice) fans out once;
- * - a record that keeps failing ends in the ingest DLQ after the queue's 5 receives.
- */
-import { randomUUID } from "node:crypto";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventStore } from "#core/publishing/publish.ts";
 import type { PublishRuntime } from "#functions/publish/runtime.ts";
+import { eventBridgeEvent as customAppEvent } from "#test/support/fixtures.ts";
 import { type Pipeline, startPipeline, takeIngestLetters } from "#test/support/pipeline.ts";
 import { type Receiver, startReceiver } from "#test/support/receivers.ts";
 
@@ -22,19 +10,8 @@ let pipeline: Pipeline;
 const receivers: Record<"own" | "acme" | "flaky", Receiver> = {} as never;
 
 /** A custom app's EventBridge event for `tenantId` (none: no tenant named). */
-function eventBridgeEvent(tenantId: string | undefined, detail: Record<string, unknown> = {}) {
-  return {
-    version: "0",
-    id: randomUUID(),
-    "detail-type": "order.completed",
-    source: "com.example.orders",
-    account: "123456789012",
-    time: "2026-12-01T10:00:00Z",
-    region: "us-east-1",
-    resources: [],
-    detail: { ...(tenantId === undefined ? {} : { tenantId }), ...detail },
-  };
-}
+const eventBridgeEvent = (tenantId: string | undefined, detail: Record<string, unknown> = {}) =>
+  customAppEvent({ ...(tenantId === undefined ? {} : { tenantId }), ...detail });
 
 const webhookIds = (receiver: Receiver) =>
   receiver.requests.map((request) => String(request.headers["webhook-id"]));

@@ -1,11 +1,3 @@
-/**
- * Tenants in the pipeline: EventBridge events (through the ingest queue) are routed by `detail.tenantId` (or the
- * default tenant), and an event no tenant can take is kept in the ingest DLQ with the reason instead of being
- * delivered, retried or lost;
- * deleting a tenant ends its waiting deliveries as `dropped` (`tenant_deleted`) and leaves other tenants' alone;
- * and what the SQS emulator does with the MessageGroupId the delivery queue's sends now carry.
- */
-import { randomUUID } from "node:crypto";
 import {
   CreateQueueCommand,
   ReceiveMessageCommand,
@@ -15,6 +7,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { deliveryIdFor } from "#core/shared/ids.ts";
 import { captureOutput } from "#test/support/capture-output.ts";
+import { eventBridgeEvent as customAppEvent } from "#test/support/fixtures.ts";
 import { localClients, uniquePrefix } from "#test/support/local-aws.ts";
 import {
   type Pipeline,
@@ -44,21 +37,6 @@ async function pipelineWith(options: PipelineOptions = {}): Promise<Pipeline> {
 async function createTenant(pipeline: Pipeline, id: string) {
   const created = await pipeline.api("PUT", `/tenants/${id}`, { name: `Tenant ${id}` });
   expect(created.status).toBe(201);
-}
-
-/** A custom app's EventBridge event; `detail` is what the app put in it (where the tenant goes). */
-function eventBridgeEvent(detail: Record<string, unknown>) {
-  return {
-    version: "0",
-    id: randomUUID(),
-    "detail-type": "order.completed",
-    source: "com.example.orders",
-    account: "123456789012",
-    time: "2026-12-01T10:00:00Z",
-    region: "us-east-1",
-    resources: [],
-    detail,
-  };
 }
 
 /** Takes every message out of the ingest DLQ: its body (parsed) and message attributes. */
@@ -145,7 +123,7 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
   }
 
   it("an event naming a tenant is delivered to that tenant's webhooks only", async () => {
-    const event = eventBridgeEvent({ tenantId: "acme", orderId: "ord_1" });
+    const event = customAppEvent({ tenantId: "acme", orderId: "ord_1" });
     const metrics = await publish(event);
     await pipeline.drain();
     expect(eventIdsSeen(acme)).toEqual([`evt_${event.id}`]);
@@ -160,7 +138,7 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
   });
 
   it("an event naming no tenant is kept in the ingest DLQ as missing_tenant, delivered to nobody, not thrown", async () => {
-    const event = eventBridgeEvent({ orderId: "ord_2" });
+    const event = customAppEvent({ orderId: "ord_2" });
     const metrics = await publish(event);
     await expectNotDelivered(event);
     const letters = await takeLetters(pipeline);
@@ -174,7 +152,7 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
   });
 
   it("an event naming a tenant that does not exist is kept as unknown_tenant", async () => {
-    const event = eventBridgeEvent({ tenantId: "ghost", orderId: "ord_3" });
+    const event = customAppEvent({ tenantId: "ghost", orderId: "ord_3" });
     const metrics = await publish(event);
     await expectNotDelivered(event);
     expect(await takeLetters(pipeline)).toEqual([
@@ -193,7 +171,7 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
       { id: "acme" },
       ["acme"],
     ];
-    const events = invalid.map((tenantId) => eventBridgeEvent({ tenantId, orderId: "ord_4" }));
+    const events = invalid.map((tenantId) => customAppEvent({ tenantId, orderId: "ord_4" }));
     for (const event of events) {
       const metrics = await publish(event);
       expect(metrics).toEqual([expect.objectContaining({ reason: "invalid_tenant", UnroutableEvents: 1 })]);
@@ -207,7 +185,7 @@ describe("EventBridge events are routed by detail.tenantId (no default tenant)",
   it("an event for a tenant being deleted is kept as unknown_tenant", async () => {
     await createTenant(pipeline, "leaving");
     await pipeline.runtime.tenants.markDeleting("leaving", new Date().toISOString());
-    const event = eventBridgeEvent({ tenantId: "leaving" });
+    const event = customAppEvent({ tenantId: "leaving" });
     await publish(event);
     await expectNotDelivered(event);
     expect(await takeLetters(pipeline)).toEqual([
@@ -231,7 +209,7 @@ describe("EventBridge events with DEFAULT_TENANT_ID set", () => {
   });
 
   it("an event naming no tenant is delivered to the default tenant", async () => {
-    const event = eventBridgeEvent({ orderId: "ord_5" });
+    const event = customAppEvent({ orderId: "ord_5" });
     await expect(pipeline.publishEventBridge(event)).resolves.toEqual({ batchItemFailures: [] });
     await pipeline.drain();
     expect(eventIdsSeen(own)).toEqual([`evt_${event.id}`]);
@@ -240,7 +218,7 @@ describe("EventBridge events with DEFAULT_TENANT_ID set", () => {
   });
 
   it("an event naming another tenant still goes to that tenant, not to the default", async () => {
-    const event = eventBridgeEvent({ tenantId: "acme" });
+    const event = customAppEvent({ tenantId: "acme" });
     await pipeline.publishEventBridge(event);
     await pipeline.drain();
     expect(eventIdsSeen(acme)).toEqual([`evt_${event.id}`]);
@@ -248,8 +226,8 @@ describe("EventBridge events with DEFAULT_TENANT_ID set", () => {
   });
 
   it("an unknown or invalid tenant is never replaced by the default: both are kept in the ingest DLQ", async () => {
-    const unknown = eventBridgeEvent({ tenantId: "ghost" });
-    const invalid = eventBridgeEvent({ tenantId: "not a tenant" });
+    const unknown = customAppEvent({ tenantId: "ghost" });
+    const invalid = customAppEvent({ tenantId: "not a tenant" });
     const before = own.requests.length;
     await expect(pipeline.publishEventBridge(unknown)).resolves.toEqual({ batchItemFailures: [] });
     await expect(pipeline.publishEventBridge(invalid)).resolves.toEqual({ batchItemFailures: [] });

@@ -1,4 +1,5 @@
 /** Sample Lambda events from `events/`, copied so a test can change one without affecting another. */
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { APIGatewayProxyEvent, SQSEvent } from "aws-lambda";
 
@@ -26,3 +27,18 @@ export function apiEvent(
 }
 
 export const sqsFixture = () => fixture<SQSEvent>("sqs/delivery-batch.json");
+
+/** A custom app's EventBridge event, as EventBridge hands it on; `detail` is what the app put in it. */
+export function eventBridgeEvent(detail: Record<string, unknown>) {
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": "order.completed",
+    source: "com.example.orders",
+    account: "123456789012",
+    time: "2026-12-01T10:00:00Z",
+    region: "us-east-1",
+    resources: [],
+    detail,
+  };
+}

@@ -273,33 +273,27 @@ export async function publish(
   return outcome.result;
 }
 
-/** Answers each (tenant, pattern) lookup once for a whole batch: one Query however many events share it. */
-function sharedLookups(lookup: SubscriptionLookup): SubscriptionLookup {
-  const answers = new Map<string, Promise<Subscription[]>>();
-  return {
-    subscriptions(tenantId, pattern) {
-      const key = `${tenantId}\u0000${pattern}`;
-      let answer = answers.get(key);
-      if (!answer) {
-        answer = lookup.subscriptions(tenantId, pattern);
-        answers.set(key, answer);
-      }
-      return answer;
-    },
-  };
-}
-
-function once<T>(load: (key: string) => Promise<T>): (key: string) => Promise<T> {
+/** `load` for each distinct key once (its promise shared by every caller with that key). */
+function oncePerKey<A extends unknown[], T>(key: (...args: A) => string, load: (...args: A) => Promise<T>) {
   const loaded = new Map<string, Promise<T>>();
-  return (key) => {
-    let value = loaded.get(key);
+  return (...args: A): Promise<T> => {
+    const at = key(...args);
+    let value = loaded.get(at);
     if (!value) {
-      value = load(key);
-      loaded.set(key, value);
+      value = load(...args);
+      loaded.set(at, value);
     }
     return value;
   };
 }
+
+/** Answers each (tenant, pattern) lookup once for a whole batch: one Query however many events share it. */
+const sharedLookups = (lookup: SubscriptionLookup): SubscriptionLookup => ({
+  subscriptions: oncePerKey(
+    (tenantId: string, pattern: string) => `${tenantId}\u0000${pattern}`,
+    (tenantId: string, pattern: string) => lookup.subscriptions(tenantId, pattern),
+  ),
+});
 
 const settle = async <T>(work: () => Promise<T>): Promise<{ value: T } | { error: unknown }> => {
   try {
@@ -321,7 +315,10 @@ export async function publishBatch(
 ): Promise<PublishOutcome[]> {
   const now = deps.now();
   const batchDeps: PublishDeps = { ...deps, subscriptions: sharedLookups(deps.subscriptions) };
-  const tenantExists = once((tenantId) => requireTenant(deps.tenants, tenantId));
+  const tenantExists = oncePerKey(
+    (tenantId: string) => tenantId,
+    (tenantId: string) => requireTenant(deps.tenants, tenantId),
+  );
   const prepared = await Promise.all(
     items.map((item) =>
       settle(async () => {

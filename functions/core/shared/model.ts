@@ -6,7 +6,7 @@ import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from "../routing/event-type
 import type { Filter } from "../routing/filter.ts";
 import type { SignatureScheme } from "../signing/signing.ts";
 import type { SecretVersions } from "../signing/signing-secrets.ts";
-import { nestsWithin, protoKeyPath } from "./nesting.ts";
+import { nestsWithin, protoKeyPath, shapeProblem } from "./nesting.ts";
 
 export const EVENT_VERSION = "1.0";
 /** Largest accepted event, measured as the serialized envelope that is delivered. */
@@ -35,13 +35,11 @@ export { nestsWithin };
 
 /** Any JSON object nested at most `MAX_DATA_DEPTH` levels; the depth is checked before anything recurses. */
 const eventDataSchema = z.pipe(
-  z.custom<unknown>((value) => nestsWithin(value, MAX_DATA_DEPTH) && protoKeyPath(value) === undefined, {
-    error: (issue) => {
-      const proto = nestsWithin(issue.input, MAX_DATA_DEPTH) ? protoKeyPath(issue.input) : undefined;
-      return proto === undefined
-        ? `JSON nested at most ${MAX_DATA_DEPTH} levels deep`
-        : `no key may be named __proto__ (one is at data.${proto}): it could not be delivered as sent`;
-    },
+  z.custom<unknown>((value) => shapeProblem(value, MAX_DATA_DEPTH) === undefined, {
+    error: (issue) =>
+      shapeProblem(issue.input, MAX_DATA_DEPTH) === "proto_key"
+        ? `no key may be named __proto__ (one is at data.${protoKeyPath(issue.input)}): it could not be delivered as sent`
+        : `JSON nested at most ${MAX_DATA_DEPTH} levels deep`,
   }),
   z.record(z.string(), z.json()),
 );
